@@ -1,0 +1,14 @@
+package signaling
+
+import "errors"
+
+// Sentinel errors.
+var (
+	errVersion = errors.New("unsupported protocol version")
+
+	// ErrInvalidToken means a token is malformed, badly signed, of an unknown
+	// key or expired: HTTP 401.
+	ErrInvalidToken = errors.New("invalid or expired token")
+	// ErrForbidden means a valid token does not allow the action: HTTP 403.
+	ErrForbidden = errors.New("token does not allow this")
+)

@@ -1,0 +1,364 @@
+package signaling
+
+// This file holds the whole vclinic signaling protocol. web/static/protocol.js
+// mirrors it for the browser; golden files in testdata/ pin the JSON.
+//
+// Transport: one WebSocket per participant at /ws?room=<room id>. The access token
+// travels in the upgrade request, never in the URL: as the WebSocket subprotocol
+// "access_token.<jwt>" offered next to ProtocolName (browsers cannot set headers on
+// a WebSocket), as "Authorization: Bearer <jwt>", or as the session cookie. A bad
+// token is refused before the upgrade with 401 (invalid or expired) or 403 (valid
+// but not for this room). The server answers with the subprotocol ProtocolName.
+//
+// Every frame is one JSON envelope {"type", "id", "payload"}. "id" is chosen by the
+// sender and echoed in the "ref" of an error about that message. Text frames only;
+// a frame larger than MaxMessageBytes closes the connection with 1009.
+//
+// Flow (C = client, S = server):
+//
+//	C: join {version, name}                  or  resume {resumeToken} after a drop
+//	S: joined {participantId, resumeToken, participants}
+//	C: offer {pc:"publish", sdp}             the client publishes audio and video
+//	S: answer {pc:"publish", sdp}
+//	S: offer {pc:"subscribe", sdp}           the server offers everyone else's tracks,
+//	C: answer {pc:"subscribe", sdp}          again whenever they change
+//	C/S: candidate {pc, candidate}           trickle ICE both ways, both connections
+//	S: participants {participants}           whenever someone joins, leaves, mutes,
+//	                                         drops (state "reconnecting") or returns
+//	C: mute {audio, video}                   what this participant sends
+//	C: stats {...}                           receive quality, every few seconds
+//	C: ice-restart {pc:"subscribe"}          the server re-offers with new ICE
+//	                                         credentials; for "publish" the client
+//	                                         sends a new offer with iceRestart itself
+//	C: ping {}  /  S: pong {}                application keepalive (the server also
+//	                                         sends WebSocket pings)
+//	C: leave {}                              the participant hangs up
+//	S: leave {reason}                        the server ends the session
+//	S: error {code, message, ref}            a message was refused; the session
+//	                                         goes on unless the code says otherwise
+//
+// Each participant has two peer connections, as LiveKit does: "publish", where the
+// client offers and sends media, and "subscribe", where the server offers and sends
+// everyone else's media; whoever sends media makes the offer, so offers never
+// collide. On a subscribe track, the MediaStream id is the publisher's participant id.
+//
+// A participant whose WebSocket drops keeps its place for the grace period; the
+// others see its state as "reconnecting". Within the grace period a new WebSocket
+// sends resume with the resumeToken from joined and carries on with the same
+// participant id and peer connections (restarting ICE if media stopped).
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// ProtocolVersion is the version of this protocol. A client sends it in join; the
+// server refuses other versions with CodeVersion.
+const ProtocolVersion = 1
+
+// ProtocolName is the WebSocket subprotocol the server selects.
+const ProtocolName = "vclinic.v1"
+
+// TokenSubprotocolPrefix prefixes the access token offered as a subprotocol.
+const TokenSubprotocolPrefix = "access_token."
+
+// MaxMessageBytes bounds one inbound frame. SDP offers of a browser with audio and
+// video are 4-8 KiB; 64 KiB leaves room without letting a client hold megabytes.
+const MaxMessageBytes = 64 << 10
+
+// Message types.
+const (
+	TypeJoin         = "join"
+	TypeResume       = "resume"
+	TypeJoined       = "joined"
+	TypeParticipants = "participants"
+	TypeOffer        = "offer"
+	TypeAnswer       = "answer"
+	TypeCandidate    = "candidate"
+	TypeMute         = "mute"
+	TypeStats        = "stats"
+	TypeICERestart   = "ice-restart"
+	TypePing         = "ping"
+	TypePong         = "pong"
+	TypeLeave        = "leave"
+	TypeError        = "error"
+)
+
+// Peer connection names.
+const (
+	PCPublish   = "publish"
+	PCSubscribe = "subscribe"
+)
+
+// Participant states.
+const (
+	StateActive       = "active"
+	StateReconnecting = "reconnecting"
+)
+
+// Error codes carried in Error.Code.
+const (
+	CodeBadJSON       = "bad-json"       // not a JSON envelope
+	CodeUnknownType   = "unknown-type"   // envelope type is not one of the above
+	CodeBadPayload    = "bad-payload"    // payload missing, malformed or out of range
+	CodeNotJoined     = "not-joined"     // a call message before join/resume
+	CodeAlreadyJoined = "already-joined" // a second join/resume on one connection
+	CodeVersion       = "version"        // join with an unsupported protocol version
+	CodeBadSDP        = "bad-sdp"        // an offer or answer the media server refused
+	CodeBadCandidate  = "bad-candidate"  // an ICE candidate the media server refused
+	CodeRoomFull      = "room-full"      // the room already has its maximum participants
+	CodeResumeFailed  = "resume-failed"  // unknown or expired resume token; join again
+	CodeRateLimited   = "rate-limited"   // too many messages; slow down
+	CodeInternal      = "internal"       // the server failed; try again
+)
+
+// Leave reasons sent by the server.
+const (
+	ReasonHangup   = "hangup"   // echo of the client's own leave
+	ReasonReplaced = "replaced" // the same person joined from another device or tab
+	ReasonShutdown = "shutdown" // the server is shutting down; reconnect shortly
+	ReasonTimeout  = "timeout"  // no message within the keepalive window
+	ReasonEnded    = "ended"    // the room was closed
+)
+
+// Envelope is one frame on the wire.
+type Envelope struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Join asks to enter the room named in the WebSocket URL.
+type Join struct {
+	Version int    `json:"version"`
+	Name    string `json:"name,omitempty"` // display name; the token's name wins for staff
+}
+
+// Resume re-attaches a new WebSocket to a participant that dropped.
+type Resume struct {
+	ResumeToken string `json:"resumeToken"`
+}
+
+// Joined confirms join or resume.
+type Joined struct {
+	Version       int           `json:"version"`
+	Room          string        `json:"room"`
+	ParticipantID string        `json:"participantId"`
+	ResumeToken   string        `json:"resumeToken"`
+	Resumed       bool          `json:"resumed"`
+	GraceSeconds  int           `json:"graceSeconds"`
+	ICEServers    []ICEServer   `json:"iceServers"`
+	Participants  []Participant `json:"participants"`
+}
+
+// ICEServer mirrors RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Participant describes one person in the room, including the receiver.
+type Participant struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	State string `json:"state"` // StateActive or StateReconnecting
+	Audio bool   `json:"audio"` // sending audio (not muted)
+	Video bool   `json:"video"` // sending video (camera on)
+}
+
+// Participants is the full list after any change.
+type Participants struct {
+	Participants []Participant `json:"participants"`
+}
+
+// SDP is an offer or an answer on one of the two peer connections.
+type SDP struct {
+	PC  string `json:"pc"`
+	SDP string `json:"sdp"`
+}
+
+// Candidate is one trickled ICE candidate. A nil Candidate ends gathering.
+type Candidate struct {
+	PC        string        `json:"pc"`
+	Candidate *ICECandidate `json:"candidate"`
+}
+
+// ICECandidate mirrors RTCIceCandidateInit.
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Mute says what the participant is sending.
+type Mute struct {
+	Audio bool `json:"audio"`
+	Video bool `json:"video"`
+}
+
+// Stats is the client's receive summary over all its subscribed tracks, for
+// operations (who has a poor connection) and for tests.
+type Stats struct {
+	FramesDecoded        int64   `json:"framesDecoded"`
+	VideoPacketsReceived int64   `json:"videoPacketsReceived"`
+	VideoPacketsLost     int64   `json:"videoPacketsLost"`
+	AudioPacketsReceived int64   `json:"audioPacketsReceived"`
+	AudioPacketsLost     int64   `json:"audioPacketsLost"`
+	RoundTripSeconds     float64 `json:"roundTripSeconds"`
+	FirstFrameMillis     int64   `json:"firstFrameMillis"` // page load to first decoded remote frame; 0 if none yet
+}
+
+// ICERestart asks the server to restart ICE on a peer connection.
+type ICERestart struct {
+	PC string `json:"pc"`
+}
+
+// Leave ends a session; Reason is set by the server.
+type Leave struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Error refuses a message.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"` // id of the refused message
+}
+
+// Ping and Pong carry nothing.
+type Ping struct{}
+
+// Pong answers Ping.
+type Pong struct{}
+
+// Limits on fields, checked by Validate.
+const (
+	maxIDLen        = 64
+	maxNameLen      = 100
+	maxSDPLen       = 60 << 10
+	maxCandidateLen = 1024
+)
+
+// Validator is implemented by every inbound payload.
+type Validator interface {
+	Validate() error
+}
+
+// Validate checks a join.
+func (m *Join) Validate() error {
+	if m.Version != ProtocolVersion {
+		return fmt.Errorf("%w: version %d, server speaks %d", errVersion, m.Version, ProtocolVersion)
+	}
+	return checkText("name", m.Name, maxNameLen)
+}
+
+// Validate checks a resume.
+func (m *Resume) Validate() error {
+	if m.ResumeToken == "" || len(m.ResumeToken) > 128 {
+		return fmt.Errorf("resumeToken: want 1-128 characters")
+	}
+	return nil
+}
+
+// Validate checks an offer or answer.
+func (m *SDP) Validate() error {
+	if err := checkPC(m.PC); err != nil {
+		return err
+	}
+	if m.SDP == "" {
+		return fmt.Errorf("sdp: empty")
+	}
+	if len(m.SDP) > maxSDPLen {
+		return fmt.Errorf("sdp: %d bytes, limit %d", len(m.SDP), maxSDPLen)
+	}
+	return nil
+}
+
+// Validate checks a trickled candidate.
+func (m *Candidate) Validate() error {
+	if err := checkPC(m.PC); err != nil {
+		return err
+	}
+	if m.Candidate != nil {
+		if len(m.Candidate.Candidate) > maxCandidateLen {
+			return fmt.Errorf("candidate: %d bytes, limit %d", len(m.Candidate.Candidate), maxCandidateLen)
+		}
+		if m.Candidate.SDPMid != nil && len(*m.Candidate.SDPMid) > maxIDLen {
+			return fmt.Errorf("sdpMid: longer than %d", maxIDLen)
+		}
+	}
+	return nil
+}
+
+// Validate checks mute; every combination is valid.
+func (m *Mute) Validate() error { return nil }
+
+// Validate checks stats.
+func (m *Stats) Validate() error {
+	if m.FramesDecoded < 0 || m.VideoPacketsReceived < 0 || m.AudioPacketsReceived < 0 ||
+		m.FirstFrameMillis < 0 || m.RoundTripSeconds < 0 {
+		return fmt.Errorf("stats: negative counter")
+	}
+	return nil
+}
+
+// Validate checks an ICE restart request.
+func (m *ICERestart) Validate() error {
+	if m.PC != PCSubscribe {
+		return fmt.Errorf("pc: the server restarts ICE only on %q; restart %q with a new offer", PCSubscribe, PCPublish)
+	}
+	return nil
+}
+
+// Validate checks leave.
+func (m *Leave) Validate() error { return nil }
+
+// Validate checks ping.
+func (m *Ping) Validate() error { return nil }
+
+func checkPC(pc string) error {
+	if pc != PCPublish && pc != PCSubscribe {
+		return fmt.Errorf("pc: want %q or %q", PCPublish, PCSubscribe)
+	}
+	return nil
+}
+
+func checkText(field, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%s: longer than %d bytes", field, max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s: not UTF-8", field)
+	}
+	return nil
+}
+
+// inbound returns a fresh payload value for a client message type, or nil if the
+// type is not one a client may send.
+func inbound(typ string) Validator {
+	switch typ {
+	case TypeJoin:
+		return &Join{}
+	case TypeResume:
+		return &Resume{}
+	case TypeOffer, TypeAnswer:
+		return &SDP{}
+	case TypeCandidate:
+		return &Candidate{}
+	case TypeMute:
+		return &Mute{}
+	case TypeStats:
+		return &Stats{}
+	case TypeICERestart:
+		return &ICERestart{}
+	case TypePing:
+		return &Ping{}
+	case TypeLeave:
+		return &Leave{}
+	}
+	return nil
+}
