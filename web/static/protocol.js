@@ -1,0 +1,188 @@
+// The vclinic signaling protocol, mirrored from signaling/protocol.go. Read the
+// flow comment there; this module only names the same constants and shapes.
+//
+// Transport: one WebSocket per participant at /ws?room=<room id>, offering the
+// subprotocols ProtocolName and TokenSubprotocolPrefix + <access token>. Every
+// frame is one JSON envelope {type, id, payload}; "id" is a string chosen by the
+// sender and echoed as "ref" in an error about that message.
+
+/** Version sent in join; the server refuses others with CodeVersion. */
+export const ProtocolVersion = 1;
+
+/** WebSocket subprotocol the server selects. */
+export const ProtocolName = 'vclinic.v1';
+
+/** Prefix of the access token offered as a second subprotocol. */
+export const TokenSubprotocolPrefix = 'access_token.';
+
+/** Largest frame the server accepts (64 KiB). */
+export const MaxMessageBytes = 64 << 10;
+
+/** Message types. */
+export const TypeJoin = 'join';
+export const TypeResume = 'resume';
+export const TypeJoined = 'joined';
+export const TypeParticipants = 'participants';
+export const TypeOffer = 'offer';
+export const TypeAnswer = 'answer';
+export const TypeCandidate = 'candidate';
+export const TypeMute = 'mute';
+export const TypeStats = 'stats';
+export const TypeICERestart = 'ice-restart';
+export const TypePing = 'ping';
+export const TypePong = 'pong';
+export const TypeLeave = 'leave';
+export const TypeError = 'error';
+
+/** Peer connection names. */
+export const PCPublish = 'publish';
+export const PCSubscribe = 'subscribe';
+
+/** Participant states. */
+export const StateActive = 'active';
+export const StateReconnecting = 'reconnecting';
+
+/** Error codes carried in ErrorMsg.code. */
+export const CodeBadJSON = 'bad-json'; // not a JSON envelope
+export const CodeUnknownType = 'unknown-type'; // envelope type is not one of the above
+export const CodeBadPayload = 'bad-payload'; // payload missing, malformed or out of range
+export const CodeNotJoined = 'not-joined'; // a call message before join/resume
+export const CodeAlreadyJoined = 'already-joined'; // a second join/resume on one connection
+export const CodeVersion = 'version'; // join with an unsupported protocol version
+export const CodeBadSDP = 'bad-sdp'; // an offer or answer the media server refused
+export const CodeBadCandidate = 'bad-candidate'; // an ICE candidate the media server refused
+export const CodeRoomFull = 'room-full'; // the room already has its maximum participants
+export const CodeResumeFailed = 'resume-failed'; // unknown or expired resume token; join again
+export const CodeRateLimited = 'rate-limited'; // too many messages; slow down
+export const CodeInternal = 'internal'; // the server failed; try again
+
+/** Leave reasons sent by the server. */
+export const ReasonHangup = 'hangup'; // echo of the client's own leave
+export const ReasonReplaced = 'replaced'; // the same person joined from another device or tab
+export const ReasonShutdown = 'shutdown'; // the server is shutting down; reconnect shortly
+export const ReasonTimeout = 'timeout'; // no message within the keepalive window
+export const ReasonEnded = 'ended'; // the room was closed
+
+/**
+ * One frame on the wire.
+ * @typedef {object} Envelope
+ * @property {string} type
+ * @property {string} [id]
+ * @property {object} [payload]
+ */
+
+/**
+ * Asks to enter the room named in the WebSocket URL.
+ * @typedef {object} Join
+ * @property {number} version ProtocolVersion
+ * @property {string} [name] display name; the token's name wins for staff
+ */
+
+/**
+ * Re-attaches a new WebSocket to a participant that dropped.
+ * @typedef {object} Resume
+ * @property {string} resumeToken
+ */
+
+/**
+ * Confirms join or resume.
+ * @typedef {object} Joined
+ * @property {number} version
+ * @property {string} room
+ * @property {string} participantId
+ * @property {string} resumeToken
+ * @property {boolean} resumed
+ * @property {number} graceSeconds
+ * @property {ICEServer[]} iceServers
+ * @property {Participant[]} participants
+ */
+
+/**
+ * Mirrors RTCIceServer.
+ * @typedef {object} ICEServer
+ * @property {string[]} urls
+ * @property {string} [username]
+ * @property {string} [credential]
+ */
+
+/**
+ * One person in the room, including the receiver.
+ * @typedef {object} Participant
+ * @property {string} id
+ * @property {string} name
+ * @property {string} role
+ * @property {string} state StateActive or StateReconnecting
+ * @property {boolean} audio sending audio (not muted)
+ * @property {boolean} video sending video (camera on)
+ */
+
+/**
+ * The full list after any change.
+ * @typedef {object} Participants
+ * @property {Participant[]} participants
+ */
+
+/**
+ * An offer or an answer on one of the two peer connections.
+ * @typedef {object} SDP
+ * @property {'publish'|'subscribe'} pc
+ * @property {string} sdp
+ */
+
+/**
+ * One trickled ICE candidate; null ends gathering.
+ * @typedef {object} Candidate
+ * @property {'publish'|'subscribe'} pc
+ * @property {ICECandidate|null} candidate
+ */
+
+/**
+ * Mirrors RTCIceCandidateInit.
+ * @typedef {object} ICECandidate
+ * @property {string} candidate
+ * @property {string} [sdpMid]
+ * @property {number} [sdpMLineIndex]
+ * @property {string} [usernameFragment]
+ */
+
+/**
+ * What the participant is sending.
+ * @typedef {object} Mute
+ * @property {boolean} audio
+ * @property {boolean} video
+ */
+
+/**
+ * The client's receive summary over all its subscribed tracks.
+ * @typedef {object} Stats
+ * @property {number} framesDecoded
+ * @property {number} videoPacketsReceived
+ * @property {number} videoPacketsLost
+ * @property {number} audioPacketsReceived
+ * @property {number} audioPacketsLost
+ * @property {number} roundTripSeconds
+ * @property {number} firstFrameMillis page load to first decoded remote frame; 0 if none yet
+ */
+
+/**
+ * Asks the server to restart ICE; only for "subscribe".
+ * @typedef {object} ICERestart
+ * @property {'subscribe'} pc
+ */
+
+/**
+ * Ends a session; reason is set by the server.
+ * @typedef {object} Leave
+ * @property {string} [reason]
+ */
+
+/**
+ * A refused message.
+ * @typedef {object} ErrorMsg
+ * @property {string} code
+ * @property {string} message
+ * @property {string} [ref] id of the refused message
+ */
+
+/** @typedef {Record<string, never>} Ping */
+/** @typedef {Record<string, never>} Pong */

@@ -1,0 +1,85 @@
+// Receive statistics: the summary sent to the server as stats {…} every few
+// seconds, computed from the subscribe peer connection's getStats() report
+// (W3C webrtc-stats: RTCInboundRtpStreamStats, RTCIceCandidatePairStats).
+
+/**
+ * The Stats message without firstFrameMillis.
+ * @typedef {object} Summary
+ * @property {number} framesDecoded
+ * @property {number} videoPacketsReceived
+ * @property {number} videoPacketsLost
+ * @property {number} audioPacketsReceived
+ * @property {number} audioPacketsLost
+ * @property {number} roundTripSeconds
+ */
+
+/**
+ * Sums inbound-rtp over all received tracks and takes the round-trip time of
+ * the selected candidate pair.
+ * @param {{values(): Iterable<any>}|null|undefined} report an RTCStatsReport
+ * @returns {Summary}
+ */
+export function summarize(report) {
+  const sum = {
+    framesDecoded: 0,
+    videoPacketsReceived: 0,
+    videoPacketsLost: 0,
+    audioPacketsReceived: 0,
+    audioPacketsLost: 0,
+    roundTripSeconds: 0,
+  };
+  if (!report) return sum;
+  const byId = new Map();
+  const pairs = [];
+  let selected = '';
+  for (const s of report.values()) {
+    byId.set(s.id, s);
+    if (s.type === 'inbound-rtp') {
+      const kind = s.kind || s.mediaType;
+      const received = count(s.packetsReceived);
+      const lost = count(s.packetsLost); // may be negative with duplicates
+      if (kind === 'video') {
+        sum.framesDecoded += count(s.framesDecoded);
+        sum.videoPacketsReceived += received;
+        sum.videoPacketsLost += lost;
+      } else if (kind === 'audio') {
+        sum.audioPacketsReceived += received;
+        sum.audioPacketsLost += lost;
+      }
+    } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+      selected = s.selectedCandidatePairId;
+    } else if (s.type === 'candidate-pair') {
+      pairs.push(s);
+    }
+  }
+  let pair = selected ? byId.get(selected) : undefined;
+  if (!pair) pair = pairs.find((p) => p.nominated && p.state === 'succeeded');
+  const rtt = pair ? Number(pair.currentRoundTripTime) : NaN;
+  if (Number.isFinite(rtt) && rtt > 0) sum.roundTripSeconds = rtt;
+  return sum;
+}
+
+/**
+ * Reports whether any video frame has been decoded.
+ * @param {{values(): Iterable<any>}|null|undefined} report
+ * @returns {boolean}
+ */
+export function hasDecodedFrame(report) {
+  if (!report) return false;
+  for (const s of report.values()) {
+    if (s.type === 'inbound-rtp' && (s.kind || s.mediaType) === 'video' && count(s.framesDecoded) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A non-negative integer from a stats counter that may be missing.
+ * @param {unknown} v
+ * @returns {number}
+ */
+function count(v) {
+  const n = Math.trunc(Number(v));
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
