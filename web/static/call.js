@@ -1,0 +1,667 @@
+// Call is one participant's side of a video visit, shared by the patient's and
+// the clinician's pages. It holds no DOM: the page listens to its events.
+//
+// Two peer connections, as the server expects (see signaling/protocol.go):
+// "publish", where this client offers and sends its camera and microphone, and
+// "subscribe", where the server offers everyone else's tracks. ICE candidates
+// trickle both ways. A connection whose ICE stays disconnected or failed for
+// more than 3 s is restarted: publish with a new offer {iceRestart: true},
+// subscribe by asking the server (ice-restart). Signal handles the WebSocket and
+// its reconnection; a joined with resumed false (a fresh join after the grace
+// period) builds new peer connections.
+
+import {
+  CodeNotJoined,
+  CodeResumeFailed,
+  CodeRoomFull,
+  CodeVersion,
+  PCPublish,
+  PCSubscribe,
+  ProtocolVersion,
+  ReasonShutdown,
+  TypeAnswer,
+  TypeCandidate,
+  TypeError,
+  TypeICERestart,
+  TypeJoin,
+  TypeJoined,
+  TypeLeave,
+  TypeMute,
+  TypeOffer,
+  TypeParticipants,
+  TypeStats,
+} from './protocol.js';
+import { Signal } from './signal.js';
+import { getLocalMedia } from './media.js';
+import { hasDecodedFrame, summarize } from './stats.js';
+import { tokenExpired } from './token.js';
+
+/** Stats go to the server this often. */
+export const StatsIntervalMs = 3000;
+
+/** ICE that stays disconnected or failed this long is restarted. */
+export const ICERestartAfterMs = 3000;
+
+/** A restarted ICE that has not connected after this long is restarted again. */
+const iceRetryMs = 10000;
+
+/** Video send bitrate cap: enough for 640x480, kind to a weak uplink. */
+const maxVideoBitrate = 600000;
+
+/**
+ * The page's state, shown as <body data-call-state>. early and waiting belong to
+ * the waiting room, which comes later.
+ * @typedef {'idle'|'early'|'waiting'|'connecting'|'in-call'|'reconnecting'|'ended'|'expired'|'error'} CallState
+ */
+
+/** @typedef {import('./protocol.js').Participant} Participant */
+/** @typedef {import('./protocol.js').Stats} Stats */
+/** @typedef {import('./media.js').MediaMode} MediaMode */
+/** @typedef {'publish'|'subscribe'} PCName */
+
+/**
+ * What the page hears from a Call. why is the reason of a state: for error, a
+ * MediaProblem or connection, refused, lost, room-full, version; for ended, the
+ * server's leave reason or hangup; for expired, expired.
+ * @typedef {object} CallEvents
+ * @property {(state: CallState, why: string) => void} [state]
+ * @property {(participants: Participant[], selfId: string) => void} [participants]
+ * @property {(participantId: string, stream: MediaStream) => void} [track]
+ * @property {(stream: MediaStream|null) => void} [local] the self-view stream
+ * @property {() => void} [mute] microphone or camera changed
+ */
+
+/**
+ * @typedef {object} CallOptions
+ * @property {string} wsURL the signaling WebSocket URL for this room
+ * @property {string} token access token ('' to rely on the session cookie)
+ * @property {import('./token.js').Claims|null} claims
+ * @property {CallEvents} events
+ * @property {MediaDevices} [devices] navigator.mediaDevices
+ * @property {EventTarget} [online] window, for its "online" event
+ */
+
+const iceUp = (/** @type {RTCPeerConnection} */ pc) =>
+  pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed';
+
+export class Call {
+  /** @param {CallOptions} opts */
+  constructor(opts) {
+    this._opts = opts;
+    this._ev = opts.events;
+    /** @type {CallState} */
+    this._state = 'idle';
+    this._why = '';
+    this._gen = 0;
+    this._reset();
+    this._firstFrame = 0;
+  }
+
+  /** @returns {CallState} */
+  get state() {
+    return this._state;
+  }
+
+  /** Why the current state was entered (see CallEvents). */
+  get why() {
+    return this._why;
+  }
+
+  /** @returns {Participant[]} everyone in the room, this participant included */
+  get participants() {
+    return this._participants;
+  }
+
+  /** @returns {string} this participant's id, '' before joined */
+  get participantId() {
+    return this._selfId;
+  }
+
+  /** @returns {number} ms from page start to the first decoded remote frame; 0 until then */
+  get firstFrameMillis() {
+    return this._firstFrame;
+  }
+
+  /** @returns {{audio: boolean, video: boolean, hasAudio: boolean, hasVideo: boolean}} */
+  get sending() {
+    const has = (/** @type {string} */ kind) =>
+      !!this._local && this._local.getTracks().some((t) => t.kind === kind && t.readyState === 'live');
+    return { audio: this._audioOn, video: this._videoOn, hasAudio: has('audio'), hasVideo: has('video') };
+  }
+
+  _reset() {
+    /** @type {Signal|null} */
+    this._signal = null;
+    /** @type {MediaStream|null} */
+    this._local = null;
+    this._audioOn = false;
+    this._videoOn = false;
+    /** @type {Participant[]} */
+    this._participants = [];
+    this._selfId = '';
+    this._joinSent = false;
+    this._joined = false;
+    this._sigDown = false;
+    this._everUp = false;
+    this._terminal = false;
+    /** @type {RTCIceServer[]} */
+    this._iceServers = [];
+    /** @type {{publish: RTCPeerConnection|null, subscribe: RTCPeerConnection|null}} */
+    this._pcs = { publish: null, subscribe: null };
+    this._ops = { publish: Promise.resolve(), subscribe: Promise.resolve() };
+    /** @type {{publish: any[], subscribe: any[]}} */
+    this._pending = { publish: [], subscribe: [] };
+    this._iceTimer = { publish: null, subscribe: null };
+    this._iceRetry = { publish: null, subscribe: null };
+    this._restarting = { publish: false, subscribe: false };
+    this._pubBusy = false;
+    /** @type {{iceRestart: boolean}|null} */
+    this._pubAgain = null;
+    this._pubOfferId = '';
+    this._statsTimer = null;
+    this._frameTimer = null;
+  }
+
+  /**
+   * Captures media, connects and joins. Call again to retry after an error or
+   * to join again after leaving.
+   * @param {MediaMode} [mode]
+   */
+  async start(mode = 'full') {
+    this._teardown();
+    this._reset();
+    const gen = ++this._gen;
+    this._setState('idle', '');
+    let stream;
+    try {
+      stream = await getLocalMedia(mode, this._opts.devices);
+    } catch (err) {
+      if (gen === this._gen) this._end('error', /** @type {any} */ (err).problem || 'media');
+      return;
+    }
+    if (gen !== this._gen) {
+      stream.getTracks().forEach((t) => t.stop());
+      return;
+    }
+    if (typeof RTCPeerConnection === 'undefined') {
+      stream.getTracks().forEach((t) => t.stop());
+      this._end('error', 'unsupported');
+      return;
+    }
+    this._local = stream;
+    for (const t of stream.getTracks()) t.addEventListener('ended', () => this._trackEnded(t));
+    this._audioOn = stream.getAudioTracks().length > 0;
+    this._videoOn = stream.getVideoTracks().length > 0;
+    this._ev.local?.(stream);
+    this._ev.mute?.();
+
+    const signal = new Signal({
+      url: this._opts.wsURL,
+      token: this._opts.token,
+      online: this._opts.online,
+      onState: (s, info) => {
+        if (this._signal === signal) this._onSignalState(s, info);
+      },
+    });
+    this._signal = signal;
+    signal.on(TypeJoined, (p) => this._onJoined(p));
+    signal.on(TypeParticipants, (p) => this._setParticipants(p.participants));
+    signal.on(TypeOffer, (p) => this._onOffer(p));
+    signal.on(TypeAnswer, (p) => this._onAnswer(p));
+    signal.on(TypeCandidate, (p) => this._onCandidate(p));
+    signal.on(TypeLeave, (p) => this._onLeave(p));
+    signal.on(TypeError, (p) => this._onError(p));
+    try {
+      await signal.connect();
+    } catch {
+      if (this._signal === signal) this._refused();
+      return;
+    }
+    if (this._signal !== signal) return;
+    signal.send(TypeJoin, { version: ProtocolVersion, name: this._opts.claims?.name || '' });
+    this._joinSent = true;
+    this._recompute();
+  }
+
+  /** Hangs up: tells the server, closes the connections, stops the camera. */
+  leave() {
+    this._signal?.send(TypeLeave, {});
+    this._end('ended', 'hangup');
+  }
+
+  /**
+   * Turns the microphone on or off (the track stays, sending silence).
+   * @param {boolean} on
+   */
+  setAudio(on) {
+    if (!this.sending.hasAudio) on = false;
+    this._local?.getAudioTracks().forEach((t) => (t.enabled = on));
+    this._audioOn = on;
+    this._sendMute();
+  }
+
+  /**
+   * Turns the camera on or off (the track stays, sending black).
+   * @param {boolean} on
+   */
+  setVideo(on) {
+    if (!this.sending.hasVideo) on = false;
+    this._local?.getVideoTracks().forEach((t) => (t.enabled = on));
+    this._videoOn = on;
+    this._sendMute();
+  }
+
+  /**
+   * The receive summary sent as stats: inbound-rtp of the subscribe connection,
+   * the round trip of its selected candidate pair (else of the publish one).
+   * @returns {Promise<Stats>}
+   */
+  async stats() {
+    const { publish, subscribe } = this._pcs;
+    const report = await statsOf(subscribe);
+    const sum = summarize(report);
+    if (!sum.roundTripSeconds && publish) sum.roundTripSeconds = summarize(await statsOf(publish)).roundTripSeconds;
+    this._noteFirstFrame(report);
+    return { ...sum, firstFrameMillis: this._firstFrame };
+  }
+
+  // --- signaling ---
+
+  /**
+   * @param {import('./signal.js').SignalState} s
+   * @param {import('./signal.js').DropInfo} [info]
+   */
+  _onSignalState(s, info) {
+    if (s === 'reconnecting') {
+      this._sigDown = true;
+      if (info?.refused && tokenExpired(this._opts.claims, Date.now())) {
+        this._end('expired', 'expired');
+        return;
+      }
+      this._recompute();
+    } else if (s === 'lost') {
+      const expired = tokenExpired(this._opts.claims, Date.now());
+      this._end(expired ? 'expired' : 'error', expired ? 'expired' : 'lost');
+    }
+  }
+
+  _refused() {
+    const expired = tokenExpired(this._opts.claims, Date.now());
+    this._end(expired ? 'expired' : 'error', expired ? 'expired' : 'refused');
+  }
+
+  /** @param {import('./protocol.js').Joined} j */
+  _onJoined(j) {
+    this._selfId = j.participantId;
+    this._iceServers = (j.iceServers || []).map((s) => ({ ...s }));
+    this._sigDown = false;
+    this._joined = true;
+    if (!j.resumed || !this._pcs.publish) {
+      this._newPeerConnections();
+      this._publish();
+    } else {
+      this._afterResume();
+    }
+    this._sendMute();
+    this._setParticipants(j.participants);
+    this._startStats();
+    this._recompute();
+  }
+
+  /** @param {Participant[]} list */
+  _setParticipants(list) {
+    this._participants = Array.isArray(list) ? list : [];
+    this._ev.participants?.(this._participants, this._selfId);
+  }
+
+  /** @param {import('./protocol.js').Leave} p */
+  _onLeave(p) {
+    // On shutdown the server closes the socket next; Signal reconnects.
+    if (p.reason === ReasonShutdown) return;
+    this._end('ended', p.reason || 'ended');
+  }
+
+  /** @param {import('./protocol.js').ErrorMsg} e */
+  _onError(e) {
+    switch (e.code) {
+      case CodeResumeFailed:
+        return; // Signal joins afresh
+      case CodeRoomFull:
+        this._end('error', 'room-full');
+        return;
+      case CodeVersion:
+        this._end('error', 'version');
+        return;
+      case CodeNotJoined:
+        if (this._joinSent) this._signal?.send(TypeJoin, { version: ProtocolVersion, name: this._opts.claims?.name || '' });
+        return;
+    }
+    const pc = this._pcs.publish;
+    if (pc && e.ref && e.ref === this._pubOfferId) {
+      // The server refused our publish offer: take it back so a later restart can offer again.
+      this._chain('publish', pc, async () => {
+        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        this._pubBusy = false;
+      });
+    }
+    console.warn(`vclinic: server refused a message: ${e.code}: ${e.message}`);
+  }
+
+  // --- peer connections ---
+
+  _newPeerConnections() {
+    this._closePeerConnections();
+    /** @type {RTCConfiguration} */
+    const config = { iceServers: this._iceServers, bundlePolicy: 'max-bundle' };
+    for (const name of /** @type {PCName[]} */ ([PCPublish, PCSubscribe])) {
+      const pc = new RTCPeerConnection(config);
+      pc.onicecandidate = (e) => {
+        if (this._pcs[name] === pc) this._sendCandidate(name, e.candidate);
+      };
+      pc.oniceconnectionstatechange = () => {
+        if (this._pcs[name] === pc) this._onICE(name);
+      };
+      pc.onconnectionstatechange = () => {
+        if (this._pcs[name] === pc) this._recompute();
+      };
+      this._pcs[name] = pc;
+      this._ops[name] = Promise.resolve();
+      this._pending[name] = [];
+    }
+    const sub = this._pcs.subscribe;
+    sub.ontrack = (e) => {
+      const stream = e.streams[0];
+      if (this._pcs.subscribe !== sub || !stream) return;
+      this._ev.track?.(stream.id, stream);
+      this._watchFirstFrame();
+    };
+  }
+
+  _closePeerConnections() {
+    for (const name of /** @type {PCName[]} */ ([PCPublish, PCSubscribe])) {
+      clearTimeout(this._iceTimer[name]);
+      clearTimeout(this._iceRetry[name]);
+      this._iceTimer[name] = this._iceRetry[name] = null;
+      this._restarting[name] = false;
+      this._pcs[name]?.close();
+      this._pcs[name] = null;
+    }
+    this._pubBusy = false;
+    this._pubAgain = null;
+  }
+
+  /** Adds the local tracks, send only, and offers them. */
+  _publish() {
+    const pc = this._pcs.publish;
+    const stream = this._local;
+    if (!pc || !stream) return;
+    for (const track of stream.getTracks()) {
+      /** @type {RTCRtpTransceiverInit} */
+      const init = { direction: 'sendonly', streams: [stream] };
+      if (track.kind === 'video') init.sendEncodings = [{ maxBitrate: maxVideoBitrate }];
+      pc.addTransceiver(track, init);
+    }
+    if (stream.getTracks().length > 0) this._negotiatePublish(false);
+  }
+
+  /**
+   * Offers on the publish connection; one offer at a time.
+   * @param {boolean} iceRestart
+   */
+  _negotiatePublish(iceRestart) {
+    const pc = this._pcs.publish;
+    if (!pc) return;
+    if (this._pubBusy) {
+      this._pubAgain = { iceRestart: iceRestart || !!this._pubAgain?.iceRestart };
+      return;
+    }
+    this._pubBusy = true;
+    this._chain('publish', pc, async () => {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart }));
+      this._pubOfferId = this._signal?.send(TypeOffer, { pc: PCPublish, sdp: pc.localDescription?.sdp }) || '';
+      // Unsent (the socket is down): _afterResume takes the offer back and offers again.
+    });
+  }
+
+  /** @param {import('./protocol.js').SDP} p */
+  _onAnswer(p) {
+    const pc = this._pcs.publish;
+    if (p.pc !== PCPublish || !pc) return;
+    this._chain('publish', pc, async () => {
+      if (pc.signalingState !== 'have-local-offer') return;
+      await pc.setRemoteDescription({ type: 'answer', sdp: p.sdp });
+      await this._flush('publish', pc);
+      this._pubBusy = false;
+      const again = this._pubAgain;
+      this._pubAgain = null;
+      if (again) this._negotiatePublish(again.iceRestart);
+    });
+  }
+
+  /** @param {import('./protocol.js').SDP} p */
+  _onOffer(p) {
+    const pc = this._pcs.subscribe;
+    if (p.pc !== PCSubscribe || !pc) return;
+    this._chain('subscribe', pc, async () => {
+      await pc.setRemoteDescription({ type: 'offer', sdp: p.sdp });
+      await this._flush('subscribe', pc);
+      await pc.setLocalDescription(await pc.createAnswer());
+      this._signal?.send(TypeAnswer, { pc: PCSubscribe, sdp: pc.localDescription?.sdp });
+    });
+  }
+
+  /** @param {import('./protocol.js').Candidate} p */
+  _onCandidate(p) {
+    const name = p.pc === PCPublish ? PCPublish : p.pc === PCSubscribe ? PCSubscribe : null;
+    const pc = name && this._pcs[name];
+    if (!name || !pc) return;
+    this._chain(name, pc, async () => {
+      if (!pc.remoteDescription) this._pending[name].push(p.candidate);
+      else await addCandidate(pc, p.candidate);
+    });
+  }
+
+  /**
+   * Adds the candidates that arrived before the remote description.
+   * @param {PCName} name
+   * @param {RTCPeerConnection} pc
+   */
+  async _flush(name, pc) {
+    for (const c of this._pending[name].splice(0)) await addCandidate(pc, c);
+  }
+
+  /**
+   * @param {PCName} name
+   * @param {RTCIceCandidate|null} c
+   */
+  _sendCandidate(name, c) {
+    if (c && !c.candidate) return; // an empty end-of-generation marker; null follows
+    this._signal?.send(TypeCandidate, { pc: name, candidate: c ? c.toJSON() : null });
+  }
+
+  /**
+   * Runs op after the earlier operations on the same connection, so offers,
+   * answers and candidates apply in the order they arrived.
+   * @param {PCName} name
+   * @param {RTCPeerConnection} pc
+   * @param {() => Promise<void>} op
+   */
+  _chain(name, pc, op) {
+    this._ops[name] = this._ops[name]
+      .then(() => (this._pcs[name] === pc && pc.signalingState !== 'closed' ? op() : undefined))
+      .catch((err) => console.warn(`vclinic: ${name}:`, err));
+  }
+
+  // --- ICE restarts ---
+
+  /** @param {PCName} name */
+  _onICE(name) {
+    const pc = this._pcs[name];
+    const s = pc.iceConnectionState;
+    clearTimeout(this._iceTimer[name]);
+    this._iceTimer[name] = null;
+    if (s === 'connected' || s === 'completed') {
+      clearTimeout(this._iceRetry[name]);
+      this._iceRetry[name] = null;
+      this._restarting[name] = false;
+    } else if (s === 'disconnected' || s === 'failed') {
+      this._iceTimer[name] = setTimeout(() => this._restartICE(name), ICERestartAfterMs);
+    }
+    this._recompute();
+  }
+
+  /** @param {PCName} name */
+  _restartICE(name) {
+    this._iceTimer[name] = null;
+    const pc = this._pcs[name];
+    if (!pc || iceUp(pc) || !this._joined || this._sigDown) return; // after a resume, _afterResume decides
+    this._restarting[name] = true;
+    if (name === PCPublish) this._negotiatePublish(true);
+    else this._signal?.send(TypeICERestart, { pc: PCSubscribe });
+    clearTimeout(this._iceRetry[name]);
+    this._iceRetry[name] = setTimeout(() => this._restartICE(name), iceRetryMs);
+    this._recompute();
+  }
+
+  /** After a resume: redo an offer that was lost with the socket, restart ICE that went down. */
+  _afterResume() {
+    const pub = this._pcs.publish;
+    const sub = this._pcs.subscribe;
+    if (pub) {
+      this._chain('publish', pub, async () => {
+        if (pub.signalingState === 'have-local-offer') {
+          await pub.setLocalDescription({ type: 'rollback' });
+          this._pubBusy = false;
+          this._negotiatePublish(!iceUp(pub));
+        } else if (!iceUp(pub) && pub.getSenders().some((s) => s.track)) {
+          this._restartICE(PCPublish);
+        }
+      });
+    }
+    if (sub && sub.remoteDescription && !iceUp(sub)) this._restartICE(PCSubscribe);
+  }
+
+  // --- state ---
+
+  _recompute() {
+    if (this._terminal) return;
+    /** @type {CallState} */
+    let s;
+    if (this._sigDown) s = 'reconnecting';
+    else if (!this._joined) s = this._joinSent ? 'connecting' : 'idle';
+    else {
+      const pub = this._pcs.publish;
+      const publishing = !!pub && pub.getSenders().some((x) => x.track);
+      const up = !publishing || pub.connectionState === 'connected';
+      if (up && !this._restarting.publish) {
+        this._everUp = true;
+        s = 'in-call';
+      } else {
+        s = this._everUp ? 'reconnecting' : 'connecting';
+      }
+    }
+    this._setState(s, '');
+  }
+
+  /**
+   * Enters a final state: ended, expired or error.
+   * @param {CallState} state
+   * @param {string} why
+   */
+  _end(state, why) {
+    this._teardown();
+    this._terminal = true;
+    this._setState(state, why);
+  }
+
+  _teardown() {
+    this._gen++;
+    const signal = this._signal;
+    this._signal = null;
+    signal?.close();
+    this._closePeerConnections();
+    clearInterval(this._statsTimer);
+    clearInterval(this._frameTimer);
+    this._statsTimer = this._frameTimer = null;
+    if (this._local) {
+      this._local.getTracks().forEach((t) => t.stop());
+      this._local = null;
+      this._ev.local?.(null);
+    }
+  }
+
+  /**
+   * @param {CallState} state
+   * @param {string} why
+   */
+  _setState(state, why) {
+    if (state === this._state && why === this._why) return;
+    this._state = state;
+    this._why = why;
+    this._ev.state?.(state, why);
+  }
+
+  // --- media and stats ---
+
+  _sendMute() {
+    this._signal?.send(TypeMute, { audio: this._audioOn, video: this._videoOn });
+    this._ev.mute?.();
+  }
+
+  /** @param {MediaStreamTrack} t */
+  _trackEnded(t) {
+    if (this._local !== null && t.kind === 'video') this._videoOn = false;
+    if (this._local !== null && t.kind === 'audio') this._audioOn = false;
+    if (this._local !== null) this._sendMute();
+  }
+
+  _startStats() {
+    if (this._statsTimer !== null) return;
+    this._statsTimer = setInterval(async () => {
+      const s = await this.stats();
+      this._signal?.send(TypeStats, s);
+    }, StatsIntervalMs);
+  }
+
+  /** Polls for the first decoded frame, so firstFrameMillis is accurate to ~0.1 s. */
+  _watchFirstFrame() {
+    if (this._firstFrame || this._frameTimer !== null) return;
+    this._frameTimer = setInterval(async () => {
+      this._noteFirstFrame(await statsOf(this._pcs.subscribe));
+      if (this._firstFrame) {
+        clearInterval(this._frameTimer);
+        this._frameTimer = null;
+      }
+    }, 100);
+  }
+
+  /** @param {RTCStatsReport|null} report */
+  _noteFirstFrame(report) {
+    if (!this._firstFrame && hasDecodedFrame(report)) this._firstFrame = Math.max(1, Math.round(performance.now()));
+  }
+}
+
+/**
+ * @param {RTCPeerConnection|null} pc
+ * @returns {Promise<RTCStatsReport|null>}
+ */
+async function statsOf(pc) {
+  if (!pc || pc.signalingState === 'closed') return null;
+  try {
+    return await pc.getStats();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {RTCPeerConnection} pc
+ * @param {import('./protocol.js').ICECandidate|null} c null: end of candidates
+ */
+async function addCandidate(pc, c) {
+  try {
+    await pc.addIceCandidate(c ?? undefined);
+  } catch (err) {
+    console.warn('vclinic: remote candidate refused:', err);
+  }
+}
