@@ -1,0 +1,275 @@
+// The clinician's call page (/call/<room>#t=<token>): every other participant in
+// a grid, the self-view, the participant list with roles and states. All its
+// words are here, in English and Danish.
+
+import { startPage } from './ui.js';
+
+/** @type {{en: import('./ui.js').PageStrings, da: import('./ui.js').PageStrings}} */
+const strings = {
+  en: {
+    lang: 'en',
+    title: 'Video consultation',
+    text: {
+      heading: 'Video consultation',
+      mic: 'Microphone',
+      camera: 'Camera',
+      leave: 'Leave',
+      self: 'You',
+      selfOff: 'Camera off',
+      empty: 'Waiting for the patient to join…',
+      participants: 'Participants',
+    },
+    greeting: 'Signed in as {name}',
+    status: {
+      idle: 'Getting ready…',
+      early: 'Before the appointment time.',
+      waiting: 'In the waiting room.',
+      connecting: 'Connecting…',
+      'in-call': 'In the consultation.',
+      reconnecting: 'Connection interrupted. Reconnecting…',
+      ended: 'The consultation has ended.',
+      expired: 'This link has expired.',
+      error: 'Something went wrong.',
+    },
+    explain: {
+      'camera-denied': {
+        title: 'Camera and microphone blocked',
+        text:
+          'The browser has blocked the camera and microphone for this site. Allow them with ' +
+          'the camera or lock icon in the address bar (site settings), then choose "Try again"; ' +
+          'or join with sound only, or without camera and microphone.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'no-camera': {
+        title: 'No camera found',
+        text: 'No camera or microphone was found on this device. Connect one and try again, or join without.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'camera-in-use': {
+        title: 'Camera in use',
+        text: 'Another application is using the camera or microphone. Close it and try again.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      unsupported: {
+        title: 'Browser not supported',
+        text: 'Use a recent Chrome, Edge, Firefox or Safari over https.',
+        actions: ['noMedia'],
+      },
+      media: {
+        title: 'Camera could not start',
+        text: 'The camera or microphone failed to start. Try again, or join with sound only or without.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      refused: {
+        title: 'This link is not valid or has expired',
+        text:
+          'The server did not accept this link, or could not be reached. Open the consultation ' +
+          'again from your day list, or try again.',
+        actions: ['retry'],
+      },
+      expired: {
+        title: 'This link is not valid or has expired',
+        text: 'Open the consultation again from your day list to get a fresh link.',
+        actions: [],
+      },
+      lost: {
+        title: 'Connection lost',
+        text: 'The server could not be reached for two minutes. Check the network and try again.',
+        actions: ['retry'],
+      },
+      'room-full': {
+        title: 'The consultation is full',
+        text: 'The room has its maximum number of participants.',
+        actions: ['retry'],
+      },
+      version: {
+        title: 'Reload needed',
+        text: 'The server was updated. Reload the page to continue.',
+        actions: ['reload'],
+      },
+      error: {
+        title: 'Something went wrong',
+        text: 'Try again. If the problem persists, contact support.',
+        actions: ['retry'],
+      },
+      hangup: {
+        title: 'You have left the consultation',
+        text: 'The others can carry on. Join again if you left by mistake.',
+        actions: ['joinAgain'],
+      },
+      replaced: {
+        title: 'Continued elsewhere',
+        text: 'You joined this consultation from another device or window.',
+        actions: ['joinAgain'],
+      },
+      timeout: {
+        title: 'Connection lost',
+        text: 'The server heard nothing from this browser for too long.',
+        actions: ['joinAgain'],
+      },
+      ended: {
+        title: 'The consultation has ended',
+        text: 'The room was closed.',
+        actions: [],
+      },
+    },
+    actions: {
+      retry: 'Try again',
+      audioOnly: 'Join with sound only',
+      noMedia: 'Join without camera and microphone',
+      joinAgain: 'Join again',
+      reload: 'Reload',
+    },
+    on: 'On',
+    off: 'Off',
+    tileLabel: '{name} ({role})',
+    someone: 'Guest',
+    reconnecting: 'reconnecting…',
+    micOff: 'microphone off',
+    camOff: 'camera off',
+    tapForSound: 'Click to start sound',
+    you: '{name} (you)',
+    roles: {
+      patient: 'patient',
+      relative: 'relative',
+      interpreter: 'interpreter',
+      clinician: 'clinician',
+      doctor: 'doctor',
+      nurse: 'nurse',
+    },
+  },
+  da: {
+    lang: 'da',
+    title: 'Videokonsultation',
+    text: {
+      heading: 'Videokonsultation',
+      mic: 'Mikrofon',
+      camera: 'Kamera',
+      leave: 'Forlad',
+      self: 'Dig',
+      selfOff: 'Kamera slukket',
+      empty: 'Venter på, at patienten kommer ind…',
+      participants: 'Deltagere',
+    },
+    greeting: 'Logget ind som {name}',
+    status: {
+      idle: 'Gør klar…',
+      early: 'Før konsultationens tidspunkt.',
+      waiting: 'I venteværelset.',
+      connecting: 'Forbinder…',
+      'in-call': 'I konsultationen.',
+      reconnecting: 'Forbindelsen er afbrudt. Forbinder igen…',
+      ended: 'Konsultationen er slut.',
+      expired: 'Linket er udløbet.',
+      error: 'Noget gik galt.',
+    },
+    explain: {
+      'camera-denied': {
+        title: 'Kamera og mikrofon er blokeret',
+        text:
+          'Browseren har blokeret kamera og mikrofon for dette websted. Tillad dem via kamera- ' +
+          'eller hængelåsikonet i adresselinjen (webstedsindstillinger), og vælg "Prøv igen"; ' +
+          'eller deltag kun med lyd eller uden kamera og mikrofon.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'no-camera': {
+        title: 'Intet kamera fundet',
+        text: 'Der blev ikke fundet et kamera eller en mikrofon. Tilslut en og prøv igen, eller deltag uden.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'camera-in-use': {
+        title: 'Kameraet er optaget',
+        text: 'Et andet program bruger kameraet eller mikrofonen. Luk det, og prøv igen.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      unsupported: {
+        title: 'Browseren understøttes ikke',
+        text: 'Brug en nyere Chrome, Edge, Firefox eller Safari over https.',
+        actions: ['noMedia'],
+      },
+      media: {
+        title: 'Kameraet kunne ikke starte',
+        text: 'Kamera eller mikrofon kunne ikke starte. Prøv igen, eller deltag kun med lyd eller uden.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      refused: {
+        title: 'Linket er ikke gyldigt eller er udløbet',
+        text:
+          'Serveren godtog ikke linket eller kunne ikke nås. Åbn konsultationen igen fra din ' +
+          'dagsliste, eller prøv igen.',
+        actions: ['retry'],
+      },
+      expired: {
+        title: 'Linket er ikke gyldigt eller er udløbet',
+        text: 'Åbn konsultationen igen fra din dagsliste for at få et nyt link.',
+        actions: [],
+      },
+      lost: {
+        title: 'Forbindelsen blev afbrudt',
+        text: 'Serveren kunne ikke nås i to minutter. Tjek netværket, og prøv igen.',
+        actions: ['retry'],
+      },
+      'room-full': {
+        title: 'Konsultationen er fuld',
+        text: 'Rummet har det største antal deltagere.',
+        actions: ['retry'],
+      },
+      version: {
+        title: 'Siden skal genindlæses',
+        text: 'Serveren er opdateret. Genindlæs siden for at fortsætte.',
+        actions: ['reload'],
+      },
+      error: {
+        title: 'Noget gik galt',
+        text: 'Prøv igen. Kontakt support, hvis problemet fortsætter.',
+        actions: ['retry'],
+      },
+      hangup: {
+        title: 'Du har forladt konsultationen',
+        text: 'De andre kan fortsætte. Deltag igen, hvis du gik ud ved en fejl.',
+        actions: ['joinAgain'],
+      },
+      replaced: {
+        title: 'Fortsat et andet sted',
+        text: 'Du har åbnet konsultationen på en anden enhed eller i et andet vindue.',
+        actions: ['joinAgain'],
+      },
+      timeout: {
+        title: 'Forbindelsen blev afbrudt',
+        text: 'Serveren har ikke hørt fra denne browser i for lang tid.',
+        actions: ['joinAgain'],
+      },
+      ended: {
+        title: 'Konsultationen er slut',
+        text: 'Rummet er lukket.',
+        actions: [],
+      },
+    },
+    actions: {
+      retry: 'Prøv igen',
+      audioOnly: 'Deltag kun med lyd',
+      noMedia: 'Deltag uden kamera og mikrofon',
+      joinAgain: 'Deltag igen',
+      reload: 'Genindlæs',
+    },
+    on: 'Til',
+    off: 'Fra',
+    tileLabel: '{name} ({role})',
+    someone: 'Gæst',
+    reconnecting: 'forbinder igen…',
+    micOff: 'mikrofon slukket',
+    camOff: 'kamera slukket',
+    tapForSound: 'Klik for at starte lyden',
+    you: '{name} (dig)',
+    roles: {
+      patient: 'patient',
+      relative: 'pårørende',
+      interpreter: 'tolk',
+      clinician: 'behandler',
+      doctor: 'læge',
+      nurse: 'sygeplejerske',
+    },
+  },
+};
+
+startPage(strings);

@@ -1,0 +1,301 @@
+// The patient's visit page (/visit/<room>#t=<token>): the patient, a relative or
+// an interpreter joins from the invitation link, often on a phone. All its words
+// are here, in plain language, in English and Danish.
+
+import { startPage } from './ui.js';
+
+/** @type {{en: import('./ui.js').PageStrings, da: import('./ui.js').PageStrings}} */
+const strings = {
+  en: {
+    lang: 'en',
+    title: 'Your video visit',
+    text: {
+      heading: 'Your video visit',
+      mic: 'Microphone',
+      camera: 'Camera',
+      leave: 'Leave',
+      self: 'You',
+      selfOff: 'Camera off',
+      empty: 'Waiting for the clinic to join… Please stay on this page.',
+    },
+    greeting: 'Hello, {name}',
+    status: {
+      idle: 'Getting ready…',
+      early: 'You are early. Your visit starts at the time in your invitation.',
+      waiting: 'Please wait. The clinic knows you are here.',
+      connecting: 'Connecting to your video visit…',
+      'in-call': 'You are in the video visit.',
+      reconnecting: 'The connection is weak. Reconnecting… Please wait.',
+      ended: 'The video visit has ended.',
+      expired: 'This link has expired.',
+      error: 'Something went wrong.',
+    },
+    explain: {
+      'camera-denied': {
+        title: 'The camera and microphone are not allowed',
+        text:
+          'Your browser has blocked the camera and microphone for this page. To allow them: ' +
+          'tap the lock symbol next to the web address at the top of the screen, choose ' +
+          '"Permissions" or "Site settings", and allow Camera and Microphone. Then tap "Try again". ' +
+          'You can also join with sound only, or without camera and microphone.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'no-camera': {
+        title: 'No camera was found',
+        text:
+          'We could not find a camera or a microphone on this device. You can join with sound ' +
+          'only, or join without camera and microphone and still see and hear the others.',
+        actions: ['audioOnly', 'noMedia', 'retry'],
+      },
+      'camera-in-use': {
+        title: 'The camera is busy',
+        text:
+          'Another app is using the camera or microphone. Close the other app (for example ' +
+          'another video call) and tap "Try again".',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      unsupported: {
+        title: 'This browser cannot make video calls',
+        text:
+          'Please open the link in a recent version of Chrome, Safari, Firefox or Edge. ' +
+          'The web address must start with https.',
+        actions: ['noMedia'],
+      },
+      media: {
+        title: 'The camera could not start',
+        text:
+          'Something stopped the camera or microphone. Tap "Try again". If it still does not ' +
+          'work, you can join with sound only, or without camera and microphone.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      refused: {
+        title: 'This link is not valid or has expired',
+        text:
+          'We could not open your video visit with this link. Check that you opened the whole ' +
+          'link from your invitation and that your internet works, then tap "Try again". ' +
+          'If it still does not work, please call the clinic for a new link.',
+        actions: ['retry'],
+      },
+      expired: {
+        title: 'This link is not valid or has expired',
+        text: 'This link can no longer be used. Please call the clinic to get a new link.',
+        actions: [],
+      },
+      lost: {
+        title: 'The connection was lost',
+        text:
+          'We could not reach the clinic for a while. Check that Wi-Fi or mobile data is on, ' +
+          'then tap "Try again".',
+        actions: ['retry'],
+      },
+      'room-full': {
+        title: 'The video visit is full',
+        text: 'There is no room for more people in this video visit. Please call the clinic.',
+        actions: ['retry'],
+      },
+      version: {
+        title: 'Please reload the page',
+        text: 'The clinic has updated its system. Tap "Reload" to continue.',
+        actions: ['reload'],
+      },
+      error: {
+        title: 'Something went wrong',
+        text: 'Tap "Try again". If it still does not work, please call the clinic.',
+        actions: ['retry'],
+      },
+      hangup: {
+        title: 'You have left the video visit',
+        text: 'If you left by mistake, tap "Join again". Otherwise you can close this page.',
+        actions: ['joinAgain'],
+      },
+      replaced: {
+        title: 'The video visit goes on elsewhere',
+        text:
+          'You opened the same video visit on another phone, computer or window. ' +
+          'To continue here instead, tap "Join again".',
+        actions: ['joinAgain'],
+      },
+      timeout: {
+        title: 'The connection was lost',
+        text: 'The clinic did not hear from your device for a while. Tap "Join again" to continue.',
+        actions: ['joinAgain'],
+      },
+      ended: {
+        title: 'The video visit has ended',
+        text: 'Thank you. You can close this page now.',
+        actions: [],
+      },
+    },
+    actions: {
+      retry: 'Try again',
+      audioOnly: 'Join with sound only',
+      noMedia: 'Join without camera and microphone',
+      joinAgain: 'Join again',
+      reload: 'Reload',
+    },
+    on: 'On',
+    off: 'Off',
+    tileLabel: '{name} ({role})',
+    someone: 'Guest',
+    reconnecting: 'reconnecting…',
+    micOff: 'microphone off',
+    camOff: 'camera off',
+    tapForSound: 'Tap to start sound',
+    you: '{name} (you)',
+    roles: {
+      patient: 'patient',
+      relative: 'relative',
+      interpreter: 'interpreter',
+      clinician: 'health professional',
+      doctor: 'doctor',
+      nurse: 'nurse',
+    },
+  },
+  da: {
+    lang: 'da',
+    title: 'Din videokonsultation',
+    text: {
+      heading: 'Din videokonsultation',
+      mic: 'Mikrofon',
+      camera: 'Kamera',
+      leave: 'Læg på',
+      self: 'Dig',
+      selfOff: 'Kamera slukket',
+      empty: 'Venter på, at klinikken kommer ind… Bliv på denne side.',
+    },
+    greeting: 'Hej {name}',
+    status: {
+      idle: 'Gør klar…',
+      early: 'Du er tidligt på den. Konsultationen starter på det tidspunkt, der står i din invitation.',
+      waiting: 'Vent venligst. Klinikken ved, at du er her.',
+      connecting: 'Forbinder til din videokonsultation…',
+      'in-call': 'Du er med i videokonsultationen.',
+      reconnecting: 'Forbindelsen er svag. Forbinder igen… Vent venligst.',
+      ended: 'Videokonsultationen er slut.',
+      expired: 'Linket er udløbet.',
+      error: 'Noget gik galt.',
+    },
+    explain: {
+      'camera-denied': {
+        title: 'Kamera og mikrofon er ikke tilladt',
+        text:
+          'Din browser har blokeret kamera og mikrofon for denne side. Sådan giver du lov: ' +
+          'tryk på hængelåsen ved siden af webadressen øverst på skærmen, vælg "Tilladelser" ' +
+          'eller "Indstillinger for websted", og tillad Kamera og Mikrofon. Tryk derefter på ' +
+          '"Prøv igen". Du kan også deltage kun med lyd eller uden kamera og mikrofon.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      'no-camera': {
+        title: 'Der blev ikke fundet noget kamera',
+        text:
+          'Vi kunne ikke finde et kamera eller en mikrofon på denne enhed. Du kan deltage kun ' +
+          'med lyd, eller uden kamera og mikrofon og stadig se og høre de andre.',
+        actions: ['audioOnly', 'noMedia', 'retry'],
+      },
+      'camera-in-use': {
+        title: 'Kameraet er optaget',
+        text:
+          'Et andet program bruger kameraet eller mikrofonen. Luk det andet program (for ' +
+          'eksempel et andet videoopkald), og tryk på "Prøv igen".',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      unsupported: {
+        title: 'Denne browser kan ikke lave videoopkald',
+        text:
+          'Åbn linket i en nyere udgave af Chrome, Safari, Firefox eller Edge. ' +
+          'Webadressen skal begynde med https.',
+        actions: ['noMedia'],
+      },
+      media: {
+        title: 'Kameraet kunne ikke starte',
+        text:
+          'Noget stoppede kameraet eller mikrofonen. Tryk på "Prøv igen". Hvis det stadig ikke ' +
+          'virker, kan du deltage kun med lyd eller uden kamera og mikrofon.',
+        actions: ['retry', 'audioOnly', 'noMedia'],
+      },
+      refused: {
+        title: 'Linket er ikke gyldigt eller er udløbet',
+        text:
+          'Vi kunne ikke åbne din videokonsultation med dette link. Tjek, at du har åbnet hele ' +
+          'linket fra din invitation, og at dit internet virker, og tryk så på "Prøv igen". ' +
+          'Hvis det stadig ikke virker, så ring til klinikken og få et nyt link.',
+        actions: ['retry'],
+      },
+      expired: {
+        title: 'Linket er ikke gyldigt eller er udløbet',
+        text: 'Dette link kan ikke bruges mere. Ring til klinikken for at få et nyt link.',
+        actions: [],
+      },
+      lost: {
+        title: 'Forbindelsen blev afbrudt',
+        text:
+          'Vi kunne ikke få forbindelse til klinikken i et stykke tid. Tjek, at wi-fi eller ' +
+          'mobildata er slået til, og tryk så på "Prøv igen".',
+        actions: ['retry'],
+      },
+      'room-full': {
+        title: 'Videokonsultationen er fuld',
+        text: 'Der er ikke plads til flere i denne videokonsultation. Ring til klinikken.',
+        actions: ['retry'],
+      },
+      version: {
+        title: 'Genindlæs siden',
+        text: 'Klinikken har opdateret sit system. Tryk på "Genindlæs" for at fortsætte.',
+        actions: ['reload'],
+      },
+      error: {
+        title: 'Noget gik galt',
+        text: 'Tryk på "Prøv igen". Hvis det stadig ikke virker, så ring til klinikken.',
+        actions: ['retry'],
+      },
+      hangup: {
+        title: 'Du har forladt videokonsultationen',
+        text: 'Hvis du gik ud ved en fejl, så tryk på "Deltag igen". Ellers kan du lukke denne side.',
+        actions: ['joinAgain'],
+      },
+      replaced: {
+        title: 'Videokonsultationen fortsætter et andet sted',
+        text:
+          'Du har åbnet den samme videokonsultation på en anden telefon, computer eller i et ' +
+          'andet vindue. Tryk på "Deltag igen", hvis du vil fortsætte her.',
+        actions: ['joinAgain'],
+      },
+      timeout: {
+        title: 'Forbindelsen blev afbrudt',
+        text: 'Klinikken har ikke hørt fra din enhed i et stykke tid. Tryk på "Deltag igen" for at fortsætte.',
+        actions: ['joinAgain'],
+      },
+      ended: {
+        title: 'Videokonsultationen er slut',
+        text: 'Tak. Du kan lukke denne side nu.',
+        actions: [],
+      },
+    },
+    actions: {
+      retry: 'Prøv igen',
+      audioOnly: 'Deltag kun med lyd',
+      noMedia: 'Deltag uden kamera og mikrofon',
+      joinAgain: 'Deltag igen',
+      reload: 'Genindlæs',
+    },
+    on: 'Til',
+    off: 'Fra',
+    tileLabel: '{name} ({role})',
+    someone: 'Gæst',
+    reconnecting: 'forbinder igen…',
+    micOff: 'mikrofon slukket',
+    camOff: 'kamera slukket',
+    tapForSound: 'Tryk for at starte lyden',
+    you: '{name} (dig)',
+    roles: {
+      patient: 'patient',
+      relative: 'pårørende',
+      interpreter: 'tolk',
+      clinician: 'sundhedsperson',
+      doctor: 'læge',
+      nurse: 'sygeplejerske',
+    },
+  },
+};
+
+startPage(strings, { mainRole: 'clinician' });
