@@ -1,0 +1,260 @@
+// Package web serves the embedded browser pages of vclinic — the patient's visit
+// page and the clinician's call page — and their static assets (plain ES modules
+// and one style sheet, no build step); it imports nothing of vclinic. It knows
+// nothing of tokens, rooms or the signaling server: the pages read the access
+// token from the link's fragment and speak the signaling protocol themselves.
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var embedded embed.FS
+
+// ContentSecurityPolicy is sent with every page. It allows scripts, styles and
+// connections only from this origin (plus WebSockets), so no inline script or
+// style may appear in the pages.
+const ContentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; " +
+	"media-src 'self' blob: mediastream:; img-src 'self' data:; style-src 'self'; " +
+	"script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
+	"frame-ancestors 'none'"
+
+// maxAssetMaxAge bounds Config.AssetMaxAge.
+const maxAssetMaxAge = 365 * 24 * time.Hour
+
+// Config configures the pages. The zero value is ready to use.
+type Config struct {
+	// AssetMaxAge is how long a browser may use a static asset without asking
+	// again. Zero, the default, makes it revalidate every time with the asset's
+	// ETag: one small round trip per file, but old and new modules never mix
+	// after an upgrade, since asset names carry no version.
+	AssetMaxAge time.Duration
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.AssetMaxAge < 0 || c.AssetMaxAge > maxAssetMaxAge {
+		return fmt.Errorf("web: AssetMaxAge %v: want 0 to %v", c.AssetMaxAge, maxAssetMaxAge)
+	}
+	return nil
+}
+
+// Web serves the pages and assets. It holds no mutable state; its handlers are
+// safe for concurrent use.
+type Web struct {
+	assetCache string
+	assets     map[string]*asset // by name under static/, pages excluded
+	visit      *asset
+	call       *asset
+}
+
+// asset is one embedded file, ready to send.
+type asset struct {
+	name        string
+	contentType string
+	body        []byte
+	etag        string
+	gzipBody    []byte // nil when compression does not pay
+	gzipETag    string
+}
+
+// New reads the embedded files and prepares them for serving.
+func New(cfg Config) (*Web, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := &Web{assets: map[string]*asset{}, assetCache: "no-cache"}
+	if cfg.AssetMaxAge > 0 {
+		w.assetCache = "public, max-age=" + strconv.Itoa(int(cfg.AssetMaxAge/time.Second))
+	}
+	err := fs.WalkDir(embedded, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		a, err := newAsset(p)
+		if err != nil {
+			return err
+		}
+		switch a.name {
+		case "visit.html":
+			w.visit = a
+		case "call.html":
+			w.call = a
+		default:
+			if path.Ext(a.name) != ".html" {
+				w.assets[a.name] = a
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: read embedded files: %w", err)
+	}
+	if w.visit == nil || w.call == nil {
+		return nil, fmt.Errorf("web: embedded pages missing")
+	}
+	return w, nil
+}
+
+func newAsset(p string) (*asset, error) {
+	body, err := embedded.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	a := &asset{
+		name:        strings.TrimPrefix(p, "static/"),
+		contentType: contentType(p),
+		body:        body,
+		etag:        etag(body, ""),
+	}
+	if compressible(a.contentType) {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(body); err != nil {
+			return nil, fmt.Errorf("gzip %s: %w", p, err)
+		}
+		if err := zw.Close(); err != nil {
+			return nil, fmt.Errorf("gzip %s: %w", p, err)
+		}
+		if buf.Len() < len(body)*9/10 {
+			a.gzipBody = buf.Bytes()
+			a.gzipETag = etag(body, "-gz")
+		}
+	}
+	return a, nil
+}
+
+func etag(body []byte, suffix string) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:12]) + suffix + `"`
+}
+
+// contentTypes names the types of the files we embed; anything else is sent as
+// application/octet-stream rather than guessed from the host's MIME tables.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+	".json": "application/json",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+func contentType(name string) string {
+	if t, ok := contentTypes[path.Ext(name)]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func compressible(contentType string) bool {
+	return strings.HasPrefix(contentType, "text/") || contentType == "image/svg+xml" ||
+		contentType == "application/json"
+}
+
+// Static serves GET and HEAD for the assets under /static/. Mount it at
+// "/static/" as it is; it also accepts paths with that prefix already stripped.
+// Pages are not served here, and unknown names get 404.
+func (w *Web) Static() http.Handler {
+	return http.HandlerFunc(w.serveStatic)
+}
+
+func (w *Web) serveStatic(rw http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/static/"), "/")
+	a, ok := w.assets[name]
+	if !ok || !fs.ValidPath(name) {
+		http.NotFound(rw, r)
+		return
+	}
+	h := rw.Header()
+	h.Set("Cache-Control", w.assetCache)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.serve(rw, r, a)
+}
+
+// VisitPage serves the patient's visit page, wired at GET /visit/{room}. The page
+// reads the room from its own path and the access token from the link's
+// fragment (#t=…), which never reaches the server.
+func (w *Web) VisitPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, w.visit)
+}
+
+// CallPage serves the clinician's call page, wired at GET /call/{room}. Like the
+// visit page, it takes the access token from the fragment (#t=…) and otherwise
+// relies on the session cookie.
+func (w *Web) CallPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, w.call)
+}
+
+func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, a *asset) {
+	h := rw.Header()
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	// The fragment never travels in a Referer, but the path names the room.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(), geolocation=()")
+	h.Set("Cache-Control", "no-cache")
+	w.serve(rw, r, a)
+}
+
+// serve writes a with its type, ETag and, when the client accepts it, gzip.
+func (w *Web) serve(rw http.ResponseWriter, r *http.Request, a *asset) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		rw.Header().Set("Allow", "GET, HEAD")
+		http.Error(rw, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := rw.Header()
+	h.Set("Content-Type", a.contentType)
+	body, tag := a.body, a.etag
+	if a.gzipBody != nil {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+			body, tag = a.gzipBody, a.gzipETag
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", tag)
+	http.ServeContent(rw, r, a.name, time.Time{}, bytes.NewReader(body))
+}
+
+// acceptsGzip reports whether Accept-Encoding lists gzip without q=0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// Register mounts the assets and both pages on mux: /static/, GET /visit/{room}
+// and GET /call/{room}. Use it, or mount the handlers one by one.
+func (w *Web) Register(mux *http.ServeMux) {
+	mux.Handle("GET /static/", w.Static())
+	mux.HandleFunc("GET /visit/{room}", w.VisitPage)
+	mux.HandleFunc("GET /call/{room}", w.CallPage)
+}
