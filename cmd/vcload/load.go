@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"vclinic/signaling"
+)
+
+// closeTimeout bounds how long closing every participant may take.
+const closeTimeout = 20 * time.Second
+
+// runLoad joins every participant, lets the load settle, measures one window and
+// closes everything. The whole run is bounded in time.
+func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.Writer) (*report, error) {
+	n := cfg.Rooms * cfg.Size
+	budget := time.Duration(n)*cfg.Ramp + cfg.JoinTimeout + cfg.Warmup + cfg.Duration + 10*time.Second
+	ctx, cancel := context.WithTimeout(parent, budget)
+	defer cancel()
+
+	base, _ := url.Parse(cfg.URL) // validated
+	host := base.Hostname()
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	keys, err := openServerKeys(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(loopback)
+	if err != nil {
+		return nil, err
+	}
+	ws := *base
+	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
+	ws.Path = strings.TrimSuffix(base.Path, "/") + "/ws"
+	env := &peerEnv{
+		api:         api,
+		dialer:      &websocket.Dialer{HandshakeTimeout: cfg.JoinTimeout, Subprotocols: []string{signaling.ProtocolName}},
+		wsURL:       ws.String(),
+		joinTimeout: cfg.JoinTimeout,
+		log:         log,
+	}
+	metricsURL := strings.TrimSuffix(base.String(), "/") + "/metrics"
+	httpClient := &http.Client{Timeout: 5 * time.Second}
+
+	var pid string
+	ticks, ticksKnown := int64(100), false
+	var idle procSample
+	if cfg.ServerPID > 0 {
+		pid = strconv.Itoa(cfg.ServerPID)
+		ticks, ticksKnown = clockTicks(ctx)
+		if idle, err = readProc(pid, ticks); err != nil {
+			return nil, fmt.Errorf("-server-pid: %w", err)
+		}
+	}
+
+	parts, err := newParticipants(cfg, keys, env)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "vcload: joining %d rooms of %d (%d participants) at %s\n", cfg.Rooms, cfg.Size, n, cfg.URL)
+	startErrs := startAll(ctx, parts, cfg.Ramp)
+	defer func() {
+		if !closeAll(parts, closeTimeout) {
+			fmt.Fprintf(progress, "vcload: closing the participants took longer than %s; exiting anyway\n", closeTimeout)
+		}
+	}()
+	joined := 0
+	for _, err := range startErrs {
+		if err == nil {
+			joined++
+		}
+	}
+	if joined == 0 {
+		return nil, fmt.Errorf("no participant joined; first error: %w", startErrs[0])
+	}
+	fmt.Fprintf(progress, "vcload: %d joined, %d failed; warming up for %s, then measuring for %s\n",
+		joined, n-joined, cfg.Warmup, cfg.Duration)
+	if !sleep(ctx, cfg.Warmup) {
+		return nil, fmt.Errorf("interrupted during the warm-up: %w", ctx.Err())
+	}
+
+	take := func() (snapshot, error) {
+		s := snapshotOf(parts)
+		var err error
+		if pid != "" {
+			if s.server, err = readProc(pid, ticks); err != nil {
+				return s, fmt.Errorf("server process: %w (did it exit?)", err)
+			}
+		}
+		s.self, _ = readProc("self", ticks)
+		s.counters, s.countersErr = scrapeMetrics(ctx, httpClient, metricsURL)
+		return s, nil
+	}
+	from, err := take()
+	if err != nil {
+		return nil, err
+	}
+	if !sleep(ctx, cfg.Duration) {
+		return nil, fmt.Errorf("interrupted during the measurement: %w", ctx.Err())
+	}
+	to, err := take()
+	if err != nil {
+		return nil, err
+	}
+	rep := buildReport(cfg, parts, startErrs, from, to)
+	if pid != "" {
+		rep.Server = serverFiguresOf(cfg.ServerPID, ticks, ticksKnown, idle, from, to, joined)
+	}
+	return rep, nil
+}
+
+// openServerKeys opens the server's keyring. OpenKeyring would create a fresh key
+// in an empty directory, and tokens signed with it would all be refused, so an
+// empty or missing key directory is an error here.
+func openServerKeys(data string) (*signaling.Keyring, error) {
+	dir := filepath.Join(data, "keys")
+	found, _ := filepath.Glob(filepath.Join(dir, "*.key"))
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no signing keys in %s: point -data at the server's data directory", dir)
+	}
+	keys, err := signaling.OpenKeyring(dir)
+	if err != nil {
+		return nil, fmt.Errorf("server keys: %w", err)
+	}
+	return keys, nil
+}
+
+// newParticipants mints a token for everyone: a clinician first in each room, the
+// others patients of that room. Room ids carry a random run id, so that a second
+// run never meets the first one's participants still in their grace period.
+func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv) ([]*participant, error) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	run := hex.EncodeToString(b)
+	ttl := time.Hour
+	var parts []*participant
+	for r := range cfg.Rooms {
+		room := fmt.Sprintf("load-%s-%d", run, r)
+		for i := range cfg.Size {
+			req := signaling.TokenRequest{
+				Role:    signaling.RolePatient,
+				Subject: fmt.Sprintf("%s-p%d", room, i),
+				Name:    fmt.Sprintf("Load patient %d-%d", r, i),
+				Room:    room,
+				TTL:     ttl,
+			}
+			if i == 0 {
+				req.Role, req.Room, req.Name = signaling.RoleClinician, "", fmt.Sprintf("Load clinician %d", r)
+			}
+			tok, err := keys.Sign(req)
+			if err != nil {
+				return nil, fmt.Errorf("room %s: token: %w", room, err)
+			}
+			parts = append(parts, &participant{
+				env: env, room: room, token: tok, name: req.Name,
+				log: env.log.With("room", room, "n", i),
+			})
+		}
+	}
+	return parts, nil
+}
+
+// startAll starts one participant every ramp and waits for every start to end;
+// it returns each participant's start error.
+func startAll(ctx context.Context, parts []*participant, ramp time.Duration) []error {
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		if i > 0 && !sleep(ctx, ramp) {
+			for j := i; j < len(parts); j++ {
+				errs[j] = fmt.Errorf("not started: %w", ctx.Err())
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.start(ctx)
+			if errs[i] == nil {
+				p.log.Info("joined", "joined_ms", p.joinedAfter.Milliseconds(), "connected_ms", p.connectedAfter.Milliseconds())
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// closeAll closes every participant at once; false if that took longer than limit.
+func closeAll(parts []*participant, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, p := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.close()
+			}()
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// sleep waits for d or until ctx ends; false if ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// snapshot is every counter at one moment.
+type snapshot struct {
+	at          time.Time
+	sentAudio   int64
+	sentVideo   int64
+	tracks      map[*remoteTrack]seqSnapshot
+	server      procSample
+	self        procSample
+	counters    serverCounters
+	countersErr error
+}
+
+func snapshotOf(parts []*participant) snapshot {
+	s := snapshot{at: time.Now(), tracks: map[*remoteTrack]seqSnapshot{}}
+	for _, p := range parts {
+		s.sentAudio += p.sentAudio.Load()
+		s.sentVideo += p.sentVideo.Load()
+		for _, t := range p.remoteTracks() {
+			s.tracks[t], _ = t.snapshot()
+		}
+	}
+	return s
+}

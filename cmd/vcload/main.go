@@ -1,0 +1,146 @@
+// Command vcload puts a running vclinic server under load. It joins N rooms of k
+// simulated participants, pion peers that publish synthetic Opus (50 packets/s) and
+// VP8-sized video (1.5 Mbit/s, ~170 packets/s) and subscribe to everyone else as a
+// browser does, and reports join times, packets received and lost, and the
+// server's CPU time per forwarded packet and memory per participant (from /proc).
+//
+// It mints its own tokens with the server's signing keys, so it needs the server's
+// data directory, and it reads the server's /proc entries, so it must run on the
+// same machine:
+//
+//	vclinic -addr 127.0.0.1:18080 -data /tmp/vc -udp-port 0 -tcp-port -1 &
+//	vcload -url http://127.0.0.1:18080 -data /tmp/vc -rooms 10 -size 2 -server-pid $!
+//
+// It stops by itself after the ramp, the warm-up and the measurement window, and
+// exits 1 if any participant failed to join.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config is what vcload reads from its flags.
+type config struct {
+	URL         string
+	Data        string
+	Rooms       int
+	Size        int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Ramp        time.Duration
+	JoinTimeout time.Duration
+	ServerPID   int
+	JSON        bool
+	Verbose     bool
+}
+
+func parseConfig(args []string, stderr io.Writer) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("vcload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base `URL` of the vclinic server")
+	fs.StringVar(&cfg.Data, "data", "./vclinic-data", "the server's data `directory` (its signing keys mint the tokens)")
+	fs.IntVar(&cfg.Rooms, "rooms", 10, "`number` of rooms")
+	fs.IntVar(&cfg.Size, "size", 2, "participants per room")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measurement window")
+	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "wait after the last join before measuring")
+	fs.DurationVar(&cfg.Ramp, "ramp", 50*time.Millisecond, "delay between two joins")
+	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", 15*time.Second, "how long one participant may take to join and connect")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server, for its CPU time and RSS from /proc (0: not measured)")
+	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&cfg.Verbose, "v", false, "log each participant's progress")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "vcload: load a vclinic server with simulated participants.\n\nUsage: vcload [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, cfg.validate()
+}
+
+func (c config) validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-url %q: want http://host:port or https://host:port", c.URL)
+	}
+	switch {
+	case c.Rooms < 1 || c.Rooms > 500:
+		return fmt.Errorf("-rooms %d: want 1-500", c.Rooms)
+	case c.Size < 1 || c.Size > 64:
+		return fmt.Errorf("-size %d: want 1-64", c.Size)
+	case c.Duration <= 0 || c.Duration > time.Hour:
+		return fmt.Errorf("-duration %s: want more than 0 and at most 1h", c.Duration)
+	case c.Warmup < 0 || c.Warmup > 10*time.Minute:
+		return fmt.Errorf("-warmup %s: want 0-10m", c.Warmup)
+	case c.Ramp < 0 || c.Ramp > time.Minute:
+		return fmt.Errorf("-ramp %s: want 0-1m", c.Ramp)
+	case c.JoinTimeout <= 0 || c.JoinTimeout > 5*time.Minute:
+		return fmt.Errorf("-join-timeout %s: want more than 0 and at most 5m", c.JoinTimeout)
+	case c.ServerPID < 0:
+		return fmt.Errorf("-server-pid %d: want a process id", c.ServerPID)
+	}
+	return nil
+}
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "vcload:", err)
+		return 2
+	}
+	level := slog.LevelWarn
+	if cfg.Verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	rep, err := runLoad(ctx, cfg, log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload:", err)
+		return 1
+	}
+	if cfg.JSON {
+		err = writeJSON(stdout, rep)
+	} else {
+		err = rep.writeText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload: write report:", err)
+		return 1
+	}
+	if rep.Failed > 0 {
+		fmt.Fprintf(stderr, "vcload: %d of %d participants failed to join; first reason: %s\n",
+			rep.Failed, rep.Participants, rep.FailureReasons[0])
+		return 1
+	}
+	if rep.Dropped > 0 {
+		fmt.Fprintf(stderr, "vcload: %d participants dropped during the run; first reason: %s\n",
+			rep.Dropped, rep.DropReasons[0])
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// newAPI builds the pion API every simulated participant shares: the codecs the
+// server negotiates (Opus 111, VP8 96), the interceptors a browser runs (NACK,
+// RTCP reports, transport-wide congestion control feedback) and ICE limited to
+// loopback when the server is on loopback.
+func newAPI(loopbackOnly bool) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: opusClockRate, Channels: 2,
+			SDPFmtpLine:  "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+		},
+		PayloadType: 111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register opus: %w", err)
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: vp8ClockRate,
+			RTCPFeedback: []webrtc.RTCPFeedback{
+				{Type: webrtc.TypeRTCPFBTransportCC},
+				{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+				{Type: webrtc.TypeRTCPFBNACK},
+				{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+			},
+		},
+		PayloadType: 96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("register vp8: %w", err)
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, fmt.Errorf("interceptors: %w", err)
+	}
+	// Browsers also number outgoing packets for transport-cc.
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+		return nil, fmt.Errorf("interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if loopbackOnly {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+// sendLoop paces the synthetic sources in real time: it sleeps until the next
+// packet or frame is due, writes it, and repeats until ctx ends.
+func (p *participant) sendLoop(ctx context.Context) {
+	write := func(tr *webrtc.TrackLocalStaticRTP, sent func(int64) int64) writeFunc {
+		return func(pkt *rtp.Packet) error {
+			if err := tr.WriteRTP(pkt); err != nil {
+				return err
+			}
+			sent(1)
+			return nil
+		}
+	}
+	writeAudio := write(p.audioTrack, p.sentAudio.Add)
+	writeVideo := write(p.videoTrack, p.sentVideo.Add)
+	// The sources were created when the tracks were; start them now, so that
+	// the time spent connecting is not sent as one burst.
+	now := time.Now()
+	p.opus.start, p.vp8.start = now, now
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var skipped int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		if _, err := p.opus.poll(now, writeAudio); err != nil && ctx.Err() == nil {
+			p.log.Debug("write audio", "err", err)
+		}
+		if _, err := p.vp8.poll(now, writeVideo); err != nil && ctx.Err() == nil {
+			p.log.Debug("write video", "err", err)
+		}
+		if s := p.opus.skipped + p.vp8.skipped; s != skipped {
+			p.skipped.Add(s - skipped)
+			skipped = s
+		}
+		next := p.opus.next()
+		if v := p.vp8.next(); v.Before(next) {
+			next = v
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// readSenderRTCP reads the server's feedback on one of our tracks. Reading runs
+// the interceptors (NACK answers, reports); a PLI or FIR asks for a keyframe.
+func (p *participant) readSenderRTCP(s *webrtc.RTPSender, video bool) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if !video {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest: // RFC 4585 §6.3.1, RFC 5104 §4.3.1
+				p.keyframeRequests.Add(1)
+				p.vp8.requestKeyframe()
+			}
+		}
+	}
+}
+
+// receiveTrack counts a subscribed track's packets until the connection closes.
+// It reads raw packets and looks only at the sequence number (RFC 3550 §5.1,
+// bytes 2-3), as cheap as a receiver can be.
+func receiveTrack(tr *webrtc.TrackRemote, t *remoteTrack) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		if n < 12 {
+			continue
+		}
+		seq := binary.BigEndian.Uint16(buf[2:4])
+		now := time.Now()
+		t.mu.Lock()
+		if t.firstAt.IsZero() {
+			t.firstAt = now
+		}
+		t.seq.add(seq)
+		t.mu.Unlock()
+	}
+}
+
+// drainRTCP reads a receiver's RTCP (sender reports) so that the interceptors see
+// it, until the connection closes.
+func drainRTCP(read func() ([]rtcp.Packet, interceptor.Attributes, error)) {
+	for {
+		if _, _, err := read(); err != nil {
+			return
+		}
+	}
+}
