@@ -1,0 +1,160 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRewriter(t *testing.T) {
+	const (
+		a, b    = uint32(0xaaaa), uint32(0xbbbb)
+		seq0    = uint16(1000)
+		ts0     = uint32(5000)
+		video   = 90000
+		frameTS = 3000 // 30 fps at 90 kHz
+	)
+	ms := time.Millisecond
+	type step struct {
+		ssrc    uint32
+		seq     uint16
+		ts      uint32
+		at      time.Duration
+		wantSeq uint16
+		wantTS  uint32
+		wantOK  bool
+	}
+	tests := []struct {
+		name  string
+		seq0  uint16
+		ts0   uint32
+		steps []step
+	}{
+		{
+			name: "in order",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{a, 11, 100, 0, 1001, 5000, true},
+				{a, 12, 100 + frameTS, 33 * ms, 1002, 5000 + frameTS, true},
+			},
+		},
+		{
+			name: "gap passes through as loss",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{a, 13, 200, 0, 1003, 5100, true},
+			},
+		},
+		{
+			name: "out of order keeps its place",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{a, 12, 300, 0, 1002, 5200, true},
+				{a, 11, 200, 0, 1001, 5100, true},
+				{a, 13, 400, 0, 1003, 5300, true},
+			},
+		},
+		{
+			name: "duplicate maps to the same number",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{a, 10, 100, 0, 1000, 5000, true},
+			},
+		},
+		{
+			name: "input wraps around",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 65534, 4294967000, 0, 1000, 5000, true},
+				{a, 65535, 4294967000, 0, 1001, 5000, true},
+				{a, 0, 2704, 33 * ms, 1002, 5000 + frameTS, true}, // ts wraps too: 4294967000+3000 mod 2^32
+				{a, 1, 2704, 33 * ms, 1003, 5000 + frameTS, true},
+				{a, 65535, 4294967000, 33 * ms, 1001, 5000, true}, // late, across the wrap
+			},
+		},
+		{
+			name: "output wraps around",
+			seq0: 65535, ts0: 4294967295,
+			steps: []step{
+				{a, 10, 0, 0, 65535, 4294967295, true},
+				{a, 11, frameTS, 33 * ms, 0, frameTS - 1, true},
+				{a, 12, 2 * frameTS, 66 * ms, 1, 2*frameTS - 1, true},
+			},
+		},
+		{
+			name: "late packet from before the source's first is dropped",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 100, 100, 0, 1000, 5000, true},
+				{a, 99, 100, 0, 0, 0, false},
+				{a, 101, 100, 0, 1001, 5000, true},
+				{a, 99, 100, 0, 0, 0, false},
+			},
+		},
+		{
+			name: "source switch continues seq+1 and advances ts by the time elapsed",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{a, 11, 100 + frameTS, 33 * ms, 1001, 5000 + frameTS, true},
+				// New SSRC 500 ms after the last packet: 45000 ticks later.
+				{b, 40000, 777777, 533 * ms, 1002, 5000 + frameTS + 45000, true},
+				{b, 40001, 777777 + frameTS, 566 * ms, 1003, 5000 + 2*frameTS + 45000, true},
+				// Late packet of the new source from before its first.
+				{b, 39999, 777777 - frameTS, 566 * ms, 0, 0, false},
+			},
+		},
+		{
+			name: "source switch with no time elapsed still advances ts",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 7 * ms, 1000, 5000, true},
+				{b, 3, 9, 7 * ms, 1001, 5001, true},
+			},
+		},
+		{
+			name: "switch back to an earlier source is a switch too",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 10, 100, 0, 1000, 5000, true},
+				{b, 500, 100, 0, 1001, 5001, true},
+				{b, 501, 100, 0, 1002, 5001, true},
+				{a, 11, 100, 0, 1003, 5002, true},
+			},
+		},
+		{
+			name: "late packets are kept once the source has run long",
+			seq0: seq0, ts0: ts0,
+			steps: []step{
+				{a, 0, 0, 0, 1000, 5000, true},
+				{a, 20000, 0, 0, 21000, 5000, true},
+				{a, 40000, 0, 0, 41000, 5000, true},
+				{a, 39990, 0, 0, 40990, 5000, true},
+				{a, 60000, 0, 0, 61000, 5000, true},
+				{a, 14464, 0, 0, 15464, 5000, true}, // 80000 mod 2^16
+				{a, 14400, 0, 0, 15400, 5000, true},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRewriter(video, tt.ts0, tt.seq0)
+			for i, s := range tt.steps {
+				gotSeq, gotTS, gotOK := r.rewrite(s.ssrc, s.seq, s.ts, s.at)
+				if gotOK != s.wantOK {
+					t.Fatalf("step %d: rewrite(%#x, %d, %d) ok = %v, want %v", i, s.ssrc, s.seq, s.ts, gotOK, s.wantOK)
+				}
+				if !gotOK {
+					continue
+				}
+				if gotSeq != s.wantSeq || gotTS != s.wantTS {
+					t.Errorf("step %d: rewrite(%#x, %d, %d) = seq %d ts %d, want seq %d ts %d",
+						i, s.ssrc, s.seq, s.ts, gotSeq, gotTS, s.wantSeq, s.wantTS)
+				}
+			}
+		})
+	}
+}
