@@ -178,6 +178,8 @@ type Participants struct {
 type SDP struct {
 	PC  string `json:"pc"`
 	SDP string `json:"sdp"`
+
+	kind string // TypeOffer or TypeAnswer, from the envelope
 }
 
 // Candidate is one trickled ICE candidate. A nil Candidate ends gathering.
@@ -346,7 +348,7 @@ func inbound(typ string) Validator {
 	case TypeResume:
 		return &Resume{}
 	case TypeOffer, TypeAnswer:
-		return &SDP{}
+		return &SDP{kind: typ}
 	case TypeCandidate:
 		return &Candidate{}
 	case TypeMute:

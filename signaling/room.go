@@ -1,0 +1,421 @@
+package signaling
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu"
+)
+
+// room is the signaling side of one call; Server.mu guards it.
+type room struct {
+	id      string
+	members map[string]*member
+}
+
+// member is one participant. It outlives its WebSocket by the grace period.
+// Server.mu guards every field below media.
+type member struct {
+	srv  *Server
+	room *room
+	id   string
+	sub  string
+	name string
+	role string
+
+	media *sfu.Participant // set once the media side has joined
+
+	conn         *conn // nil while reconnecting
+	state        string
+	audio, video bool
+	resumeToken  string
+	pendingOffer string // last subscribe offer not yet answered, resent on resume
+	grace        *time.Timer
+	gone         bool
+	joinedAt     time.Time
+	stats        Stats
+	statsAt      time.Time
+}
+
+// randomToken returns n random bytes, base64url. crypto/rand.Read never fails
+// (since Go 1.24 it crashes the program rather than return an error).
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// join adds the connection's person to the room, replacing an earlier session of
+// the same person (another tab or device).
+func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
+	if c.member != nil {
+		s.refuse(c, id, CodeAlreadyJoined, "this connection has joined already")
+		return
+	}
+	name := claims.Name
+	if name == "" {
+		name = m.Name
+	}
+	if name == "" {
+		name = claims.Role
+	}
+
+	s.mu.Lock()
+	r := s.rooms[roomID]
+	if r == nil {
+		r = &room{id: roomID, members: map[string]*member{}}
+		s.rooms[roomID] = r
+	}
+	var replaced *member
+	for _, other := range r.members {
+		if other.sub == claims.Subject && other.role == claims.Role {
+			replaced = other
+		}
+	}
+	if replaced == nil && len(r.members) >= s.cfg.MaxParticipants {
+		if len(r.members) == 0 {
+			delete(s.rooms, roomID)
+		}
+		s.mu.Unlock()
+		s.refuse(c, id, CodeRoomFull, "the room is full")
+		return
+	}
+	var oldConn *conn
+	if replaced != nil {
+		oldConn = replaced.conn
+		s.removeLocked(replaced)
+	}
+	mb := &member{
+		srv:         s,
+		room:        r,
+		id:          randomToken(9),
+		sub:         claims.Subject,
+		name:        name,
+		role:        claims.Role,
+		conn:        c,
+		state:       StateActive,
+		audio:       true,
+		video:       true,
+		resumeToken: randomToken(24),
+		joinedAt:    time.Now(),
+	}
+	r.members[mb.id] = mb
+	s.resume[mb.resumeToken] = mb
+	c.member = mb
+	joined := Joined{
+		Version:       ProtocolVersion,
+		Room:          roomID,
+		ParticipantID: mb.id,
+		ResumeToken:   mb.resumeToken,
+		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
+		ICEServers:    s.iceServers(),
+		Participants:  r.listLocked(),
+	}
+	s.mu.Unlock()
+
+	if replaced != nil {
+		if oldConn != nil {
+			oldConn.send(TypeLeave, "", Leave{Reason: ReasonReplaced})
+			oldConn.close(websocket.CloseNormalClosure, ReasonReplaced)
+		}
+		if replaced.media != nil {
+			replaced.media.Close()
+		}
+	}
+	// joined goes out before anything the media side sends.
+	c.send(TypeJoined, id, joined)
+	p, err := s.media.Join(roomID, mb.id, mb)
+	if err != nil {
+		s.mu.Lock()
+		s.removeLocked(mb)
+		s.mu.Unlock()
+		c.member = nil
+		code := CodeInternal
+		if errors.Is(err, sfu.ErrRoomFull) {
+			code = CodeRoomFull
+		}
+		c.log.Warn("media join failed", "err", err)
+		s.refuse(c, id, code, "could not join the call: "+err.Error())
+		s.broadcast(r)
+		return
+	}
+	s.mu.Lock()
+	gone := mb.gone
+	if !gone {
+		mb.media = p
+	}
+	s.mu.Unlock()
+	if gone {
+		p.Close()
+		return
+	}
+	c.log.Info("joined", "participant", mb.id)
+	s.broadcast(r)
+}
+
+// resumeMember re-attaches a new connection to a participant within its grace
+// period. The token must belong to the same person and room as the resume token.
+func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Resume) {
+	if c.member != nil {
+		s.refuse(c, id, CodeAlreadyJoined, "this connection has joined already")
+		return
+	}
+	s.mu.Lock()
+	mb := s.resume[m.ResumeToken]
+	if mb == nil || mb.gone || mb.room.id != roomID || mb.sub != claims.Subject || mb.role != claims.Role {
+		s.mu.Unlock()
+		s.refuse(c, id, CodeResumeFailed, "nothing to resume; join again")
+		return
+	}
+	oldConn := mb.conn
+	if mb.grace != nil {
+		mb.grace.Stop()
+		mb.grace = nil
+	}
+	delete(s.resume, mb.resumeToken)
+	mb.resumeToken = randomToken(24)
+	s.resume[mb.resumeToken] = mb
+	mb.conn = c
+	mb.state = StateActive
+	c.member = mb
+	pending := mb.pendingOffer
+	joined := Joined{
+		Version:       ProtocolVersion,
+		Room:          roomID,
+		ParticipantID: mb.id,
+		ResumeToken:   mb.resumeToken,
+		Resumed:       true,
+		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
+		ICEServers:    s.iceServers(),
+		Participants:  mb.room.listLocked(),
+	}
+	r := mb.room
+	s.mu.Unlock()
+
+	if oldConn != nil && oldConn != c {
+		oldConn.send(TypeLeave, "", Leave{Reason: ReasonReplaced})
+		oldConn.close(websocket.CloseNormalClosure, ReasonReplaced)
+	}
+	c.send(TypeJoined, id, joined)
+	if pending != "" {
+		c.send(TypeOffer, "", SDP{PC: PCSubscribe, SDP: pending})
+	}
+	c.log.Info("resumed", "participant", mb.id)
+	s.broadcast(r)
+}
+
+// dropped starts the grace period of the participant whose connection ended
+// without a leave.
+func (s *Server) dropped(c *conn) {
+	mb := c.member
+	if mb == nil {
+		return
+	}
+	s.mu.Lock()
+	if mb.gone || mb.conn != c {
+		s.mu.Unlock()
+		return
+	}
+	mb.conn = nil
+	mb.state = StateReconnecting
+	mb.grace = time.AfterFunc(s.cfg.GracePeriod, func() { s.expire(mb) })
+	r := mb.room
+	s.mu.Unlock()
+	c.log.Info("dropped; keeping the place", "participant", mb.id, "grace", s.cfg.GracePeriod)
+	s.broadcast(r)
+}
+
+// expire removes a participant whose grace period ended.
+func (s *Server) expire(mb *member) {
+	s.mu.Lock()
+	if mb.gone || mb.conn != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.removeLocked(mb)
+	r := mb.room
+	s.mu.Unlock()
+	s.log.Info("grace period over; removed", "room", r.id, "participant", mb.id)
+	if mb.media != nil {
+		mb.media.Close()
+	}
+	s.broadcast(r)
+}
+
+// leave ends a participant at its own request.
+func (s *Server) leave(c *conn, mb *member) {
+	s.mu.Lock()
+	s.removeLocked(mb)
+	r := mb.room
+	s.mu.Unlock()
+	c.send(TypeLeave, "", Leave{Reason: ReasonHangup})
+	c.close(websocket.CloseNormalClosure, ReasonHangup)
+	if mb.media != nil {
+		mb.media.Close()
+	}
+	c.log.Info("left", "participant", mb.id)
+	s.broadcast(r)
+}
+
+func (s *Server) mute(mb *member, m *Mute) {
+	s.mu.Lock()
+	mb.audio, mb.video = m.Audio, m.Video
+	r := mb.room
+	s.mu.Unlock()
+	s.broadcast(r)
+}
+
+// removeLocked takes mb out of its room; the room goes when empty.
+func (s *Server) removeLocked(mb *member) {
+	if mb.gone {
+		return
+	}
+	mb.gone = true
+	if mb.grace != nil {
+		mb.grace.Stop()
+		mb.grace = nil
+	}
+	delete(s.resume, mb.resumeToken)
+	delete(mb.room.members, mb.id)
+	if len(mb.room.members) == 0 && s.rooms[mb.room.id] == mb.room {
+		delete(s.rooms, mb.room.id)
+	}
+}
+
+// current reports whether c is still the connection of mb.
+func (s *Server) current(mb *member, c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !mb.gone && mb.conn == c
+}
+
+func (s *Server) mediaOf(mb *member) *sfu.Participant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return mb.media
+}
+
+func (s *Server) iceServers() []ICEServer {
+	out := make([]ICEServer, len(s.cfg.ICEServers))
+	copy(out, s.cfg.ICEServers)
+	return out
+}
+
+// listLocked returns the room's participants in join order.
+func (r *room) listLocked() []Participant {
+	ms := make([]*member, 0, len(r.members))
+	for _, m := range r.members {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].joinedAt.Before(ms[j].joinedAt) })
+	out := make([]Participant, len(ms))
+	for i, m := range ms {
+		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: m.state, Audio: m.audio, Video: m.video}
+	}
+	return out
+}
+
+// broadcast sends the participant list to everyone connected in r.
+func (s *Server) broadcast(r *room) {
+	s.mu.Lock()
+	list := r.listLocked()
+	conns := make([]*conn, 0, len(r.members))
+	for _, m := range r.members {
+		if m.conn != nil {
+			conns = append(conns, m.conn)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.send(TypeParticipants, "", Participants{Participants: list})
+	}
+}
+
+// SubscribeOffer implements sfu.Handler.
+func (m *member) SubscribeOffer(sdp string) {
+	m.srv.mu.Lock()
+	m.pendingOffer = sdp
+	c := m.conn
+	m.srv.mu.Unlock()
+	if c != nil {
+		c.send(TypeOffer, "", SDP{PC: PCSubscribe, SDP: sdp})
+	}
+}
+
+// Candidate implements sfu.Handler.
+func (m *member) Candidate(pc sfu.PC, cand *webrtc.ICECandidateInit) {
+	m.srv.mu.Lock()
+	c := m.conn
+	m.srv.mu.Unlock()
+	if c == nil {
+		return // the client restarts ICE after it resumes
+	}
+	msg := Candidate{PC: string(pc)}
+	if cand != nil {
+		msg.Candidate = &ICECandidate{
+			Candidate:        cand.Candidate,
+			SDPMid:           cand.SDPMid,
+			SDPMLineIndex:    cand.SDPMLineIndex,
+			UsernameFragment: cand.UsernameFragment,
+		}
+	}
+	c.send(TypeCandidate, "", msg)
+}
+
+// ConnectionState implements sfu.Handler.
+func (m *member) ConnectionState(pc sfu.PC, st webrtc.PeerConnectionState) {
+	m.srv.log.Debug("peer connection state", "room", m.room.id, "participant", m.id, "pc", pc, "state", st.String())
+}
+
+func toICEInit(c *ICECandidate) webrtc.ICECandidateInit {
+	return webrtc.ICECandidateInit{
+		Candidate:        c.Candidate,
+		SDPMid:           c.SDPMid,
+		SDPMLineIndex:    c.SDPMLineIndex,
+		UsernameFragment: c.UsernameFragment,
+	}
+}
+
+// RoomStatus is what operations and clinicians see of a live room.
+type RoomStatus struct {
+	ID           string              `json:"id"`
+	Participants []ParticipantStatus `json:"participants"`
+}
+
+// ParticipantStatus is one participant with its last reported receive quality.
+// Name is left empty for viewers who may not see who is in a consultation.
+type ParticipantStatus struct {
+	Participant
+	Stats   Stats      `json:"stats"`
+	StatsAt *time.Time `json:"statsAt,omitempty"`
+}
+
+// Room returns the status of a live room; withNames false leaves names out.
+func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[id]
+	if r == nil {
+		return RoomStatus{}, false
+	}
+	st := RoomStatus{ID: id}
+	for _, p := range r.listLocked() {
+		m := r.members[p.ID]
+		ps := ParticipantStatus{Participant: p, Stats: m.stats}
+		if !withNames {
+			ps.Name = ""
+		}
+		if !m.statsAt.IsZero() {
+			t := m.statsAt.UTC()
+			ps.StatsAt = &t
+		}
+		st.Participants = append(st.Participants, ps)
+	}
+	return st, true
+}

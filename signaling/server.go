@@ -1,0 +1,462 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"vclinic/sfu"
+)
+
+// Config configures the signaling server. Zero fields take the documented defaults.
+type Config struct {
+	// GracePeriod is how long a dropped participant keeps its place. Default 20 s.
+	GracePeriod time.Duration
+	// PingInterval is the WebSocket keepalive; a connection silent for three
+	// intervals is dropped. Default 10 s.
+	PingInterval time.Duration
+	// WriteTimeout bounds one WebSocket write. Default 10 s.
+	WriteTimeout time.Duration
+	// SendQueue is the number of outbound messages one connection may have
+	// queued. Default 256.
+	SendQueue int
+	// MaxParticipants per room. Default 6.
+	MaxParticipants int
+	// MessageRate and MessageBurst limit inbound messages per connection.
+	// Defaults 50 per second, burst 200 (a browser trickles candidates in bursts).
+	MessageRate  float64
+	MessageBurst int
+	// AllowedOrigins are origins (scheme://host[:port]) allowed besides the
+	// server's own host. A request with no Origin (not a browser) is allowed.
+	AllowedOrigins []string
+	// ICEServers are handed to clients in joined (TURN for restrictive networks).
+	ICEServers []ICEServer
+}
+
+func (c *Config) setDefaults() {
+	if c.GracePeriod == 0 {
+		c.GracePeriod = 20 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.SendQueue == 0 {
+		c.SendQueue = 256
+	}
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = 6
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 50
+	}
+	if c.MessageBurst == 0 {
+		c.MessageBurst = 200
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	if c.GracePeriod < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 {
+		return errors.New("signaling: durations must not be negative")
+	}
+	if c.SendQueue < 0 || c.MaxParticipants < 0 || c.MessageRate < 0 || c.MessageBurst < 0 {
+		return errors.New("signaling: limits must not be negative")
+	}
+	for _, o := range c.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("signaling: allowed origin %q: want scheme://host[:port]", o)
+		}
+	}
+	return nil
+}
+
+// Server accepts WebSockets, keeps the rooms and relays between browsers and the
+// media server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	keys     *Keyring
+	media    *sfu.SFU
+	upgrader websocket.Upgrader
+
+	wg sync.WaitGroup // one per connection (reader and writer)
+
+	mu     sync.Mutex // guards the following, and every member's mutable fields
+	rooms  map[string]*room
+	resume map[string]*member // by resume token
+	conns  map[*conn]struct{}
+	closed bool
+
+	connections atomic.Int64
+	accepted    atomic.Uint64
+	refused     atomic.Uint64
+	errorsSent  atomic.Uint64
+}
+
+// New returns a server that authenticates with keys and sends media through media.
+func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if keys == nil || media == nil {
+		return nil, errors.New("signaling: New needs a keyring and a media server")
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    log,
+		keys:   keys,
+		media:  media,
+		rooms:  map[string]*room{},
+		resume: map[string]*member{},
+		conns:  map[*conn]struct{}{},
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+		Subprotocols:     []string{ProtocolName},
+		CheckOrigin:      s.checkOrigin,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			http.Error(w, reason.Error(), status)
+		},
+	}
+	return s, nil
+}
+
+// checkOrigin allows requests without an Origin (not from a browser), from the
+// server's own host, and from the configured origins.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeWS is the handler for GET /ws?room=<id>. It refuses bad tokens before the
+// upgrade: 401 for a missing, invalid or expired token, 403 for one that does not
+// allow this room, 400 for a malformed room id, 403 for a foreign origin.
+func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
+	room := r.URL.Query().Get("room")
+	if !ValidRoomID(room) {
+		s.refused.Add(1)
+		http.Error(w, "room: want 1-64 letters, digits, - or _", http.StatusBadRequest)
+		return
+	}
+	claims, err := s.keys.FromRequest(r)
+	if err == nil {
+		err = claims.MayJoin(room)
+	}
+	if err != nil {
+		s.refused.Add(1)
+		s.log.Info("websocket refused", "room", room, "err", err)
+		http.Error(w, http.StatusText(StatusFor(err)), StatusFor(err))
+		return
+	}
+	if !s.checkOrigin(r) {
+		s.refused.Add(1)
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	log := s.log.With("room", room, "role", claims.Role)
+	c := newConn(ws, &s.cfg, log)
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.close(websocket.CloseGoingAway, ReasonShutdown)
+		go c.writeLoop()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.connections.Add(1)
+	s.accepted.Add(1)
+	defer s.wg.Done()
+	defer s.connections.Add(-1)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	s.readLoop(c, claims, room)
+	c.close(websocket.CloseNormalClosure, "")
+	<-writerDone
+
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.dropped(c)
+}
+
+// readLoop reads and dispatches frames until the connection ends.
+func (s *Server) readLoop(c *conn, claims *Claims, room string) {
+	readTimeout := 3 * s.cfg.PingInterval
+	_ = c.ws.SetReadDeadline(time.Now().Add(readTimeout))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(readTimeout))
+	})
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// gorilla has sent close 1009 (RFC 6455 §7.4.1, message too big).
+				c.log.Info("frame over the size limit; closed with 1009")
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(readTimeout))
+		if !c.allow(time.Now()) {
+			s.refuse(c, "", CodeRateLimited, "too many messages; slow down")
+			continue
+		}
+		if typ != websocket.TextMessage {
+			s.refuse(c, "", CodeBadJSON, "binary frames are not part of the protocol")
+			continue
+		}
+		var env Envelope
+		if err := json.Unmarshal(data, &env); err != nil || env.Type == "" {
+			s.refuse(c, "", CodeBadJSON, "want a JSON object {type, id, payload}")
+			continue
+		}
+		if len(env.ID) > maxIDLen {
+			s.refuse(c, "", CodeBadPayload, "id: longer than 64 bytes")
+			continue
+		}
+		msg := inbound(env.Type)
+		if msg == nil {
+			s.refuse(c, env.ID, CodeUnknownType, fmt.Sprintf("unknown message type %q", env.Type))
+			continue
+		}
+		if len(env.Payload) > 0 && string(env.Payload) != "null" {
+			if err := json.Unmarshal(env.Payload, msg); err != nil {
+				s.refuse(c, env.ID, CodeBadPayload, fmt.Sprintf("%s: %v", env.Type, err))
+				continue
+			}
+		}
+		if err := msg.Validate(); err != nil {
+			code := CodeBadPayload
+			if errors.Is(err, errVersion) {
+				code = CodeVersion
+			}
+			s.refuse(c, env.ID, code, fmt.Sprintf("%s: %v", env.Type, err))
+			continue
+		}
+		if stop := s.dispatch(c, claims, room, env.ID, msg); stop {
+			return
+		}
+	}
+}
+
+func (s *Server) refuse(c *conn, ref, code, msg string) {
+	s.errorsSent.Add(1)
+	c.sendError(ref, code, msg)
+}
+
+// dispatch handles one valid message; it returns true when the connection ends.
+func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validator) bool {
+	switch m := msg.(type) {
+	case *Join:
+		s.join(c, claims, room, id, m)
+		return false
+	case *Resume:
+		s.resumeMember(c, claims, room, id, m)
+		return false
+	case *Ping:
+		c.send(TypePong, id, Pong{})
+		return false
+	}
+	mb := c.member
+	if mb == nil || !s.current(mb, c) {
+		s.refuse(c, id, CodeNotJoined, "join or resume first")
+		return false
+	}
+	switch m := msg.(type) {
+	case *SDP:
+		s.handleSDP(c, mb, id, m)
+	case *Candidate:
+		s.handleCandidate(c, mb, id, m)
+	case *Mute:
+		s.mute(mb, m)
+	case *Stats:
+		s.mu.Lock()
+		mb.stats, mb.statsAt = *m, time.Now()
+		s.mu.Unlock()
+	case *ICERestart:
+		if p := s.mediaOf(mb); p != nil {
+			if err := p.RestartICE(); err != nil {
+				s.refuse(c, id, CodeInternal, "ice restart failed; rejoin")
+				c.log.Warn("ice restart", "participant", mb.id, "err", err)
+			}
+		}
+	case *Leave:
+		s.leave(c, mb)
+		return true
+	}
+	return false
+}
+
+func (s *Server) handleSDP(c *conn, mb *member, id string, m *SDP) {
+	p := s.mediaOf(mb)
+	if p == nil {
+		s.refuse(c, id, CodeNotJoined, "media not ready; join again")
+		return
+	}
+	switch {
+	case m.PC == PCPublish && m.kind == TypeOffer:
+		answer, err := p.HandleOffer(m.SDP)
+		if err != nil {
+			s.refuseMedia(c, id, err)
+			return
+		}
+		c.send(TypeAnswer, id, SDP{PC: PCPublish, SDP: answer})
+	case m.PC == PCSubscribe && m.kind == TypeAnswer:
+		s.mu.Lock()
+		mb.pendingOffer = ""
+		s.mu.Unlock()
+		if err := p.HandleAnswer(m.SDP); err != nil {
+			s.refuseMedia(c, id, err)
+		}
+	default:
+		s.refuse(c, id, CodeBadPayload, "the client offers on publish and answers on subscribe")
+	}
+}
+
+func (s *Server) handleCandidate(c *conn, mb *member, id string, m *Candidate) {
+	if m.Candidate == nil || m.Candidate.Candidate == "" {
+		return // end of candidates: nothing to do for the server
+	}
+	p := s.mediaOf(mb)
+	if p == nil {
+		s.refuse(c, id, CodeNotJoined, "media not ready; join again")
+		return
+	}
+	if err := p.AddCandidate(sfu.PC(m.PC), toICEInit(m.Candidate)); err != nil {
+		if errors.Is(err, sfu.ErrBadCandidate) {
+			s.refuse(c, id, CodeBadCandidate, err.Error())
+			return
+		}
+		s.refuseMedia(c, id, err)
+	}
+}
+
+func (s *Server) refuseMedia(c *conn, id string, err error) {
+	switch {
+	case errors.Is(err, sfu.ErrBadSDP):
+		s.refuse(c, id, CodeBadSDP, err.Error())
+	case errors.Is(err, sfu.ErrBadCandidate):
+		s.refuse(c, id, CodeBadCandidate, err.Error())
+	default:
+		c.log.Warn("media operation failed", "err", err)
+		s.refuse(c, id, CodeInternal, "the media server failed; try again")
+	}
+}
+
+// Counters are the server's counters for metrics.
+type Counters struct {
+	Connections int64  // open WebSockets
+	Accepted    uint64 // WebSockets accepted since start
+	Refused     uint64 // upgrade requests refused (token, scope, origin, room id)
+	ErrorsSent  uint64 // error messages sent
+	Rooms       int
+	Members     int
+}
+
+// Counters returns a snapshot of the counters.
+func (s *Server) Counters() Counters {
+	s.mu.Lock()
+	rooms, members := len(s.rooms), 0
+	for _, r := range s.rooms {
+		members += len(r.members)
+	}
+	s.mu.Unlock()
+	return Counters{
+		Connections: s.connections.Load(),
+		Accepted:    s.accepted.Load(),
+		Refused:     s.refused.Load(),
+		ErrorsSent:  s.errorsSent.Load(),
+		Rooms:       rooms,
+		Members:     members,
+	}
+}
+
+// Shutdown tells every connected client that the server is going away (leave
+// {reason: shutdown}, close 1001), ends every participant and waits for the
+// connections to finish or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	var members []*member
+	for _, r := range s.rooms {
+		for _, m := range r.members {
+			members = append(members, m)
+			s.removeLocked(m)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.send(TypeLeave, "", Leave{Reason: ReasonShutdown})
+		c.close(websocket.CloseGoingAway, ReasonShutdown)
+	}
+	for _, m := range members {
+		if m.media != nil {
+			m.media.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,348 @@
+package signaling
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Roles. Staff roles are not bound to a room; guest roles are scoped to one room
+// (later one appointment); a gateway only delivers home-device data.
+const (
+	RoleClinician   = "clinician"
+	RoleScheduler   = "scheduler"
+	RoleAdmin       = "admin"
+	RolePatient     = "patient"
+	RoleRelative    = "relative"
+	RoleInterpreter = "interpreter"
+	RoleGateway     = "gateway"
+)
+
+// Roles lists every role.
+var Roles = []string{RoleClinician, RoleScheduler, RoleAdmin, RolePatient, RoleRelative, RoleInterpreter, RoleGateway}
+
+// IsGuest reports whether role is scoped to a single room.
+func IsGuest(role string) bool {
+	return role == RolePatient || role == RoleRelative || role == RoleInterpreter
+}
+
+func validRole(role string) bool {
+	for _, r := range Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// issuer is the JWT "iss" of every token vclinic signs.
+const issuer = "vclinic"
+
+// SessionCookie is the name of the HttpOnly cookie that may carry a token.
+const SessionCookie = "vclinic_session"
+
+// Claims are the JWT claims of a vclinic access token (RFC 7519).
+type Claims struct {
+	Role string `json:"role"`
+	Name string `json:"name,omitempty"`
+	// Room scopes a guest token to one room; empty for staff.
+	Room string `json:"room,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// MayJoin reports whether the claims allow entering room's call: ErrForbidden if
+// not. Clinicians may join any room; patients, relatives and interpreters only the
+// room in their token; schedulers, admins and gateways join no calls.
+func (c *Claims) MayJoin(room string) error {
+	switch {
+	case c.Role == RoleClinician:
+		return nil
+	case IsGuest(c.Role):
+		if c.Room != "" && c.Room == room {
+			return nil
+		}
+		return fmt.Errorf("%w: %s token for another room", ErrForbidden, c.Role)
+	default:
+		return fmt.Errorf("%w: role %s does not join calls", ErrForbidden, c.Role)
+	}
+}
+
+var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidRoomID reports whether id can name a room: 1-64 letters, digits, - or _.
+func ValidRoomID(id string) bool { return roomIDPattern.MatchString(id) }
+
+// keyFilePattern names a signing key file: <kid>.key.
+const keyFileSuffix = ".key"
+
+// Keyring holds the Ed25519 keys that sign and verify tokens. Keys live as PKCS #8
+// PEM files named <kid>.key (mode 0600) in one directory, so that they can rotate
+// (a new key signs, old ones still verify until removed) and several nodes can
+// share them. The newest key signs.
+type Keyring struct {
+	dir string
+	now func() time.Time
+
+	mu     sync.RWMutex // guards the following
+	keys   map[string]ed25519.PrivateKey
+	active string
+}
+
+// OpenKeyring loads the keys in dir, creating dir and a first key if there are none.
+func OpenKeyring(dir string) (*Keyring, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("keyring %s: %w", dir, err)
+	}
+	k := &Keyring{dir: dir, now: time.Now, keys: map[string]ed25519.PrivateKey{}}
+	if err := k.load(); err != nil {
+		return nil, err
+	}
+	if len(k.keys) == 0 {
+		if _, err := k.Rotate(); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+func (k *Keyring) load() error {
+	entries, err := os.ReadDir(k.dir)
+	if err != nil {
+		return fmt.Errorf("keyring %s: %w", k.dir, err)
+	}
+	type loaded struct {
+		kid string
+		mod time.Time
+	}
+	var order []loaded
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), keyFileSuffix) {
+			continue
+		}
+		path := filepath.Join(k.dir, e.Name())
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("keyring: read %s: %w", path, err)
+		}
+		block, _ := pem.Decode(raw)
+		if block == nil || block.Type != "PRIVATE KEY" {
+			return fmt.Errorf("keyring: %s: not a PEM private key", path)
+		}
+		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return fmt.Errorf("keyring: %s: %w", path, err)
+		}
+		priv, ok := parsed.(ed25519.PrivateKey)
+		if !ok {
+			return fmt.Errorf("keyring: %s: not an Ed25519 key", path)
+		}
+		kid := keyID(priv.Public().(ed25519.PublicKey))
+		info, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("keyring: %s: %w", path, err)
+		}
+		k.keys[kid] = priv
+		order = append(order, loaded{kid, info.ModTime()})
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].mod.Before(order[j].mod) })
+	if len(order) > 0 {
+		k.active = order[len(order)-1].kid
+	}
+	return nil
+}
+
+// keyID derives a key id from the public key: the first 12 bytes of its SHA-256,
+// base64url. Stable across nodes that share the key file.
+func keyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// Rotate creates a new signing key and makes it the active one; older keys keep
+// verifying. It returns the new key id.
+func (k *Keyring) Rotate() (string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", fmt.Errorf("keyring: generate: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", fmt.Errorf("keyring: marshal: %w", err)
+	}
+	kid := keyID(priv.Public().(ed25519.PublicKey))
+	path := filepath.Join(k.dir, kid+keyFileSuffix)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("keyring: create %s: %w", path, err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return "", fmt.Errorf("keyring: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("keyring: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("keyring: close %s: %w", path, err)
+	}
+	k.mu.Lock()
+	k.keys[kid] = priv
+	k.active = kid
+	k.mu.Unlock()
+	return kid, nil
+}
+
+// TokenRequest describes a token to sign.
+type TokenRequest struct {
+	Role    string
+	Subject string
+	Name    string
+	Room    string
+	TTL     time.Duration
+}
+
+// maxTTL bounds any token's lifetime.
+const maxTTL = 90 * 24 * time.Hour
+
+// Sign issues a token. Guests need a room; staff tokens carry none.
+func (k *Keyring) Sign(req TokenRequest) (string, error) {
+	if !validRole(req.Role) {
+		return "", fmt.Errorf("sign: unknown role %q (want one of %s)", req.Role, strings.Join(Roles, ", "))
+	}
+	if req.Subject == "" || len(req.Subject) > 128 {
+		return "", fmt.Errorf("sign: subject: want 1-128 characters")
+	}
+	if IsGuest(req.Role) && req.Room == "" {
+		return "", fmt.Errorf("sign: a %s token needs a room", req.Role)
+	}
+	if !IsGuest(req.Role) && req.Room != "" {
+		return "", fmt.Errorf("sign: a %s token is not scoped to a room", req.Role)
+	}
+	if req.Room != "" && !ValidRoomID(req.Room) {
+		return "", fmt.Errorf("sign: room %q: want 1-64 letters, digits, - or _", req.Room)
+	}
+	if req.TTL <= 0 || req.TTL > maxTTL {
+		return "", fmt.Errorf("sign: ttl %s: want more than 0 and at most %s", req.TTL, maxTTL)
+	}
+	now := k.now()
+	jti := make([]byte, 12)
+	if _, err := rand.Read(jti); err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	claims := Claims{
+		Role: req.Role,
+		Name: req.Name,
+		Room: req.Room,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   req.Subject,
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(req.TTL)),
+			ID:        base64.RawURLEncoding.EncodeToString(jti),
+		},
+	}
+	k.mu.RLock()
+	kid, priv := k.active, k.keys[k.active]
+	k.mu.RUnlock()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(priv)
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks a token's signature, key id, issuer and lifetime (30 s leeway for
+// clock skew between nodes) and returns its claims, or ErrInvalidToken.
+func (k *Keyring) Verify(token string) (*Claims, error) {
+	var claims Claims
+	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k.mu.RLock()
+		priv, ok := k.keys[kid]
+		k.mu.RUnlock()
+		if !ok {
+			return nil, fmt.Errorf("unknown key id %q", kid)
+		}
+		return priv.Public(), nil
+	},
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(30*time.Second),
+		jwt.WithTimeFunc(k.now),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if !validRole(claims.Role) || claims.Subject == "" {
+		return nil, fmt.Errorf("%w: missing role or subject", ErrInvalidToken)
+	}
+	if IsGuest(claims.Role) && claims.Room == "" {
+		return nil, fmt.Errorf("%w: %s token without a room", ErrInvalidToken, claims.Role)
+	}
+	return &claims, nil
+}
+
+// FromRequest finds and verifies the token of an HTTP request: an
+// "Authorization: Bearer" header, a WebSocket subprotocol "access_token.<jwt>", or
+// the session cookie, in that order. ErrInvalidToken if none is present or valid.
+func (k *Keyring) FromRequest(r *http.Request) (*Claims, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, fmt.Errorf("%w: Authorization is not a Bearer token", ErrInvalidToken)
+		}
+		return k.Verify(strings.TrimSpace(tok))
+	}
+	for _, p := range websocketProtocols(r) {
+		if tok, ok := strings.CutPrefix(p, TokenSubprotocolPrefix); ok {
+			return k.Verify(tok)
+		}
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return k.Verify(c.Value)
+	}
+	return nil, fmt.Errorf("%w: no token", ErrInvalidToken)
+}
+
+func websocketProtocols(r *http.Request) []string {
+	var out []string
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// StatusFor maps an authentication or authorisation error to its HTTP status.
+func StatusFor(err error) int {
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
