@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serveConfig is everything `vclinic` reads from flags and the environment.
+type serveConfig struct {
+	Addr           string
+	Data           string
+	UDPPort        int
+	TCPPort        int
+	PublicHost     string
+	LogLevel       string
+	TLSCert        string
+	TLSKey         string
+	Demo           bool
+	Grace          time.Duration
+	AllowedOrigins string
+	ShutdownWait   time.Duration
+}
+
+// envFlag describes one flag and its environment variable.
+type envFlag struct {
+	name, env, usage string
+}
+
+var serveFlags = []envFlag{
+	{"addr", "VCLINIC_ADDR", "`host:port` to serve HTTP(S) on; port 0 picks a free port"},
+	{"data", "VCLINIC_DATA", "data `directory` (signing keys, records); created on first start"},
+	{"udp-port", "VCLINIC_UDP_PORT", "the one UDP `port` for all media (ICE UDP mux); 0 picks a free port"},
+	{"tcp-port", "VCLINIC_TCP_PORT", "ICE-TCP `port`, the fallback when UDP is blocked; 0 picks a free port, -1 turns it off"},
+	{"public-host", "VCLINIC_PUBLIC_HOST", "`address` (IP or name) to advertise for media when behind NAT"},
+	{"log-level", "VCLINIC_LOG_LEVEL", "`level` of logs: debug, info, warn or error"},
+	{"tls-cert", "VCLINIC_TLS_CERT", "TLS certificate `file` (PEM); browsers allow cameras only on HTTPS or localhost"},
+	{"tls-key", "VCLINIC_TLS_KEY", "TLS private key `file` (PEM)"},
+	{"demo", "VCLINIC_DEMO", "create a demo room and print a clinician and a patient link"},
+	{"grace", "VCLINIC_GRACE", "how long a dropped participant keeps its place (`duration`)"},
+	{"allowed-origins", "VCLINIC_ALLOWED_ORIGINS", "comma-separated extra `origins` allowed to open the WebSocket"},
+	{"shutdown-wait", "VCLINIC_SHUTDOWN_WAIT", "how long to wait for clients on SIGTERM (`duration`)"},
+}
+
+func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
+	cfg := serveConfig{
+		Addr:         "127.0.0.1:8080",
+		Data:         "./vclinic-data",
+		UDPPort:      7882,
+		TCPPort:      7881,
+		LogLevel:     "info",
+		Grace:        20 * time.Second,
+		ShutdownWait: 10 * time.Second,
+	}
+	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ptrs := map[string]any{
+		"addr": &cfg.Addr, "data": &cfg.Data, "udp-port": &cfg.UDPPort, "tcp-port": &cfg.TCPPort,
+		"public-host": &cfg.PublicHost, "log-level": &cfg.LogLevel, "tls-cert": &cfg.TLSCert,
+		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
+		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
+	}
+	// Environment first, so that flags override it.
+	for _, f := range serveFlags {
+		v, ok := os.LookupEnv(f.env)
+		if !ok {
+			continue
+		}
+		if err := setValue(ptrs[f.name], v); err != nil {
+			return cfg, fmt.Errorf("%s=%q: %w", f.env, v, err)
+		}
+	}
+	for _, f := range serveFlags {
+		usage := f.usage + " [$" + f.env + "]"
+		switch p := ptrs[f.name].(type) {
+		case *string:
+			fs.StringVar(p, f.name, *p, usage)
+		case *int:
+			fs.IntVar(p, f.name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, f.name, *p, usage)
+		case *time.Duration:
+			fs.DurationVar(p, f.name, *p, usage)
+		}
+	}
+	fs.Usage = func() {
+		printUsage(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (see vclinic -h)", fs.Arg(0))
+	}
+	return cfg, cfg.validate()
+}
+
+func setValue(p any, v string) error {
+	switch p := p.(type) {
+	case *string:
+		*p = v
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("want a whole number")
+		}
+		*p = n
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("want a duration such as 20s")
+		}
+		*p = d
+	}
+	return nil
+}
+
+func (c serveConfig) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("-addr %q: %w", c.Addr, err)
+	}
+	if c.Data == "" {
+		return errors.New("-data: empty")
+	}
+	if c.UDPPort < 0 || c.UDPPort > 65535 {
+		return fmt.Errorf("-udp-port %d: want 0-65535", c.UDPPort)
+	}
+	if c.TCPPort < -1 || c.TCPPort > 65535 {
+		return fmt.Errorf("-tcp-port %d: want -1 (off) or 0-65535", c.TCPPort)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.Grace <= 0 {
+		return fmt.Errorf("-grace %s: want more than 0", c.Grace)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// publicIPs resolves -public-host to the IPs to advertise.
+func publicIPs(host string) ([]string, error) {
+	if host == "" {
+		return nil, nil
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return []string{ip.String()}, nil
+	}
+	addrs, err := net.LookupHost(host)
+	if err != nil {
+		return nil, fmt.Errorf("-public-host %q: %w", host, err)
+	}
+	return addrs, nil
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

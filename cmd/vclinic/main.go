@@ -1,0 +1,52 @@
+// Command vclinic runs the digital clinic: web pages, signaling and the media
+// server in one process, plus operator subcommands.
+//
+//	vclinic [flags]            serve the clinic (see vclinic -h)
+//	vclinic token [flags]      print an access token for scripts and operators
+//	vclinic gatt decode C HEX  decode a Bluetooth health-device value
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return runToken(args[1:], stdout, stderr)
+		case "gatt":
+			return runGATT(args[1:], stdout, stderr)
+		case "help":
+			printUsage(stderr)
+			return 0
+		}
+	}
+	return runServe(ctx, args, stdout, stderr)
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `vclinic: video consultations with home health devices, in one program.
+
+Usage:
+  vclinic [flags]               serve the clinic (web pages, signaling, media)
+  vclinic -demo                 serve, and print a clinician and a patient link
+  vclinic token [flags]         print an access token (vclinic token -h)
+  vclinic gatt decode C HEX     decode a Bluetooth health-device value
+
+Serve flags (each also read from the environment variable shown):
+`)
+}
