@@ -1,0 +1,418 @@
+package main
+
+// End-to-end tests: the real vclinic binary on loopback, real headless browsers
+// (Debian's chromium and firefox-esr) with fake camera and microphone. They run
+// serially, without the race detector (two cores: browsers, pion and the race
+// detector together starve ICE), from scripts/test.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// requireBrowser finds a browser binary or skips; scripts/test sets
+// VCLINIC_REQUIRE_BROWSERS so that a missing browser fails there.
+func requireBrowser(t *testing.T, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("VCLINIC_REQUIRE_BROWSERS") != "" {
+			t.Fatalf("%s not found: install it (scripts/test does, as root on Debian)", name)
+		}
+		t.Skipf("%s not found", name)
+	}
+	return path
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// vclinicBinary builds this command once per test run.
+func vclinicBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vclinic-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "vclinic")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// runningClinic is `vclinic -demo` as a user starts it.
+type runningClinic struct {
+	bin       string
+	data      string
+	clinician string // link printed as "clinician: ..."
+	patient   string // link printed as "patient: ..."
+	base      string
+	stderr    *os.File
+}
+
+func startClinic(t *testing.T) *runningClinic {
+	t.Helper()
+	bin := vclinicBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	stderr, err := os.Create(filepath.Join(dir, "vclinic.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0", "-data", data,
+		"-udp-port", "0", "-tcp-port", "0", "-log-level", "debug")
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rc := &runningClinic{bin: bin, data: data, stderr: stderr}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("vclinic exited with %v after SIGTERM", err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("vclinic did not stop within 15 s of SIGTERM")
+		}
+		if t.Failed() {
+			logTail(t, stderr.Name())
+		}
+		stderr.Close()
+	})
+
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(30 * time.Second)
+	for rc.clinician == "" || rc.patient == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				logTail(t, stderr.Name())
+				t.Fatal("vclinic -demo ended before printing both links")
+			}
+			if v, ok := strings.CutPrefix(line, "clinician: "); ok {
+				rc.clinician = v
+			}
+			if v, ok := strings.CutPrefix(line, "patient: "); ok {
+				rc.patient = v
+			}
+		case <-timeout:
+			logTail(t, stderr.Name())
+			t.Fatal("vclinic -demo printed no links within 30 s")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	for _, link := range []string{rc.clinician, rc.patient} {
+		if !strings.HasPrefix(link, "http://127.0.0.1:") {
+			t.Fatalf("link %q: want a full http://127.0.0.1:PORT/... URL", link)
+		}
+	}
+	rc.base = rc.clinician[:strings.Index(rc.clinician[len("http://"):], "/")+len("http://")]
+	return rc
+}
+
+func logTail(t *testing.T, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	if len(b) > 8000 {
+		b = b[len(b)-8000:]
+	}
+	t.Logf("vclinic log (tail):\n%s", b)
+}
+
+// token mints a token through the CLI, as an operator would.
+func (rc *runningClinic) token(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(rc.bin, append([]string{"token", "-data", rc.data}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("vclinic token %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// roomStatus fetches /api/v1/rooms/{room} as a clinician.
+func (rc *runningClinic) roomStatus(t *testing.T, room, token string) (status struct {
+	Participants []struct {
+		ID    string `json:"id"`
+		Role  string `json:"role"`
+		State string `json:"state"`
+		Stats struct {
+			FramesDecoded        int64 `json:"framesDecoded"`
+			AudioPacketsReceived int64 `json:"audioPacketsReceived"`
+			FirstFrameMillis     int64 `json:"firstFrameMillis"`
+		} `json:"stats"`
+	} `json:"participants"`
+}, ok bool) {
+	req, _ := http.NewRequest(http.MethodGet, rc.base+"/api/v1/rooms/"+room, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return status, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return status, false
+	}
+	return status, json.NewDecoder(resp.Body).Decode(&status) == nil
+}
+
+// chromiumPage opens url in its own headless Chromium.
+func chromiumPage(t *testing.T, url string) context.Context {
+	t.Helper()
+	path := requireBrowser(t, "chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		// Replaces chromedp's own list, so its entries are repeated.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		chromedp.WindowSize(375, 812),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("chromium: open %s: %v", url, err)
+	}
+	return ctx
+}
+
+// mediaState is what a page reports about the media it receives.
+type mediaState struct {
+	State         string `json:"state"`
+	Videos        []struct {
+		Participant string `json:"participant"`
+		Role        string `json:"role"`
+		Width       int    `json:"width"`
+	} `json:"videos"`
+	FramesDecoded        int64 `json:"framesDecoded"`
+	AudioPacketsReceived int64 `json:"audioPacketsReceived"`
+	FirstFrameMillis     int64 `json:"firstFrameMillis"`
+	Error                string `json:"error"`
+}
+
+const mediaStateJS = `(async () => {
+  const out = {state: document.body.dataset.callState || '', videos: [], framesDecoded: 0,
+    audioPacketsReceived: 0, firstFrameMillis: 0, error: ''};
+  for (const v of document.querySelectorAll('video[data-participant]')) {
+    out.videos.push({participant: v.dataset.participant, role: v.dataset.role || '', width: v.videoWidth});
+  }
+  try {
+    if (window.vclinic && window.vclinic.stats) {
+      const s = await window.vclinic.stats();
+      out.framesDecoded = s.framesDecoded || 0;
+      out.audioPacketsReceived = s.audioPacketsReceived || 0;
+      out.firstFrameMillis = s.firstFrameMillis || window.vclinic.firstFrameMillis || 0;
+    }
+  } catch (e) { out.error = String(e); }
+  return out;
+})()`
+
+// waitMedia polls a Chromium page until it decodes video from a participant of
+// role wantRole and receives audio.
+func waitMedia(t *testing.T, ctx context.Context, who, wantRole string) mediaState {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	var last mediaState
+	for time.Now().Before(deadline) {
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := chromedp.Run(ectx, chromedp.Evaluate[mediaState](mediaStateJS, chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil {
+			last = st
+			seen := false
+			for _, v := range st.Videos {
+				if v.Role == wantRole && v.Width > 0 && v.Participant != "" {
+					seen = true
+				}
+			}
+			if st.State == "in-call" && seen && st.FramesDecoded > 0 && st.AudioPacketsReceived > 0 {
+				return st
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: no decoded video from a %s and audio within 45 s; last state %+v", who, wantRole, last)
+	return last
+}
+
+func TestCallTwoChromium(t *testing.T) {
+	rc := startClinic(t)
+	clin := chromiumPage(t, rc.clinician)
+	pat := chromiumPage(t, rc.patient)
+	p := waitMedia(t, pat, "patient (Chromium)", "clinician")
+	c := waitMedia(t, clin, "clinician (Chromium)", "patient")
+	t.Logf("page load to first decoded remote frame: patient %d ms, clinician %d ms", p.FirstFrameMillis, c.FirstFrameMillis)
+}
+
+// firefox opens url in headless Firefox ESR with a profile that fakes the camera
+// and microphone and allows loopback ICE. No driver: the page itself reports its
+// receive statistics to the server, which the test reads.
+func firefox(t *testing.T, url string) {
+	t.Helper()
+	path := requireBrowser(t, "firefox-esr")
+	profile := t.TempDir()
+	prefs := `user_pref("media.navigator.streams.fake", true);
+user_pref("permissions.default.camera", 1);
+user_pref("permissions.default.microphone", 1);
+user_pref("media.peerconnection.ice.loopback", true);
+user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
+user_pref("media.autoplay.default", 0);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("app.update.auto", false);
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+`
+	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(prefs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "firefox.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, "--headless", "--no-remote", "--profile", profile, url)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), "MOZ_HEADLESS=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if t.Failed() {
+			if b, err := os.ReadFile(logf.Name()); err == nil {
+				if len(b) > 4000 {
+					b = b[len(b)-4000:]
+				}
+				t.Logf("firefox log (tail):\n%s", b)
+			}
+		}
+		logf.Close()
+	})
+}
+
+// waitReported polls the server until the participant of role role reports
+// decoded video and received audio.
+func waitReported(t *testing.T, rc *runningClinic, room, role, token string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last any
+	for time.Now().Before(deadline) {
+		st, ok := rc.roomStatus(t, room, token)
+		if ok {
+			last = st
+			for _, p := range st.Participants {
+				if p.Role == role && p.Stats.FramesDecoded > 0 && p.Stats.AudioPacketsReceived > 0 {
+					t.Logf("%s reports %d frames decoded, %d audio packets, first frame after %d ms",
+						role, p.Stats.FramesDecoded, p.Stats.AudioPacketsReceived, p.Stats.FirstFrameMillis)
+					return
+				}
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("the %s never reported decoded video and audio within 60 s; last room status %+v", role, last)
+}
+
+func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
+	requireBrowser(t, "firefox-esr")
+	rc := startClinic(t)
+	clin := chromiumPage(t, rc.clinician)
+	firefox(t, rc.patient)
+	waitMedia(t, clin, "clinician (Chromium)", "patient")
+	tok := rc.token(t, "--role", "clinician", "--sub", "observer", "--ttl", "10m")
+	waitReported(t, rc, "demo", "patient", tok)
+}
+
+func TestDemoLinksAndOperations(t *testing.T) {
+	rc := startClinic(t)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(rc.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), "vclinic_forwarded_packets_total") {
+			t.Fatalf("/metrics lacks vclinic_forwarded_packets_total")
+		}
+	}
+	for _, link := range []string{rc.clinician, rc.patient} {
+		page, _, _ := strings.Cut(link, "#")
+		resp, err := http.Get(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET %s: %d %s", page, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if !strings.Contains(link, "#t=") {
+			t.Fatalf("link %q does not carry its token in the fragment", link)
+		}
+	}
+}
