@@ -21,7 +21,7 @@ type pionClient struct {
 	pub *webrtc.PeerConnection
 	sub *webrtc.PeerConnection
 
-	mu       sync.Mutex // guards the following
+	mu       sync.Mutex     // guards the following
 	received map[string]int // "<stream id>/<kind>" -> packets
 
 	writeMu sync.Mutex // one writer on the WebSocket

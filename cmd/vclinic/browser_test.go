@@ -237,15 +237,15 @@ func chromiumPage(t *testing.T, url string) context.Context {
 
 // mediaState is what a page reports about the media it receives.
 type mediaState struct {
-	State         string `json:"state"`
-	Videos        []struct {
+	State  string `json:"state"`
+	Videos []struct {
 		Participant string `json:"participant"`
 		Role        string `json:"role"`
 		Width       int    `json:"width"`
 	} `json:"videos"`
-	FramesDecoded        int64 `json:"framesDecoded"`
-	AudioPacketsReceived int64 `json:"audioPacketsReceived"`
-	FirstFrameMillis     int64 `json:"firstFrameMillis"`
+	FramesDecoded        int64  `json:"framesDecoded"`
+	AudioPacketsReceived int64  `json:"audioPacketsReceived"`
+	FirstFrameMillis     int64  `json:"firstFrameMillis"`
 	Error                string `json:"error"`
 }
 
