@@ -24,6 +24,14 @@ const (
 	WeightMeasurement        = 0x2A9D // Weight Scale 0x181D, indicate
 )
 
+// Characteristics lists the characteristics Decode knows, in UUID order.
+func Characteristics() []uint16 {
+	return []uint16{
+		GlucoseMeasurement, TemperatureMeasurement, BloodPressureMeasurement, HeartRateMeasurement,
+		RecordAccessControlPoint, PLXSpotCheckMeasurement, PLXContinuousMeasurement, WeightMeasurement,
+	}
+}
+
 // Characteristic is a 16-bit characteristic UUID.
 type Characteristic uint16
 

@@ -151,6 +151,17 @@ func TestCharacteristicForms(t *testing.T) {
 	}
 }
 
+func TestCharacteristicsAllDecode(t *testing.T) {
+	for _, c := range Characteristics() {
+		if _, err := Decode(c, nil); errors.Is(err, ErrUnknownCharacteristic) || !errors.Is(err, ErrTruncated) {
+			t.Errorf("Decode(%s, nil) = %v, want ErrTruncated", Characteristic(c), err)
+		}
+		if Characteristic(c).Name() == "unknown characteristic" {
+			t.Errorf("%s has no name", Characteristic(c))
+		}
+	}
+}
+
 func TestDecodeUnknownCharacteristic(t *testing.T) {
 	for _, c := range []uint16{0x2A19, 0x2A1E, 0x2A36, 0x0000, 0xFFFF} {
 		if _, err := Decode(c, []byte{0}); !errors.Is(err, ErrUnknownCharacteristic) {
