@@ -1,12 +1,15 @@
 // Package homekit owns the patient's home kit: the standard Bluetooth health
 // devices (thermometer, blood pressure monitor, pulse oximeter, scale, glucose
-// meter, heart rate sensor) and the readings they send.
+// meter, heart rate sensor) and the readings they send. It knows nothing of
+// video calls, WebSockets or appointments, and it talks to no radio: the edge
+// (a browser through Web Bluetooth, or the Linux home gateway) forwards the
+// raw GATT characteristic values.
 //
-// This part decodes raw GATT characteristic values, as the edge (a browser
-// through Web Bluetooth, or the Linux home gateway) forwards them, into
-// measurements with LOINC and IEEE 11073-10101 (MDC) codes and UCUM units.
-// Decoding keeps what the device sent: its unit (kPa stays kPa), its
-// precision (37.60 stays 37.60) and its special values (NaN, NRes, +/-INF),
-// which become FHIR dataAbsentReason codes. It does not judge plausibility,
-// store readings, talk to a radio or build FHIR resources.
+// So far the package decodes those values: Decode turns one value into
+// measurements with LOINC and IEEE 11073-10101 (MDC) codes and UCUM units,
+// plus its context (time stamp, user, status bits). Decoding keeps what the
+// device sent: its unit (kPa stays kPa), its precision (37.60 stays 37.60)
+// and its special values (NaN, NRes, +/-INF), which become FHIR
+// dataAbsentReason codes. It refuses values that are structurally impossible
+// but does not judge plausibility; ingestion flags a systolic of 300 mmHg.
 package homekit
