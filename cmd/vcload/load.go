@@ -42,7 +42,7 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(loopback)
+	api, err := newAPI(loopback, pionLogs(cfg.Verbose, progress))
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +105,11 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 			}
 		}
 		s.self, _ = readProc("self", ticks)
+		s.selfDrops, _ = udpDrops("self")
+		if pid != "" {
+			s.serverDrops, s.serverDropsErr = udpDrops(pid)
+		}
+		s.load = loadAverage()
 		s.counters, s.countersErr = scrapeMetrics(ctx, httpClient, metricsURL)
 		return s, nil
 	}
@@ -193,7 +198,9 @@ func startAll(ctx context.Context, parts []*participant, ramp time.Duration) []e
 		go func() {
 			defer wg.Done()
 			errs[i] = p.start(ctx)
-			if errs[i] == nil {
+			if errs[i] != nil {
+				p.log.Warn("join failed", "err", errs[i])
+			} else {
 				p.log.Info("joined", "joined_ms", p.joinedAfter.Milliseconds(), "connected_ms", p.connectedAfter.Milliseconds())
 			}
 		}()
@@ -239,14 +246,20 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // snapshot is every counter at one moment.
 type snapshot struct {
-	at          time.Time
-	sentAudio   int64
-	sentVideo   int64
-	tracks      map[*remoteTrack]seqSnapshot
-	server      procSample
-	self        procSample
-	counters    serverCounters
-	countersErr error
+	at        time.Time
+	sentAudio int64
+	sentVideo int64
+	tracks    map[*remoteTrack]seqSnapshot
+	server    procSample
+	self      procSample
+	load      float64 // one-minute load average of the machine
+
+	// Receive drops of UDP sockets with a full buffer, cumulative.
+	serverDrops    uint64
+	serverDropsErr error
+	selfDrops      uint64
+	counters       serverCounters
+	countersErr    error
 }
 
 func snapshotOf(parts []*participant) snapshot {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -18,7 +20,7 @@ import (
 // server negotiates (Opus 111, VP8 96), the interceptors a browser runs (NACK,
 // RTCP reports, transport-wide congestion control feedback) and ICE limited to
 // loopback when the server is on loopback.
-func newAPI(loopbackOnly bool) (*webrtc.API, error) {
+func newAPI(loopbackOnly bool, logs logging.LoggerFactory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -45,14 +47,14 @@ func newAPI(loopbackOnly bool) (*webrtc.API, error) {
 		return nil, fmt.Errorf("register vp8: %w", err)
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(logs)); err != nil {
 		return nil, fmt.Errorf("interceptors: %w", err)
 	}
 	// Browsers also number outgoing packets for transport-cc.
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, fmt.Errorf("interceptors: %w", err)
 	}
-	var se webrtc.SettingEngine
+	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
@@ -61,6 +63,17 @@ func newAPI(loopbackOnly bool) (*webrtc.API, error) {
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se)), nil
+}
+
+// pionLogs is where pion's own logs go: nowhere by default, since the report
+// accounts for what they would say and closing a hundred connections makes them
+// chatty; warnings and errors to w with -v.
+func pionLogs(verbose bool, w io.Writer) logging.LoggerFactory {
+	level := logging.LogLevelDisabled
+	if verbose {
+		level = logging.LogLevelWarn
+	}
+	return &logging.DefaultLoggerFactory{Writer: w, DefaultLogLevel: level}
 }
 
 // sendLoop paces the synthetic sources in real time: it sleeps until the next

@@ -65,6 +65,8 @@ type participant struct {
 	skipped              atomic.Int64 // packets or frames skipped by a late sender
 	keyframeRequests     atomic.Int64 // PLI and FIR from the server
 	serverErrors         atomic.Int64 // error messages from the server after join
+	subOffers            atomic.Int64 // subscribe offers answered
+	subState             atomic.Int32 // webrtc.PeerConnectionState of the subscribe connection
 
 	mu     sync.Mutex // guards the following and wg.Add after close
 	tracks []*remoteTrack
@@ -193,6 +195,7 @@ func (p *participant) newConnections() error {
 			p.fail(errors.New("publish connection failed"))
 		}
 	})
+	p.sub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { p.subState.Store(int32(s)) })
 	p.sub.OnTrack(func(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 		t := &remoteTrack{publisher: tr.StreamID(), kind: tr.Kind()}
 		p.mu.Lock()
@@ -240,8 +243,13 @@ func (p *participant) offerPublish() error {
 	return nil
 }
 
-// fail records the first thing that went wrong with this participant.
+// fail records the first thing that went wrong with this participant. Errors
+// while closing are expected (the server renegotiates as others leave) and not
+// recorded.
 func (p *participant) fail(err error) {
+	if p.closing.Load() {
+		return
+	}
 	p.failOnce.Do(func() {
 		p.failErr = err
 		close(p.failed)

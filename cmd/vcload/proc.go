@@ -92,6 +92,105 @@ func readProc(pid string, ticksPerSecond int64) (procSample, error) {
 	return procSample{cpu: time.Duration(ticks) * time.Second / time.Duration(ticksPerSecond), rss: rss}, nil
 }
 
+// udpDrops sums the receive drops of the UDP sockets process pid holds: the
+// last column of /proc/net/udp and udp6, datagrams the kernel dropped because
+// the socket's receive buffer was full (proc(5)). It tells loss at the server's
+// media port apart from loss elsewhere.
+func udpDrops(pid string) (uint64, error) {
+	inodes, err := socketInodes("/proc/" + pid + "/fd")
+	if err != nil {
+		return 0, fmt.Errorf("process %s: %w", pid, err)
+	}
+	var total uint64
+	for _, table := range []string{"udp", "udp6"} {
+		data, err := os.ReadFile("/proc/" + pid + "/net/" + table)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // no IPv6
+		}
+		if err != nil {
+			return 0, fmt.Errorf("process %s: %w", pid, err)
+		}
+		n, err := parseUDPDrops(string(data), inodes)
+		if err != nil {
+			return 0, fmt.Errorf("process %s: %s: %w", pid, table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// socketInodes returns the inodes of the sockets among a process's open files.
+func socketInodes(fdDir string) (map[uint64]bool, error) {
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		return nil, err
+	}
+	inodes := map[uint64]bool{}
+	for _, e := range entries {
+		link, err := os.Readlink(fdDir + "/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if rest, ok := strings.CutPrefix(link, "socket:["); ok {
+			if n, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 64); err == nil {
+				inodes[n] = true
+			}
+		}
+	}
+	return inodes, nil
+}
+
+// parseUDPDrops sums the drops column of the rows of a /proc/net/udp table whose
+// inode is in inodes.
+func parseUDPDrops(table string, inodes map[uint64]bool) (uint64, error) {
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) == 0 || !strings.Contains(lines[0], "inode") {
+		return 0, errors.New("no header line")
+	}
+	header := strings.Fields(lines[0])
+	// The header names "tx_queue rx_queue" and "tr tm->when" as separate words
+	// over single columns; count from the end instead: drops is the last column,
+	// inode the fourth from last.
+	if header[len(header)-1] != "drops" {
+		return 0, fmt.Errorf("last column %q, want drops", header[len(header)-1])
+	}
+	var total uint64
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		inode, err := strconv.ParseUint(f[len(f)-4], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("inode %q: %w", f[len(f)-4], err)
+		}
+		if !inodes[inode] {
+			continue
+		}
+		drops, err := strconv.ParseUint(f[len(f)-1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("drops %q: %w", f[len(f)-1], err)
+		}
+		total += drops
+	}
+	return total, nil
+}
+
+// loadAverage returns the one-minute load average from /proc/loadavg: how busy
+// the machine was besides this run.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
 // clockTicks asks getconf for CLK_TCK, the unit of /proc/PID/stat times. Linux
 // reports 100 on every common architecture, which is the fallback.
 func clockTicks(ctx context.Context) (int64, bool) {

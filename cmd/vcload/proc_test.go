@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,5 +124,42 @@ func TestScrapeMetrics(t *testing.T) {
 	}
 	if _, err := scrapeMetrics(context.Background(), client, srv.URL+"/nothing"); err == nil {
 		t.Error("a 404 scrape gave no error")
+	}
+}
+
+func TestParseUDPDrops(t *testing.T) {
+	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            
+  743: 0100007F:C454 00000000:0000 07 00000000:00001200 00:00000000 00000000     0        0 54567 2 00000000964aac82 12         
+ 1311: 0100007F:C68C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 54475 2 00000000861696eb 5         
+ 1312: 00000000:1F90 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 60001 2 00000000861696ec 1000         
+`
+	got, err := parseUDPDrops(table, map[uint64]bool{54567: true, 54475: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 17 {
+		t.Errorf("drops of our two sockets = %d, want 17 (not the other process's 1000)", got)
+	}
+	if _, err := parseUDPDrops("sl local_address inode ref pointer\n", nil); err == nil {
+		t.Error("a table without a drops column gave no error")
+	}
+}
+
+// TestUDPDropsSelf reads this test's own sockets: one UDP socket, nothing dropped.
+func TestUDPDropsSelf(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	inodes, err := socketInodes("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inodes) == 0 {
+		t.Fatal("no socket among our open files")
+	}
+	if n, err := udpDrops("self"); err != nil || n != 0 {
+		t.Errorf("udpDrops(self) = %d, %v; want 0, nil", n, err)
 	}
 }

@@ -137,6 +137,9 @@ type report struct {
 	// participants should receive (two from every other joined member of the room).
 	RemoteTracks   int `json:"remoteTracks"`
 	ExpectedTracks int `json:"expectedRemoteTracks"`
+	// Incomplete describes (up to five) participants that received media on
+	// fewer tracks than expected.
+	Incomplete []string `json:"incomplete,omitempty"`
 
 	WindowSeconds float64 `json:"windowSeconds"`
 	Audio         packets `json:"audio"`
@@ -149,8 +152,13 @@ type report struct {
 	ServerErrors     int64 `json:"serverErrors"`
 
 	Server *serverFigures `json:"server,omitempty"`
-	// ClientCPUSeconds is vcload's own CPU time over the window.
+	// ClientCPUSeconds is vcload's own CPU time over the window, and
+	// ClientUDPDrops the datagrams its sockets dropped with a full receive buffer.
 	ClientCPUSeconds float64 `json:"clientCpuSeconds"`
+	ClientUDPDrops   uint64  `json:"clientUdpReceiveDrops"`
+	// LoadAverage is the machine's one-minute load average at the start and
+	// the end of the window: other work on the machine shows here.
+	LoadAverage [2]float64 `json:"loadAverage"`
 }
 
 // packets are one kind's packet counts over the window: sent by our publishers,
@@ -178,13 +186,17 @@ type serverFigures struct {
 	ClockTicks        int64 `json:"clockTicks"`
 	ClockTicksAssumed bool  `json:"clockTicksAssumed,omitempty"`
 
-	CPUSeconds    float64 `json:"cpuSeconds"`
-	CPUPercent    float64 `json:"cpuPercentOfOneCore"`
-	Forwarded     float64 `json:"forwardedPackets"`
-	Dropped       float64 `json:"droppedPackets"`
-	NACKs         float64 `json:"nacksReceived"`
-	PLIs          float64 `json:"plisSent"`
-	MetricsError  string  `json:"metricsError,omitempty"`
+	CPUSeconds   float64 `json:"cpuSeconds"`
+	CPUPercent   float64 `json:"cpuPercentOfOneCore"`
+	Forwarded    float64 `json:"forwardedPackets"`
+	Dropped      float64 `json:"droppedPackets"`
+	NACKs        float64 `json:"nacksReceived"`
+	PLIs         float64 `json:"plisSent"`
+	MetricsError string  `json:"metricsError,omitempty"`
+	// UDPDrops are datagrams the server's sockets dropped with a full receive
+	// buffer over the window (from /proc/PID/net/udp).
+	UDPDrops      uint64  `json:"udpReceiveDrops"`
+	UDPDropsError string  `json:"udpReceiveDropsError,omitempty"`
 	CPUPerPacket  float64 `json:"cpuMicrosPerForwardedPacket"`
 	RSSIdleMiB    float64 `json:"rssIdleMiB"`
 	RSSLoadedMiB  float64 `json:"rssLoadedMiB"`
@@ -216,13 +228,15 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 		r.ServerErrors += p.serverErrors.Load()
 	}
 	for _, p := range byID {
-		r.ExpectedTracks += 2 * (perRoom[p.room] - 1)
+		want := 2 * (perRoom[p.room] - 1)
+		r.ExpectedTracks += want
+		got := 0
 		for _, t := range p.remoteTracks() {
 			_, first := t.snapshot()
 			if first.IsZero() {
 				continue
 			}
-			r.RemoteTracks++
+			got++
 			if pub := byID[t.publisher]; pub != nil {
 				since := p.joinSent
 				if pub.joinSent.After(since) {
@@ -230,6 +244,13 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 				}
 				media = append(media, first.Sub(since))
 			}
+		}
+		r.RemoteTracks += got
+		if got < want && len(r.Incomplete) < 5 {
+			r.Incomplete = append(r.Incomplete, fmt.Sprintf(
+				"room %s participant %s: media on %d of %d remote tracks (%d announced), %d subscribe offers, subscribe connection %s",
+				p.room, p.id, got, want, len(p.remoteTracks()), p.subOffers.Load(),
+				webrtc.PeerConnectionState(p.subState.Load())))
 		}
 	}
 	r.JoinToJoined, r.JoinToConnected, r.JoinToMedia = summarize(joined), summarize(connected), summarize(media)
@@ -246,6 +267,8 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 		}
 	}
 	r.ClientCPUSeconds = (to.self.cpu - from.self.cpu).Seconds()
+	r.ClientUDPDrops = to.selfDrops - min(from.selfDrops, to.selfDrops)
+	r.LoadAverage = [2]float64{from.load, to.load}
 	return r
 }
 
@@ -264,6 +287,11 @@ func serverFiguresOf(pid int, ticks int64, ticksKnown bool, idle procSample, fro
 		}
 	} else if err := errors.Join(from.countersErr, to.countersErr); err != nil {
 		s.MetricsError = err.Error()
+	}
+	if err := errors.Join(from.serverDropsErr, to.serverDropsErr); err != nil {
+		s.UDPDropsError = err.Error()
+	} else {
+		s.UDPDrops = to.serverDrops - min(from.serverDrops, to.serverDrops)
 	}
 	const mib = 1 << 20
 	s.RSSIdleMiB = float64(idle.rss) / mib
@@ -305,6 +333,9 @@ func (r *report) writeText(w io.Writer) error {
 	dist("join -> publish connected", r.JoinToConnected)
 	dist("join -> first remote media", r.JoinToMedia)
 	fmt.Fprintf(&b, "remote tracks with media      %d of %d expected\n", r.RemoteTracks, r.ExpectedTracks)
+	for _, s := range r.Incomplete {
+		fmt.Fprintf(&b, "  incomplete: %s\n", s)
+	}
 	pk := func(name string, p packets) {
 		fmt.Fprintf(&b, "%-6s sent %9d  expected %9d  received %9d  lost %7d (%.3f%%)\n",
 			name, p.Sent, p.Expected, p.Received, p.Lost, p.LossPercent)
@@ -325,9 +356,15 @@ func (r *report) writeText(w io.Writer) error {
 			fmt.Fprintf(&b, "  forwarded %.0f packets (%.0f/s), dropped %.0f, NACKs %.0f, PLIs %.0f; %.2f us CPU per forwarded packet\n",
 				s.Forwarded, s.Forwarded/r.WindowSeconds, s.Dropped, s.NACKs, s.PLIs, s.CPUPerPacket)
 		}
+		if s.UDPDropsError != "" {
+			fmt.Fprintf(&b, "  UDP receive drops unknown: %s\n", s.UDPDropsError)
+		} else {
+			fmt.Fprintf(&b, "  UDP receive buffer drops %d\n", s.UDPDrops)
+		}
 		fmt.Fprintf(&b, "  RSS idle %.1f MiB, loaded %.1f MiB, %.0f KiB per participant\n", s.RSSIdleMiB, s.RSSLoadedMiB, s.RSSPerPartKiB)
 	}
-	fmt.Fprintf(&b, "vcload itself: CPU %.2f s over the window\n", r.ClientCPUSeconds)
+	fmt.Fprintf(&b, "vcload itself: CPU %.2f s over the window, UDP receive buffer drops %d\n", r.ClientCPUSeconds, r.ClientUDPDrops)
+	fmt.Fprintf(&b, "machine load average %.2f at the start, %.2f at the end\n", r.LoadAverage[0], r.LoadAverage[1])
 	_, err := io.WriteString(w, b.String())
 	return err
 }

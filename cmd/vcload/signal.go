@@ -121,6 +121,7 @@ func (p *participant) answerSubscribe(sdp string, pending map[string][]webrtc.IC
 		return fmt.Errorf("send subscribe answer: %w", err)
 	}
 	p.openGate(signaling.PCSubscribe, &p.subGate)
+	p.subOffers.Add(1)
 	return nil
 }
 
