@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"vclinic/sfu"
+	"vclinic/signaling"
+)
+
+// TestLoadAgainstServer runs a small load against a real media server and
+// signaling server in this process, over loopback: two rooms of two, every
+// participant must join and receive both of its peer's tracks.
+func TestLoadAgainstServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real peer connections for a few seconds")
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+
+	dir := t.TempDir()
+	keys, err := signaling.OpenKeyring(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	media, err := sfu.New(sfu.Config{TCPPort: -1, ListenIP: "127.0.0.1", IncludeLoopback: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	sig, err := signaling.New(signaling.Config{}, keys, media, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", sig.ServeWS)
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		st := media.Stats()
+		fmt.Fprintf(w, "# TYPE vclinic_forwarded_packets_total counter\nvclinic_forwarded_packets_total %d\n", st.ForwardedPackets)
+		fmt.Fprintf(w, "vclinic_dropped_packets_total %d\n", st.DroppedPackets)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sig.Shutdown(ctx); err != nil {
+			t.Errorf("signaling shutdown: %v", err)
+		}
+	}()
+
+	cfg := config{
+		URL: srv.URL, Data: dir, Rooms: 2, Size: 2,
+		Duration: 2 * time.Second, Warmup: time.Second, Ramp: 20 * time.Millisecond,
+		JoinTimeout: 15 * time.Second, ServerPID: os.Getpid(),
+	}
+	rep, err := runLoad(context.Background(), cfg, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Joined != 4 || rep.Failed != 0 || rep.Dropped != 0 {
+		t.Fatalf("joined %d, failed %d (%v), dropped %d (%v); want 4 joined", rep.Joined, rep.Failed, rep.FailureReasons, rep.Dropped, rep.DropReasons)
+	}
+	if rep.RemoteTracks != 8 || rep.ExpectedTracks != 8 {
+		t.Errorf("media on %d remote tracks of %d expected, want 8 of 8 (%v)", rep.RemoteTracks, rep.ExpectedTracks, rep.Incomplete)
+	}
+	// Two seconds at 50 and ~170 packets/s from each of four publishers, each
+	// packet to one subscriber. Allow for a slow machine, not for silence.
+	if rep.Audio.Sent < 200 || rep.Video.Sent < 700 {
+		t.Errorf("sent %d audio and %d video packets in %.1f s, want about 400 and 1360", rep.Audio.Sent, rep.Video.Sent, rep.WindowSeconds)
+	}
+	if rep.Audio.Received < rep.Audio.Sent/2 || rep.Video.Received < rep.Video.Sent/2 {
+		t.Errorf("received %d of %d audio and %d of %d video packets", rep.Audio.Received, rep.Audio.Sent, rep.Video.Received, rep.Video.Sent)
+	}
+	if rep.JoinToMedia.Count != 8 || rep.JoinToJoined.Count != 4 {
+		t.Errorf("join samples %d, media samples %d; want 4 and 8", rep.JoinToJoined.Count, rep.JoinToMedia.Count)
+	}
+	if s := rep.Server; s == nil || s.MetricsError != "" || s.Forwarded <= 0 || s.CPUPerPacket <= 0 || s.RSSLoadedMiB <= 0 {
+		t.Errorf("server figures %+v: want forwarded packets, CPU per packet and RSS", s)
+	}
+	if err := rep.writeText(io.Discard); err != nil {
+		t.Error(err)
+	}
+}
