@@ -90,7 +90,8 @@ func (t *remoteTrack) snapshot() (seqSnapshot, time.Time) {
 	return t.seq.snapshot(), t.firstAt
 }
 
-// Join ids name our own messages, so that an error about them can be recognised.
+// Message ids name our own messages, so that an error about them can be
+// recognised; writeDeadline bounds one WebSocket write.
 const (
 	refJoin       = "join"
 	refPubOffer   = "publish-offer"
@@ -175,7 +176,9 @@ func (p *participant) awaitJoined(deadline time.Time) error {
 	}
 }
 
-// newConnections creates both peer connections and their callbacks.
+// newConnections creates both peer connections and their callbacks. They get no
+// ICE servers, not even those in joined: vcload talks only to the server's URL
+// and, over ICE, to its host candidates.
 func (p *participant) newConnections() error {
 	var err error
 	if p.pub, err = p.env.api.NewPeerConnection(webrtc.Configuration{}); err != nil {

@@ -46,8 +46,11 @@ func (p *participant) handle(env signaling.Envelope, pending map[string][]webrtc
 	switch env.Type {
 	case signaling.TypeAnswer:
 		var m signaling.SDP
-		if err := json.Unmarshal(env.Payload, &m); err != nil || m.PC != signaling.PCPublish {
-			return fmt.Errorf("answer: want one for %q: %v", signaling.PCPublish, err)
+		if err := json.Unmarshal(env.Payload, &m); err != nil {
+			return fmt.Errorf("answer: %w", err)
+		}
+		if m.PC != signaling.PCPublish {
+			return fmt.Errorf("answer for %q: the server answers only on %q", m.PC, signaling.PCPublish)
 		}
 		if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("publish answer: %w", err)
@@ -55,8 +58,11 @@ func (p *participant) handle(env signaling.Envelope, pending map[string][]webrtc
 		return p.addPending(p.pub, signaling.PCPublish, pending)
 	case signaling.TypeOffer:
 		var m signaling.SDP
-		if err := json.Unmarshal(env.Payload, &m); err != nil || m.PC != signaling.PCSubscribe {
-			return fmt.Errorf("offer: want one for %q: %v", signaling.PCSubscribe, err)
+		if err := json.Unmarshal(env.Payload, &m); err != nil {
+			return fmt.Errorf("offer: %w", err)
+		}
+		if m.PC != signaling.PCSubscribe {
+			return fmt.Errorf("offer for %q: the server offers only on %q", m.PC, signaling.PCSubscribe)
 		}
 		return p.answerSubscribe(m.SDP, pending)
 	case signaling.TypeCandidate:
