@@ -61,7 +61,7 @@ const maxVideoBitrate = 600000;
 
 /**
  * What the page hears from a Call. why is the reason of a state: for error, a
- * MediaProblem or connection, refused, lost, room-full, version; for ended, the
+ * MediaProblem or refused, lost, room-full, version; for ended, the
  * server's leave reason or hangup; for expired, expired.
  * @typedef {object} CallEvents
  * @property {(state: CallState, why: string) => void} [state]

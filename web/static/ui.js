@@ -111,6 +111,8 @@ export function startPage(all, opts = {}) {
       track: (id, stream) => tiles.attach(id, stream),
       local: (stream) => {
         if (selfView) selfView.srcObject = stream;
+        const self = $('self');
+        if (self) self.hidden = !stream;
         if (!stream) tiles.clear();
       },
       mute: () => renderControls(),
