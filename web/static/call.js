@@ -623,12 +623,16 @@ export class Call {
     }, StatsIntervalMs);
   }
 
-  /** Polls for the first decoded frame, so firstFrameMillis is accurate to ~0.1 s. */
+  /**
+   * Polls for the first decoded frame, so firstFrameMillis is accurate to
+   * ~0.1 s. After 30 s (audio only, say) the 3 s stats loop goes on looking.
+   */
   _watchFirstFrame() {
     if (this._firstFrame || this._frameTimer !== null) return;
+    let polls = 0;
     this._frameTimer = setInterval(async () => {
       this._noteFirstFrame(await statsOf(this._pcs.subscribe));
-      if (this._firstFrame) {
+      if (this._firstFrame || ++polls >= 300) {
         clearInterval(this._frameTimer);
         this._frameTimer = null;
       }

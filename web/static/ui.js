@@ -193,6 +193,8 @@ export function startPage(all, opts = {}) {
     call.start(mode);
   }
 
+  // For tests and support: the state, the receive stats, the first-frame time
+  // and the participant list, read live.
   window.vclinic = Object.freeze({
     get state() {
       return call.state;
