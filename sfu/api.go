@@ -1,0 +1,272 @@
+package sfu
+
+// This file is the one place where pion is configured: the codecs we forward,
+// the interceptors every PeerConnection gets, and how ICE listens.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types we offer. They match what Chrome and Firefox use, so the
+// numbers in the browsers' offers and ours line up.
+const (
+	payloadTypeOpus = 111
+	payloadTypeVP8  = 96
+)
+
+// muxReadBufferPackets is how many packets the ICE-TCP mux buffers per
+// connection before its reader waits.
+const muxReadBufferPackets = 64
+
+// registerCodecs registers only what we forward: Opus and VP8.
+//
+// H.264 is left out for now: the Firefox builds our patients use have no
+// H.264, and a room that mixes codecs would need per-room negotiation (a
+// subscriber can only be sent the codec its publisher chose). VP8 works in
+// every browser we support.
+func registerCodecs(m *webrtc.MediaEngine) error {
+	// Transport-wide congestion control (draft-holmer-rmcat-transport-wide-cc-extensions-01;
+	// the feedback format RFC 8888 later standardised differently) lets the
+	// browser estimate bandwidth for both its uplink and our downlink.
+	twcc := webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}
+	opus := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:     webrtc.MimeTypeOpus,
+			ClockRate:    48000,
+			Channels:     2,
+			SDPFmtpLine:  "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{twcc},
+		},
+		PayloadType: payloadTypeOpus,
+	}
+	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register opus: %w", err)
+	}
+	vp8 := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:  webrtc.MimeTypeVP8,
+			ClockRate: 90000,
+			RTCPFeedback: []webrtc.RTCPFeedback{
+				{Type: webrtc.TypeRTCPFBNACK},                   // RFC 4585 §6.2.1 generic NACK
+				{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"}, // RFC 4585 §6.3.1 PLI
+				{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},  // RFC 5104 §4.3.1 FIR
+				twcc,
+			},
+		},
+		PayloadType: payloadTypeVP8,
+	}
+	if err := m.RegisterCodec(vp8, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register vp8: %w", err)
+	}
+	return nil
+}
+
+// engine builds PeerConnections. Every connection gets its own MediaEngine,
+// interceptor registry and webrtc.API, and all of them share one
+// SettingEngine and with it the ICE muxes: one UDP port (and one TCP port)
+// for every peer.
+type engine struct {
+	settings webrtc.SettingEngine
+	udpMux   ice.UDPMux
+	tcpMux   ice.TCPMux // nil when ICE-TCP is off
+	udpPort  int
+	tcpPort  int
+}
+
+// newEngine opens the ICE ports and prepares the shared SettingEngine.
+func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
+	logs := pionLoggerFactory{logger: logger}
+	e := &engine{}
+
+	udpMux, udpPort, err := listenUDP(cfg, logs)
+	if err != nil {
+		return nil, err
+	}
+	e.udpMux, e.udpPort = udpMux, udpPort
+	if len(udpMux.GetListenAddresses()) == 0 {
+		logger.Warn("ICE UDP mux has no addresses; set IncludeLoopback on a host without other interfaces",
+			"port", udpPort)
+	}
+
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.TCPPort >= 0 {
+		// RFC 6544: we only take passive ICE-TCP candidates, on one listener.
+		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenIP, strconv.Itoa(cfg.TCPPort)))
+		if err != nil {
+			_ = udpMux.Close()
+			return nil, fmt.Errorf("listen ICE-TCP: %w", err)
+		}
+		e.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), ln, muxReadBufferPackets)
+		e.tcpPort = ln.Addr().(*net.TCPAddr).Port
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+
+	s := &e.settings
+	s.LoggerFactory = logs
+	s.SetICEUDPMux(e.udpMux)
+	if e.tcpMux != nil {
+		s.SetICETCPMux(e.tcpMux)
+	}
+	s.SetNetworkTypes(networks)
+	s.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// mDNS candidates hide addresses from peers; a server has nothing to
+	// hide and must not answer multicast queries on the LAN.
+	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.PublicIPs) > 0 {
+		// 1:1 NAT: advertise the public addresses instead of the host ones
+		// (what SetNAT1To1IPs(ips, host) did before it was deprecated).
+		err := s.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		})
+		if err != nil {
+			_ = e.close()
+			return nil, fmt.Errorf("public IPs: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// listenUDP opens the single ICE UDP port (RFC 8445 allows one base address
+// to serve many agents; pion demultiplexes by ufrag).
+//
+// With a ListenIP one socket on that address does. Without one we bind the
+// same port on each interface address rather than on the wildcard address, so
+// replies leave from the address the peer sent to even on a multi-homed host.
+func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
+	if cfg.ListenIP != "" {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(cfg.ListenIP), Port: cfg.UDPPort})
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
+		}
+		return webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), conn), conn.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+
+	opts := []ice.UDPMuxFromPortOption{
+		ice.UDPMuxFromPortWithLogger(logs.NewLogger("ice-udp")),
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+	}
+	if cfg.IncludeLoopback {
+		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	}
+	if cfg.UDPPort != 0 {
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen ICE-UDP port %d: %w", cfg.UDPPort, err)
+		}
+		return mux, cfg.UDPPort, nil
+	}
+	// Port 0: let the kernel pick a port on the wildcard address, release it
+	// and bind it on every address. Another process may take it in between,
+	// so try a few times.
+	var lastErr error
+	for range 5 {
+		probe, err := net.ListenUDP("udp", nil)
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
+		}
+		port := probe.LocalAddr().(*net.UDPAddr).Port
+		_ = probe.Close()
+		mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
+		if err == nil {
+			return mux, port, nil
+		}
+		lastErr = err
+	}
+	return nil, 0, fmt.Errorf("listen ICE-UDP: no port free on every address: %w", lastErr)
+}
+
+// newPeerConnection makes a PeerConnection with its own MediaEngine and
+// interceptors and the shared settings.
+func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, err
+	}
+	r := &interceptor.Registry{}
+	// NACK generator (asks publishers for lost packets) and responder
+	// (resends to subscribers from a buffer), RFC 4585 §6.2.1.
+	if err := webrtc.ConfigureNack(m, r); err != nil {
+		return nil, fmt.Errorf("configure NACK: %w", err)
+	}
+	// Sender and receiver reports, RFC 3550 §6.4.
+	if err := webrtc.ConfigureRTCPReports(r); err != nil {
+		return nil, fmt.Errorf("configure RTCP reports: %w", err)
+	}
+	// Transport-wide CC feedback for what we receive, and the transport-wide
+	// sequence number header extension on what we send.
+	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
+		return nil, fmt.Errorf("configure TWCC feedback: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, r); err != nil {
+		return nil, fmt.Errorf("configure TWCC header extension: %w", err)
+	}
+	api := webrtc.NewAPI(
+		webrtc.WithMediaEngine(m),
+		webrtc.WithInterceptorRegistry(r),
+		webrtc.WithSettingEngine(e.settings),
+	)
+	// No ICE servers: host candidates on our muxes (rewritten to PublicIPs
+	// when set) are all a server needs; we never call a public STUN server.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	return pc, nil
+}
+
+// close closes the ICE ports.
+func (e *engine) close() error {
+	var errs []error
+	if e.tcpMux != nil {
+		if err := e.tcpMux.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close ICE-TCP: %w", err))
+		}
+	}
+	if err := e.udpMux.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close ICE-UDP: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// pionLoggerFactory sends pion's logs to slog. Pion's info and debug
+// messages are per-connection chatter and go to Debug; trace is dropped.
+type pionLoggerFactory struct{ logger *slog.Logger }
+
+func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{l: f.logger.With("pion", scope)}
+}
+
+type pionLogger struct{ l *slog.Logger }
+
+func (p pionLogger) log(level slog.Level, msg string) {
+	p.l.Log(context.Background(), level, msg)
+}
+
+func (p pionLogger) logf(level slog.Level, format string, args ...any) {
+	if p.l.Enabled(context.Background(), level) {
+		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	}
+}
+
+func (pionLogger) Trace(string)                        {}
+func (pionLogger) Tracef(string, ...any)               {}
+func (p pionLogger) Debug(msg string)                  { p.log(slog.LevelDebug, msg) }
+func (p pionLogger) Debugf(format string, args ...any) { p.logf(slog.LevelDebug, format, args...) }
+func (p pionLogger) Info(msg string)                   { p.log(slog.LevelDebug, msg) }
+func (p pionLogger) Infof(format string, args ...any)  { p.logf(slog.LevelDebug, format, args...) }
+func (p pionLogger) Warn(msg string)                   { p.log(slog.LevelWarn, msg) }
+func (p pionLogger) Warnf(format string, args ...any)  { p.logf(slog.LevelWarn, format, args...) }
+func (p pionLogger) Error(msg string)                  { p.log(slog.LevelError, msg) }
+func (p pionLogger) Errorf(format string, args ...any) { p.logf(slog.LevelError, format, args...) }

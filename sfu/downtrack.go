@@ -1,0 +1,275 @@
+package sfu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack is one subscriber's copy of one published track: the
+// webrtc.TrackLocal pion sends on the subscriber's connection.
+//
+// The publisher's reader goroutine calls enqueue; it rewrites the packet to
+// this subscriber's SSRC, sequence numbers and timestamps and puts it in a
+// bounded queue of preallocated slots. One writer goroutine (run) drains the
+// queue into pion. When the subscriber cannot keep up, the queue drops its
+// oldest packet, so the publisher never waits. Sequence numbers are assigned
+// on enqueue, so a dropped packet shows as loss to the receiver, which then
+// conceals it, and we ask for a keyframe to repair the picture.
+//
+// The publisher's header extensions are not forwarded: their ids were
+// negotiated on the publisher's connection and mean nothing on ours.
+type downTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+	codec        webrtc.RTPCodecCapability
+	keyframe     func() // asks the publisher for a keyframe, throttled
+	stats        *counters
+
+	wake chan struct{} // capacity 1: the queue has packets
+	stop chan struct{} // closed by close
+	done chan struct{} // closed when run returns
+
+	sender *webrtc.RTPSender // set once by the subscriber after AddTrack
+
+	dropped atomic.Uint64 // packets this subscriber lost to a full queue
+
+	mu      sync.Mutex // guards the following
+	bound   bool
+	bindID  string
+	ssrc    uint32
+	pt      uint8
+	ws      webrtc.TrackLocalWriter
+	rw      *rewriter
+	slots   []slot
+	head, n int // the queue is slots[head], slots[head+1], ... n of them, circular
+
+	// Owned by the writer.
+	spare []byte     // swapped with the buffer of the slot being written
+	hdr   rtp.Header // reused for every packet written
+}
+
+// slot is one queued packet; buf is allocated once.
+type slot struct {
+	buf    []byte
+	size   int
+	seq    uint16
+	ts     uint32
+	marker bool
+}
+
+// newDownTrack makes a subscriber's copy of up with a queue of queueLen
+// packets.
+func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
+	dt := &downTrack{
+		id:       up.id,
+		streamID: up.streamID,
+		kind:     up.kind,
+		codec:    up.codec,
+		keyframe: up.requestKeyframe,
+		stats:    stats,
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		slots:    make([]slot, queueLen),
+		spare:    make([]byte, receiveMTU),
+	}
+	for i := range dt.slots {
+		dt.slots[i].buf = make([]byte, receiveMTU)
+	}
+	return dt
+}
+
+// ID is the track id: "<publisherID>-<kind>".
+func (dt *downTrack) ID() string { return dt.id }
+
+// RID is empty: we do not forward simulcast.
+func (dt *downTrack) RID() string { return "" }
+
+// StreamID is the publisher's participant id.
+func (dt *downTrack) StreamID() string { return dt.streamID }
+
+// Kind is audio or video.
+func (dt *downTrack) Kind() webrtc.RTPCodecType { return dt.kind }
+
+// Bind is called by pion when the subscribe connection has negotiated the
+// track: from now on packets go to ctx's write stream with ctx's SSRC.
+func (dt *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, ok := matchCodec(dt.codec, ctx.CodecParameters())
+	if !ok {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("track %s: bind: %w: %s", dt.id, webrtc.ErrUnsupportedCodec, dt.codec.MimeType)
+	}
+	dt.mu.Lock()
+	dt.bound = true
+	dt.bindID = ctx.ID()
+	dt.ssrc = uint32(ctx.SSRC())
+	dt.pt = uint8(codec.PayloadType)
+	dt.ws = ctx.WriteStream()
+	if dt.rw == nil {
+		// RFC 3550 §5.1: random initial sequence number and timestamp.
+		dt.rw = newRewriter(codec.ClockRate, rand.Uint32(), uint16(rand.Uint32()))
+	}
+	dt.mu.Unlock()
+	// The subscriber can decode nothing until the next keyframe.
+	dt.keyframe()
+	return codec, nil
+}
+
+// Unbind is called by pion when the track stops being sent.
+func (dt *downTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+	dt.mu.Lock()
+	defer dt.mu.Unlock()
+	if dt.bindID != ctx.ID() {
+		return webrtc.ErrUnbindFailed
+	}
+	dt.bound = false
+	dt.ws = nil
+	dt.head, dt.n = 0, 0
+	return nil
+}
+
+// matchCodec picks the negotiated codec with our MIME type.
+func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range have {
+		if strings.EqualFold(c.MimeType, want.MimeType) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+// enqueue rewrites one packet for this subscriber and queues it, dropping
+// the oldest queued packet if the queue is full. now is the packet's
+// arrival time. It never blocks on the writer and allocates nothing.
+func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
+	dt.mu.Lock()
+	if !dt.bound {
+		dt.mu.Unlock()
+		return
+	}
+	seq, ts, ok := dt.rw.rewrite(h.SSRC, h.SequenceNumber, h.Timestamp, now)
+	if !ok {
+		dt.mu.Unlock()
+		return
+	}
+	dropped := dt.n == len(dt.slots)
+	if dropped {
+		dt.head = dt.next(dt.head)
+		dt.n--
+	}
+	i := dt.head + dt.n
+	if i >= len(dt.slots) {
+		i -= len(dt.slots)
+	}
+	s := &dt.slots[i]
+	s.size = copy(s.buf, payload)
+	s.seq, s.ts, s.marker = seq, ts, h.Marker
+	dt.n++
+	dt.mu.Unlock()
+
+	select {
+	case dt.wake <- struct{}{}:
+	default:
+	}
+	if dropped {
+		dt.dropped.Add(1)
+		dt.stats.dropped.Add(1)
+		dt.keyframe()
+	}
+}
+
+func (dt *downTrack) next(i int) int {
+	if i++; i == len(dt.slots) {
+		return 0
+	}
+	return i
+}
+
+// writeNext writes the oldest queued packet to pion; false if the queue was
+// empty. Only the writer calls it.
+func (dt *downTrack) writeNext() bool {
+	dt.mu.Lock()
+	if dt.n == 0 {
+		dt.mu.Unlock()
+		return false
+	}
+	s := &dt.slots[dt.head]
+	s.buf, dt.spare = dt.spare, s.buf
+	size, seq, ts, marker := s.size, s.seq, s.ts, s.marker
+	dt.head = dt.next(dt.head)
+	dt.n--
+	ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
+	dt.mu.Unlock()
+
+	// Interceptors (TWCC) add their extensions to the header; start clean.
+	h := &dt.hdr
+	*h = rtp.Header{
+		Version:        2,
+		Marker:         marker,
+		PayloadType:    pt,
+		SequenceNumber: seq,
+		Timestamp:      ts,
+		SSRC:           ssrc,
+		CSRC:           h.CSRC[:0],
+		Extensions:     h.Extensions[:0],
+	}
+	if _, err := ws.WriteRTP(h, dt.spare[:size]); err == nil {
+		dt.stats.forwardedPackets.Add(1)
+		dt.stats.forwardedBytes.Add(uint64(size))
+	}
+	return true
+}
+
+// run is the writer goroutine: it drains the queue until close.
+func (dt *downTrack) run() {
+	defer close(dt.done)
+	for {
+		select {
+		case <-dt.stop:
+			return
+		case <-dt.wake:
+		}
+		for dt.writeNext() {
+		}
+	}
+}
+
+// close stops the writer and waits for it. The caller has removed the
+// track from the connection and from its upTrack.
+func (dt *downTrack) close() {
+	close(dt.stop)
+	<-dt.done
+}
+
+// readRTCP drains the RTCP the subscriber sends about this track until the
+// sender stops: keyframe requests (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR)
+// go to the publisher; NACKs (RFC 4585 §6.2.1), which pion's responder
+// answers from its buffer, are counted.
+func (dt *downTrack) readRTCP() {
+	buf := make([]byte, receiveMTU)
+	for {
+		n, _, err := dt.sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				dt.keyframe()
+			case *rtcp.TransportLayerNack:
+				dt.stats.nacks.Add(1)
+			}
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// fakeTrackContext is what pion hands a TrackLocal on Bind.
+type fakeTrackContext struct {
+	codecs []webrtc.RTPCodecParameters
+	ssrc   webrtc.SSRC
+	ws     webrtc.TrackLocalWriter
+}
+
+func (c *fakeTrackContext) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
+func (c *fakeTrackContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
+	return nil
+}
+func (c *fakeTrackContext) SSRC() webrtc.SSRC                       { return c.ssrc }
+func (c *fakeTrackContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c *fakeTrackContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
+func (c *fakeTrackContext) WriteStream() webrtc.TrackLocalWriter    { return c.ws }
+func (c *fakeTrackContext) ID() string                              { return "binding" }
+func (c *fakeTrackContext) RTCPReader() interceptor.RTCPReader      { return nil }
+
+// recordingWriter keeps copies of the packets written.
+type recordingWriter struct{ pkts []rtp.Packet }
+
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	p := rtp.Packet{Header: h.Clone(), Payload: append([]byte(nil), payload...)}
+	w.pkts = append(w.pkts, p)
+	return len(payload), nil
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// discardWriter is the cheapest TrackLocalWriter.
+type discardWriter struct{ n int }
+
+func (w *discardWriter) WriteRTP(_ *rtp.Header, payload []byte) (int, error) {
+	w.n++
+	return len(payload), nil
+}
+
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+var testVP8 = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+	PayloadType:        payloadTypeVP8,
+}
+
+func newVideoUpTrack() *upTrack {
+	return newUpTrack("pub", testVP8, webrtc.RTPCodecTypeVideo)
+}
+
+// newBoundDownTrack returns a downTrack of up, attached and bound to w with
+// SSRC 4242, whose writer is not running: the test drains it.
+func newBoundDownTrack(t testing.TB, up *upTrack, queueLen int, w webrtc.TrackLocalWriter, keyframes *int) (*downTrack, *counters) {
+	t.Helper()
+	stats := &counters{}
+	dt := newDownTrack(up, queueLen, stats)
+	dt.keyframe = func() { *keyframes++ }
+	codec, err := dt.Bind(&fakeTrackContext{codecs: []webrtc.RTPCodecParameters{testVP8}, ssrc: 4242, ws: w})
+	if err != nil {
+		t.Fatalf("Bind: %v", err)
+	}
+	if codec.PayloadType != payloadTypeVP8 {
+		t.Fatalf("Bind chose payload type %d, want %d", codec.PayloadType, payloadTypeVP8)
+	}
+	if !up.attach(dt) {
+		t.Fatal("attach failed")
+	}
+	return dt, stats
+}
+
+// testPacket is a publisher's packet: SSRC 77, with a header extension, the
+// given sequence number and a one-byte payload tag.
+func testPacket(seq uint16, tag byte) rtp.Packet {
+	p := rtp.Packet{
+		Header: rtp.Header{
+			Version:        2,
+			PayloadType:    100, // the publisher's number, not ours
+			SequenceNumber: seq,
+			Timestamp:      uint32(seq) * 3000,
+			SSRC:           77,
+			Marker:         true,
+		},
+		Payload: []byte{0x10, tag},
+	}
+	if err := p.Header.SetExtension(3, []byte{1, 2}); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestDownTrackQueueDropsOldest(t *testing.T) {
+	w := &recordingWriter{}
+	keyframes := 0
+	up := newVideoUpTrack()
+	dt, stats := newBoundDownTrack(t, up, 4, w, &keyframes)
+	if keyframes != 1 {
+		t.Fatalf("keyframe requests after Bind = %d, want 1", keyframes)
+	}
+	gen := up.source.Add(1)
+	var scratch rtp.Packet
+	feed := func(seq uint16, tag byte) {
+		p := testPacket(seq, tag)
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.handle(b, gen, &scratch)
+	}
+
+	// One packet through, then six into a queue of four.
+	feed(100, 0)
+	for dt.writeNext() {
+	}
+	for i := range 6 {
+		feed(uint16(101+i), byte(1+i))
+	}
+	for dt.writeNext() {
+	}
+
+	if got := dt.dropped.Load(); got != 2 {
+		t.Errorf("dropped = %d, want 2", got)
+	}
+	if got := stats.dropped.Load(); got != 2 {
+		t.Errorf("stats dropped = %d, want 2", got)
+	}
+	if keyframes != 3 {
+		t.Errorf("keyframe requests = %d, want 3 (bind + one per drop)", keyframes)
+	}
+	if len(w.pkts) != 5 {
+		t.Fatalf("wrote %d packets, want 5", len(w.pkts))
+	}
+	// The oldest two (tags 1 and 2) were dropped; the receiver sees their
+	// sequence numbers missing.
+	first := w.pkts[0].SequenceNumber
+	wantTags := []byte{0, 3, 4, 5, 6}
+	wantSeqs := []uint16{first, first + 3, first + 4, first + 5, first + 6}
+	for i, p := range w.pkts {
+		if p.Payload[1] != wantTags[i] || p.SequenceNumber != wantSeqs[i] {
+			t.Errorf("packet %d: tag %d seq %d, want tag %d seq %d", i, p.Payload[1], p.SequenceNumber, wantTags[i], wantSeqs[i])
+		}
+		if p.SSRC != 4242 || p.PayloadType != payloadTypeVP8 {
+			t.Errorf("packet %d: ssrc %d pt %d, want ssrc 4242 pt %d", i, p.SSRC, p.PayloadType, payloadTypeVP8)
+		}
+		if p.Extension || len(p.Extensions) != 0 {
+			t.Errorf("packet %d: publisher's header extensions forwarded: %+v", i, p.Extensions)
+		}
+		if !p.Marker {
+			t.Errorf("packet %d: marker lost", i)
+		}
+	}
+	if got := stats.forwardedPackets.Load(); got != 5 {
+		t.Errorf("forwarded packets = %d, want 5", got)
+	}
+	if got := stats.forwardedBytes.Load(); got != 10 {
+		t.Errorf("forwarded bytes = %d, want 10", got)
+	}
+}
+
+func TestDownTrackUnboundDropsSilently(t *testing.T) {
+	stats := &counters{}
+	up := newVideoUpTrack()
+	dt := newDownTrack(up, 4, stats)
+	dt.keyframe = func() { t.Error("keyframe requested by an unbound track") }
+	gen := up.source.Add(1)
+	up.attach(dt)
+	p := testPacket(1, 1)
+	b, _ := p.Marshal()
+	var scratch rtp.Packet
+	for range 10 {
+		up.handle(b, gen, &scratch)
+	}
+	if dt.writeNext() {
+		t.Error("unbound track queued a packet")
+	}
+	if got := stats.dropped.Load(); got != 0 {
+		t.Errorf("dropped = %d, want 0", got)
+	}
+}
+
+func TestUpTrackIgnoresReplacedSource(t *testing.T) {
+	w := &recordingWriter{}
+	keyframes := 0
+	up := newVideoUpTrack()
+	dt, _ := newBoundDownTrack(t, up, 8, w, &keyframes)
+	old := up.source.Add(1)
+	cur := up.source.Add(1)
+	var scratch rtp.Packet
+	for i, gen := range []uint64{old, cur, old} {
+		p := testPacket(uint16(i), byte(i))
+		b, _ := p.Marshal()
+		up.handle(b, gen, &scratch)
+	}
+	for dt.writeNext() {
+	}
+	if len(w.pkts) != 1 || w.pkts[0].Payload[1] != 1 {
+		t.Fatalf("forwarded %d packets, want only the current source's one", len(w.pkts))
+	}
+}
+
+// BenchmarkForward measures our part of forwarding one packet: parsing what
+// was read off the publisher's track, rewriting it, queueing it and writing
+// it to the subscriber's write stream (here a writer that discards). Each
+// subscriber adds one rewrite, queue and write.
+func BenchmarkForward(b *testing.B) {
+	for _, subs := range []int{1, 5} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			keyframes := 0
+			up := newVideoUpTrack()
+			var dts []*downTrack
+			for range subs {
+				dt, _ := newBoundDownTrack(b, up, DefaultQueuePackets, &discardWriter{}, &keyframes)
+				dts = append(dts, dt)
+			}
+			gen := up.source.Add(1)
+
+			// A typical browser video packet: ~1100 bytes with a
+			// transport-wide sequence number extension.
+			p := testPacket(0, 0)
+			p.Payload = make([]byte, 1100)
+			buf, err := p.Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			var scratch rtp.Packet
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			seq := uint16(0)
+			for b.Loop() {
+				seq++
+				binary.BigEndian.PutUint16(buf[2:], seq) // the next packet read into the reused buffer
+				up.handle(buf, gen, &scratch)
+				for _, dt := range dts {
+					for dt.writeNext() {
+					}
+				}
+			}
+			if d := dts[0].dropped.Load(); d != 0 {
+				b.Fatalf("%d packets dropped", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,303 @@
+// Package sfu forwards RTP between pion PeerConnections; it knows nothing of
+// users, appointments, HTTP or WebSockets.
+//
+// An SFU holds rooms; a room holds up to Config.MaxParticipants
+// participants. Each participant has two PeerConnections: on the publish
+// connection the client offers and sends its audio and video; on the
+// subscribe connection the SFU offers and sends every other participant's
+// audio and video. Offers, answers and ICE candidates travel through the
+// caller (package signaling): in through the Participant methods, out through
+// the Handler given to Join.
+//
+// Every subscriber gets its own copy of each published track, with its own
+// SSRC, sequence numbers and timestamps, and its own bounded queue, so a
+// publisher restart stays invisible and a slow subscriber stalls no one.
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Config configures an SFU. Zero fields take the documented defaults in New.
+type Config struct {
+	// UDPPort is the single UDP port for all media (ICE UDP mux);
+	// 0 picks a free port.
+	UDPPort int
+	// TCPPort is the ICE-TCP passive port (RFC 6544); 0 picks a free port,
+	// -1 turns ICE-TCP off.
+	TCPPort int
+	// ListenIP is the IP to bind the UDP and TCP ports to; "" binds every
+	// interface.
+	ListenIP string
+	// PublicIPs are advertised instead of the host addresses (1:1 NAT);
+	// empty advertises the host addresses.
+	PublicIPs []string
+	// IncludeLoopback gathers loopback candidates (a single-host demo and
+	// tests).
+	IncludeLoopback bool
+	// MaxParticipants is the most participants a room holds; default 6.
+	MaxParticipants int
+	// KeyframeInterval is the least time between two keyframe requests for
+	// one published track; default 500ms.
+	KeyframeInterval time.Duration
+	// QueuePackets is the length of each outgoing track's queue, which
+	// drops its oldest packet when full; default 128.
+	QueuePackets int
+}
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultMaxParticipants  = 6
+	DefaultKeyframeInterval = 500 * time.Millisecond
+	DefaultQueuePackets     = 128
+)
+
+// WithDefaults returns c with its zero fields set to their defaults, as New
+// does.
+func (c Config) WithDefaults() Config {
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = DefaultMaxParticipants
+	}
+	if c.KeyframeInterval == 0 {
+		c.KeyframeInterval = DefaultKeyframeInterval
+	}
+	if c.QueuePackets == 0 {
+		c.QueuePackets = DefaultQueuePackets
+	}
+	return c
+}
+
+// Validate reports the first invalid field. New calls it after applying the
+// defaults.
+func (c Config) Validate() error {
+	switch {
+	case c.UDPPort < 0 || c.UDPPort > 65535:
+		return fmt.Errorf("sfu config: UDPPort %d out of range 0-65535", c.UDPPort)
+	case c.TCPPort < -1 || c.TCPPort > 65535:
+		return fmt.Errorf("sfu config: TCPPort %d out of range -1-65535", c.TCPPort)
+	case c.MaxParticipants < 1:
+		return fmt.Errorf("sfu config: MaxParticipants %d < 1", c.MaxParticipants)
+	case c.KeyframeInterval <= 0:
+		return fmt.Errorf("sfu config: KeyframeInterval %v <= 0", c.KeyframeInterval)
+	case c.QueuePackets < 2:
+		return fmt.Errorf("sfu config: QueuePackets %d < 2", c.QueuePackets)
+	}
+	if c.ListenIP != "" {
+		ip := net.ParseIP(c.ListenIP)
+		if ip == nil {
+			return fmt.Errorf("sfu config: ListenIP %q is not an IP address", c.ListenIP)
+		}
+		if ip.IsLoopback() && !c.IncludeLoopback {
+			return fmt.Errorf("sfu config: ListenIP %s is a loopback address but IncludeLoopback is off", c.ListenIP)
+		}
+	}
+	for _, s := range c.PublicIPs {
+		if net.ParseIP(s) == nil {
+			return fmt.Errorf("sfu config: PublicIPs: %q is not an IP address", s)
+		}
+	}
+	return nil
+}
+
+// PC names one of a participant's two PeerConnections.
+type PC string
+
+const (
+	// Publish is the connection the client sends its media on; the client
+	// offers.
+	Publish PC = "publish"
+	// Subscribe is the connection the SFU sends the others' media on; the
+	// SFU offers.
+	Subscribe PC = "subscribe"
+)
+
+// Handler receives what the media side must tell the client. Calls are made
+// from sfu goroutines, possibly concurrently for the two connections;
+// implementations must not block (queue and return) and must not call back
+// into the Participant from inside the call.
+type Handler interface {
+	// SubscribeOffer is a new offer on the subscribe connection. The next
+	// one comes only after HandleAnswer has taken the answer to this one.
+	SubscribeOffer(sdp string)
+	// Candidate is a local ICE candidate of connection pc; nil means
+	// gathering is done. Subscribe candidates come after the offer they
+	// belong to. Publish candidates gathered while HandleOffer runs are in
+	// the answer it returns, so only later ones (rare) come here.
+	Candidate(pc PC, c *webrtc.ICECandidateInit)
+	// ConnectionState reports a state change of either connection.
+	ConnectionState(pc PC, s webrtc.PeerConnectionState)
+}
+
+// Stats is a snapshot of an SFU's counters.
+type Stats struct {
+	Rooms, Participants, Tracks      int    // current rooms, participants and published tracks
+	ForwardedPackets, ForwardedBytes uint64 // RTP written to subscribers, totals
+	DroppedPackets                   uint64 // dropped from full subscriber queues
+	NACKsReceived                    uint64 // NACK feedback packets received from subscribers
+	PLIsSent                         uint64 // keyframe requests sent to publishers
+}
+
+// counters are the SFU's statistics; the per-packet ones are atomics.
+type counters struct {
+	rooms, participants, tracks      atomic.Int64
+	forwardedPackets, forwardedBytes atomic.Uint64
+	dropped, nacks, plis             atomic.Uint64
+}
+
+// SFU is a selective forwarding unit: it owns the ICE ports and the rooms.
+type SFU struct {
+	cfg    Config
+	logger *slog.Logger
+	engine *engine
+	stats  counters
+	clock  clock
+
+	mu     sync.Mutex // guards the following; taken before any room.mu
+	closed bool
+	rooms  map[string]*room
+}
+
+// New applies the defaults to cfg, validates it and opens the ICE ports.
+func New(cfg Config, logger *slog.Logger) (*SFU, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e, err := newEngine(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: %w", err)
+	}
+	s := &SFU{cfg: cfg, logger: logger, engine: e, clock: realClock{}, rooms: map[string]*room{}}
+	logger.Info("sfu listening", "udp_port", e.udpPort, "tcp_port", e.tcpPort)
+	return s, nil
+}
+
+// UDPPort returns the ICE UDP port.
+func (s *SFU) UDPPort() int { return s.engine.udpPort }
+
+// TCPPort returns the ICE-TCP port, or 0 if ICE-TCP is off.
+func (s *SFU) TCPPort() int { return s.engine.tcpPort }
+
+// Stats returns a snapshot of the counters. It takes no lock.
+func (s *SFU) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Rooms:            int(c.rooms.Load()),
+		Participants:     int(c.participants.Load()),
+		Tracks:           int(c.tracks.Load()),
+		ForwardedPackets: c.forwardedPackets.Load(),
+		ForwardedBytes:   c.forwardedBytes.Load(),
+		DroppedPackets:   c.dropped.Load(),
+		NACKsReceived:    c.nacks.Load(),
+		PLIsSent:         c.plis.Load(),
+	}
+}
+
+// Join adds a participant to a room, creating the room if needed. The room
+// ends, and all its goroutines with it, when its last participant leaves.
+// The participant is subscribed to everything already published in the room;
+// the subscribe offer follows through h.
+//
+// Errors wrap ErrRoomFull, ErrParticipantExists or ErrClosed.
+func (s *SFU) Join(roomID, participantID string, h Handler) (*Participant, error) {
+	if roomID == "" || participantID == "" || h == nil {
+		return nil, fmt.Errorf("room %q: join %q: empty room id, participant id or handler", roomID, participantID)
+	}
+	// Make the connections before taking any lock; they are thrown away if
+	// the room turns out to be full.
+	p, err := newParticipant(s, roomID, participantID, h)
+	if err != nil {
+		return nil, fmt.Errorf("room %s: join %s: %w", roomID, participantID, err)
+	}
+	ups, err := s.admit(p)
+	if err != nil {
+		p.shutdown()
+		return nil, fmt.Errorf("room %s: join %s: %w", roomID, participantID, err)
+	}
+	p.start()
+	for _, up := range ups {
+		p.subscribe(up)
+	}
+	s.logger.Debug("participant joined", "room", roomID, "participant", participantID)
+	return p, nil
+}
+
+// admit puts p into its room and returns what is published there.
+func (s *SFU) admit(p *Participant) ([]*upTrack, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	r := s.rooms[p.roomID]
+	if r == nil {
+		r = newRoom(p.roomID, s.cfg.MaxParticipants)
+	}
+	ups, err := r.add(p)
+	if err != nil {
+		return nil, err
+	}
+	if s.rooms[p.roomID] == nil {
+		s.rooms[p.roomID] = r
+		s.stats.rooms.Add(1)
+	}
+	p.room = r
+	s.stats.participants.Add(1)
+	return ups, nil
+}
+
+// leave takes p out of its room, ending the room if it is now empty, and
+// returns p's published tracks and the participants that remain.
+func (s *SFU) leave(p *Participant) (ups []*upTrack, others []*Participant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := p.room
+	if r == nil {
+		return nil, nil
+	}
+	ups, others, empty := r.remove(p)
+	s.stats.participants.Add(-1)
+	s.stats.tracks.Add(-int64(len(ups)))
+	if empty && s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+		s.stats.rooms.Add(-1)
+		s.logger.Debug("room ended", "room", r.id)
+	}
+	return ups, others
+}
+
+// Close ends every room and participant, closes the ports and waits for all
+// goroutines. Join returns ErrClosed afterwards.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	var all []*Participant
+	for _, r := range s.rooms {
+		all = append(all, r.members()...)
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Go(p.Close)
+	}
+	wg.Wait()
+	if err := s.engine.close(); err != nil {
+		return fmt.Errorf("sfu: close: %w", err)
+	}
+	return nil
+}
