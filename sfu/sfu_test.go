@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"go.uber.org/goleak"
@@ -330,4 +331,40 @@ func TestPublisherRestart(t *testing.T) {
 	if st := s.Stats(); st.Tracks != 2 {
 		t.Errorf("Stats.Tracks = %d, want 2 (a restart replaces, it does not add)", st.Tracks)
 	}
+}
+
+// TestSubscriberFeedback: a subscriber's PLI and FIR reach the publisher as
+// keyframe requests, and its NACKs are counted.
+func TestSubscriberFeedback(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU closes
+	// A short interval, so the requests at join time are long done when the
+	// subscriber asks.
+	s := newTestSFU(t, func(c *Config) { c.KeyframeInterval = 20 * time.Millisecond })
+	a := joinPeer(t, s, "room", "alice", peerOptions{})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	ssrc := b.stats("alice", "video").pkts[0].ssrc
+
+	for _, req := range []rtcp.Packet{
+		&rtcp.PictureLossIndication{MediaSSRC: ssrc},
+		&rtcp.FullIntraRequest{MediaSSRC: ssrc, FIR: []rtcp.FIREntry{{SSRC: ssrc, SequenceNumber: 1}}},
+	} {
+		before, sentBefore := a.plis.Load(), s.Stats().PLIsSent
+		if err := b.sub.WriteRTCP([]rtcp.Packet{req}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, fmt.Sprintf("alice getting a PLI after bob's %T", req), func() bool {
+			return a.plis.Load() > before && s.Stats().PLIsSent > sentBefore
+		})
+	}
+
+	nacks := s.Stats().NACKsReceived
+	last := b.stats("alice", "video").pkts[0].seq
+	nack := &rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last})}
+	if err := b.sub.WriteRTCP([]rtcp.Packet{nack}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the SFU counting bob's NACK", func() bool { return s.Stats().NACKsReceived > nacks })
 }
