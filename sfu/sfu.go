@@ -9,9 +9,21 @@
 // caller (package signaling): in through the Participant methods, out through
 // the Handler given to Join.
 //
+// Every participant receives every other participant's published tracks,
+// audio and video (Opus and VP8). On the subscribe connection each track's
+// MediaStream id is the publisher's participant id and its track id is
+// "<participantID>-<kind>", kind being audio or video.
+//
 // Every subscriber gets its own copy of each published track, with its own
-// SSRC, sequence numbers and timestamps, and its own bounded queue, so a
-// publisher restart stays invisible and a slow subscriber stalls no one.
+// SSRC, sequence numbers and timestamps, and its own bounded queue that drops
+// its oldest packet rather than make the publisher wait. A publisher that
+// replaces its track of a kind (a new SSRC after an ICE failure or a camera
+// swap) feeds the same copies: subscribers see one continuous line of SSRC,
+// sequence numbers and timestamps.
+//
+// Subscribe offers start as soon as a participant joins if there is anything
+// to subscribe to, and come again on every change. They never overlap: while
+// an offer awaits its answer, changes are collected and offered after it.
 package sfu
 
 import (
@@ -124,7 +136,10 @@ const (
 // into the Participant from inside the call.
 type Handler interface {
 	// SubscribeOffer is a new offer on the subscribe connection. The next
-	// one comes only after HandleAnswer has taken the answer to this one.
+	// one comes only after HandleAnswer has taken the answer to this one
+	// (or refused it: then the same offer comes again). Re-offers wait
+	// until the subscribe connection has connected once; an ICE restart
+	// does not wait.
 	SubscribeOffer(sdp string)
 	// Candidate is a local ICE candidate of connection pc; nil means
 	// gathering is done. Subscribe candidates come after the offer they
@@ -205,8 +220,9 @@ func (s *SFU) Stats() Stats {
 
 // Join adds a participant to a room, creating the room if needed. The room
 // ends, and all its goroutines with it, when its last participant leaves.
-// The participant is subscribed to everything already published in the room;
-// the subscribe offer follows through h.
+// The participant is subscribed to everything already published in the
+// room, and the subscribe offer follows through h; its own tracks reach the
+// others once the client has offered them through HandleOffer.
 //
 // Errors wrap ErrRoomFull, ErrParticipantExists or ErrClosed.
 func (s *SFU) Join(roomID, participantID string, h Handler) (*Participant, error) {
