@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "wait", cfg.ShutdownWait)
+	log.Info("shutting down", "wait", cfg.ShutdownWait.String())
 	c.ready.Store(false)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
