@@ -246,13 +246,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // snapshot is every counter at one moment.
 type snapshot struct {
-	at        time.Time
-	sentAudio int64
-	sentVideo int64
-	tracks    map[*remoteTrack]seqSnapshot
-	server    procSample
-	self      procSample
-	load      float64 // one-minute load average of the machine
+	at               time.Time
+	sentAudio        int64
+	sentVideo        int64
+	skipped          int64 // packets or frames skipped by late senders
+	keyframeRequests int64
+	tracks           map[*remoteTrack]seqSnapshot
+	server           procSample
+	self             procSample
+	load             float64 // one-minute load average of the machine
 
 	// Receive drops of UDP sockets with a full buffer, cumulative.
 	serverDrops    uint64
@@ -267,6 +269,8 @@ func snapshotOf(parts []*participant) snapshot {
 	for _, p := range parts {
 		s.sentAudio += p.sentAudio.Load()
 		s.sentVideo += p.sentVideo.Load()
+		s.skipped += p.skipped.Load()
+		s.keyframeRequests += p.keyframeRequests.Load()
 		for _, t := range p.remoteTracks() {
 			s.tracks[t], _ = t.snapshot()
 		}

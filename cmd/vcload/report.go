@@ -146,7 +146,8 @@ type report struct {
 	Video         packets `json:"video"`
 	// KeyframeRequests are PLIs and FIRs the server sent our publishers; Skipped
 	// are packets or frames our senders skipped because they ran late (this
-	// machine was out of CPU). Both over the whole run.
+	// machine was out of CPU). Both over the window; ServerErrors (error
+	// messages after join) over the whole run.
 	KeyframeRequests int64 `json:"keyframeRequests"`
 	SkippedLate      int64 `json:"skippedLate"`
 	ServerErrors     int64 `json:"serverErrors"`
@@ -223,8 +224,6 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 			r.Dropped++
 			r.DropReasons = appendDistinct(r.DropReasons, err.Error())
 		}
-		r.KeyframeRequests += p.keyframeRequests.Load()
-		r.SkippedLate += p.skipped.Load()
 		r.ServerErrors += p.serverErrors.Load()
 	}
 	for _, p := range byID {
@@ -258,6 +257,8 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 	r.WindowSeconds = to.at.Sub(from.at).Seconds()
 	r.Audio.Sent = to.sentAudio - from.sentAudio
 	r.Video.Sent = to.sentVideo - from.sentVideo
+	r.KeyframeRequests = to.keyframeRequests - from.keyframeRequests
+	r.SkippedLate = to.skipped - from.skipped
 	for t, end := range to.tracks {
 		expected, received := windowLoss(from.tracks[t], end)
 		if t.kind == webrtc.RTPCodecTypeAudio {
