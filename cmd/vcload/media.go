@@ -13,6 +13,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -61,8 +63,34 @@ func newAPI(loopbackOnly bool, logs logging.LoggerFactory) (*webrtc.API, error) 
 	if loopbackOnly {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	se.SetNet(bigReceiveBuffers{std})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se)), nil
+}
+
+// clientReceiveBuffer is the receive buffer vcload asks for on its UDP sockets
+// (the kernel caps it at net.core.rmem_max). The Linux default, about 200 KiB,
+// holds some 90 full-size packets, under 100 ms of what a subscriber in a room of
+// six receives; a busy machine would then lose packets in vcload's own sockets
+// and blur what the server lost. The report counts both kinds of drops.
+const clientReceiveBuffer = 4 << 20
+
+// bigReceiveBuffers is the standard network with larger socket receive buffers.
+type bigReceiveBuffers struct{ transport.Net }
+
+func (n bigReceiveBuffers) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := c.(interface{ SetReadBuffer(int) error }); ok {
+		_ = b.SetReadBuffer(clientReceiveBuffer) // best effort; drops are counted either way
+	}
+	return c, nil
 }
 
 // pionLogs is where pion's own logs go: nowhere by default, since the report
