@@ -6,9 +6,11 @@
 // "subscribe", where the server offers everyone else's tracks. ICE candidates
 // trickle both ways. A connection whose ICE stays disconnected or failed for
 // more than 3 s is restarted: publish with a new offer {iceRestart: true},
-// subscribe by asking the server (ice-restart). Signal handles the WebSocket and
-// its reconnection; a joined with resumed false (a fresh join after the grace
-// period) builds new peer connections.
+// subscribe by asking the server (ice-restart). So is one whose media stops for
+// 6 s while ICE still says connected: after an ICE restart during an outage the
+// server's end can give up while the browser's stays up. Signal handles the
+// WebSocket and its reconnection; a joined with resumed false (a fresh join
+// after the grace period) builds new peer connections.
 
 import {
   CodeNotJoined,
@@ -19,6 +21,7 @@ import {
   PCSubscribe,
   ProtocolVersion,
   ReasonShutdown,
+  StateActive,
   TypeAnswer,
   TypeCandidate,
   TypeError,
@@ -33,7 +36,7 @@ import {
 } from './protocol.js';
 import { Signal } from './signal.js';
 import { getLocalMedia } from './media.js';
-import { hasDecodedFrame, summarize } from './stats.js';
+import { StallWatch, hasDecodedFrame, receiverReports, summarize } from './stats.js';
 import { tokenExpired } from './token.js';
 
 /** Stats go to the server this often. */
@@ -44,6 +47,9 @@ export const ICERestartAfterMs = 3000;
 
 /** A restarted ICE that has not connected after this long is restarted again. */
 const iceRetryMs = 10000;
+
+/** Media that stops this long while ICE says connected gets an ICE restart too. */
+export const StallMs = 6000;
 
 /** Video send bitrate cap: enough for 640x480, kind to a weak uplink. */
 const maxVideoBitrate = 600000;
@@ -160,6 +166,8 @@ export class Call {
     this._pubOfferId = '';
     this._statsTimer = null;
     this._frameTimer = null;
+    this._subWatch = new StallWatch(StallMs);
+    this._pubWatch = new StallWatch(StallMs);
   }
 
   /**
@@ -368,6 +376,8 @@ export class Call {
       this._ops[name] = Promise.resolve();
       this._pending[name] = [];
     }
+    this._subWatch = new StallWatch(StallMs);
+    this._pubWatch = new StallWatch(StallMs);
     const sub = this._pcs.subscribe;
     sub.ontrack = (e) => {
       const stream = e.streams[0];
@@ -510,11 +520,20 @@ export class Call {
     this._recompute();
   }
 
-  /** @param {PCName} name */
-  _restartICE(name) {
+  /**
+   * @param {PCName} name
+   * @param {boolean} [stalled] media stopped although ICE is up: restart anyway,
+   *   without showing reconnecting (ICE may not change state to say it is done)
+   */
+  _restartICE(name, stalled = false) {
     this._iceTimer[name] = null;
     const pc = this._pcs[name];
-    if (!pc || iceUp(pc) || !this._joined || this._sigDown) return; // after a resume, _afterResume decides
+    if (!pc || (iceUp(pc) && !stalled) || !this._joined || this._sigDown) return; // after a resume, _afterResume decides
+    if (stalled) {
+      if (name === PCPublish) this._negotiatePublish(true);
+      else this._signal?.send(TypeICERestart, { pc: PCSubscribe });
+      return;
+    }
     this._restarting[name] = true;
     if (name === PCPublish) this._negotiatePublish(true);
     else this._signal?.send(TypeICERestart, { pc: PCSubscribe });
@@ -617,10 +636,31 @@ export class Call {
 
   _startStats() {
     if (this._statsTimer !== null) return;
-    this._statsTimer = setInterval(async () => {
-      const s = await this.stats();
-      this._signal?.send(TypeStats, s);
-    }, StatsIntervalMs);
+    this._statsTimer = setInterval(() => this._statsTick(), StatsIntervalMs);
+  }
+
+  /** Sends stats and restarts ICE on a connection whose media has stalled. */
+  async _statsTick() {
+    const s = await this.stats();
+    this._signal?.send(TypeStats, s);
+    const now = Date.now();
+    // Only while ICE says up: when it is down, _onICE restarts it already.
+    const live = this._joined && !this._sigDown;
+    const { publish: pub, subscribe: sub } = this._pcs;
+    const others = this._participants.filter((p) => p.id !== this._selfId);
+    const othersSending =
+      others.length > 0 && others.every((p) => p.state === StateActive) && others.some((p) => p.audio || p.video);
+    const subUp = !!sub && iceUp(sub);
+    if (this._subWatch.update(s.audioPacketsReceived + s.videoPacketsReceived, live && subUp && othersSending, now)) {
+      console.warn('vclinic: no media received for a while; restarting ICE on subscribe');
+      this._restartICE(PCSubscribe, true);
+    }
+    if (pub && pub.getSenders().some((x) => x.track)) {
+      if (this._pubWatch.update(receiverReports(await statsOf(pub)), live && iceUp(pub), now)) {
+        console.warn('vclinic: the server stopped reporting on our media; restarting ICE on publish');
+        this._restartICE(PCPublish, true);
+      }
+    }
   }
 
   /**

@@ -83,3 +83,53 @@ function count(v) {
   const n = Math.trunc(Number(v));
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
+
+/**
+ * Sums roundTripTimeMeasurements over remote-inbound-rtp: it grows with every
+ * receiver report the server sends about what this client publishes.
+ * @param {{values(): Iterable<any>}|null|undefined} report the publish connection's report
+ * @returns {number}
+ */
+export function receiverReports(report) {
+  let n = 0;
+  if (!report) return n;
+  for (const s of report.values()) {
+    if (s.type === 'remote-inbound-rtp') n += count(s.roundTripTimeMeasurements);
+  }
+  return n;
+}
+
+/**
+ * StallWatch follows a counter that keeps growing while media flows (packets
+ * received, receiver reports). Once the counter has grown, standing still for
+ * stallMs while media is expected is a stall: ICE may say "connected" while the
+ * other end has given the connection up, typically after an ICE restart during
+ * an outage. After a stall it waits another stallMs before reporting again.
+ */
+export class StallWatch {
+  /** @param {number} stallMs */
+  constructor(stallMs) {
+    this.stallMs = stallMs;
+    this.value = -1;
+    this.since = 0;
+    this.grown = false;
+  }
+
+  /**
+   * @param {number} value the counter now
+   * @param {boolean} expected media should be flowing
+   * @param {number} now milliseconds
+   * @returns {boolean} true when a stall is to be acted on
+   */
+  update(value, expected, now) {
+    if (value !== this.value || !expected || !this.grown) {
+      if (value > 0 && value > this.value) this.grown = true;
+      this.value = value;
+      this.since = now;
+      return false;
+    }
+    if (now - this.since < this.stallMs) return false;
+    this.since = now;
+    return true;
+  }
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { hasDecodedFrame, summarize } from '../static/stats.js';
+import { StallWatch, hasDecodedFrame, receiverReports, summarize } from '../static/stats.js';
 
 const report = (...stats) => new Map(stats.map((s) => [s.id, s]));
 
@@ -42,4 +42,52 @@ test('hasDecodedFrame', () => {
   assert.equal(hasDecodedFrame(null), false);
   assert.equal(hasDecodedFrame(report({ id: 'v', type: 'inbound-rtp', kind: 'video', framesDecoded: 0 })), false);
   assert.equal(hasDecodedFrame(report({ id: 'v', type: 'inbound-rtp', kind: 'video', framesDecoded: 1 })), true);
+});
+
+test('receiverReports sums remote-inbound-rtp measurements', () => {
+  const r = report(
+    { id: 'ra', type: 'remote-inbound-rtp', kind: 'audio', roundTripTimeMeasurements: 4 },
+    { id: 'rv', type: 'remote-inbound-rtp', kind: 'video', roundTripTimeMeasurements: 5 },
+    { id: 'v', type: 'inbound-rtp', kind: 'video', roundTripTimeMeasurements: 100 },
+  );
+  assert.equal(receiverReports(r), 9);
+  assert.equal(receiverReports(null), 0);
+});
+
+test('StallWatch reports a counter that stopped after growing, then waits', () => {
+  const w = new StallWatch(6000);
+  const steps = [
+    // [value, expected, now, want]
+    [0, true, 0, false], // nothing yet: never a stall before the first growth
+    [0, true, 9000, false],
+    [10, true, 12000, false], // grew
+    [20, true, 15000, false],
+    [20, true, 18000, false], // 3 s still
+    [20, true, 21000, true], // 6 s still: stall
+    [20, true, 24000, false], // waits another 6 s
+    [20, true, 27000, true],
+    [20, false, 40000, false], // not expected: no stall, clock restarts
+    [20, true, 43000, false],
+    [30, true, 46000, false], // flows again
+    [30, true, 52000, true],
+  ];
+  for (const [i, [v, e, now, want]] of steps.entries()) {
+    assert.equal(w.update(v, e, now), want, `step ${i}: update(${v}, ${e}, ${now})`);
+  }
+});
+
+test('StallWatch restarts its count when the counter resets (new connection)', () => {
+  const w = new StallWatch(6000);
+  w.update(0, true, 0);
+  w.update(50, true, 3000);
+  assert.equal(w.update(2, true, 6000), false);
+  assert.equal(w.update(2, true, 9000), false);
+  assert.equal(w.update(2, true, 12000), true);
+});
+
+test('StallWatch counts a first non-zero reading as flow', () => {
+  const w = new StallWatch(6000);
+  assert.equal(w.update(92, true, 0), false);
+  assert.equal(w.update(92, true, 3000), false);
+  assert.equal(w.update(92, true, 6000), true);
 });
