@@ -33,6 +33,18 @@ package signaling
 //	C: ping {}  /  S: pong {}                application keepalive (the server also
 //	                                         sends WebSocket pings)
 //	C: leave {}                              the participant hangs up
+//
+// Appointment rooms have a waiting room. A guest whose link belongs to an
+// appointment (token claim "appt") gets joined with waiting=true and sends no
+// media yet; the others see its state "waiting". A clinician admits it:
+//
+//	C(clinician): admit {participantId}       or POST /api/v1/appointments/{id}/admit
+//	S(guest): admitted {participants}         now the guest offers on publish
+//	C(clinician): end {}                      the visit is over: everyone gets
+//	S: leave {reason:"ended"}                 leave with reason "ended"
+//
+// Once admitted, the visit is open: guests joining later (a relative, or the
+// patient again after the grace period) enter directly.
 //	S: leave {reason}                        the server ends the session
 //	S: error {code, message, ref}            a message was refused; the session
 //	                                         goes on unless the code says otherwise
@@ -83,6 +95,9 @@ const (
 	TypePong         = "pong"
 	TypeLeave        = "leave"
 	TypeError        = "error"
+	TypeAdmit        = "admit"
+	TypeAdmitted     = "admitted"
+	TypeEnd          = "end"
 )
 
 // Peer connection names.
@@ -95,6 +110,7 @@ const (
 const (
 	StateActive       = "active"
 	StateReconnecting = "reconnecting"
+	StateWaiting      = "waiting" // in the waiting room, not yet admitted
 )
 
 // Error codes carried in Error.Code.
@@ -110,6 +126,9 @@ const (
 	CodeRoomFull      = "room-full"      // the room already has its maximum participants
 	CodeResumeFailed  = "resume-failed"  // unknown or expired resume token; join again
 	CodeRateLimited   = "rate-limited"   // too many messages; slow down
+	CodeForbidden     = "forbidden"      // the role may not do this
+	CodeNotFound      = "not-found"      // no such participant
+	CodeWaiting       = "waiting"        // media before admission from the waiting room
 	CodeInternal      = "internal"       // the server failed; try again
 )
 
@@ -142,14 +161,17 @@ type Resume struct {
 
 // Joined confirms join or resume.
 type Joined struct {
-	Version       int           `json:"version"`
-	Room          string        `json:"room"`
-	ParticipantID string        `json:"participantId"`
-	ResumeToken   string        `json:"resumeToken"`
-	Resumed       bool          `json:"resumed"`
-	GraceSeconds  int           `json:"graceSeconds"`
-	ICEServers    []ICEServer   `json:"iceServers"`
-	Participants  []Participant `json:"participants"`
+	Version       int    `json:"version"`
+	Room          string `json:"room"`
+	ParticipantID string `json:"participantId"`
+	ResumeToken   string `json:"resumeToken"`
+	Resumed       bool   `json:"resumed"`
+	// Waiting is true for a guest in the waiting room: wait for admitted
+	// before publishing.
+	Waiting      bool          `json:"waiting"`
+	GraceSeconds int           `json:"graceSeconds"`
+	ICEServers   []ICEServer   `json:"iceServers"`
+	Participants []Participant `json:"participants"`
 }
 
 // ICEServer mirrors RTCIceServer.
@@ -164,7 +186,7 @@ type Participant struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
-	State string `json:"state"` // StateActive or StateReconnecting
+	State string `json:"state"` // StateActive, StateReconnecting or StateWaiting
 	Audio bool   `json:"audio"` // sending audio (not muted)
 	Video bool   `json:"video"` // sending video (camera on)
 }
@@ -218,6 +240,19 @@ type Stats struct {
 type ICERestart struct {
 	PC string `json:"pc"`
 }
+
+// Admit lets a waiting guest into the call; clinicians only.
+type Admit struct {
+	ParticipantID string `json:"participantId"`
+}
+
+// Admitted tells a waiting guest it is in the call.
+type Admitted struct {
+	Participants []Participant `json:"participants"`
+}
+
+// End closes the visit for everyone; clinicians only.
+type End struct{}
 
 // Leave ends a session; Reason is set by the server.
 type Leave struct {
@@ -316,6 +351,17 @@ func (m *ICERestart) Validate() error {
 	return nil
 }
 
+// Validate checks admit.
+func (m *Admit) Validate() error {
+	if m.ParticipantID == "" || len(m.ParticipantID) > maxIDLen {
+		return fmt.Errorf("participantId: want 1-%d characters", maxIDLen)
+	}
+	return nil
+}
+
+// Validate checks end.
+func (m *End) Validate() error { return nil }
+
 // Validate checks leave.
 func (m *Leave) Validate() error { return nil }
 
@@ -361,6 +407,10 @@ func inbound(typ string) Validator {
 		return &Ping{}
 	case TypeLeave:
 		return &Leave{}
+	case TypeAdmit:
+		return &Admit{}
+	case TypeEnd:
+		return &End{}
 	}
 	return nil
 }

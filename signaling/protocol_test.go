@@ -45,6 +45,14 @@ var goldenMessages = []struct {
 	{"leave", TypeLeave, "11", &Leave{}},
 	{"leave-shutdown", TypeLeave, "", &Leave{Reason: ReasonShutdown}},
 	{"error", TypeError, "", &Error{Code: CodeBadSDP, Message: "offer: bad sdp", Ref: "3"}},
+	{"joined-waiting", TypeJoined, "1", &Joined{Version: 1, Room: "appt-1", ParticipantID: "p1", ResumeToken: "tok",
+		Waiting: true, GraceSeconds: 20, ICEServers: []ICEServer{},
+		Participants: []Participant{{ID: "p1", Name: "Karen Jensen", Role: "patient", State: "waiting", Audio: true, Video: true}}}},
+	{"admit", TypeAdmit, "12", &Admit{ParticipantID: "p1"}},
+	{"admitted", TypeAdmitted, "", &Admitted{Participants: []Participant{
+		{ID: "p2", Name: "Dr. Anna Holm", Role: "clinician", State: "active", Audio: true, Video: true},
+		{ID: "p1", Name: "Karen Jensen", Role: "patient", State: "active", Audio: true, Video: true}}}},
+	{"end", TypeEnd, "13", &End{}},
 }
 
 func TestGoldenJSON(t *testing.T) {
@@ -96,13 +104,13 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestInboundTypes(t *testing.T) {
 	clientTypes := []string{TypeJoin, TypeResume, TypeOffer, TypeAnswer, TypeCandidate, TypeMute,
-		TypeStats, TypeICERestart, TypePing, TypeLeave}
+		TypeStats, TypeICERestart, TypePing, TypeLeave, TypeAdmit, TypeEnd}
 	for _, typ := range clientTypes {
 		if inbound(typ) == nil {
 			t.Errorf("inbound(%q) = nil, want a payload type", typ)
 		}
 	}
-	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, "", "JOIN", "hello"} {
+	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, "", "JOIN", "hello"} {
 		if inbound(typ) != nil {
 			t.Errorf("inbound(%q) accepts a message a client may not send", typ)
 		}
@@ -143,6 +151,8 @@ func TestValidate(t *testing.T) {
 		{"stats negative", &Stats{FramesDecoded: -1}, false},
 		{"ice restart subscribe", &ICERestart{PC: PCSubscribe}, true},
 		{"ice restart publish", &ICERestart{PC: PCPublish}, false},
+		{"admit ok", &Admit{ParticipantID: "p1"}, true},
+		{"admit nobody", &Admit{}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,10 @@ import (
 type room struct {
 	id      string
 	members map[string]*member
+	// appt is true for an appointment's room, where guests wait to be admitted
+	// until a clinician has admitted someone (admitted).
+	appt     bool
+	admitted bool
 }
 
 // member is one participant. It outlives its WebSocket by the grace period.
@@ -31,8 +35,9 @@ type member struct {
 
 	media *sfu.Participant // set once the media side has joined
 
-	conn         *conn // nil while reconnecting
-	state        string
+	conn         *conn  // nil while reconnecting
+	state        string // StateActive or StateReconnecting
+	waiting      bool   // in the waiting room: no media until admitted
 	audio, video bool
 	resumeToken  string
 	pendingOffer string // last subscribe offer not yet answered, resent on resume
@@ -65,11 +70,12 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	if name == "" {
 		name = claims.Role
 	}
+	appt := s.isAppointmentRoom(roomID, claims)
 
 	s.mu.Lock()
 	r := s.rooms[roomID]
 	if r == nil {
-		r = &room{id: roomID, members: map[string]*member{}}
+		r = &room{id: roomID, members: map[string]*member{}, appt: appt}
 		s.rooms[roomID] = r
 	}
 	var replaced *member
@@ -104,6 +110,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		video:       true,
 		resumeToken: randomToken(24),
 		joinedAt:    time.Now(),
+		waiting:     r.appt && !r.admitted && IsGuest(claims.Role),
 	}
 	r.members[mb.id] = mb
 	s.resume[mb.resumeToken] = mb
@@ -113,6 +120,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		Room:          roomID,
 		ParticipantID: mb.id,
 		ResumeToken:   mb.resumeToken,
+		Waiting:       mb.waiting,
 		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
 		ICEServers:    s.iceServers(),
 		Participants:  r.listLocked(),
@@ -130,20 +138,29 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	}
 	// joined goes out before anything the media side sends.
 	c.send(TypeJoined, id, joined)
-	p, err := s.media.Join(roomID, mb.id, mb)
+	if mb.waiting {
+		c.log.Info("waiting to be admitted", "participant", mb.id)
+		s.arrived(roomID, claims)
+		s.broadcast(r)
+		return
+	}
+	if err := s.startMedia(mb); err != nil {
+		c.member = nil
+		s.refuseJoin(c, id, err)
+	}
+}
+
+// startMedia joins mb to the media server: on join, or on admission from the
+// waiting room. On failure mb is removed from its room.
+func (s *Server) startMedia(mb *member) error {
+	r := mb.room
+	p, err := s.media.Join(r.id, mb.id, mb)
 	if err != nil {
 		s.mu.Lock()
 		s.removeLocked(mb)
 		s.mu.Unlock()
-		c.member = nil
-		code := CodeInternal
-		if errors.Is(err, sfu.ErrRoomFull) {
-			code = CodeRoomFull
-		}
-		c.log.Warn("media join failed", "err", err)
-		s.refuse(c, id, code, "could not join the call: "+err.Error())
 		s.broadcast(r)
-		return
+		return err
 	}
 	s.mu.Lock()
 	gone := mb.gone
@@ -153,10 +170,21 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	s.mu.Unlock()
 	if gone {
 		p.Close()
-		return
+		return nil
 	}
-	c.log.Info("joined", "participant", mb.id)
+	s.log.Info("in the call", "room", r.id, "participant", mb.id)
 	s.broadcast(r)
+	return nil
+}
+
+// refuseJoin tells the client why the media side would not take it.
+func (s *Server) refuseJoin(c *conn, id string, err error) {
+	code := CodeInternal
+	if errors.Is(err, sfu.ErrRoomFull) {
+		code = CodeRoomFull
+	}
+	c.log.Warn("media join failed", "err", err)
+	s.refuse(c, id, code, "could not join the call: "+err.Error())
 }
 
 // resumeMember re-attaches a new connection to a participant within its grace
@@ -191,6 +219,7 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 		ParticipantID: mb.id,
 		ResumeToken:   mb.resumeToken,
 		Resumed:       true,
+		Waiting:       mb.waiting,
 		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
 		ICEServers:    s.iceServers(),
 		Participants:  mb.room.listLocked(),
@@ -316,7 +345,11 @@ func (r *room) listLocked() []Participant {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].joinedAt.Before(ms[j].joinedAt) })
 	out := make([]Participant, len(ms))
 	for i, m := range ms {
-		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: m.state, Audio: m.audio, Video: m.video}
+		state := m.state
+		if m.waiting && state == StateActive {
+			state = StateWaiting
+		}
+		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: state, Audio: m.audio, Video: m.video}
 	}
 	return out
 }

@@ -41,6 +41,9 @@ type Config struct {
 	AllowedOrigins []string
 	// ICEServers are handed to clients in joined (TURN for restrictive networks).
 	ICEServers []ICEServer
+	// Visits knows the appointments behind appointment rooms; nil means the
+	// clinic has none, and appointment-bound tokens are refused.
+	Visits Visits
 }
 
 func (c *Config) setDefaults() {
@@ -173,6 +176,9 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 	claims, err := s.keys.FromRequest(r)
 	if err == nil {
 		err = claims.MayJoin(room)
+	}
+	if err == nil && claims.Appt != "" {
+		err = s.checkWindow(r.Context(), claims.Appt)
 	}
 	if err != nil {
 		s.refused.Add(1)
@@ -312,6 +318,13 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 		s.refuse(c, id, CodeNotJoined, "join or resume first")
 		return false
 	}
+	switch msg.(type) {
+	case *SDP, *Candidate, *ICERestart:
+		if s.isWaiting(mb) {
+			s.refuse(c, id, CodeWaiting, "wait to be admitted before sending media")
+			return false
+		}
+	}
 	switch m := msg.(type) {
 	case *SDP:
 		s.handleSDP(c, mb, id, m)
@@ -330,6 +343,15 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 				c.log.Warn("ice restart", "participant", mb.id, "err", err)
 			}
 		}
+	case *Admit:
+		s.admitOne(c, claims, mb, id, m)
+	case *End:
+		if claims.Role != RoleClinician {
+			s.refuse(c, id, CodeForbidden, "only a clinician ends the visit")
+			return false
+		}
+		s.endRoom(mb.room, claims)
+		return true
 	case *Leave:
 		s.leave(c, mb)
 		return true

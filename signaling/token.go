@@ -62,6 +62,9 @@ type Claims struct {
 	Name string `json:"name,omitempty"`
 	// Room scopes a guest token to one room; empty for staff.
 	Room string `json:"room,omitempty"`
+	// Appt names the appointment a guest's invitation belongs to; its room is
+	// the appointment id, and it passes through the waiting room.
+	Appt string `json:"appt,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -87,11 +90,11 @@ var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // ValidRoomID reports whether id can name a room: 1-64 letters, digits, - or _.
 func ValidRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 
-// keyFilePattern names a signing key file: <kid>.key.
+// keyFileSuffix ends a signing key file's name.
 const keyFileSuffix = ".key"
 
 // Keyring holds the Ed25519 keys that sign and verify tokens. Keys live as PKCS #8
-// PEM files named <kid>.key (mode 0600) in one directory, so that they can rotate
+// PEM files named <creation time>-<kid>.key (mode 0600) in one directory, so that they can rotate
 // (a new key signs, old ones still verify until removed) and several nodes can
 // share them. The newest key signs.
 type Keyring struct {
@@ -126,8 +129,8 @@ func (k *Keyring) load() error {
 		return fmt.Errorf("keyring %s: %w", k.dir, err)
 	}
 	type loaded struct {
-		kid string
-		mod time.Time
+		kid  string
+		name string
 	}
 	var order []loaded
 	for _, e := range entries {
@@ -152,14 +155,11 @@ func (k *Keyring) load() error {
 			return fmt.Errorf("keyring: %s: not an Ed25519 key", path)
 		}
 		kid := keyID(priv.Public().(ed25519.PublicKey))
-		info, err := e.Info()
-		if err != nil {
-			return fmt.Errorf("keyring: %s: %w", path, err)
-		}
 		k.keys[kid] = priv
-		order = append(order, loaded{kid, info.ModTime()})
+		order = append(order, loaded{kid, e.Name()})
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i].mod.Before(order[j].mod) })
+	// Names start with the creation time, so the last one is the newest.
+	sort.Slice(order, func(i, j int) bool { return order[i].name < order[j].name })
 	if len(order) > 0 {
 		k.active = order[len(order)-1].kid
 	}
@@ -185,7 +185,8 @@ func (k *Keyring) Rotate() (string, error) {
 		return "", fmt.Errorf("keyring: marshal: %w", err)
 	}
 	kid := keyID(priv.Public().(ed25519.PublicKey))
-	path := filepath.Join(k.dir, kid+keyFileSuffix)
+	name := k.now().UTC().Format("20060102T150405.000000000Z") + "-" + kid + keyFileSuffix
+	path := filepath.Join(k.dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("keyring: create %s: %w", path, err)
@@ -214,7 +215,10 @@ type TokenRequest struct {
 	Subject string
 	Name    string
 	Room    string
-	TTL     time.Duration
+	// Appt binds a guest token to an appointment; Room is then the
+	// appointment id too (set automatically when empty).
+	Appt string
+	TTL  time.Duration
 }
 
 // maxTTL bounds any token's lifetime.
@@ -227,6 +231,17 @@ func (k *Keyring) Sign(req TokenRequest) (string, error) {
 	}
 	if req.Subject == "" || len(req.Subject) > 128 {
 		return "", fmt.Errorf("sign: subject: want 1-128 characters")
+	}
+	if req.Appt != "" {
+		if !IsGuest(req.Role) {
+			return "", fmt.Errorf("sign: a %s token is not bound to an appointment", req.Role)
+		}
+		if req.Room == "" {
+			req.Room = req.Appt
+		}
+		if req.Room != req.Appt {
+			return "", fmt.Errorf("sign: an appointment token's room is the appointment id")
+		}
 	}
 	if IsGuest(req.Role) && req.Room == "" {
 		return "", fmt.Errorf("sign: a %s token needs a room", req.Role)
@@ -249,6 +264,7 @@ func (k *Keyring) Sign(req TokenRequest) (string, error) {
 		Role: req.Role,
 		Name: req.Name,
 		Room: req.Room,
+		Appt: req.Appt,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   req.Subject,
@@ -298,6 +314,9 @@ func (k *Keyring) Verify(token string) (*Claims, error) {
 	}
 	if IsGuest(claims.Role) && claims.Room == "" {
 		return nil, fmt.Errorf("%w: %s token without a room", ErrInvalidToken, claims.Role)
+	}
+	if claims.Appt != "" && (!IsGuest(claims.Role) || claims.Room != claims.Appt) {
+		return nil, fmt.Errorf("%w: inconsistent appointment scope", ErrInvalidToken)
 	}
 	return &claims, nil
 }

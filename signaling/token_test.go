@@ -80,6 +80,8 @@ func TestSignRefuses(t *testing.T) {
 		{"bad room id", TokenRequest{Role: RolePatient, Subject: "s", Room: "a/../b", TTL: time.Hour}},
 		{"zero ttl", TokenRequest{Role: RoleClinician, Subject: "s"}},
 		{"ttl too long", TokenRequest{Role: RoleClinician, Subject: "s", TTL: 100 * 24 * time.Hour}},
+		{"staff bound to appointment", TokenRequest{Role: RoleClinician, Subject: "s", Appt: "a1", TTL: time.Hour}},
+		{"appointment in another room", TokenRequest{Role: RolePatient, Subject: "s", Appt: "a1", Room: "a2", TTL: time.Hour}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +149,6 @@ func TestKeyringPersistsAndRotates(t *testing.T) {
 	fresh := mustSign(t, k1, TokenRequest{Role: RoleClinician, Subject: "c"})
 
 	// A second node opening the same directory verifies both and signs with the newest.
-	time.Sleep(10 * time.Millisecond) // distinct modification times order the keys
 	k2, err := OpenKeyring(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,43 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Visits is what signaling needs to know of the appointment behind an
+// appointment room (whose id is the appointment id). Package scheduler
+// satisfies it through cmd/vclinic.
+type Visits interface {
+	// Window says whether the appointment's links may be used at now. It
+	// returns ErrNoVisit when id is not an appointment.
+	Window(ctx context.Context, id string, now time.Time) (VisitWindow, error)
+	// Arrived records that a guest is in the waiting room.
+	Arrived(ctx context.Context, id string, by *Claims) error
+	// Admitted records that a clinician let the guests in.
+	Admitted(ctx context.Context, id string, by *Claims) error
+	// Ended records that the clinician ended the visit.
+	Ended(ctx context.Context, id string, by *Claims) error
+}
+
+// ErrNoVisit means a room is not an appointment's.
+var ErrNoVisit = errors.New("no such appointment")
+
+// Visit window states.
+const (
+	WindowEarly   = "early"   // before the link opens; come back at Opens
+	WindowOpen    = "open"    // the link works now
+	WindowExpired = "expired" // after it closed, or the appointment was cancelled or ended
+)
+
+// VisitWindow is when an appointment's links work.
+type VisitWindow struct {
+	State  string    `json:"state"`
+	Opens  time.Time `json:"opens"`
+	Closes time.Time `json:"closes"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	// Clinician is the name shown to the patient ("Dr. Anna Holm").
+	Clinician string `json:"clinician,omitempty"`
+}

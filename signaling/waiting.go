@@ -1,0 +1,196 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// visitTimeout bounds one call to Visits.
+const visitTimeout = 5 * time.Second
+
+// checkWindow refuses an appointment-bound token outside its appointment's
+// window: the server decides at every use, from the appointment as it is now.
+func (s *Server) checkWindow(ctx context.Context, appt string) error {
+	if s.cfg.Visits == nil {
+		return fmt.Errorf("%w: this clinic has no appointments", ErrForbidden)
+	}
+	ctx, cancel := context.WithTimeout(ctx, visitTimeout)
+	defer cancel()
+	w, err := s.cfg.Visits.Window(ctx, appt, time.Now())
+	if errors.Is(err, ErrNoVisit) {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	if err != nil {
+		return fmt.Errorf("appointment %s: %w", appt, err)
+	}
+	if w.State != WindowOpen {
+		return fmt.Errorf("%w: the link is %s", ErrForbidden, w.State)
+	}
+	return nil
+}
+
+// isAppointmentRoom reports whether room belongs to an appointment: always for
+// an appointment-bound guest token, and for anyone else when Visits knows it.
+func (s *Server) isAppointmentRoom(room string, claims *Claims) bool {
+	if claims.Appt != "" {
+		return true
+	}
+	if s.cfg.Visits == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+	defer cancel()
+	_, err := s.cfg.Visits.Window(ctx, room, time.Now())
+	return err == nil
+}
+
+func (s *Server) isWaiting(mb *member) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return mb.waiting
+}
+
+// arrived records that a guest entered the waiting room.
+func (s *Server) arrived(room string, claims *Claims) {
+	if s.cfg.Visits == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+	defer cancel()
+	if err := s.cfg.Visits.Arrived(ctx, room, claims); err != nil {
+		s.log.Warn("record arrival", "room", room, "err", err)
+	}
+}
+
+// admitOne handles a clinician's admit message for one waiting participant.
+func (s *Server) admitOne(c *conn, claims *Claims, by *member, id string, m *Admit) {
+	if claims.Role != RoleClinician {
+		s.refuse(c, id, CodeForbidden, "only a clinician admits from the waiting room")
+		return
+	}
+	s.mu.Lock()
+	target := by.room.members[m.ParticipantID]
+	ok := target != nil && target.waiting
+	s.mu.Unlock()
+	if !ok {
+		s.refuse(c, id, CodeNotFound, "no such participant in the waiting room")
+		return
+	}
+	s.admit(by.room, []*member{target}, claims)
+}
+
+// Admit lets everyone waiting in the appointment's room into the call and
+// returns how many were admitted. Only clinicians admit. A room where nobody
+// waits yet is marked admitted, so that guests arriving later enter directly.
+func (s *Server) Admit(ctx context.Context, appt string, by *Claims) (int, error) {
+	if by.Role != RoleClinician {
+		return 0, fmt.Errorf("%w: only a clinician admits", ErrForbidden)
+	}
+	s.mu.Lock()
+	r := s.rooms[appt]
+	var waiting []*member
+	if r != nil {
+		for _, m := range r.members {
+			if m.waiting {
+				waiting = append(waiting, m)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if r == nil {
+		return 0, nil
+	}
+	s.admit(r, waiting, by)
+	return len(waiting), nil
+}
+
+// admit moves members out of the waiting room into the call.
+func (s *Server) admit(r *room, ms []*member, by *Claims) {
+	s.mu.Lock()
+	first := !r.admitted
+	r.admitted = true
+	var admitted []*member
+	for _, m := range ms {
+		if m.waiting && !m.gone {
+			m.waiting = false
+			admitted = append(admitted, m)
+		}
+	}
+	list := r.listLocked()
+	s.mu.Unlock()
+	if first && s.cfg.Visits != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+		if err := s.cfg.Visits.Admitted(ctx, r.id, by); err != nil {
+			s.log.Warn("record admission", "room", r.id, "err", err)
+		}
+		cancel()
+	}
+	for _, m := range admitted {
+		s.mu.Lock()
+		c := m.conn
+		s.mu.Unlock()
+		if c != nil {
+			// admitted goes out before the media side's first offer.
+			c.send(TypeAdmitted, "", Admitted{Participants: list})
+		}
+		if err := s.startMedia(m); err != nil {
+			s.log.Warn("admit: media join failed", "room", r.id, "participant", m.id, "err", err)
+			if c != nil {
+				s.refuseJoin(c, "", err)
+			}
+		}
+	}
+	s.broadcast(r)
+}
+
+// End closes the appointment's room for everyone (leave with reason "ended")
+// and records the visit as ended. Only clinicians end visits.
+func (s *Server) End(ctx context.Context, appt string, by *Claims) error {
+	if by.Role != RoleClinician {
+		return fmt.Errorf("%w: only a clinician ends a visit", ErrForbidden)
+	}
+	s.mu.Lock()
+	r := s.rooms[appt]
+	s.mu.Unlock()
+	if r == nil {
+		r = &room{id: appt, members: map[string]*member{}}
+	}
+	s.endRoom(r, by)
+	return nil
+}
+
+// endRoom removes every member of r and tells them the visit ended.
+func (s *Server) endRoom(r *room, by *Claims) {
+	s.mu.Lock()
+	var ms []*member
+	for _, m := range r.members {
+		ms = append(ms, m)
+	}
+	conns := make([]*conn, 0, len(ms))
+	for _, m := range ms {
+		if m.conn != nil {
+			conns = append(conns, m.conn)
+		}
+		s.removeLocked(m)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.send(TypeLeave, "", Leave{Reason: ReasonEnded})
+		c.close(1000, ReasonEnded)
+	}
+	for _, m := range ms {
+		if m.media != nil {
+			m.media.Close()
+		}
+	}
+	if s.cfg.Visits != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+		defer cancel()
+		if err := s.cfg.Visits.Ended(ctx, r.id, by); err != nil && !errors.Is(err, ErrNoVisit) {
+			s.log.Warn("record the end of the visit", "room", r.id, "err", err)
+		}
+	}
+	s.log.Info("visit ended", "room", r.id, "participants", len(ms))
+}

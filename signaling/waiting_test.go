@@ -1,0 +1,201 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testVisits is an in-memory appointment book standing in for package scheduler,
+// which is tested against the real stores elsewhere.
+type testVisits struct {
+	mu     sync.Mutex
+	state  map[string]string // appointment id -> window state
+	events []string          // "arrived:<id>:<role>", "admitted:<id>", "ended:<id>"
+}
+
+func newTestVisits(appts map[string]string) *testVisits {
+	return &testVisits{state: appts}
+}
+
+func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitWindow, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st, ok := v.state[id]
+	if !ok {
+		return VisitWindow{}, ErrNoVisit
+	}
+	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour)}, nil
+}
+
+func (v *testVisits) record(e string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.events = append(v.events, e)
+	return nil
+}
+
+func (v *testVisits) Arrived(_ context.Context, id string, by *Claims) error {
+	return v.record("arrived:" + id + ":" + by.Role)
+}
+
+func (v *testVisits) Admitted(_ context.Context, id string, by *Claims) error {
+	return v.record("admitted:" + id + ":" + by.Role)
+}
+
+func (v *testVisits) Ended(_ context.Context, id string, by *Claims) error {
+	v.mu.Lock()
+	v.state[id] = WindowExpired
+	v.mu.Unlock()
+	return v.record("ended:" + id + ":" + by.Role)
+}
+
+func (v *testVisits) has(e string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, got := range v.events {
+		if got == e {
+			return true
+		}
+	}
+	return false
+}
+
+func (ts *testServer) apptToken(role, sub, appt string) string {
+	return mustSign(ts.t, ts.keys, TokenRequest{Role: role, Subject: sub, Appt: appt, Name: sub})
+}
+
+func findParticipant(ps []Participant, id string) (Participant, bool) {
+	for _, p := range ps {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Participant{}, false
+}
+
+func TestWaitingRoomAdmit(t *testing.T) {
+	visits := newTestVisits(map[string]string{"appt-1": WindowOpen})
+	ts := newTestServer(t, Config{Visits: visits})
+
+	pat := ts.mustDial("appt-1", ts.apptToken(RolePatient, "p", "appt-1"))
+	pj := pat.join()
+	if !pj.Waiting {
+		t.Fatal("patient of an appointment was not put in the waiting room")
+	}
+	if !visits.has("arrived:appt-1:patient") {
+		t.Fatal("arrival not recorded")
+	}
+	// No media before admission.
+	id := pat.send(TypeOffer, SDP{PC: PCPublish, SDP: "v=0"})
+	pat.readError(CodeWaiting, id)
+	// A guest cannot admit itself or end the visit.
+	id = pat.send(TypeAdmit, Admit{ParticipantID: pj.ParticipantID})
+	pat.readError(CodeForbidden, id)
+	id = pat.send(TypeEnd, End{})
+	pat.readError(CodeForbidden, id)
+
+	clin := ts.mustDial("appt-1", ts.token(RoleClinician, "c", ""))
+	cj := clin.join()
+	if cj.Waiting {
+		t.Fatal("clinician put in the waiting room")
+	}
+	if p, ok := findParticipant(cj.Participants, pj.ParticipantID); !ok || p.State != StateWaiting {
+		t.Fatalf("clinician sees the patient as %+v, want waiting", p)
+	}
+	id = clin.send(TypeAdmit, Admit{ParticipantID: "nobody"})
+	clin.readError(CodeNotFound, id)
+	clin.send(TypeAdmit, Admit{ParticipantID: pj.ParticipantID})
+
+	var adm Admitted
+	if err := json.Unmarshal(pat.read(TypeAdmitted).Payload, &adm); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := findParticipant(adm.Participants, pj.ParticipantID); !ok || p.State != StateActive {
+		t.Fatalf("after admission the patient is %+v, want active", p)
+	}
+	clin.waitParticipants(func(ps []Participant) bool {
+		p, ok := findParticipant(ps, pj.ParticipantID)
+		return ok && p.State == StateActive
+	})
+	if !visits.has("admitted:appt-1:clinician") {
+		t.Fatal("admission not recorded")
+	}
+
+	// Once the visit is open, a relative enters directly.
+	rel := ts.mustDial("appt-1", ts.apptToken(RoleRelative, "r", "appt-1"))
+	if rj := rel.join(); rj.Waiting {
+		t.Fatal("relative waits although the visit is open")
+	}
+
+	// The clinician ends the visit: everyone is told, the link stops working.
+	clin.send(TypeEnd, End{})
+	for _, c := range []*client{pat, rel} {
+		var l Leave
+		if err := json.Unmarshal(c.read(TypeLeave).Payload, &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Reason != ReasonEnded {
+			t.Fatalf("leave reason %q, want ended", l.Reason)
+		}
+	}
+	if !visits.has("ended:appt-1:clinician") {
+		t.Fatal("end not recorded")
+	}
+	_, resp, err := ts.dial("appt-1", ts.apptToken(RolePatient, "p", "appt-1"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("link after the end: err %v, want 403", err)
+	}
+}
+
+func TestAdmitFromConsole(t *testing.T) {
+	visits := newTestVisits(map[string]string{"appt-2": WindowOpen})
+	ts := newTestServer(t, Config{Visits: visits})
+	pat := ts.mustDial("appt-2", ts.apptToken(RolePatient, "p", "appt-2"))
+	pat.join()
+	interp := ts.mustDial("appt-2", ts.apptToken(RoleInterpreter, "i", "appt-2"))
+	interp.join()
+
+	patientClaims, _ := ts.keys.Verify(ts.apptToken(RolePatient, "p", "appt-2"))
+	if _, err := ts.srv.Admit(context.Background(), "appt-2", patientClaims); err == nil {
+		t.Fatal("a patient admitted from the console")
+	}
+	clinClaims, _ := ts.keys.Verify(ts.token(RoleClinician, "c", ""))
+	n, err := ts.srv.Admit(context.Background(), "appt-2", clinClaims)
+	if err != nil || n != 2 {
+		t.Fatalf("Admit = %d, %v; want 2 admitted", n, err)
+	}
+	pat.read(TypeAdmitted)
+	interp.read(TypeAdmitted)
+}
+
+func TestAppointmentLinkWindow(t *testing.T) {
+	visits := newTestVisits(map[string]string{"early": WindowEarly, "late": WindowExpired, "open": WindowOpen})
+	ts := newTestServer(t, Config{Visits: visits})
+	for appt, want := range map[string]int{"early": http.StatusForbidden, "late": http.StatusForbidden,
+		"missing": http.StatusForbidden} {
+		t.Run(appt, func(t *testing.T) {
+			_, resp, err := ts.dial(appt, ts.apptToken(RolePatient, "p", appt), nil)
+			if err == nil || resp == nil || resp.StatusCode != want {
+				t.Fatalf("dial: %v, want status %d", err, want)
+			}
+		})
+	}
+	// A token for one appointment never enters another's room.
+	_, resp, err := ts.dial("open", ts.apptToken(RolePatient, "p", "early"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("token of appointment early in room open: %v", err)
+	}
+	ts.mustDial("open", ts.apptToken(RolePatient, "p", "open")).alive()
+}
+
+func TestAppointmentTokenWithoutScheduler(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	_, resp, err := ts.dial("appt-9", ts.apptToken(RolePatient, "p", "appt-9"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("appointment token without appointments: %v, want 403", err)
+	}
+}
