@@ -27,3 +27,44 @@ func (s *Server) ServeRoom(w http.ResponseWriter, r *http.Request, id string) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(st)
 }
+
+// ServeAdmit answers POST /api/v1/appointments/{id}/admit: a clinician lets
+// everyone in the appointment's waiting room into the call.
+func (s *Server) ServeAdmit(w http.ResponseWriter, r *http.Request, appt string) {
+	claims, err := s.keys.FromRequest(r)
+	if err != nil {
+		problem(w, StatusFor(err), "sign in first")
+		return
+	}
+	n, err := s.Admit(r.Context(), appt, claims)
+	if err != nil {
+		problem(w, StatusFor(err), err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]int{"admitted": n})
+}
+
+// ServeEnd answers POST /api/v1/appointments/{id}/end: a clinician ends the
+// visit for everyone.
+func (s *Server) ServeEnd(w http.ResponseWriter, r *http.Request, appt string) {
+	claims, err := s.keys.FromRequest(r)
+	if err != nil {
+		problem(w, StatusFor(err), "sign in first")
+		return
+	}
+	if err := s.End(r.Context(), appt, claims); err != nil {
+		problem(w, StatusFor(err), err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// problem writes an RFC 9457 problem details response.
+func problem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail,
+	})
+}

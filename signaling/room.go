@@ -452,3 +452,22 @@ func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
 	}
 	return st, true
 }
+
+// Presence returns how many are in room's waiting room and in its call now
+// (participants reconnecting count where they were).
+func (s *Server) Presence(room string) (waiting, inCall int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[room]
+	if r == nil {
+		return 0, 0
+	}
+	for _, m := range r.members {
+		if m.waiting {
+			waiting++
+		} else {
+			inCall++
+		}
+	}
+	return waiting, inCall
+}

@@ -159,6 +159,9 @@ func TestAdmitFromConsole(t *testing.T) {
 	interp := ts.mustDial("appt-2", ts.apptToken(RoleInterpreter, "i", "appt-2"))
 	interp.join()
 
+	if w, in := ts.srv.Presence("appt-2"); w != 2 || in != 0 {
+		t.Fatalf("presence before admission: %d waiting, %d in the call; want 2, 0", w, in)
+	}
 	patientClaims, _ := ts.keys.Verify(ts.apptToken(RolePatient, "p", "appt-2"))
 	if _, err := ts.srv.Admit(context.Background(), "appt-2", patientClaims); err == nil {
 		t.Fatal("a patient admitted from the console")
@@ -170,6 +173,9 @@ func TestAdmitFromConsole(t *testing.T) {
 	}
 	pat.read(TypeAdmitted)
 	interp.read(TypeAdmitted)
+	if w, in := ts.srv.Presence("appt-2"); w != 0 || in != 2 {
+		t.Fatalf("presence after admission: %d waiting, %d in the call; want 0, 2", w, in)
+	}
 }
 
 func TestAppointmentLinkWindow(t *testing.T) {
