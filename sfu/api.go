@@ -13,6 +13,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -76,17 +77,18 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // SettingEngine and with it the ICE muxes: one UDP port (and one TCP port)
 // for every peer.
 type engine struct {
-	settings webrtc.SettingEngine
-	udpMux   ice.UDPMux
-	tcpMux   ice.TCPMux // nil when ICE-TCP is off
-	udpPort  int
-	tcpPort  int
+	nackHistory uint16
+	settings    webrtc.SettingEngine
+	udpMux      ice.UDPMux
+	tcpMux      ice.TCPMux // nil when ICE-TCP is off
+	udpPort     int
+	tcpPort     int
 }
 
 // newEngine opens the ICE ports and prepares the shared SettingEngine.
 func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	logs := pionLoggerFactory{logger: logger}
-	e := &engine{}
+	e := &engine{nackHistory: uint16(cfg.NACKHistory)}
 
 	udpMux, udpPort, err := listenUDP(cfg, logs)
 	if err != nil {
@@ -150,12 +152,17 @@ func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
 		}
+		if err := conn.SetReadBuffer(cfg.UDPReadBuffer); err != nil {
+			_ = conn.Close()
+			return nil, 0, fmt.Errorf("ICE-UDP read buffer: %w", err)
+		}
 		return webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), conn), conn.LocalAddr().(*net.UDPAddr).Port, nil
 	}
 
 	opts := []ice.UDPMuxFromPortOption{
 		ice.UDPMuxFromPortWithLogger(logs.NewLogger("ice-udp")),
 		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+		ice.UDPMuxFromPortWithReadBufferSize(cfg.UDPReadBuffer),
 	}
 	if cfg.IncludeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
@@ -197,7 +204,7 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	r := &interceptor.Registry{}
 	// NACK generator (asks publishers for lost packets) and responder
 	// (resends to subscribers from a buffer), RFC 4585 §6.2.1.
-	if err := webrtc.ConfigureNack(m, r); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, r, nil, nack.ResponderSize(e.nackHistory)); err != nil {
 		return nil, fmt.Errorf("configure NACK: %w", err)
 	}
 	// Sender and receiver reports, RFC 3550 §6.4.

@@ -59,9 +59,20 @@ type Config struct {
 	// KeyframeInterval is the least time between two keyframe requests for
 	// one published track; default 500ms.
 	KeyframeInterval time.Duration
-	// QueuePackets is the length of each outgoing track's queue, which
-	// drops its oldest packet when full; default 128.
+	// QueuePackets is the length of each outgoing video track's queue, which
+	// drops its oldest packet when full; default 128. Audio queues are a
+	// quarter as long (audio packets come 3-4 times less often).
 	QueuePackets int
+	// UDPReadBuffer is the receive buffer asked for on the media UDP socket;
+	// default 4 MiB. All media arrives on that one socket, so the kernel's
+	// default (about 200 KiB, a few milliseconds of a busy server's input)
+	// drops packets in bursts. Linux caps it at net.core.rmem_max: raise that
+	// sysctl to match.
+	UDPReadBuffer int
+	// NACKHistory is how many sent packets each outgoing video stream keeps
+	// to answer NACKs (RFC 4585 §6.2.1), a power of two; default 256, about
+	// 1.5 s of 1.5 Mbit/s video: more than any round trip worth repairing.
+	NACKHistory int
 }
 
 // Defaults for the zero fields of Config.
@@ -69,6 +80,8 @@ const (
 	DefaultMaxParticipants  = 6
 	DefaultKeyframeInterval = 500 * time.Millisecond
 	DefaultQueuePackets     = 128
+	DefaultUDPReadBuffer    = 4 << 20
+	DefaultNACKHistory      = 256
 )
 
 // WithDefaults returns c with its zero fields set to their defaults, as New
@@ -82,6 +95,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.QueuePackets == 0 {
 		c.QueuePackets = DefaultQueuePackets
+	}
+	if c.UDPReadBuffer == 0 {
+		c.UDPReadBuffer = DefaultUDPReadBuffer
+	}
+	if c.NACKHistory == 0 {
+		c.NACKHistory = DefaultNACKHistory
 	}
 	return c
 }
@@ -100,6 +119,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sfu config: KeyframeInterval %v <= 0", c.KeyframeInterval)
 	case c.QueuePackets < 2:
 		return fmt.Errorf("sfu config: QueuePackets %d < 2", c.QueuePackets)
+	case c.UDPReadBuffer < 0:
+		return fmt.Errorf("sfu config: UDPReadBuffer %d < 0", c.UDPReadBuffer)
+	case c.NACKHistory < 1 || c.NACKHistory > 1<<15 || c.NACKHistory&(c.NACKHistory-1) != 0:
+		return fmt.Errorf("sfu config: NACKHistory %d: want a power of two up to 32768", c.NACKHistory)
 	}
 	if c.ListenIP != "" {
 		ip := net.ParseIP(c.ListenIP)

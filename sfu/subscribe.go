@@ -19,7 +19,11 @@ func (p *Participant) subscribe(up *upTrack) {
 		p.mu.Unlock()
 		return
 	}
-	dt := newDownTrack(up, p.sfu.cfg.QueuePackets, &p.sfu.stats)
+	queue := p.sfu.cfg.QueuePackets
+	if up.kind == webrtc.RTPCodecTypeAudio {
+		queue = max(queue/4, 2)
+	}
+	dt := newDownTrack(up, queue, &p.sfu.stats)
 	if !up.attach(dt) {
 		p.mu.Unlock()
 		return // the publisher left meanwhile
