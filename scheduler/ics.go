@@ -1,0 +1,211 @@
+package scheduler
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+)
+
+// iCalendar invitations (RFC 5545) with iTIP methods (RFC 5546).
+//
+// One appointment keeps one UID for its whole life; every change a calendar
+// should notice bumps Appointment.Sequence (RFC 5545 §3.8.7.4), and the
+// invitation of a changed appointment is sent again with METHOD:REQUEST and
+// the higher SEQUENCE, which replaces the earlier one (RFC 5546 §2.1.4). A
+// cancelled appointment is sent with METHOD:CANCEL and STATUS:CANCELLED
+// (RFC 5546 §3.2.5). Times are written in UTC, so no VTIMEZONE is needed
+// (RFC 5545 §3.3.5, form #2).
+//
+// golang-ical v0.3.4 folds lines at 75 octets without splitting a UTF-8
+// sequence (RFC 5545 §3.1), but by default ends them with a bare LF on Unix;
+// we ask for CRLF, which §3.1 requires. It also escapes parameter values with
+// backslashes, which RFC 5545 §3.2 does not allow (a value with a COLON,
+// SEMICOLON or COMMA must be quoted instead), so names put into a CN
+// parameter lose those characters first (paramText).
+
+// iCalendar methods of an invitation (RFC 5546 §1.4).
+const (
+	MethodRequest = "REQUEST"
+	MethodCancel  = "CANCEL"
+)
+
+// ProdID names vclinic as the producer of its calendars (RFC 5545 §3.7.3).
+const ProdID = "-//vclinic//vclinic//EN"
+
+// InviteICS returns the invitation to appointment a as an iCalendar object:
+// one VEVENT with UID "<a.ID>@vclinic", SEQUENCE a.Sequence, DTSTAMP
+// a.UpdatedAt, DTSTART and DTEND in UTC, the link as URL and in the
+// description, STATUS CONFIRMED for "REQUEST" or CANCELLED for "CANCEL", the
+// organizer and the patient as attendee. A REQUEST needs a link and an
+// appointment that still occupies its time.
+//
+// RFC 5546 wants an ORGANIZER in both methods, so the caller should pass
+// the clinic's address; with organizerEmail empty the invitation has neither
+// organizer nor attendee, and calendars import it as a plain event. The
+// patient is the ATTENDEE when Patient.Contact is an e-mail address
+// (mailto:) or a telephone number (tel:, RFC 3966); otherwise there is none.
+func InviteICS(a Appointment, c Clinician, p Patient, link string, method string, organizerEmail string) (string, error) {
+	if err := checkInvite(a, link, method, organizerEmail); err != nil {
+		return "", fmt.Errorf("invitation to appointment %s: %w", a.ID, err)
+	}
+	stamp := a.UpdatedAt
+	if stamp.IsZero() {
+		stamp = a.CreatedAt
+	}
+
+	cal := ics.NewCalendarFor("vclinic")
+	cal.SetProductId(ProdID)
+	cal.SetVersion("2.0")
+	cal.SetMethod(ics.Method(method))
+
+	ev := cal.AddEvent(a.ID + "@vclinic")
+	ev.SetDtStampTime(stamp)
+	ev.SetSequence(a.Sequence)
+	ev.SetStartAt(a.Start)
+	ev.SetEndAt(a.End)
+	ev.SetSummary("Video consultation with " + c.Name)
+	ev.SetDescription(inviteDescription(c, link, method))
+	ev.SetLocation("Video")
+	if method == MethodRequest {
+		ev.SetURL(link)
+		ev.SetStatus(ics.ObjectStatusConfirmed)
+	} else {
+		ev.SetStatus(ics.ObjectStatusCancelled)
+	}
+	// A shared or delegated calendar shows the time as busy, not the visit.
+	ev.SetClass(ics.ClassificationPrivate)
+	if organizerEmail == "" {
+		// Without an organizer it is no group-scheduled event, so no
+		// attendees either (RFC 5545 §3.8.4.3).
+		return cal.Serialize(ics.WithNewLineWindows), nil
+	}
+	ev.SetOrganizer("mailto:" + organizerEmail)
+	if addr := calAddress(p.Contact); addr != "" {
+		params := []ics.PropertyParameter{
+			ics.CalendarUserTypeIndividual,
+			ics.ParticipationRoleReqParticipant,
+			ics.ParticipationStatusAccepted,
+		}
+		if cn := paramText(p.Name); cn != "" {
+			params = append(params, ics.WithCN(cn))
+		}
+		ev.AddProperty(ics.ComponentPropertyAttendee, addr, params...)
+	}
+	return cal.Serialize(ics.WithNewLineWindows), nil
+}
+
+func checkInvite(a Appointment, link, method, organizerEmail string) error {
+	switch {
+	case a.ID == "":
+		return fmt.Errorf("no appointment id")
+	case a.Start.IsZero() || !a.End.After(a.Start):
+		return fmt.Errorf("times %s-%s are not a span", a.Start.Format(time.RFC3339), a.End.Format(time.RFC3339))
+	case a.UpdatedAt.IsZero() && a.CreatedAt.IsZero():
+		return fmt.Errorf("no time of the last change for DTSTAMP")
+	case a.Sequence < 0:
+		return fmt.Errorf("negative sequence %d", a.Sequence)
+	}
+	switch method {
+	case MethodRequest:
+		if !a.Status.Occupies() {
+			return fmt.Errorf("the appointment is %s; send %s", a.Status, MethodCancel)
+		}
+		if link == "" {
+			return fmt.Errorf("%s without a link", MethodRequest)
+		}
+	case MethodCancel:
+	default:
+		return fmt.Errorf("method %q: want %s or %s", method, MethodRequest, MethodCancel)
+	}
+	if link != "" {
+		u, err := url.Parse(link)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("link is not an http(s) URL")
+		}
+	}
+	if organizerEmail != "" && !plainAddress(organizerEmail) {
+		return fmt.Errorf("organizer %q is not an e-mail address", organizerEmail)
+	}
+	return nil
+}
+
+// inviteDescription is the plain text a patient reads in the calendar entry.
+func inviteDescription(c Clinician, link, method string) string {
+	if method == MethodCancel {
+		return "This video consultation with " + c.Name + " has been cancelled, " +
+			"and its link no longer opens it.\n\n" +
+			"Contact the clinic if you need a new time."
+	}
+	return "Video consultation with " + c.Name + ".\n\n" +
+		"Join here: " + link + "\n\n" +
+		"A few minutes before the start, open the link on a phone, tablet or " +
+		"computer with a camera and microphone, in a recent Chrome, Edge, " +
+		"Firefox or Safari. Allow the camera and microphone when the browser " +
+		"asks. You wait in the waiting room until the clinician lets you in.\n\n" +
+		"The link is personal: do not share it. If you cannot come, contact " +
+		"the clinic to cancel or move the appointment."
+}
+
+// calAddress returns the calendar user address of a contact: mailto: for an
+// e-mail address, tel: (RFC 3966, digits only) for a telephone number, or
+// "" for anything else.
+func calAddress(contact string) string {
+	contact = strings.TrimSpace(contact)
+	if plainAddress(contact) {
+		return "mailto:" + contact
+	}
+	var digits strings.Builder
+	for i, r := range contact {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case r == '+' && i == 0:
+			digits.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return ""
+		}
+	}
+	n := digits.String()
+	if len(strings.TrimPrefix(n, "+")) < 6 {
+		return ""
+	}
+	return "tel:" + n
+}
+
+// plainAddress reports whether s looks like an e-mail address that can stand
+// in a mailto: URI unescaped.
+func plainAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || !strings.Contains(domain, ".") {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),:;<>[\]`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// paramText makes a name safe as an iCalendar parameter value with the
+// escaping golang-ical does: it drops the characters that would need
+// quoting or that the library escapes with a backslash (RFC 5545 §3.2),
+// writes an apostrophe as U+2019 and collapses white space.
+func paramText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\'':
+			return '\u2019'
+		case r < ' ' || r == 0x7f:
+			return ' '
+		case strings.ContainsRune(`",;:\`, r):
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
