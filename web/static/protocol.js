@@ -4,7 +4,13 @@
 // Transport: one WebSocket per participant at /ws?room=<room id>, offering the
 // subprotocols ProtocolName and TokenSubprotocolPrefix + <access token>. Every
 // frame is one JSON envelope {type, id, payload}; "id" is a string chosen by the
-// sender and echoed as "ref" in an error about that message.
+// sender and echoed as "ref" in an error about that message. Without a token
+// the session cookie authenticates the upgrade (staff on the call page).
+//
+// Appointment rooms have a waiting room: a guest gets joined {waiting: true},
+// shows its self-view and publishes nothing until admitted arrives; the others
+// list it with state StateWaiting. A clinician sends admit {participantId} or
+// end {}; end gives everyone leave {reason: ReasonEnded}.
 
 /** Version sent in join; the server refuses others with CodeVersion. */
 export const ProtocolVersion = 1;
@@ -33,6 +39,9 @@ export const TypePing = 'ping';
 export const TypePong = 'pong';
 export const TypeLeave = 'leave';
 export const TypeError = 'error';
+export const TypeAdmit = 'admit';
+export const TypeAdmitted = 'admitted';
+export const TypeEnd = 'end';
 
 /** Peer connection names. */
 export const PCPublish = 'publish';
@@ -41,6 +50,7 @@ export const PCSubscribe = 'subscribe';
 /** Participant states. */
 export const StateActive = 'active';
 export const StateReconnecting = 'reconnecting';
+export const StateWaiting = 'waiting'; // in the waiting room, not yet admitted
 
 /** Error codes carried in ErrorMsg.code. */
 export const CodeBadJSON = 'bad-json'; // not a JSON envelope
@@ -54,6 +64,9 @@ export const CodeBadCandidate = 'bad-candidate'; // an ICE candidate the media s
 export const CodeRoomFull = 'room-full'; // the room already has its maximum participants
 export const CodeResumeFailed = 'resume-failed'; // unknown or expired resume token; join again
 export const CodeRateLimited = 'rate-limited'; // too many messages; slow down
+export const CodeForbidden = 'forbidden'; // the role may not do this
+export const CodeNotFound = 'not-found'; // no such participant
+export const CodeWaiting = 'waiting'; // media before admission from the waiting room
 export const CodeInternal = 'internal'; // the server failed; try again
 
 /** Leave reasons sent by the server. */
@@ -92,6 +105,7 @@ export const ReasonEnded = 'ended'; // the room was closed
  * @property {string} participantId
  * @property {string} resumeToken
  * @property {boolean} resumed
+ * @property {boolean} [waiting] a guest in the waiting room: publish nothing until admitted
  * @property {number} graceSeconds
  * @property {ICEServer[]} iceServers
  * @property {Participant[]} participants
@@ -111,7 +125,7 @@ export const ReasonEnded = 'ended'; // the room was closed
  * @property {string} id
  * @property {string} name
  * @property {string} role
- * @property {string} state StateActive or StateReconnecting
+ * @property {string} state StateActive, StateReconnecting or StateWaiting
  * @property {boolean} audio sending audio (not muted)
  * @property {boolean} video sending video (camera on)
  */
@@ -168,6 +182,23 @@ export const ReasonEnded = 'ended'; // the room was closed
  * Asks the server to restart ICE; only for "subscribe".
  * @typedef {object} ICERestart
  * @property {'subscribe'} pc
+ */
+
+/**
+ * Lets a waiting guest into the call; clinicians only.
+ * @typedef {object} Admit
+ * @property {string} participantId
+ */
+
+/**
+ * Tells a waiting guest it is in the call: now it publishes.
+ * @typedef {object} Admitted
+ * @property {Participant[]} participants
+ */
+
+/**
+ * Closes the visit for everyone (each gets leave with ReasonEnded); clinicians only.
+ * @typedef {Record<string, never>} End
  */
 
 /**
