@@ -21,7 +21,8 @@ type Slot struct {
 type SlotQuery struct {
 	From time.Time
 	To   time.Time
-	// Now is the moment of the search, for the minimum notice and the horizon.
+	// Now is the moment of the search, for the minimum notice and the
+	// horizon; it must be set.
 	Now time.Time
 	// Step is the distance between candidate starts, counted in real time
 	// from the start of each availability window. Zero means the
@@ -123,6 +124,9 @@ func FreeSlots(avail Availability, typ AppointmentType, busy []Interval, q SlotQ
 	if err := typ.validate(); err != nil {
 		return nil, err
 	}
+	if q.Now.IsZero() {
+		return nil, fmt.Errorf("free slots of clinician %s: no time of the search (Now)", avail.ClinicianID)
+	}
 	if q.To.Before(q.From) {
 		return nil, fmt.Errorf("free slots of clinician %s: from %s is after to %s",
 			avail.ClinicianID, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
@@ -200,6 +204,9 @@ func FreeSlots(avail Availability, typ AppointmentType, busy []Interval, q SlotQ
 func Within(avail Availability, typ AppointmentType, start, end, now time.Time) error {
 	if err := typ.validate(); err != nil {
 		return err
+	}
+	if now.IsZero() {
+		return fmt.Errorf("booking check for clinician %s: no time of the booking (now)", avail.ClinicianID)
 	}
 	if !start.Before(end) {
 		return because(ErrUnprocessable, "the end is not after the start")

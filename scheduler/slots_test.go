@@ -277,6 +277,7 @@ func TestFreeSlotsErrors(t *testing.T) {
 		{"zero duration", zero, SlotQuery{From: from, To: from.Add(time.Hour), Now: from}, "duration"},
 		{"negative buffer", negative, SlotQuery{From: from, To: from.Add(time.Hour), Now: from}, "buffer"},
 		{"step under a minute", typ, SlotQuery{From: from, To: from.Add(time.Hour), Now: from, Step: time.Second}, "step"},
+		{"no time of the search", typ, SlotQuery{From: from, To: from.Add(time.Hour)}, "Now"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -362,6 +363,10 @@ func TestWithin(t *testing.T) {
 	err := Within(bad, typ, utc(t, "2026-01-12T07:00:00Z"), utc(t, "2026-01-12T07:30:00Z"), monday)
 	if err == nil || errors.Is(err, ErrUnprocessable) {
 		t.Errorf("unknown zone: err = %v, want an error that is not ErrUnprocessable", err)
+	}
+	err = Within(avail, typ, utc(t, "2026-01-12T07:00:00Z"), utc(t, "2026-01-12T07:30:00Z"), time.Time{})
+	if err == nil || errors.Is(err, ErrUnprocessable) {
+		t.Errorf("zero now: err = %v, want an error that is not ErrUnprocessable", err)
 	}
 }
 
