@@ -430,8 +430,9 @@ func TestJavaScriptSyntax(t *testing.T) {
 	}
 }
 
-// TestJavaScriptUnits runs the node tests in testdata/ (signal, token, stats:
-// the modules that need no browser) against the embedded modules.
+// TestJavaScriptUnits runs the node tests in testdata/ (signal, token, stats,
+// api, time, session: the modules that need no browser) against the embedded
+// modules.
 func TestJavaScriptUnits(t *testing.T) {
 	node := nodePath(t)
 	dir := writeStatic(t)

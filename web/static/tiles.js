@@ -5,6 +5,8 @@
 // or a track arrives, whichever comes first, and go when the list no longer
 // names them.
 
+import { fill } from './text.js';
+
 /** @typedef {import('./protocol.js').Participant} Participant */
 
 /**
@@ -29,16 +31,6 @@
  * @property {boolean} listed the participant list has named this id
  * @property {Participant|null} p
  */
-
-/**
- * Fills "{key}" placeholders.
- * @param {string} s
- * @param {Record<string, string>} vars
- * @returns {string}
- */
-export function fill(s, vars) {
-  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
-}
 
 /**
  * @param {TileStrings} t

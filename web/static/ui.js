@@ -6,7 +6,8 @@
 
 import { Call } from './call.js';
 import { decodeClaims, roomFromPath, takeToken, wsURL } from './token.js';
-import { Tiles, fill, roleWords } from './tiles.js';
+import { Tiles, roleWords } from './tiles.js';
+import { applyText, fill, pickLang } from './text.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -49,8 +50,7 @@ import { Tiles, fill, roleWords } from './tiles.js';
  * @returns {PageStrings}
  */
 export function pickStrings(all) {
-  const asked = new URLSearchParams(location.search).get('lang') || navigator.language || '';
-  return asked.toLowerCase().startsWith('da') && all.da ? all.da : all.en;
+  return pickLang(all);
 }
 
 /**
@@ -68,10 +68,7 @@ export function startPage(all, opts = {}) {
   const t = pickStrings(all);
   document.documentElement.lang = t.lang;
   document.title = t.title;
-  for (const el of document.querySelectorAll('[data-text]')) {
-    const key = /** @type {HTMLElement} */ (el).dataset.text || '';
-    if (key in t.text) el.textContent = t.text[key];
-  }
+  applyText(document, t.text);
 
   const room = roomFromPath(location.pathname);
   let storage = null;

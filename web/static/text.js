@@ -1,0 +1,39 @@
+// The words of a page: every page keeps its strings, English and Danish, in its
+// own module; this one picks the language and puts the words into the markup.
+
+/**
+ * Picks the strings for the reader: Danish when ?lang= or the browser's
+ * language starts with "da", else English.
+ * @template T
+ * @param {{en: T, da?: T}} all
+ * @param {{search?: string, language?: string}} [env] default: this page
+ * @returns {T}
+ */
+export function pickLang(all, env) {
+  const search = env ? env.search || '' : location.search;
+  const language = env ? env.language || '' : navigator.language || '';
+  const asked = new URLSearchParams(search).get('lang') || language;
+  return asked.toLowerCase().startsWith('da') && all.da ? all.da : all.en;
+}
+
+/**
+ * Sets the text of every element with data-text="key" under root from words.
+ * @param {ParentNode} root
+ * @param {Record<string, string>} words
+ */
+export function applyText(root, words) {
+  for (const el of root.querySelectorAll('[data-text]')) {
+    const key = /** @type {HTMLElement} */ (el).dataset.text || '';
+    if (key in words) el.textContent = words[key];
+  }
+}
+
+/**
+ * Fills "{key}" placeholders; unknown keys stay as they are.
+ * @param {string} s
+ * @param {Record<string, string|number>} vars
+ * @returns {string}
+ */
+export function fill(s, vars) {
+  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+}
