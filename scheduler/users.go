@@ -1,0 +1,219 @@
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Staff roles.
+const (
+	RoleClinician = "clinician"
+	RoleScheduler = "scheduler"
+	RoleAdmin     = "admin"
+)
+
+// User is a member of staff who signs in.
+type User struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"` // RoleClinician, RoleScheduler or RoleAdmin
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Actor is the user as the actor of store calls.
+func (u User) Actor() Actor { return Actor{ID: u.ID, Role: u.Role} }
+
+// Password rules.
+const (
+	minPasswordLen = 10
+	maxPasswordLen = 256
+)
+
+// CreateUser adds a member of staff with a password, kept only as an
+// argon2id hash.
+func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, role, password string) (User, error) {
+	if err := checkActor(actor); err != nil {
+		return User{}, err
+	}
+	u := User{ID: newID(), Username: strings.ToLower(strings.TrimSpace(username)), Name: strings.TrimSpace(name), Role: role, CreatedAt: instant(s.now())}
+	if err := validUsername(u.Username); err != nil {
+		return User{}, err
+	}
+	switch {
+	case u.Name == "":
+		return User{}, because(ErrUnprocessable, "name is required")
+	case role != RoleClinician && role != RoleScheduler && role != RoleAdmin:
+		return User{}, because(ErrUnprocessable, "role must be clinician, scheduler or admin")
+	case len(password) < minPasswordLen:
+		return User{}, because(ErrUnprocessable, "password must have at least %d characters", minPasswordLen)
+	case len(password) > maxPasswordLen:
+		return User{}, because(ErrUnprocessable, "password must have at most %d characters", maxPasswordLen)
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	err = s.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, name, role, password_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.Username, u.Name, u.Role, hash, s.ts(u.CreatedAt))
+		if uniqueViolation(err) {
+			return because(ErrConflict, "user name %q is taken", u.Username)
+		}
+		if err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditCreate, "user", u.ID, "", "role "+u.Role)
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+func validUsername(n string) error {
+	if len(n) < 2 || len(n) > 64 {
+		return because(ErrUnprocessable, "user name must have 2 to 64 characters")
+	}
+	for _, r := range n {
+		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune(".-_@", r)) {
+			return because(ErrUnprocessable, "user name may hold only letters a-z, digits and . - _ @")
+		}
+	}
+	return nil
+}
+
+// GetUser returns the user with the id.
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	u, _, err := s.userBy(ctx, "id", id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// Authenticate checks a user name and password and returns the user. An
+// unknown name costs the same password hashing as a wrong password, and both
+// give ErrBadCredentials. Every attempt is logged, without the name tried
+// when it matches no user.
+func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	u, hash, err := s.userBy(ctx, "username", username)
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !known {
+		hash = s.dummy()
+	}
+	ok := len(password) <= maxPasswordLen && verifyPassword(hash, password) && known
+	actor, action := Actor{ID: "unknown", Role: "none"}, AuditDenied
+	switch {
+	case ok:
+		actor, action = u.Actor(), AuditLogin
+	case known:
+		actor = u.Actor()
+	}
+	err = s.inTx(ctx, "authenticate", func(tx *sql.Tx) error {
+		return s.auditRecord(ctx, tx, actor, action, "user", u.ID, "", "")
+	})
+	if err != nil {
+		return User{}, err
+	}
+	if !ok {
+		return User{}, fmt.Errorf("authenticate: %w", ErrBadCredentials)
+	}
+	return u, nil
+}
+
+// userBy reads a user and the password hash by id or username.
+func (s *Store) userBy(ctx context.Context, column, value string) (User, string, error) {
+	var u User
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT id, username, name, role, password_hash, created_at FROM users WHERE `+column+` = $1`, value).
+		Scan(&u.ID, &u.Username, &u.Name, &u.Role, &hash, tsScan{&u.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, "", ErrNotFound
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	return u, hash, nil
+}
+
+// dummy is a hash with the current parameters to verify against when the
+// user is unknown, so that the answer takes as long as for a known one.
+func (s *Store) dummy() string {
+	s.dummyOnce.Do(func() {
+		h, err := hashPassword(newID())
+		if err != nil {
+			h = "" // verifyPassword fails fast; only a broken crypto/rand gets here
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
+}
+
+// argon2id parameters: the OWASP Password Storage Cheat Sheet's first
+// recommendation (19 MiB, 2 passes, 1 lane), within RFC 9106 §4's bounds.
+// A hash records its parameters, so raising them later keeps old hashes valid.
+const (
+	argonMemory  = 19 * 1024 // KiB
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// hashPassword returns the PHC string form
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// verifyPassword reports whether password matches the PHC-form hash.
+func verifyPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	var memory, passes uint32
+	var lanes uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &lanes); err != nil {
+		return false
+	}
+	if memory == 0 || memory > 1<<20 || passes == 0 || passes > 16 || lanes == 0 {
+		return false // not a hash we would write; refuse rather than burn memory
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, passes, memory, lanes, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
