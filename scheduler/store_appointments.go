@@ -1,0 +1,207 @@
+package scheduler
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxListRange bounds the range of a day list or busy query.
+const maxListRange = 366 * 24 * time.Hour
+
+const appointmentColumns = `id, clinician_id, patient_id, type_id, start_at, end_at,
+	buffer_before_ms, buffer_after_ms, status, sequence, created_at, updated_at`
+
+func scanAppointment(r interface{ Scan(...any) error }) (Appointment, error) {
+	var a Appointment
+	var typeID sql.NullString
+	var status string
+	err := r.Scan(&a.ID, &a.ClinicianID, &a.PatientID, &typeID, tsScan{&a.Start}, tsScan{&a.End},
+		durScan{&a.BufferBefore}, durScan{&a.BufferAfter}, &status, &a.Sequence, tsScan{&a.CreatedAt}, tsScan{&a.UpdatedAt})
+	a.TypeID, a.Status = typeID.String, Status(status)
+	return a, err
+}
+
+// getAppointment reads one appointment; suffix may lock the row (forUpdate).
+func getAppointment(ctx context.Context, tx *sql.Tx, id, suffix string) (Appointment, error) {
+	a, err := scanAppointment(tx.QueryRowContext(ctx, `SELECT `+appointmentColumns+` FROM appointments WHERE id = $1`+suffix, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Appointment{}, because(ErrNotFound, "no appointment %s", id)
+	}
+	return a, err
+}
+
+// GetAppointment returns the appointment with the id.
+func (s *Store) GetAppointment(ctx context.Context, actor Actor, id string) (Appointment, error) {
+	if err := checkActor(actor); err != nil {
+		return Appointment{}, err
+	}
+	var a Appointment
+	err := s.inTx(ctx, "get appointment "+id, func(tx *sql.Tx) error {
+		var err error
+		if a, err = getAppointment(ctx, tx, id, ""); err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditRead, "appointment", a.ID, a.PatientID, "")
+	})
+	if err != nil {
+		return Appointment{}, err
+	}
+	return a, nil
+}
+
+// ListAppointments returns a clinician's appointments that overlap
+// [from, to), in every status, by start: the day list. Each appointment
+// listed is logged as read by actor. The range is at most 366 days.
+func (s *Store) ListAppointments(ctx context.Context, actor Actor, clinicianID string, from, to time.Time) ([]Appointment, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	var out []Appointment
+	err := s.inTx(ctx, "list appointments of clinician "+clinicianID, func(tx *sql.Tx) error {
+		out = out[:0]
+		if _, err := getClinician(ctx, tx, clinicianID); err != nil {
+			return err
+		}
+		// No appointment is longer than maxDuration, which bounds the scan
+		// of the (clinician_id, start_at) index.
+		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments
+			WHERE clinician_id = $1 AND start_at < $2 AND end_at > $3 AND start_at > $4
+			ORDER BY start_at, id`,
+			[]any{clinicianID, s.ts(to), s.ts(from), s.ts(from.Add(-maxDuration))}, func(r *sql.Rows) error {
+				a, err := scanAppointment(r)
+				out = append(out, a)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		for _, a := range out {
+			if err := s.auditRecord(ctx, tx, actor, AuditList, "appointment", a.ID, a.PatientID, "day list"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListPatientAppointments returns a patient's appointments, in every status,
+// by start.
+func (s *Store) ListPatientAppointments(ctx context.Context, actor Actor, patientID string) ([]Appointment, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	var out []Appointment
+	err := s.inTx(ctx, "list appointments of patient "+patientID, func(tx *sql.Tx) error {
+		out = out[:0]
+		if err := patientExists(ctx, tx, patientID); err != nil {
+			return err
+		}
+		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments
+			WHERE patient_id = $1 ORDER BY start_at, id`, []any{patientID}, func(r *sql.Rows) error {
+			a, err := scanAppointment(r)
+			out = append(out, a)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditList, "appointment", "", patientID,
+			fmt.Sprintf("%d appointments of the patient", len(out)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetStatus moves an appointment to status to, as the workflow in
+// transitions.go allows (otherwise ErrConflict with the reason). reason is
+// kept with the appointment and in the audit log; anything in it shaped like
+// a CPR number is blanked. Leaving the calendar (cancelled,
+// entered-in-error) counts in Sequence.
+func (s *Store) SetStatus(ctx context.Context, actor Actor, id string, to Status, reason string) (Appointment, error) {
+	if err := checkActor(actor); err != nil {
+		return Appointment{}, err
+	}
+	if len(reason) > 1000 {
+		return Appointment{}, because(ErrUnprocessable, "reason longer than 1000 bytes")
+	}
+	reason = redactCPR(reason)
+	var out Appointment
+	err := s.inTx(ctx, "set status of appointment "+id, func(tx *sql.Tx) error {
+		a, err := getAppointment(ctx, tx, id, s.forUpdate())
+		if err != nil {
+			return err
+		}
+		from := a.Status
+		if err := CheckTransition(from, to); err != nil {
+			return err
+		}
+		a.Status = to
+		if bumpsSequence(to) {
+			a.Sequence++
+		}
+		a.UpdatedAt = instant(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET status = $1, status_reason = $2, sequence = $3, updated_at = $4
+			WHERE id = $5`, string(a.Status), reason, a.Sequence, s.ts(a.UpdatedAt), a.ID); err != nil {
+			return err
+		}
+		out = a
+		detail := fmt.Sprintf("status %s -> %s", from, to)
+		if reason != "" {
+			detail += ": " + reason
+		}
+		return s.auditRecord(ctx, tx, actor, AuditUpdate, "appointment", a.ID, a.PatientID, detail)
+	})
+	if err != nil {
+		return Appointment{}, err
+	}
+	return out, nil
+}
+
+// Busy returns the occupied spans (buffers included) of a clinician's
+// appointments that hold their time and overlap [from, to), by start, for a
+// slot search. They say nothing about patients and are not logged.
+func (s *Store) Busy(ctx context.Context, clinicianID string, from, to time.Time) ([]Interval, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	if _, err := getClinician(ctx, s.db, clinicianID); err != nil {
+		return nil, fmt.Errorf("busy: %w", err)
+	}
+	out := []Interval{}
+	err := queryRows(ctx, s.db, `SELECT occ_start, occ_end FROM appointments
+		WHERE clinician_id = $1 AND status NOT IN ('cancelled', 'entered-in-error')
+		AND occ_start < $2 AND occ_end > $3 AND occ_start > $4
+		ORDER BY occ_start`,
+		[]any{clinicianID, s.ts(to), s.ts(from), s.ts(from.Add(-maxOccupied))}, func(r *sql.Rows) error {
+			var iv Interval
+			err := r.Scan(tsScan{&iv.Start}, tsScan{&iv.End})
+			out = append(out, iv)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("busy times of clinician %s: %w", clinicianID, err)
+	}
+	return out, nil
+}
+
+func checkRange(from, to time.Time) error {
+	if to.Before(from) {
+		return because(ErrUnprocessable, "the range ends before it starts")
+	}
+	if to.Sub(from) > maxListRange {
+		return because(ErrUnprocessable, "the range is longer than %d days", maxListRange/(24*time.Hour))
+	}
+	return nil
+}
