@@ -1,0 +1,857 @@
+package scheduler
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testStore is the conformance suite: every store must pass it.
+func testStore(t *testing.T, open func(t *testing.T) *Store) {
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, f *storeFixture)
+	}{
+		{"Migrations", testMigrations},
+		{"Clinicians", testClinicians},
+		{"Patients", testPatients},
+		{"CPR", testCPR},
+		{"AppointmentTypes", testAppointmentTypes},
+		{"Availability", testAvailability},
+		{"BookingRules", testBookingRules},
+		{"BookingDST", testBookingDST},
+		{"Buffers", testBuffers},
+		{"Reschedule", testReschedule},
+		{"StatusTransitions", testStatusTransitions},
+		{"Idempotency", testIdempotency},
+		{"Audit", testAudit},
+		{"PatientIsolation", testPatientIsolation},
+		{"Busy", testBusy},
+		{"Users", testUsers},
+		{"ExclusionBackstop", testExclusionBackstop},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.test(t, newStoreFixture(t, open(t)))
+		})
+	}
+}
+
+// storeFixture is a store with a clinician available Monday to Friday
+// 08:00-16:00 Copenhagen time, a patient, and an appointment type of 30 min
+// with 5 min before and 10 min after, 2 h notice and a 30-day horizon. now is
+// Monday 2026-06-01 07:00 CEST.
+type storeFixture struct {
+	t     *testing.T
+	ctx   context.Context
+	s     *Store
+	staff Actor
+	admin Actor
+	clin  Clinician
+	pat   Patient
+	typ   AppointmentType
+	now   time.Time
+}
+
+func newStoreFixture(t *testing.T, s *Store) *storeFixture {
+	f := &storeFixture{
+		t: t, ctx: context.Background(), s: s,
+		staff: Actor{ID: "user-scheduler", Role: RoleScheduler},
+		admin: Actor{ID: "user-admin", Role: RoleAdmin},
+		now:   stTime(t, "2026-06-01T07:00:00+02:00"),
+	}
+	f.clin = stMust(s.CreateClinician(f.ctx, f.staff, Clinician{Name: "Dr. Hansen", Department: "Cardiology"}))(t)
+	f.pat = stMust(s.CreatePatient(f.ctx, f.staff, Patient{Name: "Ida Jensen", Contact: "ida@example.dk", CPR: CPR(testCPRs[0])}))(t)
+	f.typ = stMust(s.CreateAppointmentType(f.ctx, f.staff, AppointmentType{
+		Name: "Video consultation", Duration: 30 * time.Minute, BufferBefore: 5 * time.Minute, BufferAfter: 10 * time.Minute,
+		MinNotice: 2 * time.Hour, Horizon: 30 * 24 * time.Hour,
+	}))(t)
+	var rules []WeeklyRule
+	for d := time.Monday; d <= time.Friday; d++ {
+		rules = append(rules, WeeklyRule{Weekday: d, Start: Clock(8, 0), End: Clock(16, 0)})
+	}
+	stMust(s.PutAvailability(f.ctx, f.staff, f.clin.ID, Availability{Rules: rules}))(t)
+	return f
+}
+
+// stMust returns v, failing the test given to its result if err is set:
+// stMust(s.GetPatient(...))(t).
+func stMust[T any](v T, err error) func(t testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// book books for f's patient and clinician; typeID "" books by duration.
+func (f *storeFixture) book(start string, d time.Duration, typeID string) (Booking, error) {
+	f.t.Helper()
+	return f.s.Book(f.ctx, f.staff, BookRequest{
+		ClinicianID: f.clin.ID, PatientID: f.pat.ID, TypeID: typeID, Duration: d, Start: stTime(f.t, start),
+	}, f.now)
+}
+
+// mustBook books with f's type and fails the test if that fails.
+func (f *storeFixture) mustBook(start string) Appointment {
+	f.t.Helper()
+	return stMust(f.book(start, 0, f.typ.ID))(f.t).Appointment
+}
+
+// stErr checks that err wraps want and that its reason holds reason.
+func stErr(t testing.TB, err, want error, reason string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+	if !strings.Contains(Reason(err), reason) {
+		t.Fatalf("reason %q, want it to hold %q", Reason(err), reason)
+	}
+}
+
+func testMigrations(t *testing.T, f *storeFixture) {
+	// Opening the database again applies nothing and keeps the records.
+	again, err := Open(f.ctx, f.s.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var versions []int
+	err = queryRows(f.ctx, again.db, `SELECT version FROM `+migrationsTable+` ORDER BY version`, nil, func(r *sql.Rows) error {
+		var v int
+		err := r.Scan(&v)
+		versions = append(versions, v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	for _, m := range migrations() {
+		want = append(want, m.version)
+	}
+	if !slices.Equal(versions, want) {
+		t.Errorf("applied versions %v, want %v", versions, want)
+	}
+	if _, err := again.GetClinician(f.ctx, f.clin.ID); err != nil {
+		t.Errorf("clinician lost on reopening: %v", err)
+	}
+}
+
+func testClinicians(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	if f.clin.Zone != DefaultZone || f.clin.ID == "" || f.clin.CreatedAt.IsZero() {
+		t.Errorf("created %+v, want an id, a creation time and zone %s", f.clin, DefaultZone)
+	}
+	got := stMust(s.GetClinician(ctx, f.clin.ID))(t)
+	if got != f.clin {
+		t.Errorf("GetClinician = %+v, want %+v", got, f.clin)
+	}
+	u := stMust(s.CreateUser(ctx, f.admin, "a.berg", "Anna Berg", RoleClinician, "correct horse battery"))(t)
+	berg := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Anna Berg", Department: "Endocrinology", Zone: "Europe/Oslo", UserID: u.ID}))(t)
+	list := stMust(s.ListClinicians(ctx))(t)
+	if len(list) != 2 || list[0] != berg || list[1] != f.clin {
+		t.Errorf("ListClinicians = %+v, want Berg then Hansen", list)
+	}
+
+	_, err := s.GetClinician(ctx, "nobody")
+	stErr(t, err, ErrNotFound, "no clinician nobody")
+	_, err = s.CreateClinician(ctx, f.staff, Clinician{Name: "X", Zone: "Europe/Atlantis"})
+	stErr(t, err, ErrUnprocessable, "unknown time zone")
+	_, err = s.CreateClinician(ctx, f.staff, Clinician{Name: " "})
+	stErr(t, err, ErrUnprocessable, "name is required")
+	_, err = s.CreateClinician(ctx, f.staff, Clinician{Name: "X", UserID: "nobody"})
+	stErr(t, err, ErrUnprocessable, "unknown user")
+	_, err = s.CreateClinician(ctx, Actor{}, Clinician{Name: "X"})
+	stErr(t, err, ErrForbidden, "no acting user")
+}
+
+func testPatients(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	got := stMust(s.GetPatient(ctx, f.staff, f.pat.ID))(t)
+	if got != f.pat {
+		t.Errorf("GetPatient = %+v, want %+v", got, f.pat)
+	}
+	noCPR := stMust(s.CreatePatient(ctx, f.staff, Patient{Name: "Ole Idasen", Contact: "+45 12 34 56 78"}))(t)
+	other := stMust(s.CreatePatient(ctx, f.staff, Patient{Name: "Per 100%_Jensen", CPR: CPR(testCPRs[1])}))(t)
+	for _, tc := range []struct {
+		filter PatientFilter
+		want   []Patient
+	}{
+		{PatientFilter{}, []Patient{f.pat, noCPR, other}},
+		{PatientFilter{Name: "IDA"}, []Patient{f.pat, noCPR}},
+		{PatientFilter{Name: "jensen"}, []Patient{f.pat, other}},
+		{PatientFilter{Name: "100%_"}, []Patient{other}},
+		{PatientFilter{Name: "%"}, []Patient{other}},
+		{PatientFilter{CPR: CPR(testCPRs[1])}, []Patient{other}},
+		{PatientFilter{Name: "ida", CPR: CPR(testCPRs[1])}, nil},
+		{PatientFilter{Limit: 1}, []Patient{f.pat}},
+	} {
+		got := stMust(s.ListPatients(ctx, f.staff, tc.filter))(t)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ListPatients(%+v) = %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+	_, err := s.GetPatient(ctx, f.staff, "nobody")
+	stErr(t, err, ErrNotFound, "no patient nobody")
+	_, err = s.GetPatient(ctx, Actor{ID: "x"}, f.pat.ID)
+	stErr(t, err, ErrForbidden, "no acting user")
+	_, err = s.CreatePatient(ctx, f.staff, Patient{Name: ""})
+	stErr(t, err, ErrUnprocessable, "name is required")
+}
+
+func testCPR(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	for _, bad := range []CPR{"123", "12345678901", "01019O1234", "010190-1234", "0101 90123"} {
+		_, err := s.CreatePatient(ctx, f.staff, Patient{Name: "Bad", CPR: bad})
+		stErr(t, err, ErrUnprocessable, "CPR number must be 10 digits")
+		if strings.Contains(err.Error(), string(bad)) {
+			t.Errorf("the error %q repeats the number", err)
+		}
+	}
+	// A number belongs to one patient; the refusal does not repeat it.
+	_, err := s.CreatePatient(ctx, f.staff, Patient{Name: "Twin", CPR: CPR(testCPRs[0])})
+	stErr(t, err, ErrConflict, "a patient with this CPR number exists")
+	if strings.Contains(err.Error(), testCPRs[0]) {
+		t.Errorf("the error %q repeats the number", err)
+	}
+	// Free text shaped like a CPR number is blanked before the audit log.
+	p2 := stMust(s.CreatePatient(ctx, f.staff, Patient{Name: "Karl Holm", CPR: CPR(testCPRs[2])}))(t)
+	stMust(s.ListPatients(ctx, f.staff, PatientFilter{CPR: CPR(testCPRs[2])}))(t)
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	stMust(s.SetStatus(ctx, f.staff, a.ID, StatusCancelled, "duplicate of "+testCPRs[3]+" and 150877-4321"))(t)
+	entries := stMust(s.Audit(ctx, f.admin, ""))(t)
+	if len(entries) == 0 {
+		t.Fatal("empty audit log")
+	}
+	for _, e := range entries {
+		for _, c := range append(testCPRs, "150877-4321") {
+			if strings.Contains(fmt.Sprint(e), c) {
+				t.Errorf("audit entry holds a CPR number: %+v", e)
+			}
+		}
+	}
+	if got := fmt.Sprint(p2.CPR); got != "CPR(redacted)" {
+		t.Errorf("CPR prints as %q", got)
+	}
+}
+
+func testAppointmentTypes(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	short := stMust(s.CreateAppointmentType(ctx, f.staff, AppointmentType{Name: "Check-in call", Duration: 10 * time.Minute}))(t)
+	if short.Horizon != defaultHorizon {
+		t.Errorf("horizon %v, want the default %v", short.Horizon, defaultHorizon)
+	}
+	got := stMust(s.GetAppointmentType(ctx, f.typ.ID))(t)
+	if got != f.typ {
+		t.Errorf("GetAppointmentType = %+v, want %+v", got, f.typ)
+	}
+	list := stMust(s.ListAppointmentTypes(ctx))(t)
+	if !slices.Equal(list, []AppointmentType{short, f.typ}) {
+		t.Errorf("ListAppointmentTypes = %+v", list)
+	}
+	for _, tc := range []struct {
+		typ    AppointmentType
+		reason string
+	}{
+		{AppointmentType{Duration: time.Hour}, "name is required"},
+		{AppointmentType{Name: "x", Duration: 4 * time.Minute}, "duration must be"},
+		{AppointmentType{Name: "x", Duration: 9 * time.Hour}, "duration must be"},
+		{AppointmentType{Name: "x", Duration: time.Hour, BufferAfter: 3 * time.Hour}, "buffers must be"},
+		{AppointmentType{Name: "x", Duration: time.Hour, BufferBefore: -time.Minute}, "buffers must be"},
+		{AppointmentType{Name: "x", Duration: time.Hour, MinNotice: -time.Minute}, "minimum notice"},
+		{AppointmentType{Name: "x", Duration: time.Hour, MinNotice: 48 * time.Hour, Horizon: 24 * time.Hour}, "horizon"},
+	} {
+		_, err := s.CreateAppointmentType(ctx, f.staff, tc.typ)
+		stErr(t, err, ErrUnprocessable, tc.reason)
+	}
+	_, err := s.GetAppointmentType(ctx, "nothing")
+	stErr(t, err, ErrNotFound, "no appointment type")
+}
+
+func testAvailability(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	want := Availability{
+		ClinicianID: f.clin.ID,
+		Zone:        "America/New_York",
+		Rules: []WeeklyRule{
+			{Weekday: time.Monday, Start: Clock(8, 0), End: Clock(12, 0)},
+			{Weekday: time.Monday, Start: Clock(13, 0), End: Clock(17, 30)},
+			{Weekday: time.Saturday, Start: Clock(20, 0), End: Clock(24, 0)},
+		},
+		Exceptions: []Exception{
+			{ID: "summer", Date: Date{2026, time.July, 6}, Kind: Absence, Start: 0, End: 1440},
+			{Date: Date{2026, time.July, 4}, Kind: ExtraHours, Start: Clock(9, 0), End: Clock(11, 0)},
+		},
+	}
+	// Given out of order, read back in order.
+	in := Availability{
+		Zone:       want.Zone,
+		Rules:      []WeeklyRule{want.Rules[2], want.Rules[1], want.Rules[0]},
+		Exceptions: slices.Clone(want.Exceptions),
+	}
+	put := stMust(s.PutAvailability(ctx, f.staff, f.clin.ID, in))(t)
+	if in.Exceptions[1].ID != "" {
+		t.Error("PutAvailability changed its argument")
+	}
+	if put.Exceptions[1].ID != "summer" || put.Exceptions[0].ID == "" {
+		t.Errorf("exception ids %q, %q: want the given one kept and the other assigned", put.Exceptions[1].ID, put.Exceptions[0].ID)
+	}
+	want.Exceptions[1].ID = put.Exceptions[0].ID
+	want.Exceptions = []Exception{want.Exceptions[1], want.Exceptions[0]}
+	if fmt.Sprint(put) != fmt.Sprint(want) {
+		t.Errorf("PutAvailability =\n%+v\nwant\n%+v", put, want)
+	}
+	got := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("GetAvailability =\n%+v\nwant\n%+v", got, want)
+	}
+	if c := stMust(s.GetClinician(ctx, f.clin.ID))(t); c.Zone != want.Zone {
+		t.Errorf("clinician zone %q, want %q", c.Zone, want.Zone)
+	}
+	// An empty zone keeps the clinician's; nothing at all is a valid answer.
+	stMust(s.PutAvailability(ctx, f.staff, f.clin.ID, Availability{}))(t)
+	got = stMust(s.GetAvailability(ctx, f.clin.ID))(t)
+	if got.Zone != want.Zone || len(got.Rules) != 0 || len(got.Exceptions) != 0 || got.Rules == nil {
+		t.Errorf("after clearing: %+v", got)
+	}
+
+	for _, tc := range []struct {
+		a      Availability
+		reason string
+	}{
+		{Availability{Zone: "Mars/Olympus"}, "unknown time zone"},
+		{Availability{Rules: []WeeklyRule{{Weekday: 7, Start: 0, End: 60}}}, "weekday"},
+		{Availability{Rules: []WeeklyRule{{Weekday: 1, Start: 600, End: 600}}}, "start before it ends"},
+		{Availability{Rules: []WeeklyRule{{Weekday: 1, Start: 600, End: 1441}}}, "start before it ends"},
+		{Availability{Exceptions: []Exception{{Date: Date{2026, time.February, 30}, Kind: Absence, Start: 0, End: 60}}}, "not a calendar date"},
+		{Availability{Exceptions: []Exception{{Date: Date{2026, time.March, 3}, Kind: "holiday", Start: 0, End: 60}}}, "kind"},
+		{Availability{Exceptions: []Exception{{Date: Date{2026, time.March, 3}, Kind: Absence, Start: 60, End: 0}}}, "start before it ends"},
+		{Availability{Exceptions: []Exception{
+			{ID: "x", Date: Date{2026, time.March, 3}, Kind: Absence, Start: 0, End: 60},
+			{ID: "x", Date: Date{2026, time.March, 4}, Kind: Absence, Start: 0, End: 60},
+		}}, "appears twice"},
+	} {
+		_, err := s.PutAvailability(ctx, f.staff, f.clin.ID, tc.a)
+		stErr(t, err, ErrUnprocessable, tc.reason)
+	}
+	_, err := s.PutAvailability(ctx, f.staff, "nobody", Availability{})
+	stErr(t, err, ErrNotFound, "no clinician")
+	_, err = s.GetAvailability(ctx, "nobody")
+	stErr(t, err, ErrNotFound, "no clinician")
+}
+
+func testBookingRules(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	stMust(s.PutAvailability(ctx, f.staff, f.clin.ID, Availability{
+		Rules: []WeeklyRule{
+			{Weekday: time.Monday, Start: Clock(8, 0), End: Clock(12, 0)},
+			{Weekday: time.Monday, Start: Clock(13, 0), End: Clock(16, 0)},
+			{Weekday: time.Tuesday, Start: Clock(8, 0), End: Clock(16, 0)},
+		},
+		Exceptions: []Exception{
+			{Date: Date{2026, time.June, 2}, Kind: Absence, Start: Clock(12, 0), End: Clock(13, 0)},
+			{Date: Date{2026, time.June, 6}, Kind: ExtraHours, Start: Clock(10, 0), End: Clock(12, 0)}, // a Saturday
+		},
+	}))(t)
+	for _, tc := range []struct {
+		name   string
+		start  string
+		d      time.Duration
+		typeID string
+		err    error
+		reason string
+	}{
+		{"inside", "2026-06-01T10:00:00+02:00", 0, "type", nil, ""},
+		{"off the grid", "2026-06-01T11:07:30+02:00", 0, "type", nil, ""},
+		{"by duration, no type", "2026-06-01T14:00:00+02:00", 45 * time.Minute, "", nil, ""},
+		{"duration overrides the type", "2026-06-02T08:00:00+02:00", 90 * time.Minute, "type", nil, ""},
+		{"extra hours", "2026-06-06T10:00:00+02:00", 0, "type", nil, ""},
+		{"last minute of the day", "2026-06-02T15:30:00+02:00", 0, "type", nil, ""},
+		{"before the window", "2026-06-02T07:45:00+02:00", 0, "type", ErrUnprocessable, "outside the clinician's availability"},
+		{"past the window", "2026-06-02T15:45:00+02:00", 0, "type", ErrUnprocessable, "outside the clinician's availability"},
+		{"across the lunch gap", "2026-06-01T11:45:00+02:00", 0, "type", ErrUnprocessable, "outside the clinician's availability"},
+		{"in an absence", "2026-06-02T12:15:00+02:00", 0, "type", ErrUnprocessable, "outside the clinician's availability"},
+		{"no rule that day", "2026-06-03T10:00:00+02:00", 0, "type", ErrUnprocessable, "outside the clinician's availability"},
+		{"less than the notice", "2026-06-01T08:30:00+02:00", 0, "type", ErrUnprocessable, "notice"},
+		{"in the past", "2026-06-01T06:30:00+02:00", 30 * time.Minute, "", ErrUnprocessable, "past"},
+		{"beyond the horizon", "2026-07-06T10:00:00+02:00", 0, "type", ErrUnprocessable, "horizon"},
+		{"too short", "2026-06-02T10:00:00+02:00", 4 * time.Minute, "", ErrUnprocessable, "duration must be"},
+		{"too long", "2026-06-02T08:00:00+02:00", 8*time.Hour + time.Minute, "", ErrUnprocessable, "duration must be"},
+		{"neither type nor duration", "2026-06-02T10:00:00+02:00", 0, "", ErrUnprocessable, "type or a duration"},
+		{"unknown type", "2026-06-02T10:00:00+02:00", 0, "nothing", ErrNotFound, "no appointment type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			typeID := tc.typeID
+			if typeID == "type" {
+				typeID = f.typ.ID
+			}
+			b, err := f.book(tc.start, tc.d, typeID)
+			if tc.err == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := stTime(t, tc.start)
+				if !b.Start.Equal(want) || b.Status != StatusBooked || b.Sequence != 0 || b.Replayed {
+					t.Errorf("booked %+v, want start %s, booked, sequence 0", b, want)
+				}
+				if b.Start.Location() != time.UTC {
+					t.Errorf("start in %v, want UTC", b.Start.Location())
+				}
+				return
+			}
+			stErr(t, err, tc.err, tc.reason)
+		})
+	}
+	start := stTime(t, "2026-06-02T11:00:00+02:00")
+	_, err := s.Book(ctx, f.staff, BookRequest{ClinicianID: "nobody", PatientID: f.pat.ID, TypeID: f.typ.ID, Start: start}, f.now)
+	stErr(t, err, ErrNotFound, "no clinician")
+	_, err = s.Book(ctx, f.staff, BookRequest{ClinicianID: f.clin.ID, PatientID: "nobody", TypeID: f.typ.ID, Start: start}, f.now)
+	stErr(t, err, ErrNotFound, "no patient")
+	_, err = s.Book(ctx, f.staff, BookRequest{ClinicianID: f.clin.ID, PatientID: f.pat.ID, TypeID: f.typ.ID}, f.now)
+	stErr(t, err, ErrUnprocessable, "start is required")
+	_, err = s.Book(ctx, Actor{}, BookRequest{ClinicianID: f.clin.ID, PatientID: f.pat.ID, TypeID: f.typ.ID, Start: start}, f.now)
+	stErr(t, err, ErrForbidden, "")
+}
+
+// testBookingDST books around the 2026 daylight-saving changes: the wall
+// clock, not the UTC offset of the day of booking, decides.
+func testBookingDST(t *testing.T, f *storeFixture) {
+	f.now = stTime(t, "2026-03-20T12:00:00Z")
+	for _, tc := range []struct {
+		start string
+		ok    bool
+	}{
+		{"2026-03-27T07:00:00Z", true},  // Friday 08:00 CET
+		{"2026-03-27T06:30:00Z", false}, // 07:30 CET
+		{"2026-03-30T06:00:00Z", true},  // Monday 08:00 CEST
+		{"2026-03-30T05:30:00Z", false}, // 07:30 CEST, though 06:30 CET
+		{"2026-03-30T13:30:00Z", true},  // 15:30-16:00 CEST
+		{"2026-03-30T14:30:00Z", false}, // 16:30 CEST
+	} {
+		_, err := f.book(tc.start, 0, f.typ.ID)
+		if tc.ok && err != nil {
+			t.Errorf("%s: %v", tc.start, err)
+		}
+		if !tc.ok && !errors.Is(err, ErrUnprocessable) {
+			t.Errorf("%s: error %v, want ErrUnprocessable", tc.start, err)
+		}
+	}
+}
+
+func testBuffers(t *testing.T, f *storeFixture) {
+	// f.typ: 30 min, 5 min before, 10 min after.
+	a := f.mustBook("2026-06-02T10:00:00+02:00") // occupies 09:55-10:40
+	if got, want := a.Occupied(), (Interval{stTime(t, "2026-06-02T07:55:00Z"), stTime(t, "2026-06-02T08:40:00Z")}); got != want {
+		t.Errorf("occupies %v, want %v", got, want)
+	}
+	for _, tc := range []struct {
+		name  string
+		start string
+		d     time.Duration
+		typ   bool
+		ok    bool
+	}{
+		{"its buffer overlaps the other's", "2026-06-02T10:44:00+02:00", 0, true, false}, // from 10:39
+		{"touches the appointment, not the buffer", "2026-06-02T10:30:00+02:00", 10 * time.Minute, false, false},
+		{"no buffers, meets the buffer", "2026-06-02T10:40:00+02:00", 5 * time.Minute, false, true},          // 10:40-10:45
+		{"its own buffer meets the other's end", "2026-06-02T10:50:00+02:00", 0, true, true},                 // 10:45-11:30
+		{"before: ends where the buffer starts", "2026-06-02T09:25:00+02:00", 30 * time.Minute, false, true}, // 09:25-09:55
+		{"before: its after-buffer reaches in", "2026-06-02T08:50:00+02:00", 0, true, false},                 // 08:45-09:30
+		{"much longer, covering everything", "2026-06-02T08:00:00+02:00", 6 * time.Hour, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			typeID := ""
+			if tc.typ {
+				typeID = f.typ.ID
+			}
+			_, err := f.book(tc.start, tc.d, typeID)
+			if tc.ok && err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok {
+				stErr(t, err, ErrConflict, "busy")
+			}
+		})
+	}
+	// Cancelled and entered-in-error appointments free their time.
+	b := f.mustBook("2026-06-03T10:00:00+02:00")
+	c := stMust(f.s.SetStatus(f.ctx, f.staff, b.ID, StatusCancelled, ""))(t)
+	if c.Sequence != 1 {
+		t.Errorf("sequence %d after cancelling, want 1", c.Sequence)
+	}
+	d := f.mustBook("2026-06-03T10:00:00+02:00")
+	stMust(f.s.SetStatus(f.ctx, f.staff, d.ID, StatusEnteredInError, "wrong patient"))(t)
+	f.mustBook("2026-06-03T10:00:00+02:00")
+}
+
+func testReschedule(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	f.mustBook("2026-06-02T12:00:00+02:00") // occupies 11:55-12:40
+
+	// Overlapping its own old time is fine.
+	moved := stMust(s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T10:15:00+02:00"), 0, f.now))(t)
+	if moved.ID != a.ID || moved.Sequence != 1 || !moved.Start.Equal(stTime(t, "2026-06-02T10:15:00+02:00")) || moved.End.Sub(moved.Start) != 30*time.Minute {
+		t.Errorf("rescheduled %+v", moved)
+	}
+	// A new length, keeping the type's buffers.
+	moved = stMust(s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T10:00:00+02:00"), time.Hour, f.now))(t)
+	if moved.Sequence != 2 || moved.End.Sub(moved.Start) != time.Hour || moved.BufferBefore != 5*time.Minute || moved.BufferAfter != 10*time.Minute {
+		t.Errorf("rescheduled %+v", moved)
+	}
+	if got := stMust(s.GetAppointment(ctx, f.staff, a.ID))(t); got != moved {
+		t.Errorf("stored %+v, want %+v", got, moved)
+	}
+	_, err := s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T11:30:00+02:00"), 0, f.now)
+	stErr(t, err, ErrConflict, "busy")
+	_, err = s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T17:00:00+02:00"), 0, f.now)
+	stErr(t, err, ErrUnprocessable, "outside the clinician's availability")
+	_, err = s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-01T08:00:00+02:00"), 0, f.now)
+	stErr(t, err, ErrUnprocessable, "notice")
+	_, err = s.Reschedule(ctx, f.staff, "nothing", stTime(t, "2026-06-02T14:00:00+02:00"), 0, f.now)
+	stErr(t, err, ErrNotFound, "no appointment")
+	if got := stMust(s.GetAppointment(ctx, f.staff, a.ID))(t); got != moved {
+		t.Errorf("a refused reschedule changed the appointment: %+v", got)
+	}
+	stMust(s.SetStatus(ctx, f.staff, a.ID, StatusCancelled, ""))(t)
+	_, err = s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T14:00:00+02:00"), 0, f.now)
+	stErr(t, err, ErrConflict, "cancelled cannot be rescheduled")
+}
+
+// testStatusTransitions drives an appointment into each status and tries
+// every other; the allowed pairs are listed here, apart from transitions.go.
+func testStatusTransitions(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	all := []Status{StatusBooked, StatusArrived, StatusCheckedIn, StatusFulfilled, StatusCancelled, StatusNoShow, StatusEnteredInError}
+	allowed := map[[2]Status]bool{}
+	for _, p := range [][2]Status{
+		{StatusBooked, StatusArrived}, {StatusBooked, StatusCancelled}, {StatusBooked, StatusNoShow},
+		{StatusArrived, StatusBooked}, {StatusArrived, StatusCheckedIn}, {StatusArrived, StatusFulfilled}, {StatusArrived, StatusCancelled},
+		{StatusCheckedIn, StatusFulfilled}, {StatusCheckedIn, StatusCancelled},
+	} {
+		allowed[p] = true
+	}
+	for _, from := range all {
+		if from != StatusEnteredInError {
+			allowed[[2]Status{from, StatusEnteredInError}] = true
+		}
+	}
+	path := map[Status][]Status{
+		StatusBooked:         nil,
+		StatusArrived:        {StatusArrived},
+		StatusCheckedIn:      {StatusArrived, StatusCheckedIn},
+		StatusFulfilled:      {StatusArrived, StatusCheckedIn, StatusFulfilled},
+		StatusCancelled:      {StatusCancelled},
+		StatusNoShow:         {StatusNoShow},
+		StatusEnteredInError: {StatusEnteredInError},
+	}
+	slot := stTime(t, "2026-06-02T08:00:00+02:00")
+	for _, from := range all {
+		for _, to := range all {
+			t.Run(fmt.Sprintf("%s to %s", from, to), func(t *testing.T) {
+				b, err := s.Book(ctx, f.staff, BookRequest{ClinicianID: f.clin.ID, PatientID: f.pat.ID, Duration: 5 * time.Minute, Start: slot}, f.now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				slot = slot.Add(5 * time.Minute)
+				if slot.Hour() >= 14 { // 16:00 CEST
+					slot = slot.Add(16 * time.Hour)
+				}
+				a := b.Appointment
+				for _, st := range path[from] {
+					a = stMust(s.SetStatus(ctx, f.staff, a.ID, st, ""))(t)
+				}
+				got, err := s.SetStatus(ctx, f.staff, a.ID, to, "test")
+				if !allowed[[2]Status{from, to}] {
+					stErr(t, err, ErrConflict, string(from))
+					if now := stMust(s.GetAppointment(ctx, f.staff, a.ID))(t); now != a {
+						t.Errorf("a refused change changed the appointment: %+v", now)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantSeq := a.Sequence
+				if to == StatusCancelled || to == StatusEnteredInError {
+					wantSeq++
+				}
+				if got.Status != to || got.Sequence != wantSeq || got.ID != a.ID {
+					t.Errorf("got %s sequence %d, want %s sequence %d", got.Status, got.Sequence, to, wantSeq)
+				}
+			})
+		}
+	}
+	b := f.mustBook("2026-06-03T10:00:00+02:00")
+	_, err := s.SetStatus(ctx, f.staff, b.ID, "waitlist", "")
+	stErr(t, err, ErrUnprocessable, "unknown status")
+	_, err = s.SetStatus(ctx, f.staff, "nothing", StatusCancelled, "")
+	stErr(t, err, ErrNotFound, "no appointment")
+}
+
+func testIdempotency(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	req := BookRequest{ClinicianID: f.clin.ID, PatientID: f.pat.ID, TypeID: f.typ.ID, Start: stTime(t, "2026-06-02T10:00:00+02:00"), IdempotencyKey: "k1"}
+	first := stMust(s.Book(ctx, f.staff, req, f.now))(t)
+	again := stMust(s.Book(ctx, f.staff, req, f.now.Add(time.Minute)))(t)
+	if first.Replayed || !again.Replayed || again.Appointment != first.Appointment {
+		t.Errorf("first %+v, again %+v: want the same appointment, replayed the second time", first, again)
+	}
+	// The same key for another request is refused.
+	other := req
+	other.Start = stTime(t, "2026-06-02T11:00:00+02:00")
+	_, err := s.Book(ctx, f.staff, other, f.now)
+	stErr(t, err, ErrUnprocessable, "idempotency key reused with a different request")
+	// Keys belong to their user: another user's k1 is a new request, which
+	// here conflicts with the first booking.
+	_, err = s.Book(ctx, f.admin, req, f.now)
+	stErr(t, err, ErrConflict, "busy")
+	// A refused request leaves no key behind.
+	late := req
+	late.IdempotencyKey, late.Start = "k2", stTime(t, "2026-06-02T17:00:00+02:00")
+	_, err = s.Book(ctx, f.staff, late, f.now)
+	stErr(t, err, ErrUnprocessable, "outside")
+	late.Start = stTime(t, "2026-06-02T12:00:00+02:00")
+	if b := stMust(s.Book(ctx, f.staff, late, f.now))(t); b.Replayed {
+		t.Error("a key whose request failed replayed")
+	}
+
+	// Concurrent retries of one request book once.
+	retry := req
+	retry.IdempotencyKey, retry.Start = "k3", stTime(t, "2026-06-03T10:00:00+02:00")
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]Booking, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = s.Book(ctx, f.staff, retry, f.now) })
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("retry %d: %v", i, errs[i])
+		}
+		if results[i].ID != results[0].ID {
+			t.Errorf("retry %d booked %s, retry 0 %s", i, results[i].ID, results[0].ID)
+		}
+		if !results[i].Replayed {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d of %d concurrent retries booked, want 1", fresh, n)
+	}
+}
+
+func testAudit(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	clinician := Actor{ID: "user-clinician", Role: RoleClinician}
+	stMust(s.GetPatient(ctx, clinician, f.pat.ID))(t)
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	stMust(s.GetAppointment(ctx, clinician, a.ID))(t)
+	day := stTime(t, "2026-06-02T00:00:00+02:00")
+	stMust(s.ListAppointments(ctx, clinician, f.clin.ID, day, day.Add(24*time.Hour)))(t)
+	stMust(s.ListPatientAppointments(ctx, clinician, f.pat.ID))(t)
+	stMust(s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T11:00:00+02:00"), 0, f.now))(t)
+	stMust(s.SetStatus(ctx, clinician, a.ID, StatusArrived, ""))(t)
+
+	_, err := s.Audit(ctx, clinician, f.pat.ID)
+	stErr(t, err, ErrForbidden, "admin")
+	entries := stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)
+	type line struct{ actor, role, action, entity, entityID string }
+	var got []line
+	for _, e := range entries {
+		if e.PatientID != f.pat.ID || e.At.IsZero() || e.ID == 0 {
+			t.Errorf("entry %+v", e)
+		}
+		got = append(got, line{e.ActorID, e.ActorRole, e.Action, e.Entity, e.EntityID})
+	}
+	want := []line{
+		{f.staff.ID, RoleScheduler, AuditCreate, "patient", f.pat.ID},
+		{clinician.ID, RoleClinician, AuditRead, "patient", f.pat.ID},
+		{f.staff.ID, RoleScheduler, AuditCreate, "appointment", a.ID},
+		{clinician.ID, RoleClinician, AuditRead, "appointment", a.ID},
+		{clinician.ID, RoleClinician, AuditList, "appointment", a.ID},
+		{clinician.ID, RoleClinician, AuditList, "appointment", ""},
+		{f.staff.ID, RoleScheduler, AuditUpdate, "appointment", a.ID},
+		{clinician.ID, RoleClinician, AuditUpdate, "appointment", a.ID},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log of the patient:\n%v\nwant\n%v", got, want)
+	}
+	// Reading the log is logged.
+	again := stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)
+	if last := again[len(again)-1]; last.Action != AuditRead || last.Entity != "audit" || last.ActorID != f.admin.ID {
+		t.Errorf("last entry %+v, want the admin's reading of the log", last)
+	}
+	// The log cannot be changed, even bypassing the store.
+	if _, err := s.db.ExecContext(ctx, `UPDATE audit SET actor_id = 'someone-else'`); err == nil {
+		t.Error("UPDATE audit succeeded")
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM audit`); err == nil {
+		t.Error("DELETE FROM audit succeeded")
+	}
+	if n := len(stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)); n != len(again)+1 {
+		t.Errorf("%d entries after the attempts, want %d", n, len(again)+1)
+	}
+	// A failed call leaves no entry.
+	before := len(stMust(s.Audit(ctx, f.admin, ""))(t))
+	f.book("2026-06-02T11:00:00+02:00", 0, f.typ.ID) // conflicts
+	if n := len(stMust(s.Audit(ctx, f.admin, ""))(t)); n != before+1 {
+		t.Errorf("%d entries after a refused booking, want %d (the read of the log only)", n, before+1)
+	}
+}
+
+func testPatientIsolation(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	pb := stMust(s.CreatePatient(ctx, f.staff, Patient{Name: "Bo Berg"}))(t)
+	var mine, theirs []string
+	for i, start := range []string{"2026-06-02T09:00:00+02:00", "2026-06-02T10:00:00+02:00", "2026-06-02T11:00:00+02:00", "2026-06-03T09:00:00+02:00"} {
+		p := f.pat.ID
+		if i%2 == 1 {
+			p = pb.ID
+		}
+		b := stMust(s.Book(ctx, f.staff, BookRequest{ClinicianID: f.clin.ID, PatientID: p, TypeID: f.typ.ID, Start: stTime(t, start)}, f.now))(t)
+		if p == f.pat.ID {
+			mine = append(mine, b.ID)
+		} else {
+			theirs = append(theirs, b.ID)
+		}
+	}
+	for _, tc := range []struct {
+		patient string
+		want    []string
+	}{{f.pat.ID, mine}, {pb.ID, theirs}} {
+		list := stMust(s.ListPatientAppointments(ctx, f.staff, tc.patient))(t)
+		var got []string
+		for _, a := range list {
+			if a.PatientID != tc.patient {
+				t.Errorf("patient %s's list holds %+v", tc.patient, a)
+			}
+			got = append(got, a.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("patient %s: %v, want %v", tc.patient, got, tc.want)
+		}
+	}
+	_, err := s.ListPatientAppointments(ctx, f.staff, "nobody")
+	stErr(t, err, ErrNotFound, "no patient")
+	// The day list has both, in order.
+	day := stTime(t, "2026-06-02T00:00:00+02:00")
+	list := stMust(s.ListAppointments(ctx, f.staff, f.clin.ID, day, day.Add(24*time.Hour)))(t)
+	if len(list) != 3 || list[0].ID != mine[0] || list[1].ID != theirs[0] || list[2].ID != mine[1] {
+		t.Errorf("day list %+v", list)
+	}
+	// An appointment that overlaps the range's edge is listed.
+	list = stMust(s.ListAppointments(ctx, f.staff, f.clin.ID, stTime(t, "2026-06-02T09:15:00+02:00"), stTime(t, "2026-06-02T10:05:00+02:00")))(t)
+	if len(list) != 2 {
+		t.Errorf("listed %d appointments overlapping 09:15-10:05, want 2", len(list))
+	}
+	_, err = s.ListAppointments(ctx, f.staff, "nobody", day, day.Add(time.Hour))
+	stErr(t, err, ErrNotFound, "no clinician")
+	_, err = s.ListAppointments(ctx, f.staff, f.clin.ID, day, day.Add(-time.Hour))
+	stErr(t, err, ErrUnprocessable, "range")
+}
+
+func testBusy(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	b := f.mustBook("2026-06-02T12:00:00+02:00")
+	c := f.mustBook("2026-06-02T14:00:00+02:00")
+	stMust(s.SetStatus(ctx, f.staff, b.ID, StatusCancelled, ""))(t)
+	day := stTime(t, "2026-06-02T00:00:00+02:00")
+	got := stMust(s.Busy(ctx, f.clin.ID, day, day.Add(24*time.Hour)))(t)
+	if want := []Interval{a.Occupied(), c.Occupied()}; !slices.Equal(got, want) {
+		t.Errorf("Busy = %v, want %v", got, want)
+	}
+	// Only spans that overlap the range, buffers counted.
+	got = stMust(s.Busy(ctx, f.clin.ID, a.End.Add(9*time.Minute), c.Start.Add(-5*time.Minute)))(t)
+	if want := []Interval{a.Occupied()}; !slices.Equal(got, want) {
+		t.Errorf("Busy = %v, want %v", got, want)
+	}
+	_, err := s.Busy(ctx, "nobody", day, day)
+	stErr(t, err, ErrNotFound, "no clinician")
+}
+
+func testUsers(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	u := stMust(s.CreateUser(ctx, f.admin, "  M.Lund ", "Mette Lund", RoleScheduler, "correct horse battery"))(t)
+	if u.Username != "m.lund" || u.Role != RoleScheduler || u.ID == "" {
+		t.Errorf("created %+v", u)
+	}
+	if got := stMust(s.GetUser(ctx, u.ID))(t); got != u {
+		t.Errorf("GetUser = %+v, want %+v", got, u)
+	}
+	var hash string
+	if err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$") || strings.Contains(hash, "horse") {
+		t.Errorf("stored hash %q", hash)
+	}
+	if got := stMust(s.Authenticate(ctx, "M.LUND", "correct horse battery"))(t); got != u {
+		t.Errorf("Authenticate = %+v, want %+v", got, u)
+	}
+	_, err := s.Authenticate(ctx, "m.lund", "correct horse batterY")
+	stErr(t, err, ErrBadCredentials, "")
+	_, err = s.Authenticate(ctx, "nobody", "correct horse battery")
+	stErr(t, err, ErrBadCredentials, "")
+	_, err = s.CreateUser(ctx, f.admin, "m.lund", "Someone", RoleAdmin, "another long password")
+	stErr(t, err, ErrConflict, "taken")
+	for _, tc := range []struct{ username, name, role, password, reason string }{
+		{"x", "X", RoleAdmin, "long enough password", "2 to 64"},
+		{"a b", "X", RoleAdmin, "long enough password", "letters"},
+		{"ab", "", RoleAdmin, "long enough password", "name"},
+		{"ab", "X", "patient", "long enough password", "role"},
+		{"ab", "X", RoleAdmin, "short", "at least"},
+	} {
+		_, err := s.CreateUser(ctx, f.admin, tc.username, tc.name, tc.role, tc.password)
+		stErr(t, err, ErrUnprocessable, tc.reason)
+	}
+	_, err = s.GetUser(ctx, "nobody")
+	stErr(t, err, ErrNotFound, "")
+
+	var logins []string
+	for _, e := range stMust(s.Audit(ctx, f.admin, ""))(t) {
+		if e.Entity == "user" && (e.Action == AuditLogin || e.Action == AuditDenied) {
+			logins = append(logins, e.Action+" "+e.ActorID)
+		}
+	}
+	want := []string{AuditLogin + " " + u.ID, AuditDenied + " " + u.ID, AuditDenied + " unknown"}
+	if !slices.Equal(logins, want) {
+		t.Errorf("sign-ins logged %v, want %v", logins, want)
+	}
+}
+
+// testExclusionBackstop shows that PostgreSQL itself refuses an overlap that
+// bypasses the store's lock and check.
+func testExclusionBackstop(t *testing.T, f *storeFixture) {
+	if f.s.dialect != dialectPostgres {
+		t.Skip("the exclusion constraint is PostgreSQL's")
+	}
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	_, err := f.s.db.ExecContext(f.ctx, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
+		buffer_before_ms, buffer_after_ms, occ_start, occ_end, status, status_reason, sequence, created_at, updated_at)
+		VALUES ('intruder', $1, $2, $3, $4, 0, 0, $3, $4, 'booked', '', 0, now(), now())`,
+		f.clin.ID, f.pat.ID, a.End.Add(5*time.Minute), a.End.Add(time.Hour))
+	if !exclusionViolation(err) {
+		t.Fatalf("overlapping insert: %v, want an exclusion violation", err)
+	}
+	// Not when the overlapping row is cancelled.
+	_, err = f.s.db.ExecContext(f.ctx, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
+		buffer_before_ms, buffer_after_ms, occ_start, occ_end, status, status_reason, sequence, created_at, updated_at)
+		VALUES ('ghost', $1, $2, $3, $4, 0, 0, $3, $4, 'cancelled', '', 0, now(), now())`,
+		f.clin.ID, f.pat.ID, a.Start, a.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
