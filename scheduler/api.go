@@ -1,0 +1,246 @@
+package scheduler
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// Principal is the authenticated caller of the API.
+type Principal struct {
+	Actor
+	Name string
+	// Appt is the appointment a guest's invitation link belongs to.
+	Appt string
+}
+
+// IsStaff reports whether the caller is a member of staff.
+func (p Principal) IsStaff() bool {
+	return p.Role == RoleClinician || p.Role == RoleScheduler || p.Role == RoleAdmin
+}
+
+// Guest roles, who reach the API only through an invitation link.
+const (
+	RolePatient     = "patient"
+	RoleRelative    = "relative"
+	RoleInterpreter = "interpreter"
+)
+
+// Authenticator finds the caller of a request (session cookie or bearer
+// token). An error means 401.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Principal, error)
+}
+
+// Issuer mints what the API hands out: staff session tokens and guest
+// invitation links (full URLs that carry their token in the fragment).
+type Issuer interface {
+	Session(u User, ttl time.Duration) (string, error)
+	GuestLink(a Appointment, role, subject, name string) (string, error)
+}
+
+// Presence tells how many are in an appointment's waiting room and call now.
+type Presence interface {
+	Presence(room string) (waiting, inCall int)
+}
+
+// PresenceFunc adapts a function to Presence.
+type PresenceFunc func(room string) (waiting, inCall int)
+
+// Presence calls f.
+func (f PresenceFunc) Presence(room string) (int, int) { return f(room) }
+
+// APIConfig configures the HTTP API. Zero fields take the documented defaults.
+type APIConfig struct {
+	// Links says when invitation links work.
+	Links LinkPolicy
+	// SessionTTL is how long a staff sign-in lasts. Default 12 h.
+	SessionTTL time.Duration
+	// SecureCookies marks the session cookie Secure (when served over HTTPS).
+	SecureCookies bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// API serves /api/v1 and /fhir/r4 over the store.
+type API struct {
+	cfg      APIConfig
+	store    *Store
+	auth     Authenticator
+	issuer   Issuer
+	presence Presence
+	log      *slog.Logger
+}
+
+// NewAPI returns the API; presence may be nil (nobody is ever waiting).
+func NewAPI(cfg APIConfig, store *Store, auth Authenticator, issuer Issuer, presence Presence, log *slog.Logger) (*API, error) {
+	if store == nil || auth == nil || issuer == nil {
+		return nil, errors.New("scheduler: NewAPI needs a store, an authenticator and an issuer")
+	}
+	cfg.Links = cfg.Links.withDefaults()
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if presence == nil {
+		presence = PresenceFunc(func(string) (int, int) { return 0, 0 })
+	}
+	return &API{cfg: cfg, store: store, auth: auth, issuer: issuer, presence: presence, log: log}, nil
+}
+
+// Routes registers the API's routes.
+func (a *API) Routes(r *httprouter.Router) {
+	r.GET("/api/v1/openapi.json", a.openapi)
+	r.POST("/api/v1/login", a.login)
+	r.POST("/api/v1/logout", a.logout)
+	r.GET("/api/v1/me", a.staff(a.me))
+	r.GET("/api/v1/clinicians", a.staff(a.listClinicians))
+	r.POST("/api/v1/clinicians", a.roles(a.createClinician, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/clinicians/:id/availability", a.staff(a.getAvailability))
+	r.PUT("/api/v1/clinicians/:id/availability", a.staff(a.putAvailability))
+	r.GET("/api/v1/clinicians/:id/slots", a.staff(a.slots))
+	r.GET("/api/v1/clinicians/:id/appointments", a.staff(a.clinicianAppointments))
+	r.GET("/api/v1/patients", a.staff(a.listPatients))
+	r.POST("/api/v1/patients", a.roles(a.createPatient, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/appointment-types", a.staff(a.listTypes))
+	r.POST("/api/v1/appointments", a.roles(a.book, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/appointments/:id", a.anyone(a.getAppointment))
+	r.POST("/api/v1/appointments/:id/cancel", a.staff(a.cancel))
+	r.POST("/api/v1/appointments/:id/reschedule", a.roles(a.reschedule, RoleScheduler, RoleAdmin))
+	r.POST("/api/v1/appointments/:id/status", a.staff(a.setStatus))
+	r.POST("/api/v1/appointments/:id/links", a.staff(a.guestLink))
+	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
+	r.GET("/api/v1/visit", a.anyone(a.visit))
+	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
+	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
+	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))
+}
+
+// handler is an API handler with its authenticated caller.
+type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal)
+
+// anyone requires a valid token of any role.
+func (a *API) anyone(h handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		p, err := a.auth.Authenticate(r)
+		if err != nil {
+			a.problem(w, r, http.StatusUnauthorized, "sign in, or open the link from your invitation")
+			return
+		}
+		h(w, r, ps, p)
+	}
+}
+
+// staff requires a member of staff.
+func (a *API) staff(h handler) httprouter.Handle {
+	return a.roles(h, RoleClinician, RoleScheduler, RoleAdmin)
+}
+
+// roles requires one of roles.
+func (a *API) roles(h handler, roles ...string) httprouter.Handle {
+	return a.anyone(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+		for _, role := range roles {
+			if p.Role == role {
+				h(w, r, ps, p)
+				return
+			}
+		}
+		a.problem(w, r, http.StatusForbidden, fmt.Sprintf("a %s may not do this", p.Role))
+	})
+}
+
+// maxBody bounds a JSON request body.
+const maxBody = 64 << 10
+
+// decode reads a JSON body strictly: unknown fields and trailing data are errors.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("send application/json, not %s", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("body larger than %d bytes", maxBody)
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body; send a JSON object")
+		}
+		return fmt.Errorf("invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("one JSON object per request")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// problem writes an RFC 9457 problem details response.
+func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type":     "about:blank", // RFC 9457 §4.2.1: the title is the status phrase
+		"title":    http.StatusText(status),
+		"status":   status,
+		"detail":   detail,
+		"instance": r.URL.Path,
+	})
+}
+
+// fail maps a store error to its status: 404, 409, 422, 403, 401, else 500.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.problem(w, r, http.StatusNotFound, Reason(err))
+	case errors.Is(err, ErrConflict):
+		a.problem(w, r, http.StatusConflict, Reason(err))
+	case errors.Is(err, ErrUnprocessable):
+		a.problem(w, r, http.StatusUnprocessableEntity, Reason(err))
+	case errors.Is(err, ErrForbidden):
+		a.problem(w, r, http.StatusForbidden, Reason(err))
+	case errors.Is(err, ErrBadCredentials):
+		a.problem(w, r, http.StatusUnauthorized, ErrBadCredentials.Error())
+	default:
+		a.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.problem(w, r, http.StatusInternalServerError, "the server failed; try again")
+	}
+}
+
+// parseTime reads an RFC 3339 instant with any offset, as UTC.
+func parseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("%s: required (RFC 3339, e.g. 2026-03-29T09:00:00+02:00)", field)
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %q is not RFC 3339 (e.g. 2026-03-29T09:00:00+02:00)", field, s)
+	}
+	return t.UTC(), nil
+}
+
+func (a *API) openapi(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPIDoc)
+}

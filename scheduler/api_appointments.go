@@ -1,0 +1,335 @@
+package scheduler
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// appointmentView is an appointment as the API shows it.
+type appointmentView struct {
+	Appointment
+	BufferBeforeMinutes int    `json:"bufferBeforeMinutes"`
+	BufferAfterMinutes  int    `json:"bufferAfterMinutes"`
+	PatientName         string `json:"patientName,omitempty"`
+	ClinicianName       string `json:"clinicianName,omitempty"`
+	PatientLink         string `json:"patientLink,omitempty"`
+}
+
+// view dresses an appointment for p: staff get names and the patient's link.
+func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentView, error) {
+	v := appointmentView{Appointment: ap,
+		BufferBeforeMinutes: int(ap.BufferBefore / time.Minute), BufferAfterMinutes: int(ap.BufferAfter / time.Minute)}
+	v.Start, v.End = ap.Start.UTC(), ap.End.UTC()
+	c, err := a.store.GetClinician(r.Context(), ap.ClinicianID)
+	if err != nil {
+		return v, err
+	}
+	v.ClinicianName = c.Name
+	if !p.IsStaff() {
+		return v, nil
+	}
+	pt, err := a.store.GetPatient(r.Context(), p.Actor, ap.PatientID)
+	if err != nil {
+		return v, err
+	}
+	v.PatientName = pt.Name
+	if ap.Status.Occupies() {
+		link, err := a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name)
+		if err != nil {
+			return v, err
+		}
+		v.PatientLink = link
+	}
+	return v, nil
+}
+
+func (a *API) writeAppointment(w http.ResponseWriter, r *http.Request, p Principal, status int, ap Appointment) {
+	v, err := a.view(r, p, ap)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 128
+
+func (a *API) book(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	var req struct {
+		ClinicianID     string `json:"clinicianId"`
+		PatientID       string `json:"patientId"`
+		Start           string `json:"start"`
+		DurationMinutes int    `json:"durationMinutes"`
+		TypeID          string `json:"typeId"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	start, err := parseTime("start", req.Start)
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > maxIdempotencyKey {
+		a.problem(w, r, http.StatusBadRequest, "Idempotency-Key: at most 128 characters")
+		return
+	}
+	if req.ClinicianID == "" || req.PatientID == "" {
+		a.problem(w, r, http.StatusBadRequest, "clinicianId and patientId are required")
+		return
+	}
+	if req.DurationMinutes == 0 && req.TypeID == "" {
+		a.problem(w, r, http.StatusBadRequest, "give durationMinutes or typeId")
+		return
+	}
+	b, err := a.store.Book(r.Context(), p.Actor, BookRequest{
+		ClinicianID:    req.ClinicianID,
+		PatientID:      req.PatientID,
+		TypeID:         req.TypeID,
+		Start:          start,
+		Duration:       time.Duration(req.DurationMinutes) * time.Minute,
+		IdempotencyKey: key,
+	}, a.cfg.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/appointments/"+b.ID)
+	if b.Replayed {
+		// The same answer as the first time (201), marked as a replay.
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	a.writeAppointment(w, r, p, http.StatusCreated, b.Appointment)
+}
+
+// appointmentFor loads an appointment and checks p may see it: staff may,
+// a guest only the appointment its link belongs to (404 otherwise, so that a
+// patient cannot even learn that another appointment exists).
+func (a *API) appointmentFor(r *http.Request, p Principal, id string) (Appointment, error) {
+	if !p.IsStaff() && p.Appt != id {
+		return Appointment{}, because(ErrNotFound, "no such appointment")
+	}
+	return a.store.GetAppointment(r.Context(), p.Actor, id)
+}
+
+func (a *API) getAppointment(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	ap, err := a.appointmentFor(r, p, ps.ByName("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeAppointment(w, r, p, http.StatusOK, ap)
+}
+
+func (a *API) cancel(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			a.problem(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	ap, err := a.store.SetStatus(r.Context(), p.Actor, ps.ByName("id"), StatusCancelled, req.Reason)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeAppointment(w, r, p, http.StatusOK, ap)
+}
+
+func (a *API) reschedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req struct {
+		Start           string `json:"start"`
+		DurationMinutes int    `json:"durationMinutes"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	start, err := parseTime("start", req.Start)
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	ap, err := a.store.Reschedule(r.Context(), p.Actor, ps.ByName("id"), start,
+		time.Duration(req.DurationMinutes)*time.Minute, a.cfg.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeAppointment(w, r, p, http.StatusOK, ap)
+}
+
+func (a *API) setStatus(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	ap, err := a.store.SetStatus(r.Context(), p.Actor, ps.ByName("id"), Status(req.Status), req.Reason)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeAppointment(w, r, p, http.StatusOK, ap)
+}
+
+func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req struct {
+		Role string `json:"role"`
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Role != RoleRelative && req.Role != RoleInterpreter {
+		a.problem(w, r, http.StatusBadRequest, "role: want relative or interpreter")
+		return
+	}
+	if req.Name == "" || len(req.Name) > 100 {
+		a.problem(w, r, http.StatusBadRequest, "name: want 1-100 characters")
+		return
+	}
+	ap, err := a.store.GetAppointment(r.Context(), p.Actor, ps.ByName("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ap.Status.Occupies() {
+		a.problem(w, r, http.StatusConflict, "the appointment is "+string(ap.Status))
+		return
+	}
+	link, err := a.issuer.GuestLink(ap, req.Role, req.Role+"-"+newID(), req.Name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"link": link})
+}
+
+// dayEntry is one row of a clinician's list, with live presence.
+type dayEntry struct {
+	Appointment appointmentView `json:"appointment"`
+	Waiting     int             `json:"waiting"`
+	InCall      int             `json:"inCall"`
+}
+
+func (a *API) clinicianAppointments(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	id := ps.ByName("id")
+	if err := a.mayManage(r, p, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	from, err := parseTime("from", r.URL.Query().Get("from"))
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	to, err := parseTime("to", r.URL.Query().Get("to"))
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !from.Before(to) || to.Sub(from) > 31*24*time.Hour {
+		a.problem(w, r, http.StatusBadRequest, "from must be before to, at most 31 days apart")
+		return
+	}
+	aps, err := a.store.ListAppointments(r.Context(), p.Actor, id, from, to)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]dayEntry, 0, len(aps))
+	for _, ap := range aps {
+		v, err := a.view(r, p, ap)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		waiting, inCall := a.presence.Presence(ap.ID)
+		out = append(out, dayEntry{Appointment: v, Waiting: waiting, InCall: inCall})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) slots(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ Principal) {
+	q := r.URL.Query()
+	from, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	to, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	typ := AppointmentType{Duration: 30 * time.Minute, Horizon: 90 * 24 * time.Hour}
+	if id := q.Get("type"); id != "" {
+		if typ, err = a.store.GetAppointmentType(r.Context(), id); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if m := q.Get("durationMinutes"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 5 || n > 480 {
+			a.problem(w, r, http.StatusBadRequest, "durationMinutes: want 5-480")
+			return
+		}
+		typ.Duration = time.Duration(n) * time.Minute
+	}
+	id := ps.ByName("id")
+	av, err := a.store.GetAvailability(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Busy spans reach one day beyond the range: a buffer may cross its edge.
+	busy, err := a.store.Busy(r.Context(), id, from.Add(-24*time.Hour), to.Add(24*time.Hour))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	slots, err := FreeSlots(av, typ, busy, SlotQuery{From: from, To: to, Now: a.cfg.Now()})
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"slots": nonNil(slots)})
+}
+
+// visit answers the bearer of an invitation link: does it work now?
+func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	if p.Appt == "" {
+		a.problem(w, r, http.StatusNotFound, "this link does not belong to an appointment")
+		return
+	}
+	ap, err := a.store.GetAppointment(r.Context(), p.Actor, p.Appt)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.store.GetClinician(r.Context(), ap.ClinicianID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	win := a.cfg.Links.Window(ap, a.cfg.Now())
+	writeJSON(w, http.StatusOK, struct {
+		LinkWindow
+		Clinician string `json:"clinician"`
+	}{win, c.Name})
+}

@@ -1,0 +1,46 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLinkWindow(t *testing.T) {
+	start := time.Date(2026, 10, 25, 9, 0, 0, 0, time.UTC)
+	appt := Appointment{Start: start, End: start.Add(30 * time.Minute), Status: StatusBooked}
+	moved := appt
+	moved.Start, moved.End = start.Add(24*time.Hour), start.Add(24*time.Hour+30*time.Minute)
+	cancelled := appt
+	cancelled.Status = StatusCancelled
+	fulfilled := appt
+	fulfilled.Status = StatusFulfilled
+	arrived := appt
+	arrived.Status = StatusArrived
+	p := LinkPolicy{}
+	tests := []struct {
+		name string
+		a    Appointment
+		now  time.Time
+		want string
+	}{
+		{"an hour early", appt, start.Add(-time.Hour), LinkEarly},
+		{"just before it opens", appt, start.Add(-15*time.Minute - time.Second), LinkEarly},
+		{"opens 15 min before", appt, start.Add(-15 * time.Minute), LinkOpen},
+		{"during", appt, start.Add(10 * time.Minute), LinkOpen},
+		{"in the grace after the end", appt, start.Add(59 * time.Minute), LinkOpen},
+		{"closed 30 min after the end", appt, start.Add(60 * time.Minute), LinkExpired},
+		{"next day", appt, start.Add(24 * time.Hour), LinkExpired},
+		{"rescheduled to tomorrow: early today", moved, start, LinkEarly},
+		{"rescheduled to tomorrow: open tomorrow", moved, start.Add(24 * time.Hour), LinkOpen},
+		{"cancelled, in the window", cancelled, start, LinkExpired},
+		{"fulfilled, in the window", fulfilled, start, LinkExpired},
+		{"arrived, in the window", arrived, start, LinkOpen},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Window(tc.a, tc.now).State; got != tc.want {
+				t.Fatalf("state %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
