@@ -164,32 +164,50 @@ func FreeSlots(avail Availability, typ AppointmentType, busy []Interval, q SlotQ
 	wins := z.windows(avail, first, last.Add(typ.Duration))
 	occupied := merge(slices.Clone(busy))
 
+	// The walk counts in nanoseconds after first, which keeps time.Time
+	// arithmetic out of the loop; spans beyond ±292 years saturate, which
+	// keeps their order.
+	base := first.UTC()
+	ns := func(t time.Time) int64 { return int64(t.Sub(base)) }
+	dur, before, after, st := int64(typ.Duration), int64(typ.BufferBefore), int64(typ.BufferAfter), int64(step)
+	end := ns(last) // exclusive
+	busyNs := make([][2]int64, len(occupied))
+	for i, o := range occupied {
+		busyNs[i] = [2]int64{ns(o.Start), ns(o.End)}
+	}
+
 	var room time.Duration
 	for _, w := range wins {
 		room += w.End.Sub(w.Start)
 	}
 	slots := make([]Slot, 0, int(room/step)+1)
-	bi := 0 // occupied[:bi] end before every span still to be checked
+	bi := 0 // busyNs[:bi] end before every span still to be checked
 	for _, w := range wins {
-		s := w.Start
-		if s.Before(first) {
-			s = gridAt(w.Start, first, step)
+		ws, we := ns(w.Start), ns(w.End)
+		s := ws
+		if s < 0 {
+			s = ws + (-ws+st-1)/st*st // the first grid start at or after first
 		}
-		for !s.Add(typ.Duration).After(w.End) {
-			if !s.Before(last) {
+		for s <= we-dur {
+			if s >= end {
 				return slots, nil
 			}
-			span := Interval{Start: s.Add(-typ.BufferBefore), End: s.Add(typ.Duration + typ.BufferAfter)}
-			for bi < len(occupied) && !occupied[bi].End.After(span.Start) {
+			lo, hi := s-before, s+dur+after
+			for bi < len(busyNs) && busyNs[bi][1] <= lo {
 				bi++
 			}
-			if bi < len(occupied) && occupied[bi].Start.Before(span.End) {
+			if bi < len(busyNs) && busyNs[bi][0] < hi {
 				// Skip to the first grid start whose buffer clears this one.
-				s = gridAt(w.Start, occupied[bi].End.Add(typ.BufferBefore), step)
+				clear := busyNs[bi][1]
+				if clear > we-dur-before {
+					break
+				}
+				s = ws + (clear+before-ws+st-1)/st*st
 				continue
 			}
-			slots = append(slots, Slot{Start: s.UTC(), End: s.Add(typ.Duration).UTC()})
-			s = s.Add(step)
+			start := base.Add(time.Duration(s))
+			slots = append(slots, Slot{Start: start, End: start.Add(typ.Duration)})
+			s += st
 		}
 	}
 	return slots, nil
@@ -531,15 +549,6 @@ func subtract(a, b []Interval) []Interval {
 		}
 	}
 	return out
-}
-
-// gridAt returns the first instant origin+k*step (k >= 0) at or after t.
-func gridAt(origin, t time.Time, step time.Duration) time.Time {
-	if !t.After(origin) {
-		return origin
-	}
-	k := (t.Sub(origin) + step - 1) / step
-	return origin.Add(k * step)
 }
 
 func latest(a, b time.Time) time.Time {

@@ -390,6 +390,92 @@ func TestWithinAgreesWithFreeSlots(t *testing.T) {
 	}
 }
 
+// TestFreeSlotsMatchesBruteForce compares FreeSlots with a plain walk over
+// random availability, bookings, buffers and steps around the autumn change.
+func TestFreeSlotsMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	total := 0
+	for round := range 300 {
+		avail := Availability{ClinicianID: "c1", Zone: "Europe/Copenhagen"}
+		for range 1 + rng.IntN(8) {
+			start := WallClock(rng.IntN(24*60-15) / 15 * 15)
+			end := start + WallClock(15+rng.IntN(int(24*60-start)/15)*15)
+			avail.Rules = append(avail.Rules, WeeklyRule{Weekday: time.Weekday(rng.IntN(7)), Start: start, End: min(end, 24*60)})
+		}
+		for range rng.IntN(3) {
+			d := civil(date("2026-10-19")).AddDate(0, 0, rng.IntN(14))
+			kind := Absence
+			if rng.IntN(2) == 0 {
+				kind = ExtraHours
+			}
+			avail.Exceptions = append(avail.Exceptions, Exception{ID: "e", Date: Date{d.Year(), d.Month(), d.Day()},
+				Kind: kind, Start: Clock(rng.IntN(12), 0), End: Clock(12+rng.IntN(12), 30)})
+		}
+		typ := AppointmentType{ID: "t",
+			Duration:     time.Duration(10+rng.IntN(50)) * time.Minute,
+			BufferBefore: time.Duration(rng.IntN(3)*5) * time.Minute,
+			BufferAfter:  time.Duration(rng.IntN(3)*5) * time.Minute,
+			MinNotice:    time.Duration(rng.IntN(48)) * time.Hour,
+			Horizon:      time.Duration(7+rng.IntN(14)) * 24 * time.Hour,
+		}
+		now := utc(t, "2026-10-19T00:00:00Z").Add(time.Duration(rng.IntN(72*60)) * time.Minute)
+		q := SlotQuery{From: now.Add(time.Duration(rng.IntN(48)) * time.Hour), Now: now,
+			Step: time.Duration(5+rng.IntN(40)) * time.Minute}
+		q.To = q.From.Add(time.Duration(1+rng.IntN(int(typ.Horizon/time.Hour)-48)) * time.Hour)
+		left := q.From.Add(-30 * 24 * time.Hour)
+		wide, err := Windows(avail, left, q.To.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(wide) > 0 && wide[0].Start.Equal(left) {
+			continue // a window clipped here would move the grid
+		}
+		var busy []Interval
+		for range rng.IntN(12) {
+			if len(wide) == 0 {
+				break
+			}
+			w := wide[rng.IntN(len(wide))]
+			s := w.Start.Add(time.Duration(rng.Int64N(int64(w.End.Sub(w.Start)))))
+			busy = append(busy, Interval{Start: s, End: s.Add(time.Duration(5+rng.IntN(90)) * time.Minute)})
+		}
+
+		var want []Slot
+		for _, w := range wide {
+			for s := w.Start; !s.Add(typ.Duration).After(w.End); s = s.Add(q.Step) {
+				if s.Before(q.From) || !s.Before(q.To) || s.Before(now.Add(typ.MinNotice)) || s.After(now.Add(typ.Horizon)) {
+					continue
+				}
+				span := Interval{Start: s.Add(-typ.BufferBefore), End: s.Add(typ.Duration + typ.BufferAfter)}
+				free := true
+				for _, b := range busy {
+					free = free && !span.Overlaps(b)
+				}
+				if free {
+					want = append(want, Slot{Start: s.UTC(), End: s.Add(typ.Duration).UTC()})
+				}
+			}
+		}
+		got, err := FreeSlots(avail, typ, busy, q)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d slots, want %d\n got %v\nwant %v", round, len(got), len(want), got, want)
+		}
+		for i := range got {
+			if !got[i].Start.Equal(want[i].Start) || !got[i].End.Equal(want[i].End) {
+				t.Fatalf("round %d: slot %d = %v, want %v", round, i, got[i], want[i])
+			}
+		}
+		total += len(got)
+	}
+	t.Logf("%d slots compared", total)
+	if total < 3000 {
+		t.Errorf("only %d slots in all rounds; the comparison says little", total)
+	}
+}
+
 // benchClinicians builds n clinicians with the usual week, a day off and a
 // partial absence every few weeks, and about ten bookings a week.
 func benchClinicians(n int, from time.Time, days int) ([]Availability, [][]Interval) {
