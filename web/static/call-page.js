@@ -1,6 +1,8 @@
-// The clinician's call page (/call/<room>#t=<token>): every other participant in
-// a grid, the self-view, the participant list with roles and states. All its
-// words are here, in English and Danish.
+// The clinician's call page (/call/<room>, signed in with the session cookie,
+// or /call/<room>#t=<token>): every other participant in a grid, the
+// self-view, the participant list with roles and states, guests in the
+// waiting room with an Admit button, and End visit. All its words are here,
+// in English and Danish.
 
 import { startPage } from './ui.js';
 
@@ -8,6 +10,7 @@ import { startPage } from './ui.js';
 const strings = {
   en: {
     lang: 'en',
+    locale: 'en-GB',
     title: 'Video consultation',
     text: {
       heading: 'Video consultation',
@@ -18,10 +21,19 @@ const strings = {
       selfOff: 'Camera off',
       empty: 'Waiting for the patient to join…',
       participants: 'Participants',
+      endVisit: 'End visit',
+      dayList: 'Day list',
     },
+    confirmEnd: 'Press again to end the visit for everyone',
+    admit: 'Admit',
+    admitLabel: 'Admit {name}',
+    inWaitingRoom: 'in the waiting room',
+    emptyWaiting: '{name} is in the waiting room. Admit them from the participant list.',
     greeting: 'Signed in as {name}',
     status: {
       idle: 'Getting ready…',
+      checking: 'Checking the appointment…',
+      unreachable: 'The server cannot be reached. Trying again…',
       early: 'Before the appointment time.',
       waiting: 'In the waiting room.',
       connecting: 'Connecting…',
@@ -65,12 +77,12 @@ const strings = {
         text:
           'The server did not accept this link, or could not be reached. Open the consultation ' +
           'again from your day list, or try again.',
-        actions: ['retry'],
+        actions: ['retry', 'dayList'],
       },
       expired: {
         title: 'This link is not valid or has expired',
         text: 'Open the consultation again from your day list to get a fresh link.',
-        actions: [],
+        actions: ['dayList'],
       },
       lost: {
         title: 'Connection lost',
@@ -95,7 +107,7 @@ const strings = {
       hangup: {
         title: 'You have left the consultation',
         text: 'The others can carry on. Join again if you left by mistake.',
-        actions: ['joinAgain'],
+        actions: ['joinAgain', 'dayList'],
       },
       replaced: {
         title: 'Continued elsewhere',
@@ -108,9 +120,9 @@ const strings = {
         actions: ['joinAgain'],
       },
       ended: {
-        title: 'The consultation has ended',
-        text: 'The room was closed.',
-        actions: [],
+        title: 'The visit has ended',
+        text: 'The visit was ended for everyone.',
+        actions: ['dayList'],
       },
     },
     actions: {
@@ -119,6 +131,7 @@ const strings = {
       noMedia: 'Join without camera and microphone',
       joinAgain: 'Join again',
       reload: 'Reload',
+      dayList: 'Back to the day list',
     },
     on: 'On',
     off: 'Off',
@@ -140,6 +153,7 @@ const strings = {
   },
   da: {
     lang: 'da',
+    locale: 'da-DK',
     title: 'Videokonsultation',
     text: {
       heading: 'Videokonsultation',
@@ -150,10 +164,19 @@ const strings = {
       selfOff: 'Kamera slukket',
       empty: 'Venter på, at patienten kommer ind…',
       participants: 'Deltagere',
+      endVisit: 'Afslut konsultation',
+      dayList: 'Dagsliste',
     },
+    confirmEnd: 'Tryk igen for at afslutte for alle',
+    admit: 'Lad komme ind',
+    admitLabel: 'Lad {name} komme ind',
+    inWaitingRoom: 'i venteværelset',
+    emptyWaiting: '{name} er i venteværelset. Lad vedkommende komme ind fra deltagerlisten.',
     greeting: 'Logget ind som {name}',
     status: {
       idle: 'Gør klar…',
+      checking: 'Tjekker aftalen…',
+      unreachable: 'Serveren kan ikke nås. Prøver igen…',
       early: 'Før konsultationens tidspunkt.',
       waiting: 'I venteværelset.',
       connecting: 'Forbinder…',
@@ -197,12 +220,12 @@ const strings = {
         text:
           'Serveren godtog ikke linket eller kunne ikke nås. Åbn konsultationen igen fra din ' +
           'dagsliste, eller prøv igen.',
-        actions: ['retry'],
+        actions: ['retry', 'dayList'],
       },
       expired: {
         title: 'Linket er ikke gyldigt eller er udløbet',
         text: 'Åbn konsultationen igen fra din dagsliste for at få et nyt link.',
-        actions: [],
+        actions: ['dayList'],
       },
       lost: {
         title: 'Forbindelsen blev afbrudt',
@@ -227,7 +250,7 @@ const strings = {
       hangup: {
         title: 'Du har forladt konsultationen',
         text: 'De andre kan fortsætte. Deltag igen, hvis du gik ud ved en fejl.',
-        actions: ['joinAgain'],
+        actions: ['joinAgain', 'dayList'],
       },
       replaced: {
         title: 'Fortsat et andet sted',
@@ -241,8 +264,8 @@ const strings = {
       },
       ended: {
         title: 'Konsultationen er slut',
-        text: 'Rummet er lukket.',
-        actions: [],
+        text: 'Konsultationen er afsluttet for alle.',
+        actions: ['dayList'],
       },
     },
     actions: {
@@ -251,6 +274,7 @@ const strings = {
       noMedia: 'Deltag uden kamera og mikrofon',
       joinAgain: 'Deltag igen',
       reload: 'Genindlæs',
+      dayList: 'Tilbage til dagslisten',
     },
     on: 'Til',
     off: 'Fra',
@@ -272,4 +296,4 @@ const strings = {
   },
 };
 
-startPage(strings);
+startPage(strings, { staff: true });

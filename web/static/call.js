@@ -11,19 +11,29 @@
 // server's end can give up while the browser's stays up. Signal handles the
 // WebSocket and its reconnection; a joined with resumed false (a fresh join
 // after the grace period) builds new peer connections.
+//
+// In an appointment's waiting room (joined {waiting: true}) the camera is on
+// for the self-view but nothing is published and no peer connection exists
+// until admitted arrives; then the call goes on as after any join. A
+// clinician admits waiting guests (admit) and ends the visit for everyone
+// (end); everyone then gets leave {reason: "ended"}.
 
 import {
   CodeNotJoined,
   CodeResumeFailed,
   CodeRoomFull,
   CodeVersion,
+  CodeWaiting,
   PCPublish,
   PCSubscribe,
   ProtocolVersion,
   ReasonShutdown,
   StateActive,
+  TypeAdmit,
+  TypeAdmitted,
   TypeAnswer,
   TypeCandidate,
+  TypeEnd,
   TypeError,
   TypeICERestart,
   TypeJoin,
@@ -55,8 +65,9 @@ export const StallMs = 6000;
 const maxVideoBitrate = 600000;
 
 /**
- * The page's state, shown as <body data-call-state>. early and waiting belong to
- * the waiting room, which comes later.
+ * The page's state, shown as <body data-call-state>. early: before the
+ * appointment's link opens (the page's to set; Call never enters it);
+ * waiting: joined, in the waiting room until admitted.
  * @typedef {'idle'|'early'|'waiting'|'connecting'|'in-call'|'reconnecting'|'ended'|'expired'|'error'} CallState
  */
 
@@ -118,6 +129,11 @@ export class Call {
     return this._participants;
   }
 
+  /** @returns {boolean} in the waiting room: joined, not yet admitted */
+  get waiting() {
+    return this._waiting;
+  }
+
   /** @returns {string} this participant's id, '' before joined */
   get participantId() {
     return this._selfId;
@@ -147,6 +163,7 @@ export class Call {
     this._selfId = '';
     this._joinSent = false;
     this._joined = false;
+    this._waiting = false;
     this._sigDown = false;
     this._everUp = false;
     this._terminal = false;
@@ -213,6 +230,7 @@ export class Call {
     });
     this._signal = signal;
     signal.on(TypeJoined, (p) => this._onJoined(p));
+    signal.on(TypeAdmitted, (p) => this._onAdmitted(p));
     signal.on(TypeParticipants, (p) => this._setParticipants(p.participants));
     signal.on(TypeOffer, (p) => this._onOffer(p));
     signal.on(TypeAnswer, (p) => this._onAnswer(p));
@@ -235,6 +253,24 @@ export class Call {
   leave() {
     this._signal?.send(TypeLeave, {});
     this._end('ended', 'hangup');
+  }
+
+  /**
+   * Lets a participant in from the waiting room (clinicians only).
+   * @param {string} participantId
+   * @returns {boolean} whether the request went out
+   */
+  admit(participantId) {
+    return !!this._signal?.send(TypeAdmit, { participantId });
+  }
+
+  /**
+   * Ends the visit for everyone (clinicians only). The server answers with
+   * leave {reason: "ended"}, which ends this call too.
+   * @returns {boolean} whether the request went out
+   */
+  endVisit() {
+    return !!this._signal?.send(TypeEnd, {});
   }
 
   /**
@@ -304,7 +340,10 @@ export class Call {
     this._iceServers = (j.iceServers || []).map((s) => ({ ...s }));
     this._sigDown = false;
     this._joined = true;
-    if (!j.resumed || !this._pcs.publish) {
+    this._waiting = !!j.waiting;
+    if (this._waiting) {
+      this._closePeerConnections(); // no media until admitted
+    } else if (!j.resumed || !this._pcs.publish) {
       this._newPeerConnections();
       this._publish();
     } else {
@@ -313,6 +352,22 @@ export class Call {
     this._sendMute();
     this._setParticipants(j.participants);
     this._startStats();
+    this._recompute();
+  }
+
+  /**
+   * Out of the waiting room: publish now. The server sends admitted before
+   * its first subscribe offer.
+   * @param {import('./protocol.js').Admitted} p
+   */
+  _onAdmitted(p) {
+    if (!this._joined) return;
+    if (this._waiting || !this._pcs.publish) {
+      this._waiting = false;
+      this._newPeerConnections();
+      this._publish();
+    }
+    if (p && Array.isArray(p.participants)) this._setParticipants(p.participants);
     this._recompute();
   }
 
@@ -342,6 +397,15 @@ export class Call {
         return;
       case CodeNotJoined:
         if (this._joinSent) this._signal?.send(TypeJoin, { version: ProtocolVersion, name: this._opts.claims?.name || '' });
+        return;
+      case CodeWaiting:
+        // Media before admission: the server says we are still waiting. Stop
+        // sending and wait for admitted.
+        if (this._joined && !this._waiting) {
+          this._waiting = true;
+          this._closePeerConnections();
+          this._recompute();
+        }
         return;
     }
     const pc = this._pcs.publish;
@@ -568,6 +632,7 @@ export class Call {
     let s;
     if (this._sigDown) s = 'reconnecting';
     else if (!this._joined) s = this._joinSent ? 'connecting' : 'idle';
+    else if (this._waiting) s = 'waiting';
     else {
       const pub = this._pcs.publish;
       const publishing = !!pub && pub.getSenders().some((x) => x.track);
@@ -641,6 +706,7 @@ export class Call {
 
   /** Sends stats and restarts ICE on a connection whose media has stalled. */
   async _statsTick() {
+    if (this._waiting) return; // nothing received yet
     const s = await this.stats();
     this._signal?.send(TypeStats, s);
     const now = Date.now();

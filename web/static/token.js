@@ -11,6 +11,7 @@
  * @property {string} [sub] who it was issued to
  * @property {string} [name] display name
  * @property {string} [room] room id
+ * @property {string} [appt] the appointment a guest's link belongs to
  * @property {number} [exp] expiry, seconds since 1970
  */
 

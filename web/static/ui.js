@@ -3,11 +3,24 @@
 // that explains an error and offers a way on, the Microphone, Camera and Leave
 // buttons, the self-view, the remote tiles and, where the page has one, the
 // participant list. Every word comes from the page's strings object.
+//
+// A guest's link that belongs to an appointment (claim "appt") is checked
+// first (GET /api/v1/visit): too early, the page says when to come back and
+// asks again by itself; expired, it says so; open, it joins. On the call page
+// (staff) the session cookie or the tab's staff token stands in for a link
+// token, waiting guests get an Admit button and the visit an End button.
 
+import { API } from './api.js';
 import { Call } from './call.js';
+import { twoStep } from './confirm.js';
+import { linkRefused, pause, visitPlan } from './lobby.js';
+import { StateWaiting } from './protocol.js';
+import { renderRoster } from './roster.js';
+import { requireUser, storedSessionToken } from './session.js';
 import { decodeClaims, roomFromPath, takeToken, wsURL } from './token.js';
-import { Tiles, roleWords } from './tiles.js';
+import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
+import { formatDay, formatTime, sameDay } from './time.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -18,19 +31,24 @@ import { applyText, fill, pickLang } from './text.js';
  * @typedef {object} Explanation
  * @property {string} title
  * @property {string} text
- * @property {Array<'retry'|'audioOnly'|'noMedia'|'joinAgain'|'reload'>} actions buttons offered, first is the main one
+ * @property {Array<'retry'|'audioOnly'|'noMedia'|'joinAgain'|'reload'|'dayList'>} actions buttons offered, first is the main one
  */
 
 /**
  * Everything a page says, in one language.
  * @typedef {object} PageStrings
  * @property {string} lang BCP 47 tag for <html lang>
+ * @property {string} [locale] for dates and times: en-GB, da-DK
  * @property {string} title document title
  * @property {Record<string, string>} text texts of elements with data-text="key"
  * @property {string} greeting "Hello, {name}"
- * @property {Record<CallState, string>} status the status line for each state
- * @property {Record<string, Explanation>} explain by Call.why: media problems, refused, lost, room-full, version, expired, and leave reasons
- * @property {Record<string, string>} actions button texts: retry, audioOnly, noMedia, joinAgain, reload
+ * @property {Record<string, string>} status the status line for each state;
+ *   early and waiting may name {clinician}, {start} and {opens}, with
+ *   earlyAnon and waitingAnon for when the clinician's name is not known;
+ *   checking and unreachable while the visit is looked up
+ * @property {{today: string, other: string}} [when] how {start} reads: "at {time}", "on {day} at {time}"
+ * @property {Record<string, Explanation>} explain by Call.why: media problems, refused, lost, room-full, version, expired, visit-expired, and leave reasons
+ * @property {Record<string, string>} actions button texts: retry, audioOnly, noMedia, joinAgain, reload, dayList
  * @property {string} on
  * @property {string} off
  * @property {string} tileLabel
@@ -41,6 +59,11 @@ import { applyText, fill, pickLang } from './text.js';
  * @property {string} tapForSound
  * @property {string} you "{name} (you)"
  * @property {Record<string, string>} roles role in plain words
+ * @property {string} [inWaitingRoom] call page: a guest's state in the list
+ * @property {string} [admit] call page: the Admit button
+ * @property {string} [admitLabel] call page: "Admit {name}"
+ * @property {string} [confirmEnd] call page: End visit asking for a second press
+ * @property {string} [emptyWaiting] call page: "{name} is in the waiting room…"
  */
 
 /**
@@ -62,10 +85,12 @@ const $ = (id) => document.getElementById(id);
 /**
  * Starts the page: reads the link, wires the controls and joins.
  * @param {{en: PageStrings, da?: PageStrings}} all
- * @param {{mainRole?: string}} [opts] mainRole: the role shown large
+ * @param {{mainRole?: string, staff?: boolean}} [opts] mainRole: the role shown
+ *   large; staff: the clinician's call page (session cookie, admit, end)
  */
 export function startPage(all, opts = {}) {
   const t = pickStrings(all);
+  const locale = t.locale || t.lang;
   document.documentElement.lang = t.lang;
   document.title = t.title;
   applyText(document, t.text);
@@ -77,10 +102,17 @@ export function startPage(all, opts = {}) {
   } catch {
     // storage disabled: the token lives only for this page load
   }
-  const token = takeToken(room, { location, history, storage });
+  let token = takeToken(room, { location, history, storage });
+  if (!token && opts.staff) token = storedSessionToken(storage);
   const claims = decodeClaims(token);
   const greeting = $('greeting');
-  if (greeting && claims?.name) greeting.textContent = fill(t.greeting, { name: claims.name });
+  const greet = (/** @type {string} */ name) => {
+    if (greeting && name) greeting.textContent = fill(t.greeting, { name });
+  };
+  greet(claims?.name || '');
+
+  /** Words for the status line in early and waiting. */
+  const vars = { clinician: '', start: '', opens: '' };
 
   const empty = $('empty');
   const tiles = new Tiles(/** @type {HTMLElement} */ ($('tiles')), t, {
@@ -90,6 +122,7 @@ export function startPage(all, opts = {}) {
     },
   });
   const selfView = /** @type {HTMLVideoElement|null} */ ($('self-view'));
+  const rosterEl = $('participant-list');
 
   /** @type {MediaMode} */
   let mode = 'full';
@@ -101,10 +134,7 @@ export function startPage(all, opts = {}) {
     online: window,
     events: {
       state: (state, why) => showState(state, why),
-      participants: (list, selfId) => {
-        tiles.update(list, selfId);
-        renderList(t, list, selfId);
-      },
+      participants: (list, selfId) => showParticipants(list, selfId),
       track: (id, stream) => tiles.attach(id, stream),
       local: (stream) => {
         if (selfView) selfView.srcObject = stream;
@@ -115,13 +145,53 @@ export function startPage(all, opts = {}) {
       mute: () => renderControls(),
     },
   });
+  const api = new API({ token });
 
   const mic = /** @type {HTMLButtonElement} */ ($('mic'));
   const camera = /** @type {HTMLButtonElement} */ ($('camera'));
   const leave = /** @type {HTMLButtonElement} */ ($('leave'));
+  const endVisit = /** @type {HTMLButtonElement|null} */ ($('end-visit'));
   mic.addEventListener('click', () => call.setAudio(!call.sending.audio));
   camera.addEventListener('click', () => call.setVideo(!call.sending.video));
   leave.addEventListener('click', () => call.leave());
+  if (endVisit) {
+    twoStep(endVisit, {
+      confirmText: () => t.confirmEnd || '',
+      onConfirm: () => {
+        endVisit.disabled = true;
+        if (!call.endVisit()) endByAPI();
+      },
+    });
+  }
+
+  /**
+   * @param {Participant[]} list
+   * @param {string} selfId
+   */
+  function showParticipants(list, selfId) {
+    // Guests in the waiting room send nothing: no tile for them.
+    tiles.update(
+      list.filter((p) => p.state !== StateWaiting),
+      selfId,
+    );
+    if (rosterEl) renderRoster(rosterEl, t, list, selfId, opts.staff ? (id) => call.admit(id) : null);
+    if (opts.staff && empty && t.emptyWaiting) {
+      const waiting = list.find((p) => p.state === StateWaiting && p.id !== selfId);
+      empty.textContent = waiting ? fill(t.emptyWaiting, { name: waiting.name || t.someone }) : t.text.empty;
+    }
+  }
+
+  /** Ends the visit over HTTP when the signaling socket is down. */
+  async function endByAPI() {
+    try {
+      await api.post(`/api/v1/appointments/${encodeURIComponent(room)}/end`);
+      call.leave();
+      showState('ended', 'ended');
+    } catch (err) {
+      console.warn('vclinic: end visit:', err);
+      if (endVisit) endVisit.disabled = false;
+    }
+  }
 
   function renderControls() {
     const s = call.sending;
@@ -143,17 +213,30 @@ export function startPage(all, opts = {}) {
   }
 
   /**
-   * @param {CallState} state
+   * The status line of a state without a notice.
+   * @param {string} state
+   * @returns {string}
+   */
+  function statusText(state) {
+    const anon = t.status[state + 'Anon'];
+    return fill(!vars.clinician && anon ? anon : t.status[state] || '', vars);
+  }
+
+  /**
+   * @param {CallState|'checking'|'unreachable'} state checking, unreachable:
+   *   looking up the visit; the body shows idle
    * @param {string} why
    */
   function showState(state, why) {
-    document.body.dataset.callState = state;
+    const before = state === 'checking' || state === 'unreachable';
+    document.body.dataset.callState = before ? 'idle' : state;
     const explained = state === 'error' || state === 'expired' || state === 'ended';
     const ex = explained ? t.explain[why] || t.explain[state] : null;
     const status = $('status');
-    if (status) status.textContent = ex ? ex.title : t.status[state];
+    if (status) status.textContent = ex ? ex.title : statusText(state);
     showNotice(ex);
-    leave.disabled = explained || state === 'idle';
+    leave.disabled = explained || before || state === 'idle' || state === 'early';
+    if (endVisit) endVisit.disabled = explained || !call.participantId;
     renderControls();
   }
 
@@ -185,16 +268,76 @@ export function startPage(all, opts = {}) {
       location.reload();
       return;
     }
+    if (action === 'dayList') {
+      location.assign('/console');
+      return;
+    }
     if (action === 'audioOnly') mode = 'audio';
     else if (action === 'noMedia') mode = 'none';
-    call.start(mode);
+    begin();
+  }
+
+  let attempt = 0;
+
+  /** Joins; an appointment's link only once its window is open. */
+  async function begin() {
+    const gen = ++attempt;
+    if (claims?.appt && token && !(await visitOpen(gen))) return;
+    if (gen === attempt) call.start(mode);
+  }
+
+  /**
+   * Asks the server whether the appointment's link works now, and waits while
+   * it is too early.
+   * @param {number} gen
+   * @returns {Promise<boolean>} true: join now
+   */
+  async function visitOpen(gen) {
+    let failures = 0;
+    showState('checking', '');
+    while (gen === attempt) {
+      let visit;
+      try {
+        visit = await api.get('/api/v1/visit');
+        failures = 0;
+      } catch (err) {
+        if (gen !== attempt) return false;
+        if (linkRefused(err)) {
+          showState('expired', 'visit-expired');
+          return false;
+        }
+        // The network or the server: say so calmly and ask again.
+        showState('unreachable', '');
+        await pause(Math.min(5000 * ++failures, 30000));
+        continue;
+      }
+      if (gen !== attempt) return false;
+      const plan = visitPlan(visit, Date.now());
+      vars.clinician = plan.clinician;
+      if (plan.start) {
+        const time = formatTime(plan.start, locale);
+        const when = t.when || { today: '{time}', other: '{day} {time}' };
+        vars.start = sameDay(plan.start, new Date())
+          ? fill(when.today, { time })
+          : fill(when.other, { time, day: formatDay(plan.start, locale) });
+      }
+      if (plan.opens) vars.opens = formatTime(plan.opens, locale);
+      if (plan.state === 'open') return true;
+      if (plan.state === 'expired') {
+        showState('expired', 'visit-expired');
+        return false;
+      }
+      showState('early', '');
+      await pause(plan.recheckMs);
+    }
+    return false;
   }
 
   // For tests and support: the state, the receive stats, the first-frame time
   // and the participant list, read live.
   window.vclinic = Object.freeze({
     get state() {
-      return call.state;
+      return document.body.dataset.callState || call.state;
     },
     stats: () => call.stats(),
     get firstFrameMillis() {
@@ -206,43 +349,22 @@ export function startPage(all, opts = {}) {
     get participantId() {
       return call.participantId;
     },
+    get waiting() {
+      return call.waiting;
+    },
   });
 
   showState('idle', '');
-  call.start(mode);
-}
-
-/**
- * Renders the participant list, on pages that have one (#participant-list).
- * @param {PageStrings} t
- * @param {Participant[]} list
- * @param {string} selfId
- */
-function renderList(t, list, selfId) {
-  const ul = $('participant-list');
-  if (!ul) return;
-  ul.replaceChildren(
-    ...list.map((p) => {
-      const li = document.createElement('li');
-      li.dataset.participant = p.id;
-      li.dataset.role = p.role;
-      li.dataset.state = p.state;
-      const name = document.createElement('span');
-      name.className = 'p-name';
-      const who = p.name || t.someone;
-      name.textContent = p.id === selfId ? fill(t.you, { name: who }) : who;
-      const role = document.createElement('span');
-      role.className = 'p-role';
-      role.textContent = roleWords(t, p.role);
-      const notes = [];
-      if (p.state === 'reconnecting') notes.push(t.reconnecting);
-      if (!p.audio) notes.push(t.micOff);
-      if (!p.video) notes.push(t.camOff);
-      const state = document.createElement('span');
-      state.className = 'p-state';
-      state.textContent = notes.join(' · ');
-      li.append(name, role, state);
-      return li;
-    }),
-  );
+  if (opts.staff && !token) {
+    // The session cookie, or no sign-in at all: find out before joining.
+    requireUser(api).then(
+      (me) => {
+        greet(me.name);
+        begin();
+      },
+      () => begin(), // the server could not say; the WebSocket will
+    );
+    return;
+  }
+  begin();
 }

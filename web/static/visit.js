@@ -1,6 +1,8 @@
 // The patient's visit page (/visit/<room>#t=<token>): the patient, a relative or
-// an interpreter joins from the invitation link, often on a phone. All its words
-// are here, in plain language, in English and Danish.
+// an interpreter joins from the invitation link, often on a phone. Too early,
+// it says when to come back and waits; in the waiting room, it shows the
+// self-view so the patient can check the camera. All its words are here, in
+// plain language, in English and Danish.
 
 import { startPage } from './ui.js';
 
@@ -8,6 +10,7 @@ import { startPage } from './ui.js';
 const strings = {
   en: {
     lang: 'en',
+    locale: 'en-GB',
     title: 'Your video visit',
     text: {
       heading: 'Your video visit',
@@ -21,8 +24,12 @@ const strings = {
     greeting: 'Hello, {name}',
     status: {
       idle: 'Getting ready…',
-      early: 'You are early. Your visit starts at the time in your invitation.',
-      waiting: 'Please wait. The clinic knows you are here.',
+      checking: 'Checking your video visit…',
+      unreachable: 'We cannot reach the clinic right now. Check that Wi-Fi or mobile data is on. Trying again…',
+      early: 'Your video visit with {clinician} starts {start}. You can come in from {opens}. Keep this page open, or come back then.',
+      earlyAnon: 'Your video visit starts {start}. You can come in from {opens}. Keep this page open, or come back then.',
+      waiting: 'You are in the waiting room. {clinician} will let you in shortly. Keep this page open.',
+      waitingAnon: 'You are in the waiting room. The clinic will let you in shortly. Keep this page open.',
       connecting: 'Connecting to your video visit…',
       'in-call': 'You are in the video visit.',
       reconnecting: 'The connection is weak. Reconnecting… Please wait.',
@@ -30,6 +37,7 @@ const strings = {
       expired: 'This link has expired.',
       error: 'Something went wrong.',
     },
+    when: { today: 'at {time}', other: 'on {day} at {time}' },
     explain: {
       'camera-denied': {
         title: 'The camera and microphone are not allowed',
@@ -77,8 +85,13 @@ const strings = {
         actions: ['retry'],
       },
       expired: {
-        title: 'This link is not valid or has expired',
-        text: 'This link can no longer be used. Please call the clinic to get a new link.',
+        title: 'This visit has ended or the link is no longer valid',
+        text: 'Call the clinic if you need help.',
+        actions: [],
+      },
+      'visit-expired': {
+        title: 'This visit has ended or the link is no longer valid',
+        text: 'Call the clinic if you need help.',
         actions: [],
       },
       lost: {
@@ -121,8 +134,8 @@ const strings = {
         actions: ['joinAgain'],
       },
       ended: {
-        title: 'The video visit has ended',
-        text: 'Thank you. You can close this page now.',
+        title: 'The visit has ended',
+        text: 'You can close this page.',
         actions: [],
       },
     },
@@ -153,6 +166,7 @@ const strings = {
   },
   da: {
     lang: 'da',
+    locale: 'da-DK',
     title: 'Din videokonsultation',
     text: {
       heading: 'Din videokonsultation',
@@ -166,8 +180,12 @@ const strings = {
     greeting: 'Hej {name}',
     status: {
       idle: 'Gør klar…',
-      early: 'Du er tidligt på den. Konsultationen starter på det tidspunkt, der står i din invitation.',
-      waiting: 'Vent venligst. Klinikken ved, at du er her.',
+      checking: 'Tjekker din videokonsultation…',
+      unreachable: 'Vi kan ikke få forbindelse til klinikken lige nu. Tjek, at wi-fi eller mobildata er slået til. Prøver igen…',
+      early: 'Din videokonsultation med {clinician} starter {start}. Du kan komme ind fra kl. {opens}. Hold siden åben, eller kom tilbage til den tid.',
+      earlyAnon: 'Din videokonsultation starter {start}. Du kan komme ind fra kl. {opens}. Hold siden åben, eller kom tilbage til den tid.',
+      waiting: 'Du er i venteværelset. {clinician} lukker dig ind om lidt. Hold denne side åben.',
+      waitingAnon: 'Du er i venteværelset. Klinikken lukker dig ind om lidt. Hold denne side åben.',
       connecting: 'Forbinder til din videokonsultation…',
       'in-call': 'Du er med i videokonsultationen.',
       reconnecting: 'Forbindelsen er svag. Forbinder igen… Vent venligst.',
@@ -175,6 +193,7 @@ const strings = {
       expired: 'Linket er udløbet.',
       error: 'Noget gik galt.',
     },
+    when: { today: 'kl. {time}', other: '{day} kl. {time}' },
     explain: {
       'camera-denied': {
         title: 'Kamera og mikrofon er ikke tilladt',
@@ -222,8 +241,13 @@ const strings = {
         actions: ['retry'],
       },
       expired: {
-        title: 'Linket er ikke gyldigt eller er udløbet',
-        text: 'Dette link kan ikke bruges mere. Ring til klinikken for at få et nyt link.',
+        title: 'Konsultationen er slut, eller linket virker ikke længere',
+        text: 'Ring til klinikken, hvis du har brug for hjælp.',
+        actions: [],
+      },
+      'visit-expired': {
+        title: 'Konsultationen er slut, eller linket virker ikke længere',
+        text: 'Ring til klinikken, hvis du har brug for hjælp.',
         actions: [],
       },
       lost: {
@@ -266,8 +290,8 @@ const strings = {
         actions: ['joinAgain'],
       },
       ended: {
-        title: 'Videokonsultationen er slut',
-        text: 'Tak. Du kan lukke denne side nu.',
+        title: 'Konsultationen er slut',
+        text: 'Du kan lukke denne side.',
         actions: [],
       },
     },

@@ -1,0 +1,168 @@
+// The waiting room in Call, with a fake WebSocket, camera and RTCPeerConnection:
+// no peer connection and no offer while waiting; publish on admitted.
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { FakeWebSocket } from './fakes.mjs';
+import * as P from '../static/protocol.js';
+
+class FakeTrack {
+  constructor(kind) {
+    this.kind = kind;
+    this.readyState = 'live';
+    this.enabled = true;
+  }
+  addEventListener() {}
+  stop() {
+    this.readyState = 'ended';
+  }
+}
+
+class FakeStream {
+  constructor() {
+    this.tracks = [new FakeTrack('audio'), new FakeTrack('video')];
+    this.id = 'local';
+  }
+  getTracks() {
+    return this.tracks;
+  }
+  getAudioTracks() {
+    return this.tracks.filter((t) => t.kind === 'audio');
+  }
+  getVideoTracks() {
+    return this.tracks.filter((t) => t.kind === 'video');
+  }
+}
+
+class FakePC {
+  /** @type {FakePC[]} */
+  static made = [];
+  constructor() {
+    this.senders = [];
+    this.signalingState = 'stable';
+    this.iceConnectionState = 'new';
+    this.connectionState = 'new';
+    this.localDescription = null;
+    this.remoteDescription = null;
+    this.closed = false;
+    FakePC.made.push(this);
+  }
+  addTransceiver(track) {
+    this.senders.push({ track });
+  }
+  getSenders() {
+    return this.senders;
+  }
+  async createOffer() {
+    return { type: 'offer', sdp: 'v=0 fake offer' };
+  }
+  async createAnswer() {
+    return { type: 'answer', sdp: 'v=0 fake answer' };
+  }
+  async setLocalDescription(d) {
+    this.localDescription = d;
+    this.signalingState = d.type === 'offer' ? 'have-local-offer' : 'stable';
+  }
+  async setRemoteDescription(d) {
+    this.remoteDescription = d;
+    this.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
+  }
+  async addIceCandidate() {}
+  async getStats() {
+    return new Map();
+  }
+  close() {
+    this.closed = true;
+    this.signalingState = 'closed';
+  }
+}
+
+globalThis.WebSocket = /** @type {any} */ (FakeWebSocket);
+globalThis.RTCPeerConnection = /** @type {any} */ (FakePC);
+const { Call } = await import('../static/call.js');
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+beforeEach(() => {
+  FakeWebSocket.reset();
+  FakePC.made = [];
+});
+
+/** Starts a call and answers its join with joined {waiting}. */
+async function joinedCall(waiting) {
+  const states = [];
+  const call = new Call({
+    wsURL: 'ws://clinic.example/ws?room=a1',
+    token: 'x.y.z',
+    claims: { role: 'patient', appt: 'a1' },
+    devices: /** @type {any} */ ({ getUserMedia: async () => new FakeStream() }),
+    events: { state: (s, why) => states.push(why ? `${s}:${why}` : s) },
+  });
+  const started = call.start();
+  await flush();
+  const ws = FakeWebSocket.last();
+  ws.open();
+  await started;
+  assert.deepEqual(ws.types(), [P.TypeJoin]);
+  ws.receive(P.TypeJoined, {
+    version: 1, room: 'a1', participantId: 'p1', resumeToken: 'rt', resumed: false, waiting,
+    graceSeconds: 20, iceServers: [],
+    participants: [{ id: 'p1', name: 'Karen', role: 'patient', state: waiting ? P.StateWaiting : P.StateActive, audio: true, video: true }],
+  });
+  await flush();
+  return { call, ws, states };
+}
+
+test('a waiting guest shows its camera but offers nothing until admitted', async () => {
+  const { call, ws, states } = await joinedCall(true);
+  assert.equal(call.state, 'waiting');
+  assert.equal(call.waiting, true);
+  assert.ok(call.sending.hasVideo, 'the camera is on for the self-view');
+  assert.equal(FakePC.made.length, 0, 'no peer connection while waiting');
+  assert.ok(!ws.types().includes(P.TypeOffer), `sent ${ws.types()}`);
+
+  ws.receive(P.TypeAdmitted, { participants: [] });
+  await flush();
+  assert.equal(call.waiting, false);
+  assert.equal(FakePC.made.length, 2, 'publish and subscribe');
+  const offer = ws.sent.find((e) => e.type === P.TypeOffer);
+  assert.ok(offer, `no offer after admitted; sent ${ws.types()}`);
+  assert.equal(offer.payload.pc, P.PCPublish);
+  assert.notEqual(call.state, 'waiting');
+  assert.ok(states.includes('waiting'), states.join(' '));
+  call.leave();
+});
+
+test('an error "waiting" puts the call back in the waiting room', async () => {
+  const { call, ws } = await joinedCall(false);
+  assert.equal(FakePC.made.length, 2);
+  ws.receive(P.TypeError, { code: P.CodeWaiting, message: 'wait to be admitted' });
+  await flush();
+  assert.equal(call.state, 'waiting');
+  assert.ok(FakePC.made.every((pc) => pc.closed), 'peer connections closed');
+  ws.receive(P.TypeAdmitted, { participants: [] });
+  await flush();
+  assert.equal(FakePC.made.length, 4, 'new peer connections once admitted');
+  call.leave();
+});
+
+test('leave with reason "ended" ends the call', async () => {
+  const { call, ws, states } = await joinedCall(true);
+  ws.receive(P.TypeLeave, { reason: P.ReasonEnded });
+  await flush();
+  assert.equal(call.state, 'ended');
+  assert.equal(call.why, 'ended');
+  assert.equal(states.at(-1), 'ended:ended');
+  assert.equal(call.sending.hasVideo, false, 'camera stopped');
+});
+
+test('a clinician admits and ends', async () => {
+  const { call, ws } = await joinedCall(false);
+  assert.ok(call.admit('p9'));
+  assert.ok(call.endVisit());
+  const admit = ws.sent.find((e) => e.type === P.TypeAdmit);
+  assert.deepEqual(admit.payload, { participantId: 'p9' });
+  assert.ok(ws.sent.some((e) => e.type === P.TypeEnd));
+  call.leave();
+  assert.equal(call.endVisit(), false, 'nothing sent once left');
+});
