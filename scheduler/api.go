@@ -69,6 +69,12 @@ type APIConfig struct {
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure (when served over HTTPS).
 	SecureCookies bool
+	// BaseURL is scheme://host[:port] of the clinic as clients reach it; FHIR
+	// Bundles give absolute fullUrls under it (FHIR R4 §2.36.0.1).
+	BaseURL string
+	// OrganizerEmail is the ORGANIZER of calendar invitations, which RFC
+	// 5546 §3.2.2 requires of a REQUEST; empty leaves it out.
+	OrganizerEmail string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

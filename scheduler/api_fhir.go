@@ -40,7 +40,10 @@ func (a *API) fhirFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func selfURL(r *http.Request) string { return r.URL.RequestURI() }
+// selfURL is the request's absolute URL under the configured base.
+func (a *API) selfURL(r *http.Request) string {
+	return strings.TrimSuffix(a.cfg.BaseURL, "/") + r.URL.RequestURI()
+}
 
 // fhirSchedule: GET /fhir/r4/Schedule?actor=Practitioner/<id> (or <id>); no
 // actor lists every clinician's schedule.
@@ -57,7 +60,7 @@ func (a *API) fhirSchedule(w http.ResponseWriter, r *http.Request, _ httprouter.
 			res = append(res, ScheduleResource(c))
 		}
 	}
-	writeFHIR(w, SearchsetBundle(res, len(res), selfURL(r)))
+	writeFHIR(w, SearchsetBundle(res, len(res), a.selfURL(r)))
 }
 
 // fhirSlot: GET /fhir/r4/Slot?schedule=Schedule/sched-<id>&start=ge<instant>[&start=lt<instant>]
@@ -113,7 +116,7 @@ func (a *API) fhirSlot(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	for _, s := range slots {
 		res = append(res, SlotResource("sched-"+clinicianID, s, "free"))
 	}
-	writeFHIR(w, SearchsetBundle(res, len(res), selfURL(r)))
+	writeFHIR(w, SearchsetBundle(res, len(res), a.selfURL(r)))
 }
 
 func (a *API) fhirAppointment(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
@@ -167,7 +170,7 @@ func (a *API) inviteICS(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if !ap.Status.Occupies() {
 		method = "CANCEL"
 	}
-	body, err := InviteICS(ap, c, pt, link, method, "")
+	body, err := InviteICS(ap, c, pt, link, method, a.cfg.OrganizerEmail)
 	if err != nil {
 		a.fail(w, r, err)
 		return
