@@ -137,6 +137,24 @@ export class API {
   }
 
   /**
+   * Fetches a file (an invitation, say) with this API's credentials.
+   * @param {string} path
+   * @returns {Promise<Blob>}
+   * @throws {APIError}
+   */
+  async blob(path) {
+    const { url, init } = buildRequest('GET', path, { headers: { Accept: '*/*' } }, this.token);
+    let res;
+    try {
+      res = await this._fetch(url, init);
+    } catch (err) {
+      throw new APIError(0, '', null, err);
+    }
+    if (!res.ok) return readResponse(res); // throws the problem
+    return res.blob();
+  }
+
+  /**
    * @param {string} path
    * @param {Record<string, string|number|undefined|null>} [query]
    * @param {AbortSignal} [signal]

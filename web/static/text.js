@@ -37,3 +37,16 @@ export function applyText(root, words) {
 export function fill(s, vars) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
+
+/**
+ * A message from elsewhere (the server's problem detail) as a sentence:
+ * capital first letter, full stop at the end.
+ * @param {string} s
+ * @returns {string}
+ */
+export function sentence(s) {
+  const v = (s || '').trim();
+  if (!v) return '';
+  const first = v[0].toLocaleUpperCase() + v.slice(1);
+  return /[.!?…]$/.test(first) ? first : first + '.';
+}

@@ -207,6 +207,19 @@ export function formatDateTime(d, locale) {
 }
 
 /**
+ * The ISO 8601 week number of d's local day (weeks start on Monday; week 1
+ * holds the year's first Thursday), as Danish calendars number them.
+ * @param {Date} d
+ * @returns {number}
+ */
+export function isoWeek(d) {
+  const thursday = addDays(d, 3 - ((d.getDay() + 6) % 7));
+  const jan4 = new Date(thursday.getFullYear(), 0, 4);
+  const week1 = startOfWeek(jan4);
+  return 1 + Math.round((startOfWeek(thursday).getTime() - week1.getTime()) / (7 * 86400000));
+}
+
+/**
  * Whole minutes from a to b.
  * @param {Date} a
  * @param {Date} b

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { homeFor, loginURL, safeNext, storedSessionToken, takeSessionToken } from '../static/session.js';
-import { fill, pickLang } from '../static/text.js';
+import { fill, pickLang, sentence } from '../static/text.js';
 
 test('safeNext follows only paths on this site', () => {
   const tests = [
@@ -66,4 +66,11 @@ test('pickLang and fill', () => {
   assert.equal(pickLang(all, { search: '', language: 'sv' }), all.en);
   assert.equal(fill(all.en.hi, { name: 'Anna' }), 'Hello, Anna');
   assert.equal(fill('{a} {b}', { a: 1 }), '1 {b}');
+});
+
+test('sentence makes a server message read as a sentence', () => {
+  assert.equal(sentence('wrong user name or password'), 'Wrong user name or password.');
+  assert.equal(sentence('Slot taken!'), 'Slot taken!');
+  assert.equal(sentence('  '), '');
+  assert.equal(sentence(undefined), '');
 });

@@ -85,3 +85,16 @@ test('sameDay and minutesBetween', () => {
   assert.ok(!T.sameDay(new Date(2025, 5, 3, 23, 59), new Date(2025, 5, 4, 0, 0)));
   assert.equal(T.minutesBetween(new Date(2025, 2, 30, 1, 0), new Date(2025, 2, 30, 4, 0)), 120);
 });
+
+test('isoWeek numbers weeks as Danish calendars do', () => {
+  const tests = [
+    [new Date(2025, 0, 1), 1],
+    [new Date(2024, 11, 30), 1], // Monday of 2025's week 1
+    [new Date(2021, 0, 3), 53], // Sunday in 2020's week 53
+    [new Date(2025, 2, 30, 23), 13], // the spring change
+    [new Date(2025, 5, 4), 23],
+    [new Date(2026, 11, 31), 53],
+    [new Date(2027, 0, 4), 1],
+  ];
+  for (const [d, want] of tests) assert.equal(T.isoWeek(d), want, d.toDateString());
+});

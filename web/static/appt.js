@@ -1,0 +1,122 @@
+// Appointments as staff read them (scheduler/openapi.json, Appointment and
+// DayEntry): the status in plain words, English and Danish, and what can be
+// done with one now. Shared by the day list and the calendar.
+
+import { parseTime } from './time.js';
+
+/**
+ * @typedef {object} Appointment
+ * @property {string} id
+ * @property {string} clinicianId
+ * @property {string} patientId
+ * @property {string} [typeId]
+ * @property {string} start RFC 3339
+ * @property {string} end
+ * @property {string} status booked, arrived, checked-in, fulfilled, cancelled, noshow, entered-in-error
+ * @property {number} [sequence]
+ * @property {string} [patientLink] the patient's invitation link (staff only)
+ * @property {string} [patientName]
+ * @property {string} [clinicianName]
+ */
+
+/**
+ * @typedef {object} DayEntry
+ * @property {Appointment} appointment
+ * @property {number} waiting guests in the waiting room now
+ * @property {number} inCall participants in the call now
+ */
+
+/** FHIR Appointment.status in plain words. */
+export const statusWords = {
+  en: {
+    booked: 'Booked',
+    arrived: 'Arrived',
+    'checked-in': 'Checked in',
+    fulfilled: 'Finished',
+    cancelled: 'Cancelled',
+    noshow: 'Did not attend',
+    'entered-in-error': 'Entered in error',
+  },
+  da: {
+    booked: 'Booket',
+    arrived: 'Ankommet',
+    'checked-in': 'Tjekket ind',
+    fulfilled: 'Afsluttet',
+    cancelled: 'Aflyst',
+    noshow: 'Udeblevet',
+    'entered-in-error': 'Oprettet ved en fejl',
+  },
+};
+
+/**
+ * @param {'en'|'da'|string} lang
+ * @param {string} status
+ * @returns {string}
+ */
+export function statusText(lang, status) {
+  const words = /** @type {Record<string, string>} */ (lang === 'da' ? statusWords.da : statusWords.en);
+  return words[status] || status || '';
+}
+
+/**
+ * Whether the visit can still take place: booked, arrived or checked in.
+ * @param {string} status
+ * @returns {boolean}
+ */
+export function isOpen(status) {
+  return status === 'booked' || status === 'arrived' || status === 'checked-in';
+}
+
+/**
+ * Whether the appointment no longer takes a slot in the calendar.
+ * @param {string} status
+ * @returns {boolean}
+ */
+export function isCancelled(status) {
+  return status === 'cancelled' || status === 'entered-in-error';
+}
+
+/**
+ * Entries with usable times, by start; waiting and inCall as numbers.
+ * @param {unknown} list the API's answer
+ * @returns {Array<DayEntry & {start: Date, end: Date}>}
+ */
+export function normalizeEntries(list) {
+  if (!Array.isArray(list)) return [];
+  /** @type {Array<DayEntry & {start: Date, end: Date}>} */
+  const out = [];
+  for (const e of list) {
+    const a = e && e.appointment;
+    const start = parseTime(a?.start);
+    const end = parseTime(a?.end);
+    if (!a || typeof a.id !== 'string' || !start || !end) continue;
+    out.push({
+      appointment: a,
+      waiting: Math.max(0, Number(e.waiting) || 0),
+      inCall: Math.max(0, Number(e.inCall) || 0),
+      start,
+      end,
+    });
+  }
+  return out.sort((x, y) => x.start.getTime() - y.start.getTime() || x.appointment.id.localeCompare(y.appointment.id));
+}
+
+/**
+ * A Danish CPR number as people write it: 010190-1234.
+ * @param {string} [cpr] 10 digits
+ * @returns {string}
+ */
+export function formatCPR(cpr) {
+  return cpr && /^\d{10}$/.test(cpr) ? `${cpr.slice(0, 6)}-${cpr.slice(6)}` : cpr || '';
+}
+
+/**
+ * Reads a CPR number typed with or without the dash or spaces.
+ * @param {string} s
+ * @returns {string|null} 10 digits, '' for none, null when it is not a CPR number
+ */
+export function parseCPR(s) {
+  const v = (s || '').replace(/[\s-]/g, '');
+  if (!v) return '';
+  return /^\d{10}$/.test(v) ? v : null;
+}
