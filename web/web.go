@@ -1,8 +1,10 @@
 // Package web serves the embedded browser pages of vclinic — the patient's visit
-// page and the clinician's call page — and their static assets (plain ES modules
-// and one style sheet, no build step); it imports nothing of vclinic. It knows
-// nothing of tokens, rooms or the signaling server: the pages read the access
-// token from the link's fragment and speak the signaling protocol themselves.
+// page, the clinician's call page and day list (console), the scheduler's
+// calendar and the sign-in page — and their static assets (plain ES modules
+// and style sheets, no build step); it imports nothing of vclinic. It knows
+// nothing of tokens, rooms, the signaling server or the REST API: the pages
+// read an access token from the link's fragment or rely on the session
+// cookie, and speak the signaling protocol and the API themselves.
 package web
 
 import (
@@ -56,9 +58,17 @@ func (c Config) Validate() error {
 type Web struct {
 	assetCache string
 	assets     map[string]*asset // by name under static/, pages excluded
-	visit      *asset
-	call       *asset
+	pages      map[string]*asset // by file name: visit.html, call.html, ...
 }
+
+// pageFiles names the embedded pages; each is served only at its route.
+var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html"}
+
+// Permissions-Policy values: only the call pages may use the camera and microphone.
+const (
+	callPermissions  = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+	staffPermissions = "camera=(), microphone=(), display-capture=(), geolocation=()"
+)
 
 // asset is one embedded file, ready to send.
 type asset struct {
@@ -75,7 +85,7 @@ func New(cfg Config) (*Web, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Web{assets: map[string]*asset{}, assetCache: "no-cache"}
+	w := &Web{assets: map[string]*asset{}, pages: map[string]*asset{}, assetCache: "no-cache"}
 	if cfg.AssetMaxAge > 0 {
 		w.assetCache = "public, max-age=" + strconv.Itoa(int(cfg.AssetMaxAge/time.Second))
 	}
@@ -87,23 +97,20 @@ func New(cfg Config) (*Web, error) {
 		if err != nil {
 			return err
 		}
-		switch a.name {
-		case "visit.html":
-			w.visit = a
-		case "call.html":
-			w.call = a
-		default:
-			if path.Ext(a.name) != ".html" {
-				w.assets[a.name] = a
-			}
+		if path.Ext(a.name) == ".html" {
+			w.pages[a.name] = a
+		} else {
+			w.assets[a.name] = a
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: read embedded files: %w", err)
 	}
-	if w.visit == nil || w.call == nil {
-		return nil, fmt.Errorf("web: embedded pages missing")
+	for _, name := range pageFiles {
+		if w.pages[name] == nil {
+			return nil, fmt.Errorf("web: embedded page %s missing", name)
+		}
 	}
 	return w, nil
 }
@@ -190,26 +197,45 @@ func (w *Web) serveStatic(rw http.ResponseWriter, r *http.Request) {
 // reads the room from its own path and the access token from the link's
 // fragment (#t=…), which never reaches the server.
 func (w *Web) VisitPage(rw http.ResponseWriter, r *http.Request) {
-	w.servePage(rw, r, w.visit)
+	w.servePage(rw, r, "visit.html", callPermissions)
 }
 
 // CallPage serves the clinician's call page, wired at GET /call/{room}. Like the
 // visit page, it takes the access token from the fragment (#t=…) and otherwise
 // relies on the session cookie.
 func (w *Web) CallPage(rw http.ResponseWriter, r *http.Request) {
-	w.servePage(rw, r, w.call)
+	w.servePage(rw, r, "call.html", callPermissions)
 }
 
-func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, a *asset) {
+// LoginPage serves the staff sign-in page, wired at GET /login. It posts to
+// /api/v1/login and then goes to ?next= (a path on this site) or to the
+// start page of the user's role.
+func (w *Web) LoginPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "login.html", staffPermissions)
+}
+
+// ConsolePage serves the clinician's day list, wired at GET /console: today's
+// appointments, who is in the waiting room now, Admit and Join.
+func (w *Web) ConsolePage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "console.html", staffPermissions)
+}
+
+// CalendarPage serves the scheduler's calendar, wired at GET /calendar: a
+// clinician's week, free slots, patients, booking, cancelling and moving.
+func (w *Web) CalendarPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "calendar.html", staffPermissions)
+}
+
+func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, name, permissions string) {
 	h := rw.Header()
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	// The fragment never travels in a Referer, but the path names the room.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(), geolocation=()")
+	h.Set("Permissions-Policy", permissions)
 	h.Set("Cache-Control", "no-cache")
-	w.serve(rw, r, a)
+	w.serve(rw, r, w.pages[name])
 }
 
 // serve writes a with its type, ETag and, when the client accepts it, gzip.
@@ -251,10 +277,14 @@ func acceptsGzip(values []string) bool {
 	return false
 }
 
-// Register mounts the assets and both pages on mux: /static/, GET /visit/{room}
-// and GET /call/{room}. Use it, or mount the handlers one by one.
+// Register mounts the assets and the pages on mux: /static/, GET /visit/{room},
+// GET /call/{room}, GET /login, GET /console and GET /calendar. Use it, or
+// mount the handlers one by one.
 func (w *Web) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", w.Static())
 	mux.HandleFunc("GET /visit/{room}", w.VisitPage)
 	mux.HandleFunc("GET /call/{room}", w.CallPage)
+	mux.HandleFunc("GET /login", w.LoginPage)
+	mux.HandleFunc("GET /console", w.ConsolePage)
+	mux.HandleFunc("GET /calendar", w.CalendarPage)
 }

@@ -100,13 +100,22 @@ func TestConfigValidate(t *testing.T) {
 
 func TestPages(t *testing.T) {
 	srv := newTestServer(t, Config{})
+	const (
+		callPerm  = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+		staffPerm = "camera=(), microphone=(), display-capture=(), geolocation=()"
+	)
 	tests := []struct {
 		path   string
 		script string
+		perm   string
 	}{
-		{"/visit/room-1", `<script type="module" src="/static/visit.js"></script>`},
-		{"/call/room-1", `<script type="module" src="/static/call-page.js"></script>`},
-		{"/visit/r%C3%B8d%20stue", `<script type="module" src="/static/visit.js"></script>`},
+		{"/visit/room-1", `<script type="module" src="/static/visit.js"></script>`, callPerm},
+		{"/call/room-1", `<script type="module" src="/static/call-page.js"></script>`, callPerm},
+		{"/visit/r%C3%B8d%20stue", `<script type="module" src="/static/visit.js"></script>`, callPerm},
+		{"/login", `<script type="module" src="/static/login.js"></script>`, staffPerm},
+		{"/login?next=%2Fconsole", `<script type="module" src="/static/login.js"></script>`, staffPerm},
+		{"/console", `<script type="module" src="/static/console.js"></script>`, staffPerm},
+		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -122,6 +131,7 @@ func TestPages(t *testing.T) {
 					"X-Content-Type-Options":  "nosniff",
 					"X-Frame-Options":         "DENY",
 					"Cache-Control":           "no-cache",
+					"Permissions-Policy":      tt.perm,
 				}
 				for k, v := range want {
 					if got := resp.Header.Get(k); got != v {
@@ -247,8 +257,14 @@ func TestNotFound(t *testing.T) {
 		"/static/../web.go",
 		"/static/%2e%2e/web.go",
 		"/static/style.css/x",
+		"/static/login.html",
+		"/static/console.html",
+		"/static/calendar.html",
 		"/visit/",
 		"/call/",
+		"/login/x",
+		"/console/",
+		"/calendar/2025",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -265,9 +281,12 @@ func TestMethodNotAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, h := range map[string]http.Handler{
-		"static": w.Static(),
-		"visit":  http.HandlerFunc(w.VisitPage),
-		"call":   http.HandlerFunc(w.CallPage),
+		"static":   w.Static(),
+		"visit":    http.HandlerFunc(w.VisitPage),
+		"call":     http.HandlerFunc(w.CallPage),
+		"login":    http.HandlerFunc(w.LoginPage),
+		"console":  http.HandlerFunc(w.ConsolePage),
+		"calendar": http.HandlerFunc(w.CalendarPage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -311,7 +330,7 @@ func TestPagesNoInlineCode(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	w.Register(mux)
-	for _, page := range []string{"visit.html", "call.html"} {
+	for _, page := range pageFiles {
 		t.Run(page, func(t *testing.T) {
 			b, err := embedded.ReadFile("static/" + page)
 			if err != nil {
@@ -359,6 +378,67 @@ func TestPagesNoInlineCode(t *testing.T) {
 				if _, err := fs.Stat(embedded, "static/"+name); err != nil {
 					t.Errorf("reference to missing asset %q", ref)
 				}
+				if path.Ext(name) == ".html" {
+					t.Errorf("reference to a page under /static/: %q", ref)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryPageServed checks that each embedded page has a route and that
+// everything it loads — style sheets, scripts and, through the imports, every
+// module — is served from /static/ with status 200.
+func TestEveryPageServed(t *testing.T) {
+	srv := newTestServer(t, Config{})
+	routes := map[string]string{
+		"visit.html":    "/visit/r1",
+		"call.html":     "/call/r1",
+		"login.html":    "/login",
+		"console.html":  "/console",
+		"calendar.html": "/calendar",
+	}
+	for _, name := range staticFiles(t) {
+		if path.Ext(name) == ".html" && routes[name] == "" {
+			t.Errorf("page %s has no route", name)
+		}
+	}
+	if len(routes) != len(pageFiles) {
+		t.Errorf("routes for %d pages, pageFiles lists %d", len(routes), len(pageFiles))
+	}
+	for name, route := range routes {
+		t.Run(name, func(t *testing.T) {
+			resp, body := get(t, http.MethodGet, srv.URL+route, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: status %d", route, resp.StatusCode)
+			}
+			seen := map[string]bool{}
+			var queue []string
+			for _, m := range refRE.FindAllStringSubmatch(string(body), -1) {
+				if n, ok := strings.CutPrefix(m[1], "/static/"); ok {
+					queue = append(queue, n)
+				}
+			}
+			for len(queue) > 0 {
+				n := queue[0]
+				queue = queue[1:]
+				if seen[n] {
+					continue
+				}
+				seen[n] = true
+				resp, b := get(t, http.MethodGet, srv.URL+"/static/"+n, nil)
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("%s loads /static/%s: status %d", route, n, resp.StatusCode)
+					continue
+				}
+				if path.Ext(n) == ".js" {
+					for _, m := range importRE.FindAllStringSubmatch(string(b), -1) {
+						queue = append(queue, path.Join(path.Dir(n), m[1]+m[2]))
+					}
+				}
+			}
+			if len(seen) < 2 {
+				t.Errorf("%s loads only %v", route, seen)
 			}
 		})
 	}
