@@ -50,7 +50,8 @@ const $ = (id) => document.getElementById(id);
 
 /**
  * A small element builder: h('button', {type: 'button', className: 'btn'}, 'Book').
- * Keys starting with "data-" or "aria-" become attributes; "on" + event name a listener.
+ * Keys starting with "data-" or "aria-", and role, become attributes; "on" +
+ * event name a listener; the rest are properties.
  * @param {string} tag
  * @param {Record<string, any>} [props]
  * @param {...(Node|string|null|undefined|false)} children
@@ -60,12 +61,34 @@ function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('data-') || k.startsWith('aria-')) el.setAttribute(k, String(v));
+    if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role') el.setAttribute(k, String(v));
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else /** @type {any} */ (el)[k] = v;
   }
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
   return el;
+}
+
+/**
+ * Draws container anew with draw and puts keyboard focus back on the element
+ * that stands for the one that had it (same id, data-action, data-slot or
+ * data-appointment), so a refresh never throws a keyboard user out.
+ * @param {HTMLElement} container
+ * @param {() => void} draw
+ */
+function keepFocus(container, draw) {
+  const had = /** @type {HTMLElement|null} */ (container.contains(document.activeElement) ? document.activeElement : null);
+  draw();
+  if (!had || container.contains(had)) return;
+  const key = had.id
+    ? `#${CSS.escape(had.id)}`
+    : ['data-slot', 'data-appointment', 'data-action']
+        .filter((a) => had.hasAttribute(a))
+        .map((a) => `[${a}="${CSS.escape(had.getAttribute(a) || '')}"]`)
+        .join('');
+  const again = key ? /** @type {HTMLElement|null} */ (container.querySelector(key)) : null;
+  if (again && !(/** @type {any} */ (again).disabled)) again.focus();
+  else container.focus?.();
 }
 
 /** @typedef {import('./appt.js').Appointment} Appointment */
@@ -251,7 +274,7 @@ function renderWeek() {
       list,
     );
   });
-  $('week').replaceChildren(...cols);
+  keepFocus($('week'), () => $('week').replaceChildren(...cols));
 }
 
 /**
@@ -336,9 +359,11 @@ function renderPanel(focus) {
     $('panel-body').replaceChildren();
     return;
   }
-  if (p.kind === 'book') renderBook(p);
-  else if (p.kind === 'booked') renderBooked(p.appt);
-  else renderAppt(p);
+  keepFocus(panel, () => {
+    if (p.kind === 'book') renderBook(p);
+    else if (p.kind === 'booked') renderBooked(p.appt);
+    else renderAppt(p);
+  });
   if (focus) {
     panel.focus({ preventScroll: true });
     panel.scrollIntoView({ block: 'nearest' });
@@ -770,6 +795,9 @@ $('patient').addEventListener('change', () => {
   if (state.panel?.kind === 'book') renderPanel(false);
 });
 $('new-patient').addEventListener('submit', createPatient);
+$('panel').addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
+  if (ev.key === 'Escape') closePanel();
+});
 $('sign-out').addEventListener('click', async () => {
   try {
     await api.post('/api/v1/logout');
