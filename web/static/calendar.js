@@ -21,6 +21,7 @@ import {
   formatTime,
   fromInputValue,
   isoWeek,
+  localizeTimes,
   parseTime,
   rfc3339,
   sameDay,
@@ -151,7 +152,7 @@ function plain(err, what) {
   if (!(err instanceof APIError)) return String(err);
   if (err.status === 0) return what === 'book' ? t.err.networkBook : t.err.network;
   const lead = (t.err[`${what}${err.status}`] || t.err[String(err.status)] || t.err.other).trim();
-  return err.detail ? `${lead} (${err.detail})` : lead;
+  return err.detail ? `${lead} (${localizeTimes(err.detail, t.locale)})` : lead;
 }
 
 /** @param {unknown} err */

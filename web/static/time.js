@@ -219,6 +219,23 @@ export function isoWeek(d) {
   return 1 + Math.round((startOfWeek(thursday).getTime() - week1.getTime()) / (7 * 86400000));
 }
 
+/** An RFC 3339 time inside a sentence. */
+const rfc3339RE = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * Rewrites the RFC 3339 times in a server's message in local time
+ * ("busy from 2025-06-03T08:30:00Z" becomes "busy from Tue 3 Jun 10:30").
+ * @param {string} text
+ * @param {string} locale
+ * @returns {string}
+ */
+export function localizeTimes(text, locale) {
+  return (text || '').replace(rfc3339RE, (m) => {
+    const d = parseTime(m);
+    return d ? `${formatShortDay(d, locale)} ${formatTime(d, locale)}` : m;
+  });
+}
+
 /**
  * Whole minutes from a to b.
  * @param {Date} a

@@ -98,3 +98,13 @@ test('isoWeek numbers weeks as Danish calendars do', () => {
   ];
   for (const [d, want] of tests) assert.equal(T.isoWeek(d), want, d.toDateString());
 });
+
+test('localizeTimes puts a server message in local time', () => {
+  assert.equal(
+    T.localizeTimes('the clinician is busy from 2026-11-30T07:00:00Z to 2026-11-30T07:10:00Z (buffers included)', 'en-GB'),
+    'the clinician is busy from Mon 30 Nov 08:00 to Mon 30 Nov 08:10 (buffers included)',
+  );
+  assert.equal(T.localizeTimes('starts 2025-06-03T10:30:00.5+02:00.', 'en-GB'), 'starts Tue 3 Jun 10:30.');
+  assert.equal(T.localizeTimes('no times here: 2025-06-03', 'en-GB'), 'no times here: 2025-06-03');
+  assert.equal(T.localizeTimes(undefined, 'en-GB'), '');
+});
