@@ -7,8 +7,10 @@
 // in English and Danish.
 
 import { API, APIError, idempotencyKey, seg } from './api.js';
-import { formatCPR, isCancelled, isOpen, normalizeEntries, parseCPR, statusText } from './appt.js';
+import { isCancelled, isOpen, normalizeEntries, statusText } from './appt.js';
 import { twoStep } from './confirm.js';
+import { h, keepFocus } from './dom.js';
+import { PatientPicker, patientLabel } from './patients.js';
 import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
 import {
@@ -35,9 +37,6 @@ import { strings } from './calendar-text.js';
 /** How often the week is fetched again while the page is visible. */
 const RefreshMs = 60000;
 
-/** Most patients listed at once; the filter narrows the rest. */
-const maxListed = 200;
-
 const t = pickLang(strings);
 document.documentElement.lang = t.lang;
 document.title = t.title;
@@ -49,52 +48,8 @@ applyText(document, t.text);
  */
 const $ = (id) => document.getElementById(id);
 
-/**
- * A small element builder: h('button', {type: 'button', className: 'btn'}, 'Book').
- * Keys starting with "data-" or "aria-", and role, become attributes; "on" +
- * event name a listener; the rest are properties.
- * @param {string} tag
- * @param {Record<string, any>} [props]
- * @param {...(Node|string|null|undefined|false)} children
- * @returns {any}
- */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role') el.setAttribute(k, String(v));
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else /** @type {any} */ (el)[k] = v;
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-/**
- * Draws container anew with draw and puts keyboard focus back on the element
- * that stands for the one that had it (same id, data-action, data-slot or
- * data-appointment), so a refresh never throws a keyboard user out.
- * @param {HTMLElement} container
- * @param {() => void} draw
- */
-function keepFocus(container, draw) {
-  const had = /** @type {HTMLElement|null} */ (container.contains(document.activeElement) ? document.activeElement : null);
-  draw();
-  if (!had || container.contains(had)) return;
-  const key = had.id
-    ? `#${CSS.escape(had.id)}`
-    : ['data-slot', 'data-appointment', 'data-action']
-        .filter((a) => had.hasAttribute(a))
-        .map((a) => `[${a}="${CSS.escape(had.getAttribute(a) || '')}"]`)
-        .join('');
-  const again = key ? /** @type {HTMLElement|null} */ (container.querySelector(key)) : null;
-  if (again && !(/** @type {any} */ (again).disabled)) again.focus();
-  else container.focus?.();
-}
-
 /** @typedef {import('./appt.js').Appointment} Appointment */
 /** @typedef {{id: string, name: string, department?: string, zone?: string}} Clinician */
-/** @typedef {{id: string, name: string, contact?: string, cpr?: string}} Patient */
 /** @typedef {{id: string, name: string, durationMinutes: number}} AppointmentType */
 /** @typedef {{start: Date, end: Date, startText: string}} Slot */
 /**
@@ -111,10 +66,8 @@ const params = new URLSearchParams(location.search);
 const state = {
   /** @type {Clinician[]} */ clinicians: [],
   /** @type {AppointmentType[]} */ types: [],
-  /** @type {Patient[]} */ patients: [],
   clinicianId: params.get('clinician') || '',
   typeId: params.get('type') || '',
-  patientId: '',
   week: startOfWeek(fromInputValue(params.get('week') || '') || new Date()),
   showSlots: false,
   /** @type {ReturnType<typeof normalizeEntries>} */ entries: [],
@@ -382,7 +335,7 @@ function panelBody(...children) {
 /** @param {Extract<Panel, {kind: 'book'}>} p */
 function renderBook(p) {
   $('panel-title').textContent = t.bookTitle;
-  const patient = state.patients.find((x) => x.id === state.patientId);
+  const patient = picker.chosen;
   const type = state.types.find((x) => x.id === state.typeId);
   const clin = state.clinicians.find((x) => x.id === state.clinicianId);
   const bookButton = h('button', { type: 'button', className: 'btn btn-main', 'data-action': 'book', disabled: !patient || p.busy, onclick: () => book() }, p.busy ? t.booking : t.book);
@@ -397,7 +350,7 @@ function renderBook(p) {
       h('dt', {}, t.typeLabel),
       h('dd', {}, type ? typeName(type) : ''),
       h('dt', {}, t.patientLabel),
-      h('dd', {}, patient ? patientName(patient) : h('strong', {}, t.choosePatient)),
+      h('dd', {}, patient ? patientLabel(patient) : h('strong', {}, t.choosePatient)),
     ),
     p.error ? h('p', { className: 'error', role: 'alert' }, p.error) : null,
     h('div', { className: 'actions' }, bookButton, h('button', { type: 'button', className: 'btn', onclick: closePanel }, t.close)),
@@ -407,12 +360,12 @@ function renderBook(p) {
 /** Books the chosen slot for the chosen patient, once however often it is pressed. */
 async function book() {
   const p = state.panel;
-  if (!p || p.kind !== 'book' || p.busy || !state.patientId) return;
+  if (!p || p.kind !== 'book' || p.busy || !picker.id) return;
   p.busy = true;
   p.error = '';
   renderPanel(false);
   /** @type {Record<string, any>} */
-  const body = { clinicianId: state.clinicianId, patientId: state.patientId, start: p.slot.startText };
+  const body = { clinicianId: state.clinicianId, patientId: picker.id, start: p.slot.startText };
   if (state.typeId) body.typeId = state.typeId;
   else body.durationMinutes = Math.round((p.slot.end.getTime() - p.slot.start.getTime()) / 60000);
   try {
@@ -634,90 +587,18 @@ function sameWeek(d) {
 
 // --- patients ---
 
-/** @param {Patient} p */
-function patientName(p) {
-  return [p.name, p.contact, formatCPR(p.cpr)].filter(Boolean).join(' · ');
-}
-
-function renderPatients() {
-  const q = ($('patient-filter').value || '').trim().toLowerCase();
-  const digits = q.replace(/[\s-]/g, '');
-  const match = (/** @type {Patient} */ p) =>
-    !q ||
-    p.name.toLowerCase().includes(q) ||
-    (p.contact || '').toLowerCase().includes(q) ||
-    (!!digits && /^\d+$/.test(digits) && (p.cpr || '').includes(digits));
-  const found = state.patients.filter(match);
-  const shown = found.slice(0, maxListed);
-  const select = $('patient');
-  if (state.patientId && !shown.some((p) => p.id === state.patientId)) {
-    const chosen = state.patients.find((p) => p.id === state.patientId);
-    if (chosen) shown.unshift(chosen); // the choice stays visible while filtering
-  }
-  select.replaceChildren(...shown.map((p) => h('option', { value: p.id, selected: p.id === state.patientId }, patientName(p))));
-  $('patient-count').textContent =
-    found.length > shown.length ? fill(t.patientsSome, { n: shown.length, of: found.length }) : fill(t.patientsAll, { n: found.length });
-}
-
-async function loadPatients() {
-  try {
-    const list = await api.get('/api/v1/patients');
-    state.patients = (Array.isArray(list) ? list : []).sort((a, b) => a.name.localeCompare(b.name, t.locale));
-    renderPatients();
-  } catch (err) {
-    if (await signInIfNeeded(err)) return;
-    showError(plain(err, 'load'));
-  }
-}
-
-/** @param {SubmitEvent} ev */
-async function createPatient(ev) {
-  ev.preventDefault();
-  const name = $('np-name').value.trim();
-  const contact = $('np-contact').value.trim();
-  const cpr = parseCPR($('np-cpr').value);
-  const err = $('np-error');
-  const say = (/** @type {string} */ m) => {
-    err.textContent = m;
-    err.hidden = !m;
-  };
-  if (!name) {
-    say(t.err.noName);
-    $('np-name').focus();
-    return;
-  }
-  if (cpr === null) {
-    say(t.err.badCPR);
-    $('np-cpr').focus();
-    return;
-  }
-  say('');
-  const submit = $('np-submit');
-  submit.disabled = true;
-  try {
-    /** @type {Record<string, string>} */
-    const body = { name };
-    if (contact) body.contact = contact;
-    if (cpr) body.cpr = cpr;
-    /** @type {Patient} */
-    const created = await api.post('/api/v1/patients', body);
-    state.patients.push(created);
-    state.patients.sort((a, b) => a.name.localeCompare(b.name, t.locale));
-    state.patientId = created.id;
-    $('patient-filter').value = '';
-    $('new-patient').reset();
-    $('new-patient-box').open = false;
-    renderPatients();
-    showDone(fill(t.patientCreated, { name: created.name }));
+const picker = new PatientPicker({
+  api,
+  t,
+  onChange: () => {
     if (state.panel?.kind === 'book') renderPanel(false);
-    $('patient').focus();
-  } catch (e) {
-    if (await signInIfNeeded(e)) return;
-    say(plain(e, 'patient'));
-  } finally {
-    submit.disabled = false;
-  }
-}
+  },
+  onCreated: (p) => {
+    showDone(fill(t.patientCreated, { name: p.name }));
+    if (state.panel?.kind === 'book') renderPanel(false);
+  },
+  explain: async (err, what) => ((await signInIfNeeded(err)) ? null : plain(err, what)),
+});
 
 // --- setup ---
 
@@ -780,22 +661,6 @@ $('week-date').addEventListener('change', () => {
   const d = fromInputValue($('week-date').value);
   if (d) goToWeek(d);
 });
-$('patient-filter').addEventListener('input', renderPatients);
-$('patient-filter').addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
-  // Down arrow goes from the filter into the list.
-  if (ev.key === 'ArrowDown' && $('patient').options.length) {
-    ev.preventDefault();
-    const select = $('patient');
-    if (select.selectedIndex < 0) select.selectedIndex = 0;
-    select.dispatchEvent(new Event('change'));
-    select.focus();
-  }
-});
-$('patient').addEventListener('change', () => {
-  state.patientId = $('patient').value;
-  if (state.panel?.kind === 'book') renderPanel(false);
-});
-$('new-patient').addEventListener('submit', createPatient);
 $('panel').addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
   if (ev.key === 'Escape') closePanel();
 });
@@ -839,10 +704,10 @@ async function main() {
   if (!state.clinicians.length) showError(t.err.noClinicians);
   renderChoices();
   renderSlotsToggle();
-  renderPatients();
+  picker.render();
   renderWeek();
   loadWeek();
-  loadPatients();
+  picker.load();
 }
 
 main();
