@@ -27,6 +27,9 @@ type serveConfig struct {
 	Grace          time.Duration
 	AllowedOrigins string
 	ShutdownWait   time.Duration
+	Postgres       string
+	PublicURL      string
+	CalendarEmail  string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -47,6 +50,9 @@ var serveFlags = []envFlag{
 	{"grace", "VCLINIC_GRACE", "how long a dropped participant keeps its place (`duration`)"},
 	{"allowed-origins", "VCLINIC_ALLOWED_ORIGINS", "comma-separated extra `origins` allowed to open the WebSocket"},
 	{"shutdown-wait", "VCLINIC_SHUTDOWN_WAIT", "how long to wait for clients on SIGTERM (`duration`)"},
+	{"postgres", "VCLINIC_POSTGRES", "PostgreSQL `URL` for the records (a cluster); empty keeps them in SQLite in the data directory"},
+	{"public-url", "VCLINIC_PUBLIC_URL", "`URL` invitation links point to (https://clinic.example.org); default the address served"},
+	{"calendar-email", "VCLINIC_CALENDAR_EMAIL", "e-mail `address` that organizes calendar invitations (ICS ORGANIZER)"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -66,6 +72,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"public-host": &cfg.PublicHost, "log-level": &cfg.LogLevel, "tls-cert": &cfg.TLSCert,
 		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
+		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {

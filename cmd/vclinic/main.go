@@ -3,6 +3,7 @@
 //
 //	vclinic [flags]            serve the clinic (see vclinic -h)
 //	vclinic token [flags]      print an access token for scripts and operators
+//	vclinic user add [flags]   add a member of staff
 //	vclinic gatt decode C HEX  decode a Bluetooth health-device value
 package main
 
@@ -30,6 +31,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runToken(args[1:], stdout, stderr)
 		case "gatt":
 			return runGATT(args[1:], stdout, stderr)
+		case "user":
+			return runUser(ctx, args[1:], os.Stdin, stdout, stderr)
 		case "help":
 			printUsage(stderr)
 			return 0
@@ -45,6 +48,7 @@ Usage:
   vclinic [flags]               serve the clinic (web pages, signaling, media)
   vclinic -demo                 serve, and print a clinician and a patient link
   vclinic token [flags]         print an access token (vclinic token -h)
+  vclinic user add [flags]      add a member of staff (vclinic user add -h)
   vclinic gatt decode C HEX     decode a Bluetooth health-device value
 
 Serve flags (each also read from the environment variable shown):

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 
+	"vclinic/scheduler"
 	"vclinic/sfu"
 	"vclinic/signaling"
 	"vclinic/web"
@@ -47,29 +49,49 @@ type clinic struct {
 	cfg   serveConfig
 	log   *slog.Logger
 	keys  *signaling.Keyring
+	store *scheduler.Store
 	media *sfu.SFU
 	sig   *signaling.Server
+	api   *scheduler.API
 	web   *web.Web
 	ready atomic.Bool
 }
 
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) error {
+// openStore opens the records: PostgreSQL when a URL is given, else the
+// embedded SQLite database in the data directory.
+func openStore(ctx context.Context, data, postgres string, log *slog.Logger) (*scheduler.Store, error) {
+	cfg := scheduler.Config{PostgresURL: postgres}
+	if postgres == "" {
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		cfg.SQLitePath = filepath.Join(data, "vclinic.db")
+	}
+	store, err := scheduler.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return store, nil
+}
+
+// newClinic opens the records and the media ports and wires the parts.
+// Links point to linkBase (scheme://host:port). Close releases it all.
+func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase string, secure bool) (*clinic, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	keys, err := signaling.OpenKeyring(filepath.Join(cfg.Data, "keys"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
-	}
-	defer ln.Close()
 	httpHost, _, _ := net.SplitHostPort(cfg.Addr)
 	pub, err := publicIPs(cfg.PublicHost)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg.Data, cfg.Postgres, log.With("component", "records"))
+	if err != nil {
+		return nil, err
 	}
 	media, err := sfu.New(sfu.Config{
 		UDPPort:   cfg.UDPPort,
@@ -80,38 +102,77 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		IncludeLoopback: isLoopbackHost(httpHost),
 	}, log.With("component", "sfu"))
 	if err != nil {
-		return fmt.Errorf("media server: %w", err)
+		store.Close()
+		return nil, fmt.Errorf("media server: %w", err)
 	}
-	defer media.Close()
-	sig, err := signaling.New(signaling.Config{
+	c := &clinic{cfg: cfg, log: log, keys: keys, store: store, media: media}
+	policy := scheduler.LinkPolicy{}
+	c.sig, err = signaling.New(signaling.Config{
 		GracePeriod:    cfg.Grace,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
+		Visits:         visits{store: store, policy: policy},
 	}, keys, media, log.With("component", "signaling"))
-	if err != nil {
-		return err
+	if err == nil {
+		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,
+			BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail},
+			store, tokenAuth{keys}, tokenIssuer{keys: keys, base: linkBase},
+			scheduler.PresenceFunc(c.sig.Presence), log.With("component", "api"))
 	}
-	w, err := web.New(web.Config{})
-	if err != nil {
-		return err
+	if err == nil {
+		c.web, err = web.New(web.Config{})
 	}
-	c := &clinic{cfg: cfg, log: log, keys: keys, media: media, sig: sig, web: w}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
 
-	srv := &http.Server{
-		Handler:           c.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+// Close ends the media server and closes the records.
+func (c *clinic) Close() {
+	if err := c.media.Close(); err != nil {
+		c.log.Warn("media shutdown", "err", err)
 	}
+	if err := c.store.Close(); err != nil {
+		c.log.Warn("records close", "err", err)
+	}
+}
+
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	var tlsConfig *tls.Config
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			return fmt.Errorf("tls: %w", err)
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		scheme = "https"
 	}
 	base := scheme + "://" + advertisedAddr(ln.Addr())
+	linkBase := strings.TrimSuffix(cfg.PublicURL, "/")
+	if linkBase == "" {
+		linkBase = base
+	}
+	c, err := newClinic(ctx, cfg, log, linkBase, tlsConfig != nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	media, sig := c.media, c.sig
+
+	srv := &http.Server{
+		Handler:           c.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+	}
 
 	errc := make(chan error, 1)
 	go func() {
@@ -121,13 +182,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 			errc <- srv.Serve(ln)
 		}
 	}()
-	c.ready.Store(true)
-	log.Info("vclinic serving", "url", base, "udp_port", media.UDPPort(), "tcp_port", media.TCPPort(), "data", cfg.Data)
 	if cfg.Demo {
-		if err := c.printDemo(stdout, base); err != nil {
-			return err
+		if err := c.seedDemo(ctx, stdout, linkBase); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 	}
+	c.ready.Store(true)
+	log.Info("vclinic serving", "url", base, "udp_port", media.UDPPort(), "tcp_port", media.TCPPort(), "data", cfg.Data)
 
 	select {
 	case err := <-errc:
@@ -143,9 +204,6 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
-	}
-	if err := media.Close(); err != nil {
-		log.Warn("media shutdown", "err", err)
 	}
 	log.Info("stopped")
 	return nil
@@ -193,13 +251,22 @@ func (c *clinic) routes() http.Handler {
 	r.GET("/api/v1/rooms/:room", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
 		c.sig.ServeRoom(w, req, p.ByName("room"))
 	})
+	r.POST("/api/v1/appointments/:id/admit", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		c.sig.ServeAdmit(w, req, p.ByName("id"))
+	})
+	r.POST("/api/v1/appointments/:id/end", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		c.sig.ServeEnd(w, req, p.ByName("id"))
+	})
+	c.api.Routes(r)
 	r.HandlerFunc(http.MethodGet, "/visit/:room", c.web.VisitPage)
 	r.HandlerFunc(http.MethodGet, "/call/:room", c.web.CallPage)
 	r.Handler(http.MethodGet, "/static/*file", c.web.Static())
-	r.HandlerFunc(http.MethodGet, "/", func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "vclinic: open the link from your invitation.")
-	})
+	r.HandlerFunc(http.MethodGet, "/login", c.web.LoginPage)
+	r.HandlerFunc(http.MethodGet, "/console", c.web.ConsolePage)
+	r.HandlerFunc(http.MethodGet, "/calendar", c.web.CalendarPage)
+	// Patients arrive by their invitation link; whoever opens the bare address
+	// is staff, who sign in.
+	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))
 	return c.logRequests(r)
 }
 
@@ -241,22 +308,4 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	s.status = http.StatusSwitchingProtocols
 	return h.Hijack()
-}
-
-// printDemo prints one line per demo link: "clinician: URL" and "patient: URL".
-func (c *clinic) printDemo(stdout io.Writer, base string) error {
-	const room = "demo"
-	clin, err := c.keys.Sign(signaling.TokenRequest{Role: signaling.RoleClinician, Subject: "demo-clinician",
-		Name: "Dr. Anna Holm", TTL: 12 * time.Hour})
-	if err != nil {
-		return err
-	}
-	pat, err := c.keys.Sign(signaling.TokenRequest{Role: signaling.RolePatient, Subject: "demo-patient",
-		Name: "Karen Jensen", Room: room, TTL: 12 * time.Hour})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "clinician: %s/call/%s#t=%s\n", base, room, clin)
-	fmt.Fprintf(stdout, "patient: %s/visit/%s#t=%s\n", base, room, pat)
-	return nil
 }

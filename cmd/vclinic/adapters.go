@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"vclinic/scheduler"
+	"vclinic/signaling"
+)
+
+// The adapters below let packages that do not know each other work together:
+// scheduler's API authenticates with signaling's tokens, and signaling's
+// waiting room asks scheduler about appointments.
+
+// tokenAuth authenticates API requests with vclinic tokens.
+type tokenAuth struct{ keys *signaling.Keyring }
+
+func (t tokenAuth) Authenticate(r *http.Request) (scheduler.Principal, error) {
+	c, err := t.keys.FromRequest(r)
+	if err != nil {
+		return scheduler.Principal{}, err
+	}
+	return scheduler.Principal{Actor: scheduler.Actor{ID: c.Subject, Role: c.Role}, Name: c.Name, Appt: c.Appt}, nil
+}
+
+// tokenIssuer mints staff sessions and guest invitation links.
+type tokenIssuer struct {
+	keys *signaling.Keyring
+	base string // scheme://host:port the links point to
+}
+
+func (t tokenIssuer) Session(u scheduler.User, ttl time.Duration) (string, error) {
+	return t.keys.Sign(signaling.TokenRequest{Role: u.Role, Subject: u.ID, Name: u.Name, TTL: ttl})
+}
+
+// linkLifetime is how long an invitation token stays valid beyond the
+// appointment's end. The token only needs to outlive the window: the server
+// checks the appointment's current time and status at every use.
+const linkLifetime = 30 * 24 * time.Hour
+
+// maxLinkTTL keeps link tokens under the signing limit.
+const maxLinkTTL = 89 * 24 * time.Hour
+
+func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string) (string, error) {
+	ttl := time.Until(a.End.Add(linkLifetime))
+	if ttl > maxLinkTTL {
+		ttl = maxLinkTTL
+	}
+	if ttl < time.Hour {
+		ttl = time.Hour
+	}
+	tok, err := t.keys.Sign(signaling.TokenRequest{Role: role, Subject: subject, Name: name, Appt: a.ID, TTL: ttl})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s/visit/%s#t=%s", t.base, a.ID, tok), nil
+}
+
+// visits answers signaling's questions about appointment rooms from the store.
+type visits struct {
+	store  *scheduler.Store
+	policy scheduler.LinkPolicy
+}
+
+func (v visits) appointment(ctx context.Context, id string, by scheduler.Actor) (scheduler.Appointment, error) {
+	a, err := v.store.GetAppointment(ctx, by, id)
+	if errors.Is(err, scheduler.ErrNotFound) {
+		return a, signaling.ErrNoVisit
+	}
+	return a, err
+}
+
+func (v visits) Window(ctx context.Context, id string, now time.Time) (signaling.VisitWindow, error) {
+	a, err := v.appointment(ctx, id, scheduler.System)
+	if err != nil {
+		return signaling.VisitWindow{}, err
+	}
+	w := v.policy.Window(a, now)
+	out := signaling.VisitWindow{Opens: w.Opens, Closes: w.Closes, Start: w.Start, End: w.End}
+	switch w.State {
+	case scheduler.LinkEarly:
+		out.State = signaling.WindowEarly
+	case scheduler.LinkOpen:
+		out.State = signaling.WindowOpen
+	default:
+		out.State = signaling.WindowExpired
+	}
+	if c, err := v.store.GetClinician(ctx, a.ClinicianID); err == nil {
+		out.Clinician = c.Name
+	}
+	return out, nil
+}
+
+func actorOf(c *signaling.Claims) scheduler.Actor {
+	return scheduler.Actor{ID: c.Subject, Role: c.Role}
+}
+
+// advance moves the appointment along the FHIR workflow to target, through
+// arrived when needed; a visit already past target is left as it is.
+func (v visits) advance(ctx context.Context, id string, by *signaling.Claims, target scheduler.Status) error {
+	a, err := v.appointment(ctx, id, actorOf(by))
+	if err != nil {
+		return err
+	}
+	steps := map[scheduler.Status][]scheduler.Status{
+		scheduler.StatusArrived:   {scheduler.StatusArrived},
+		scheduler.StatusCheckedIn: {scheduler.StatusArrived, scheduler.StatusCheckedIn},
+		scheduler.StatusFulfilled: {scheduler.StatusArrived, scheduler.StatusCheckedIn, scheduler.StatusFulfilled},
+	}[target]
+	order := map[scheduler.Status]int{scheduler.StatusBooked: 0, scheduler.StatusArrived: 1,
+		scheduler.StatusCheckedIn: 2, scheduler.StatusFulfilled: 3}
+	at, ok := order[a.Status]
+	if !ok {
+		return nil // cancelled, no-show or entered in error: nothing to record
+	}
+	for _, s := range steps {
+		if order[s] <= at {
+			continue
+		}
+		if _, err := v.store.SetStatus(ctx, actorOf(by), id, s, "video visit"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v visits) Arrived(ctx context.Context, id string, by *signaling.Claims) error {
+	return v.advance(ctx, id, by, scheduler.StatusArrived)
+}
+
+func (v visits) Admitted(ctx context.Context, id string, by *signaling.Claims) error {
+	return v.advance(ctx, id, by, scheduler.StatusCheckedIn)
+}
+
+func (v visits) Ended(ctx context.Context, id string, by *signaling.Claims) error {
+	return v.advance(ctx, id, by, scheduler.StatusFulfilled)
+}
