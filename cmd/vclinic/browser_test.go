@@ -72,6 +72,7 @@ func vclinicBinary(t *testing.T) string {
 type runningClinic struct {
 	bin       string
 	data      string
+	scheduler string // link printed as "scheduler: ..."
 	clinician string // link printed as "clinician: ..."
 	patient   string // link printed as "patient: ..."
 	base      string
@@ -126,12 +127,15 @@ func startClinic(t *testing.T) *runningClinic {
 		close(lines)
 	}()
 	timeout := time.After(30 * time.Second)
-	for rc.clinician == "" || rc.patient == "" {
+	for rc.scheduler == "" || rc.clinician == "" || rc.patient == "" {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				logTail(t, stderr.Name())
-				t.Fatal("vclinic -demo ended before printing both links")
+				t.Fatal("vclinic -demo ended before printing its links")
+			}
+			if v, ok := strings.CutPrefix(line, "scheduler: "); ok {
+				rc.scheduler = v
 			}
 			if v, ok := strings.CutPrefix(line, "clinician: "); ok {
 				rc.clinician = v
@@ -148,7 +152,7 @@ func startClinic(t *testing.T) *runningClinic {
 		for range lines {
 		}
 	}()
-	for _, link := range []string{rc.clinician, rc.patient} {
+	for _, link := range []string{rc.scheduler, rc.clinician, rc.patient} {
 		if !strings.HasPrefix(link, "http://127.0.0.1:") {
 			t.Fatalf("link %q: want a full http://127.0.0.1:PORT/... URL", link)
 		}
@@ -294,13 +298,116 @@ func waitMedia(t *testing.T, ctx context.Context, who, wantRole string) mediaSta
 	return last
 }
 
-func TestCallTwoChromium(t *testing.T) {
+// fragmentToken returns the token a link carries in its fragment (#t=...).
+func fragmentToken(t *testing.T, link string) string {
+	t.Helper()
+	_, frag, ok := strings.Cut(link, "#t=")
+	if !ok || frag == "" {
+		t.Fatalf("link %q carries no token", link)
+	}
+	return frag
+}
+
+// api calls the clinic's API with a bearer token and decodes the answer.
+func (rc *runningClinic) api(t *testing.T, method, path, token, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, rc.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	if resp.StatusCode >= 300 {
+		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+// waitState polls a Chromium page until its data-call-state is want.
+func waitState(t *testing.T, ctx context.Context, who, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := chromedp.Run(ectx, chromedp.Evaluate[string](`document.body.dataset.callState || ''`))
+		cancel()
+		if err == nil {
+			last = st
+			if st == want {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: data-call-state %q, want %q within 30 s", who, last, want)
+}
+
+// TestSchedulerBooksPatientWaitsClinicianAdmits is the whole visit: a
+// scheduler books through the API, the patient opens the invitation link and
+// waits, the clinician admits from the console, and both decode video.
+func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
+	requireBrowser(t, "chromium")
 	rc := startClinic(t)
+	sched := fragmentToken(t, rc.scheduler)
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
+	var patients []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/patients?q=Jens", sched, "", &patients)
+	var clinID string
+	for _, c := range clinicians {
+		if c.Name == "Dr. Anna Holm" {
+			clinID = c.ID
+		}
+	}
+	if clinID == "" || len(patients) == 0 {
+		t.Fatalf("demo records missing: clinicians %+v, patients %+v", clinicians, patients)
+	}
+	// Free the clinician's time: the demo's own appointment starts now.
+	demoAppt := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+demoAppt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
+		t.Fatalf("cancel the demo appointment: %d", status)
+	}
+	start := time.Now().Add(2 * time.Minute).Truncate(time.Minute).UTC().Format(time.RFC3339)
+	var appt struct{ ID, PatientLink string }
+	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":20}`, clinID, patients[0].ID, start)
+	if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &appt); status != http.StatusCreated {
+		t.Fatalf("booking: %d", status)
+	}
+
+	pat := chromiumPage(t, appt.PatientLink)
+	waitState(t, pat, "patient", "waiting")
+
 	clin := chromiumPage(t, rc.clinician)
-	pat := chromiumPage(t, rc.patient)
+	admit := fmt.Sprintf(`button[data-action="admit"][data-appointment=%q]`, appt.ID)
+	wctx, cancel := context.WithTimeout(clin, 30*time.Second)
+	err := chromedp.Do(wctx, chromedp.WaitVisible(admit), chromedp.Click(admit))
+	cancel()
+	if err != nil {
+		t.Fatalf("clinician console: no admit button for the waiting patient: %v", err)
+	}
 	p := waitMedia(t, pat, "patient (Chromium)", "clinician")
 	c := waitMedia(t, clin, "clinician (Chromium)", "patient")
 	t.Logf("page load to first decoded remote frame: patient %d ms, clinician %d ms", p.FirstFrameMillis, c.FirstFrameMillis)
+
+	var got struct{ Status string }
+	rc.api(t, "GET", "/api/v1/appointments/"+appt.ID, sched, "", &got)
+	if got.Status != "checked-in" {
+		t.Fatalf("appointment status %q after admission, want checked-in", got.Status)
+	}
 }
 
 // firefox opens url in headless Firefox ESR with a profile that fakes the camera
@@ -375,14 +482,41 @@ func waitReported(t *testing.T, rc *runningClinic, room, role, token string) {
 	t.Fatalf("the %s never reported decoded video and audio within 60 s; last room status %+v", role, last)
 }
 
+// TestCallFirefoxPatientChromiumClinician: the demo patient in Firefox ESR
+// waits, the clinician (Chromium, on the call page) admits, both decode.
 func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 	requireBrowser(t, "firefox-esr")
+	requireBrowser(t, "chromium")
 	rc := startClinic(t)
-	clin := chromiumPage(t, rc.clinician)
+	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	// A clinician token from the operator's command line.
+	clinTok := rc.token(t, "--role", "clinician", "--sub", "on-call", "--name", "Dr. On Call", "--ttl", "10m")
 	firefox(t, rc.patient)
+	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
+	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
+		t.Fatalf("admit: %d", status)
+	}
 	waitMedia(t, clin, "clinician (Chromium)", "patient")
-	tok := rc.token(t, "--role", "clinician", "--sub", "observer", "--ttl", "10m")
-	waitReported(t, rc, "demo", "patient", tok)
+	waitReported(t, rc, apptID, "patient", clinTok)
+}
+
+// waitParticipantState polls the live room until a participant of role is in
+// state.
+func waitParticipantState(t *testing.T, rc *runningClinic, room, role, state, token string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, ok := rc.roomStatus(t, room, token); ok {
+			for _, p := range st.Participants {
+				if p.Role == role && p.State == state {
+					return
+				}
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("no %s in state %s in room %s within 60 s", role, state, room)
 }
 
 func TestDemoLinksAndOperations(t *testing.T) {
@@ -401,7 +535,7 @@ func TestDemoLinksAndOperations(t *testing.T) {
 			t.Fatalf("/metrics lacks vclinic_forwarded_packets_total")
 		}
 	}
-	for _, link := range []string{rc.clinician, rc.patient} {
+	for _, link := range []string{rc.scheduler, rc.clinician, rc.patient} {
 		page, _, _ := strings.Cut(link, "#")
 		resp, err := http.Get(page)
 		if err != nil {
