@@ -412,3 +412,38 @@ func TestAPIFHIR(t *testing.T) {
 		t.Fatalf("unknown appointment: %d, want 404", status)
 	}
 }
+
+func TestAPIGuestLinks(t *testing.T) {
+	a := newAPIClinic(t)
+	sched := a.schedulerToken()
+	status, b, _ := a.do("POST", "/api/v1/appointments/"+a.apptA.ID+"/links", sched, `{"role":"interpreter","name":"Ali Yilmaz"}`, nil)
+	if status != 201 {
+		t.Fatalf("interpreter link: %d %s", status, b)
+	}
+	var out struct{ Link string }
+	_ = json.Unmarshal(b, &out)
+	_, tok, ok := strings.Cut(out.Link, "#t=")
+	if !ok || !strings.HasPrefix(out.Link, a.srv.URL+"/visit/"+a.apptA.ID+"#t=") {
+		t.Fatalf("link %q", out.Link)
+	}
+	claims, err := a.c.keys.Verify(tok)
+	if err != nil || claims.Role != "interpreter" || claims.Appt != a.apptA.ID || claims.Name != "Ali Yilmaz" {
+		t.Fatalf("claims %+v, %v", claims, err)
+	}
+	// The interpreter sees the appointment its link belongs to, and only that.
+	if status, _, _ := a.do("GET", "/api/v1/appointments/"+a.apptA.ID, tok, "", nil); status != 200 {
+		t.Fatalf("interpreter reads its appointment: %d", status)
+	}
+	if status, _, _ := a.do("GET", "/api/v1/appointments/"+a.apptB.ID, tok, "", nil); status != 404 {
+		t.Fatalf("interpreter reads another appointment: %d, want 404", status)
+	}
+	for name, body := range map[string]string{
+		"patient role": `{"role":"patient","name":"X"}`,
+		"no name":      `{"role":"relative","name":""}`,
+		"clinician":    `{"role":"clinician","name":"X"}`,
+	} {
+		if status, b, _ := a.do("POST", "/api/v1/appointments/"+a.apptA.ID+"/links", sched, body, nil); status != 400 {
+			t.Errorf("%s: %d %s, want 400", name, status, b)
+		}
+	}
+}

@@ -408,6 +408,22 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 	if got.Status != "checked-in" {
 		t.Fatalf("appointment status %q after admission, want checked-in", got.Status)
 	}
+	// The clinician ends the visit: the patient's page says so, the
+	// appointment is fulfilled and the link stops working.
+	clinTok := fragmentToken(t, rc.clinician)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+appt.ID+"/end", clinTok, "", nil); status != http.StatusNoContent {
+		t.Fatalf("end visit: %d", status)
+	}
+	waitState(t, pat, "patient", "ended")
+	rc.api(t, "GET", "/api/v1/appointments/"+appt.ID, sched, "", &got)
+	if got.Status != "fulfilled" {
+		t.Fatalf("appointment status %q after the end, want fulfilled", got.Status)
+	}
+	var visit struct{ State string }
+	rc.api(t, "GET", "/api/v1/visit", fragmentToken(t, appt.PatientLink), "", &visit)
+	if visit.State != "expired" {
+		t.Fatalf("patient link after the visit: %q, want expired", visit.State)
+	}
 }
 
 // firefox opens url in headless Firefox ESR with a profile that fakes the camera
