@@ -36,22 +36,14 @@ func (t tokenIssuer) Session(u scheduler.User, ttl time.Duration) (string, error
 	return t.keys.Sign(signaling.TokenRequest{Role: u.Role, Subject: u.ID, Name: u.Name, TTL: ttl})
 }
 
-// linkLifetime is how long an invitation token stays valid beyond the
-// appointment's end. The token only needs to outlive the window: the server
-// checks the appointment's current time and status at every use.
-const linkLifetime = 30 * 24 * time.Hour
-
-// maxLinkTTL keeps link tokens under the signing limit.
-const maxLinkTTL = 89 * 24 * time.Hour
+// linkTTL is how long an invitation token stays valid: the longest the
+// signing allows. The token only has to outlive the appointment's window,
+// wherever a reschedule moves it; whether the link works is decided at every
+// use from the appointment's current time and status.
+const linkTTL = 89 * 24 * time.Hour
 
 func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string) (string, error) {
-	ttl := time.Until(a.End.Add(linkLifetime))
-	if ttl > maxLinkTTL {
-		ttl = maxLinkTTL
-	}
-	if ttl < time.Hour {
-		ttl = time.Hour
-	}
+	ttl := linkTTL
 	tok, err := t.keys.Sign(signaling.TokenRequest{Role: role, Subject: subject, Name: name, Appt: a.ID, TTL: ttl})
 	if err != nil {
 		return "", err
