@@ -40,7 +40,7 @@ func (t tokenIssuer) Session(u scheduler.User, ttl time.Duration) (string, error
 // signing allows. The token only has to outlive the appointment's window,
 // wherever a reschedule moves it; whether the link works is decided at every
 // use from the appointment's current time and status.
-const linkTTL = 89 * 24 * time.Hour
+const linkTTL = 366 * 24 * time.Hour
 
 func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string) (string, error) {
 	ttl := linkTTL
