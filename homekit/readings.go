@@ -1,0 +1,177 @@
+package homekit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reading sources.
+const (
+	SourceDevice         = "device"          // forwarded raw from a kit device
+	SourcePatientEntered = "patient-entered" // typed by the patient
+)
+
+// Reading flags.
+const (
+	// FlagImplausible: at least one measurement is outside its plausible
+	// range (see plausible.go); the measurement says which and why.
+	FlagImplausible = "implausible"
+	// FlagDeviceClockNotSet: the device said its clock is not set, so its
+	// time stamp is not kept.
+	FlagDeviceClockNotSet = "device-clock-not-set"
+)
+
+// Reading is one stored characteristic value (or one patient-entered
+// reading) with its measurements. Three times are kept apart: the device's
+// own clock (DeviceTime, no zone, as it sent it), the edge's ObservedAt and
+// the server's ReceivedAt.
+type Reading struct {
+	ID             string                   `json:"id"`
+	PatientID      string                   `json:"patientId"`
+	Source         string                   `json:"source"` // device, patient-entered
+	DeviceID       string                   `json:"deviceId,omitempty"`
+	GatewayID      string                   `json:"gatewayId,omitempty"`
+	SubmittedBy    string                   `json:"submittedBy"`
+	Characteristic Optional[Characteristic] `json:"characteristic,omitzero"`
+	Raw            HexBytes                 `json:"raw,omitempty"`
+	DecoderVersion int                      `json:"decoderVersion,omitempty"`
+	Seq            Optional[int64]          `json:"seq,omitzero"`
+	ObservedAt     time.Time                `json:"observedAt"`
+	ReceivedAt     time.Time                `json:"receivedAt"`
+	DeviceTime     string                   `json:"deviceTime,omitempty"` // e.g. 2026-11-26T10:30:00, the device's wall clock
+	AppointmentID  string                   `json:"appointmentId,omitempty"`
+	Flags          []string                 `json:"flags,omitempty"`
+	Measurements   []StoredMeasurement      `json:"measurements"`
+}
+
+// StoredMeasurement is one measurement of a stored reading.
+type StoredMeasurement struct {
+	Code              string            `json:"code"` // LOINC
+	MDC               MDC               `json:"mdc,omitempty"`
+	Value             Optional[Decimal] `json:"value"` // null for a special value
+	Unit              string            `json:"unit"`  // UCUM
+	Absent            string            `json:"absent,omitempty"`
+	Implausible       bool              `json:"implausible,omitempty"`
+	ImplausibleReason string            `json:"implausibleReason,omitempty"`
+}
+
+// HexBytes are bytes written as lower-case hex in JSON.
+type HexBytes []byte
+
+// MarshalText writes hex.
+func (b HexBytes) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(b)), nil }
+
+// ListReadings returns a patient's readings observed at or after since,
+// oldest first, and records the read in the audit log.
+func (s *Store) ListReadings(ctx context.Context, actor Actor, patientID string, since time.Time) ([]Reading, error) {
+	var out []Reading
+	err := s.inTx(ctx, "list readings", func(tx *sql.Tx) error {
+		var err error
+		out, err = s.readings(ctx, tx, patientID, since)
+		if err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditList, "reading", "", patientID,
+			fmt.Sprintf("%d readings since %s", len(out), instant(since).Format(time.RFC3339)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, since time.Time) ([]Reading, error) {
+	out := []Reading{}
+	byID := map[string]int{}
+	err := queryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
+			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags
+		FROM homekit_readings WHERE patient_id = $1 AND observed_at >= $2 ORDER BY observed_at, id`,
+		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
+			var x Reading
+			var dev, gw, dt, appt sql.NullString
+			var char, dv, seq sql.NullInt64
+			var flags string
+			var raw []byte
+			if err := r.Scan(&x.ID, &x.PatientID, &x.Source, &dev, &gw, &x.SubmittedBy, &char, &raw,
+				&dv, &seq, tsScan{&x.ObservedAt}, tsScan{&x.ReceivedAt}, &dt, &appt, &flags); err != nil {
+				return err
+			}
+			x.DeviceID, x.GatewayID, x.DeviceTime, x.AppointmentID = dev.String, gw.String, dt.String, appt.String
+			x.Raw = HexBytes(raw)
+			if char.Valid {
+				x.Characteristic = some(Characteristic(char.Int64))
+			}
+			x.DecoderVersion = int(dv.Int64)
+			if seq.Valid {
+				x.Seq = some(seq.Int64)
+			}
+			if flags != "" {
+				x.Flags = strings.Split(flags, ",")
+			}
+			x.Measurements = []StoredMeasurement{}
+			byID[x.ID] = len(out)
+			out = append(out, x)
+			return nil
+		})
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	err = queryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason
+		FROM homekit_measurements m JOIN homekit_readings r ON r.id = m.reading_id
+		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY m.reading_id, m.idx`,
+		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
+			var id string
+			var m StoredMeasurement
+			var mdc int64
+			var value sql.NullString
+			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason); err != nil {
+				return err
+			}
+			m.MDC = MDC(mdc)
+			if value.Valid {
+				d, err := ParseDecimal(value.String)
+				if err != nil {
+					return fmt.Errorf("reading %s: stored value: %w", id, err)
+				}
+				m.Value = some(d)
+			}
+			if i, ok := byID[id]; ok {
+				out[i].Measurements = append(out[i].Measurements, m)
+			}
+			return nil
+		})
+	return out, err
+}
+
+// ParseDecimal reads a decimal number as a person or a database writes it,
+// "37.60", "-0.5", "120", keeping its decimals: "37.60" is 3760 × 10^-2.
+// It takes no exponent, sign "+" or special names.
+func ParseDecimal(s string) (Decimal, error) {
+	t := s
+	neg := strings.HasPrefix(t, "-")
+	if neg {
+		t = t[1:]
+	}
+	whole, frac, _ := strings.Cut(t, ".")
+	if whole == "" || (strings.Contains(t, ".") && frac == "") || len(frac) > 8 {
+		return Decimal{}, fmt.Errorf("number %q: want digits with an optional point and up to 8 decimals", s)
+	}
+	for _, c := range whole + frac {
+		if c < '0' || c > '9' {
+			return Decimal{}, fmt.Errorf("number %q: want digits with an optional point", s)
+		}
+	}
+	m, err := strconv.ParseInt(whole+frac, 10, 32)
+	if err != nil {
+		return Decimal{}, fmt.Errorf("number %q: too many digits", s)
+	}
+	if neg {
+		m = -m
+	}
+	return Decimal{Mantissa: int32(m), Exponent: int8(-len(frac))}, nil
+}

@@ -1,0 +1,75 @@
+package homekit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+)
+
+// Sentinel errors of the store. Store calls wrap them with a reason a person
+// can act on (see Reason). The HTTP layer maps them: ErrNotFound 404,
+// ErrInvalid 422, ErrForbidden 403.
+var (
+	// ErrNotFound: no such record, or one the caller may not see.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: the request breaks a rule on its own (an unknown device
+	// type, a batch of more than MaxBatch readings).
+	ErrInvalid = errors.New("invalid")
+	// ErrForbidden: the acting user may not do this.
+	ErrForbidden = errors.New("forbidden")
+)
+
+// reasonError is a sentinel with a reason.
+type reasonError struct {
+	sentinel error
+	reason   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
+func (e *reasonError) Unwrap() error { return e.sentinel }
+
+func because(sentinel error, format string, args ...any) error {
+	return &reasonError{sentinel: sentinel, reason: fmt.Sprintf(format, args...)}
+}
+
+// Reason returns the plain reason carried by an error from a store call, or
+// the error's message.
+func Reason(err error) string {
+	var r *reasonError
+	if errors.As(err, &r) {
+		return r.reason
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// SQLite result codes (https://www.sqlite.org/rescode.html) and PostgreSQL
+// SQLSTATEs (Appendix A of the PostgreSQL manual).
+const (
+	sqliteBusy             = 5
+	sqliteLocked           = 6
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+)
+
+// retryable reports whether a transaction failed only because of other
+// transactions and may be run again.
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqliteBusy || c == sqliteLocked
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected
+	}
+	return false
+}
