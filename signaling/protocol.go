@@ -45,6 +45,13 @@ package signaling
 //
 // Once admitted, the visit is open: guests joining later (a relative, or the
 // patient again after the grace period) enter directly.
+//
+// Home-kit readings reach the room live, from the patient's page or the home
+// gateway, within a second of arriving at the server:
+//
+//	S: vitals {vitals}                        the newest value per code and device
+//	C(clinician): request-measurement {code}  ask the patient for a measurement
+//	S(patient): request-measurement {code, deviceType}
 //	S: leave {reason}                        the server ends the session
 //	S: error {code, message, ref}            a message was refused; the session
 //	                                         goes on unless the code says otherwise
@@ -62,6 +69,7 @@ package signaling
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -81,23 +89,25 @@ const MaxMessageBytes = 64 << 10
 
 // Message types.
 const (
-	TypeJoin         = "join"
-	TypeResume       = "resume"
-	TypeJoined       = "joined"
-	TypeParticipants = "participants"
-	TypeOffer        = "offer"
-	TypeAnswer       = "answer"
-	TypeCandidate    = "candidate"
-	TypeMute         = "mute"
-	TypeStats        = "stats"
-	TypeICERestart   = "ice-restart"
-	TypePing         = "ping"
-	TypePong         = "pong"
-	TypeLeave        = "leave"
-	TypeError        = "error"
-	TypeAdmit        = "admit"
-	TypeAdmitted     = "admitted"
-	TypeEnd          = "end"
+	TypeJoin               = "join"
+	TypeResume             = "resume"
+	TypeJoined             = "joined"
+	TypeParticipants       = "participants"
+	TypeOffer              = "offer"
+	TypeAnswer             = "answer"
+	TypeCandidate          = "candidate"
+	TypeMute               = "mute"
+	TypeStats              = "stats"
+	TypeICERestart         = "ice-restart"
+	TypePing               = "ping"
+	TypePong               = "pong"
+	TypeLeave              = "leave"
+	TypeError              = "error"
+	TypeAdmit              = "admit"
+	TypeAdmitted           = "admitted"
+	TypeEnd                = "end"
+	TypeVitals             = "vitals"
+	TypeRequestMeasurement = "request-measurement"
 )
 
 // Peer connection names.
@@ -254,6 +264,37 @@ type Admitted struct {
 // End closes the visit for everyone; clinicians only.
 type End struct{}
 
+// Vital is the newest value of one measurement from one source.
+type Vital struct {
+	Code string `json:"code"` // LOINC
+	// Value is the number exactly as the device gave it ("37.60"), empty
+	// when the device sent a special value (see Absent).
+	Value  string `json:"value,omitempty"`
+	Unit   string `json:"unit"`             // UCUM
+	Absent string `json:"absent,omitempty"` // FHIR dataAbsentReason code
+	// Flag says the value is implausible, with why; it is shown, not hidden.
+	Flag     string    `json:"flag,omitempty"`
+	At       time.Time `json:"at"`
+	DeviceID string    `json:"deviceId,omitempty"`
+	// Source is "device" or "patient-entered".
+	Source string `json:"source"`
+	// Trend holds up to the last ten earlier values of the same code and
+	// source, oldest first, for a small trend line.
+	Trend []string `json:"trend,omitempty"`
+}
+
+// Vitals carries new readings to everyone in the visit.
+type Vitals struct {
+	Vitals []Vital `json:"vitals"`
+}
+
+// RequestMeasurement asks the patient for a measurement: sent by a clinician
+// with Code, relayed to the patient with the device type to use.
+type RequestMeasurement struct {
+	Code       string `json:"code"`
+	DeviceType string `json:"deviceType,omitempty"`
+}
+
 // Leave ends a session; Reason is set by the server.
 type Leave struct {
 	Reason string `json:"reason,omitempty"`
@@ -362,6 +403,19 @@ func (m *Admit) Validate() error {
 // Validate checks end.
 func (m *End) Validate() error { return nil }
 
+// Validate checks a measurement request: a LOINC code such as 8480-6.
+func (m *RequestMeasurement) Validate() error {
+	if m.Code == "" || len(m.Code) > 16 {
+		return fmt.Errorf("code: want a LOINC code such as 8480-6")
+	}
+	for _, r := range m.Code {
+		if (r < '0' || r > '9') && r != '-' {
+			return fmt.Errorf("code: want a LOINC code such as 8480-6")
+		}
+	}
+	return nil
+}
+
 // Validate checks leave.
 func (m *Leave) Validate() error { return nil }
 
@@ -411,6 +465,8 @@ func inbound(typ string) Validator {
 		return &Admit{}
 	case TypeEnd:
 		return &End{}
+	case TypeRequestMeasurement:
+		return &RequestMeasurement{}
 	}
 	return nil
 }

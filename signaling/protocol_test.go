@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -53,6 +54,12 @@ var goldenMessages = []struct {
 		{ID: "p2", Name: "Dr. Anna Holm", Role: "clinician", State: "active", Audio: true, Video: true},
 		{ID: "p1", Name: "Karen Jensen", Role: "patient", State: "active", Audio: true, Video: true}}}},
 	{"end", TypeEnd, "13", &End{}},
+	{"vitals", TypeVitals, "", &Vitals{Vitals: []Vital{
+		{Code: "8480-6", Value: "120", Unit: "mm[Hg]", At: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device", Trend: []string{"131", "126"}},
+		{Code: "8310-5", Value: "37.60", Unit: "Cel", Flag: "", At: time.Date(2026, 11, 26, 9, 31, 0, 0, time.UTC), Source: "patient-entered"},
+		{Code: "59408-5", Unit: "%", Absent: "error", At: time.Date(2026, 11, 26, 9, 32, 0, 0, time.UTC), DeviceID: "ox-1", Source: "device"},
+		{Code: "8480-6", Value: "400", Unit: "mm[Hg]", Flag: "above 300 mm[Hg]: check the reading", At: time.Date(2026, 11, 26, 9, 33, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device"}}}},
+	{"request-measurement", TypeRequestMeasurement, "14", &RequestMeasurement{Code: "8480-6", DeviceType: "blood-pressure"}},
 }
 
 func TestGoldenJSON(t *testing.T) {
@@ -104,13 +111,13 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestInboundTypes(t *testing.T) {
 	clientTypes := []string{TypeJoin, TypeResume, TypeOffer, TypeAnswer, TypeCandidate, TypeMute,
-		TypeStats, TypeICERestart, TypePing, TypeLeave, TypeAdmit, TypeEnd}
+		TypeStats, TypeICERestart, TypePing, TypeLeave, TypeAdmit, TypeEnd, TypeRequestMeasurement}
 	for _, typ := range clientTypes {
 		if inbound(typ) == nil {
 			t.Errorf("inbound(%q) = nil, want a payload type", typ)
 		}
 	}
-	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, "", "JOIN", "hello"} {
+	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, "", "JOIN", "hello"} {
 		if inbound(typ) != nil {
 			t.Errorf("inbound(%q) accepts a message a client may not send", typ)
 		}

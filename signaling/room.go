@@ -21,6 +21,8 @@ type room struct {
 	// until a clinician has admitted someone (admitted).
 	appt     bool
 	admitted bool
+	// vitals are the newest home-kit values by code, device and source.
+	vitals map[string]Vital
 }
 
 // member is one participant. It outlives its WebSocket by the grace period.
@@ -147,7 +149,9 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	if err := s.startMedia(mb); err != nil {
 		c.member = nil
 		s.refuseJoin(c, id, err)
+		return
 	}
+	s.sendVitals(c, r)
 }
 
 // startMedia joins mb to the media server: on join, or on admission from the
@@ -232,6 +236,9 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 		oldConn.close(websocket.CloseNormalClosure, ReasonReplaced)
 	}
 	c.send(TypeJoined, id, joined)
+	if !mb.waiting {
+		s.sendVitals(c, r)
+	}
 	if pending != "" {
 		c.send(TypeOffer, "", SDP{PC: PCSubscribe, SDP: pending})
 	}

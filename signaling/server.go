@@ -345,6 +345,8 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 		}
 	case *Admit:
 		s.admitOne(c, claims, mb, id, m)
+	case *RequestMeasurement:
+		s.requestMeasurement(c, claims, mb, id, m)
 	case *End:
 		if claims.Role != RoleClinician {
 			s.refuse(c, id, CodeForbidden, "only a clinician ends the visit")

@@ -134,6 +134,7 @@ func (s *Server) admit(r *room, ms []*member, by *Claims) {
 		if c != nil {
 			// admitted goes out before the media side's first offer.
 			c.send(TypeAdmitted, "", Admitted{Participants: list})
+			s.sendVitals(c, r)
 		}
 		if err := s.startMedia(m); err != nil {
 			s.log.Warn("admit: media join failed", "room", r.id, "participant", m.id, "err", err)
