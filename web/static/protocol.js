@@ -42,6 +42,8 @@ export const TypeError = 'error';
 export const TypeAdmit = 'admit';
 export const TypeAdmitted = 'admitted';
 export const TypeEnd = 'end';
+export const TypeVitals = 'vitals';
+export const TypeRequestMeasurement = 'request-measurement';
 
 /** Peer connection names. */
 export const PCPublish = 'publish';
