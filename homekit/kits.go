@@ -251,3 +251,19 @@ func (s *Store) Expected(ctx context.Context, appointmentID string, since time.T
 	}
 	return out, nil
 }
+
+// ListGateways returns a patient's gateways, oldest first.
+func (s *Store) ListGateways(ctx context.Context, patientID string) ([]Gateway, error) {
+	out := []Gateway{}
+	err := queryRows(ctx, s.db, `SELECT id, patient_id, label, created_at FROM homekit_gateways WHERE patient_id = $1 ORDER BY created_at, id`,
+		[]any{patientID}, func(r *sql.Rows) error {
+			var g Gateway
+			err := r.Scan(&g.ID, &g.PatientID, &g.Label, tsScan{&g.CreatedAt})
+			out = append(out, g)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

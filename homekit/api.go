@@ -1,0 +1,492 @@
+package homekit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// Principal is the authenticated caller of the API: a member of staff, a
+// patient (ID is the patient id; Appt the appointment of the visit link, if
+// any) or a gateway (ID is the gateway id).
+type Principal struct {
+	ID   string
+	Role string // clinician, scheduler, admin, patient, gateway, ...
+	Name string
+	Appt string
+}
+
+// Roles the API knows.
+const (
+	RoleClinician = "clinician"
+	RoleScheduler = "scheduler"
+	RoleAdmin     = "admin"
+	RolePatient   = "patient"
+	RoleGateway   = "gateway"
+)
+
+// IsStaff reports whether the caller is a member of staff.
+func (p Principal) IsStaff() bool {
+	return p.Role == RoleClinician || p.Role == RoleScheduler || p.Role == RoleAdmin
+}
+
+func (p Principal) actor() Actor { return Actor{ID: p.ID, Role: p.Role} }
+
+// Authenticator finds the caller of a request (session cookie or bearer
+// token). An error means 401.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (Principal, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (Principal, error) { return f(r) }
+
+// APIConfig configures the HTTP API. Zero fields take the documented defaults.
+type APIConfig struct {
+	// BaseURL is scheme://host[:port] of the clinic as clients reach it; FHIR
+	// Bundles give absolute fullUrls under it. Empty gives relative ones.
+	BaseURL string
+	// DeviceZone is where the patients' devices keep their clocks, for
+	// FHIR effectiveDateTime. Default Europe/Copenhagen.
+	DeviceZone *time.Location
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Validate reports a configuration the API cannot use.
+func (c APIConfig) Validate() error {
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		return fmt.Errorf("homekit: BaseURL %q: want http:// or https://", c.BaseURL)
+	}
+	return nil
+}
+
+// API serves readings, kits and their FHIR views over the store.
+type API struct {
+	cfg   APIConfig
+	store *Store
+	auth  Authenticator
+	log   *slog.Logger
+}
+
+// NewAPI returns the API.
+func NewAPI(cfg APIConfig, store *Store, auth Authenticator, log *slog.Logger) (*API, error) {
+	if store == nil || auth == nil {
+		return nil, errors.New("homekit: NewAPI needs a store and an authenticator")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DeviceZone == nil {
+		z, err := time.LoadLocation("Europe/Copenhagen")
+		if err != nil {
+			return nil, fmt.Errorf("homekit: device zone: %w", err)
+		}
+		cfg.DeviceZone = z
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{cfg: cfg, store: store, auth: auth, log: log}, nil
+}
+
+// Routes registers the API's routes.
+func (a *API) Routes(r *httprouter.Router) {
+	r.POST("/api/v1/readings", a.roles(a.postReadings, RolePatient, RoleGateway))
+	r.POST("/api/v1/readings/manual", a.roles(a.postManual, RolePatient))
+	r.GET("/api/v1/patients/:id/devices", a.anyone(a.getDevices))
+	r.POST("/api/v1/patients/:id/devices", a.roles(a.postDevice, RoleClinician, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/patients/:id/readings", a.anyone(a.getReadings))
+	r.PUT("/api/v1/appointments/:id/expected", a.roles(a.putExpected, RoleClinician, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/appointments/:id/expected", a.roles(a.getExpected, RoleClinician, RoleScheduler, RoleAdmin))
+	r.GET("/fhir/r4/Observation", a.roles(a.fhirObservation, RoleClinician, RoleScheduler, RoleAdmin))
+	r.GET("/fhir/r4/Device", a.roles(a.fhirDevice, RoleClinician, RoleScheduler, RoleAdmin))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal)
+
+func (a *API) anyone(h handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		p, err := a.auth.Authenticate(r)
+		if err != nil {
+			a.problem(w, r, http.StatusUnauthorized, "sign in, or open the link from your invitation")
+			return
+		}
+		h(w, r, ps, p)
+	}
+}
+
+func (a *API) roles(h handler, roles ...string) httprouter.Handle {
+	return a.anyone(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+		for _, role := range roles {
+			if p.Role == role {
+				h(w, r, ps, p)
+				return
+			}
+		}
+		a.problem(w, r, http.StatusForbidden, fmt.Sprintf("a %s may not do this", p.Role))
+	})
+}
+
+// Body limits.
+const (
+	maxBody      = 64 << 10 // a JSON object
+	maxBatchBody = 1 << 20  // a batch of readings
+)
+
+// decode reads a JSON body strictly: unknown fields and trailing data are errors.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("send application/json, not %s", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("body larger than %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body; send a JSON object")
+		}
+		return fmt.Errorf("invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("one JSON object per request")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// problem writes an RFC 9457 problem details response.
+func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type":     "about:blank",
+		"title":    http.StatusText(status),
+		"status":   status,
+		"detail":   detail,
+		"instance": r.URL.Path,
+	})
+}
+
+// fail maps a store error to its status: 404, 422, 403, else 500.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.problem(w, r, http.StatusNotFound, Reason(err))
+	case errors.Is(err, ErrInvalid):
+		a.problem(w, r, http.StatusUnprocessableEntity, Reason(err))
+	case errors.Is(err, ErrForbidden):
+		a.problem(w, r, http.StatusForbidden, Reason(err))
+	default:
+		a.log.Error("homekit api", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.problem(w, r, http.StatusInternalServerError, "the server failed; try again")
+	}
+}
+
+// submitter is whose kit the caller sends readings for: a patient's own, or
+// the kit of the patient a gateway serves.
+func (a *API) submitter(r *http.Request, p Principal) (Submitter, error) {
+	if p.Role == RoleGateway {
+		pid, err := a.store.GatewayPatient(r.Context(), p.ID)
+		if err != nil {
+			return Submitter{}, err
+		}
+		return Submitter{PatientID: pid, GatewayID: p.ID, Role: p.Role}, nil
+	}
+	return Submitter{PatientID: p.ID, AppointmentID: p.Appt, Role: p.Role}, nil
+}
+
+// postReadings: POST /api/v1/readings {"readings": [ReadingIn, ...]} answers
+// 200 {"results": [Result, ...]}, one per item in order. An item that is not
+// a reading object is rejected on its own; a body that is not a batch is 400.
+func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	var body struct {
+		Readings *[]json.RawMessage `json:"readings"`
+	}
+	if err := decode(w, r, maxBatchBody, &body); err != nil {
+		status := http.StatusBadRequest
+		if strings.HasPrefix(err.Error(), "body larger") {
+			status = http.StatusRequestEntityTooLarge
+		}
+		a.problem(w, r, status, err.Error())
+		return
+	}
+	if body.Readings == nil {
+		a.problem(w, r, http.StatusBadRequest, `want {"readings": [{"deviceId", "characteristic", "value", "seq", "observedAt"}, ...]}`)
+		return
+	}
+	items := *body.Readings
+	if len(items) > MaxBatch {
+		a.problem(w, r, http.StatusBadRequest, fmt.Sprintf("%d readings in one batch; at most %d", len(items), MaxBatch))
+		return
+	}
+	who, err := a.submitter(r, p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	results := make([]Result, len(items))
+	var batch []ReadingIn
+	var at []int // index in items of each batch entry
+	for i, raw := range items {
+		var in ReadingIn
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			results[i] = Result{Index: i, Status: StatusRejected, Reason: fmt.Sprintf("not a reading: %v", err)}
+			continue
+		}
+		batch = append(batch, in)
+		at = append(at, i)
+	}
+	res, err := a.store.Ingest(r.Context(), who, batch, a.cfg.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for j, x := range res {
+		x.Index = at[j]
+		results[at[j]] = x
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// postManual: POST /api/v1/readings/manual {"observedAt"?, "values": [{"code",
+// "value", "unit"}]} stores a patient-entered reading: 201 {"id", "flags"}.
+func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	var m ManualReading
+	if err := decode(w, r, maxBody, &m); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	who, err := a.submitter(r, p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.store.AddManual(r.Context(), who, m, a.cfg.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, res)
+}
+
+// mayRead reports whether p may read patientID's kit and readings: staff,
+// the patient, or the patient's gateway (the kit only).
+func (a *API) mayRead(r *http.Request, p Principal, patientID string, kitOnly bool) bool {
+	switch {
+	case p.IsStaff():
+		return true
+	case p.Role == RolePatient:
+		return p.ID == patientID
+	case p.Role == RoleGateway && kitOnly:
+		pid, err := a.store.GatewayPatient(r.Context(), p.ID)
+		return err == nil && pid == patientID
+	}
+	return false
+}
+
+// getDevices: GET /api/v1/patients/:id/devices lists the kit. Another
+// patient's kit is 404, whether or not that patient exists.
+func (a *API) getDevices(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	id := ps.ByName("id")
+	if !a.mayRead(r, p, id, true) {
+		a.problem(w, r, http.StatusNotFound, "no such patient")
+		return
+	}
+	ds, err := a.store.ListDevices(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
+}
+
+// postDevice: POST /api/v1/patients/:id/devices {"type", "model",
+// "address", "identifiedBy", "label"} adds a device to the kit: 201 Device.
+func (a *API) postDevice(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var in struct {
+		Kind         DeviceKind   `json:"type"`
+		Model        string       `json:"model"`
+		Address      string       `json:"address"`
+		IdentifiedBy IdentifiedBy `json:"identifiedBy"`
+		Label        string       `json:"label"`
+	}
+	if err := decode(w, r, maxBody, &in); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	d, err := a.store.AddDevice(r.Context(), p.actor(), Device{PatientID: ps.ByName("id"), Kind: in.Kind, Model: in.Model,
+		Address: in.Address, IdentifiedBy: in.IdentifiedBy, Label: in.Label})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, d)
+}
+
+// since reads the since= parameter (RFC 3339); absent means all.
+func since(r *http.Request) (time.Time, error) {
+	s := r.URL.Query().Get("since")
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("since: %q is not RFC 3339", s)
+	}
+	return t, nil
+}
+
+// getReadings: GET /api/v1/patients/:id/readings?since=<RFC 3339> for staff
+// and the patient. Another patient's readings are 404.
+func (a *API) getReadings(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	id := ps.ByName("id")
+	if !a.mayRead(r, p, id, false) {
+		a.problem(w, r, http.StatusNotFound, "no such patient")
+		return
+	}
+	from, err := since(r)
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	rs, err := a.store.ListReadings(r.Context(), p.actor(), id, from)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"readings": rs})
+}
+
+// putExpected: PUT /api/v1/appointments/:id/expected {"patientId", "codes"}.
+func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var in struct {
+		PatientID string   `json:"patientId"`
+		Codes     []string `json:"codes"`
+	}
+	if err := decode(w, r, maxBody, &in); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := a.store.SetExpected(r.Context(), p.actor(), ps.ByName("id"), in.PatientID, in.Codes); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.getExpected(w, r, ps, p)
+}
+
+// getExpected: GET /api/v1/appointments/:id/expected?since=<link opened>
+// says which expected measurements have arrived.
+func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ Principal) {
+	from, err := since(r)
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	es, err := a.store.Expected(r.Context(), ps.ByName("id"), from)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"expected": es})
+}
+
+func writeFHIR(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fhirError answers with an OperationOutcome.
+func fhirError(w http.ResponseWriter, status int, code, diagnostics string) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"resourceType": "OperationOutcome",
+		"issue":        []map[string]string{{"severity": "error", "code": code, "diagnostics": diagnostics}},
+	})
+}
+
+func (a *API) fhirFail(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Error("homekit fhir", "path", r.URL.Path, "err", err)
+	fhirError(w, http.StatusInternalServerError, "exception", "the server failed; try again")
+}
+
+func (a *API) selfURL(r *http.Request) string {
+	return strings.TrimSuffix(a.cfg.BaseURL, "/") + r.URL.RequestURI()
+}
+
+// patientParam reads patient=<id> or patient=Patient/<id>.
+func patientParam(r *http.Request) string {
+	return strings.TrimPrefix(r.URL.Query().Get("patient"), "Patient/")
+}
+
+// fhirObservation: GET /fhir/r4/Observation?patient=<id> is a searchset
+// Bundle of the patient's Observations.
+func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	pid := patientParam(r)
+	if pid == "" {
+		fhirError(w, http.StatusBadRequest, "required", "patient: required")
+		return
+	}
+	rs, err := a.store.ListReadings(r.Context(), p.actor(), pid, time.Time{})
+	if err != nil {
+		a.fhirFail(w, r, err)
+		return
+	}
+	writeFHIR(w, SearchsetBundle(Observations(rs, a.cfg.DeviceZone), a.cfg.BaseURL, a.selfURL(r)))
+}
+
+// fhirDevice: GET /fhir/r4/Device?patient=<id> is a searchset Bundle of the
+// patient's kit and gateways.
+func (a *API) fhirDevice(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ Principal) {
+	pid := patientParam(r)
+	if pid == "" {
+		fhirError(w, http.StatusBadRequest, "required", "patient: required")
+		return
+	}
+	ds, err := a.store.ListDevices(r.Context(), pid)
+	if err != nil {
+		a.fhirFail(w, r, err)
+		return
+	}
+	gs, err := a.store.ListGateways(r.Context(), pid)
+	if err != nil {
+		a.fhirFail(w, r, err)
+		return
+	}
+	var res []fhirObject
+	for _, d := range ds {
+		res = append(res, DeviceResource(d))
+	}
+	for _, g := range gs {
+		res = append(res, GatewayResource(g))
+	}
+	writeFHIR(w, SearchsetBundle(res, a.cfg.BaseURL, a.selfURL(r)))
+}
