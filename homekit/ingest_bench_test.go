@@ -1,0 +1,47 @@
+package homekit
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkIngest stores new blood pressure readings (4 measurements each)
+// in batches of 1 and 50 on each store and reports readings per second. Each
+// batch is one transaction with the audit entry. The PostgreSQL cluster the
+// tests start runs with fsync off.
+func BenchmarkIngest(b *testing.B) {
+	for _, be := range storeBackends() {
+		for _, size := range []int{1, 50} {
+			b.Run(fmt.Sprintf("%s/batch=%d", be.name, size), func(b *testing.B) {
+				s := be.open(b, Config{})
+				ctx := context.Background()
+				dev, err := s.AddDevice(ctx, Actor{ID: "bench", Role: "admin"}, Device{PatientID: "pat-bench",
+					Kind: KindBloodPressure, Address: "00-1C-05-FF-E8-74", IdentifiedBy: ByBluetoothAddress})
+				if err != nil {
+					b.Fatal(err)
+				}
+				who := Submitter{PatientID: "pat-bench", Role: "patient"}
+				now := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+				batch := make([]ReadingIn, size)
+				var n int64
+				b.ResetTimer()
+				for b.Loop() {
+					for i := range batch {
+						n++
+						batch[i] = ReadingIn{DeviceID: dev.ID, Characteristic: "2A35", Value: hexBP, Seq: seq(n), ObservedAt: observed}
+					}
+					res, err := s.Ingest(ctx, who, batch, now)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res[0].Status != StatusStored {
+						b.Fatal(res[0])
+					}
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "readings/s")
+			})
+		}
+	}
+}
