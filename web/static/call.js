@@ -42,7 +42,9 @@ import {
   TypeMute,
   TypeOffer,
   TypeParticipants,
+  TypeRequestMeasurement,
   TypeStats,
+  TypeVitals,
 } from './protocol.js';
 import { Signal } from './signal.js';
 import { getLocalMedia } from './media.js';
@@ -86,6 +88,11 @@ const maxVideoBitrate = 600000;
  * @property {(participantId: string, stream: MediaStream) => void} [track]
  * @property {(stream: MediaStream|null) => void} [local] the self-view stream
  * @property {() => void} [mute] microphone or camera changed
+ * @property {(vitals: unknown) => void} [vitals] the vitals list of a vitals message
+ * @property {(req: import('./protocol.js').RequestMeasurement) => void} [measurement]
+ *   the clinician asks this patient for a measurement
+ * @property {(e: import('./protocol.js').ErrorMsg) => void} [refused] the server
+ *   refused a message this page sent (one the call does not handle itself)
  */
 
 /**
@@ -237,6 +244,10 @@ export class Call {
     signal.on(TypeCandidate, (p) => this._onCandidate(p));
     signal.on(TypeLeave, (p) => this._onLeave(p));
     signal.on(TypeError, (p) => this._onError(p));
+    signal.on(TypeVitals, (p) => this._ev.vitals?.(p?.vitals));
+    signal.on(TypeRequestMeasurement, (p) => {
+      if (p && typeof p.code === 'string') this._ev.measurement?.(p);
+    });
     try {
       await signal.connect();
     } catch {
@@ -271,6 +282,16 @@ export class Call {
    */
   endVisit() {
     return !!this._signal?.send(TypeEnd, {});
+  }
+
+  /**
+   * Asks the patient for a measurement (clinicians only).
+   * @param {string} code LOINC
+   * @param {string} deviceType
+   * @returns {string} the message id, for matching a refusal; '' when unsent
+   */
+  requestMeasurement(code, deviceType) {
+    return this._signal?.send(TypeRequestMeasurement, { code, deviceType }) || '';
   }
 
   /**
@@ -417,6 +438,7 @@ export class Call {
       });
     }
     console.warn(`vclinic: server refused a message: ${e.code}: ${e.message}`);
+    this._ev.refused?.(e);
   }
 
   // --- peer connections ---

@@ -204,6 +204,34 @@ export const ReasonEnded = 'ended'; // the room was closed
  */
 
 /**
+ * The newest value of one measurement from one source.
+ * @typedef {object} Vital
+ * @property {string} code LOINC
+ * @property {string} [value] the number exactly as the device gave it ("37.60"); absent for special values
+ * @property {string} unit UCUM
+ * @property {string} [absent] FHIR dataAbsentReason code when the device sent a special value
+ * @property {string} [flag] non-empty: the value is implausible, with why; shown, not hidden
+ * @property {string} at RFC 3339
+ * @property {string} [deviceId]
+ * @property {string} source "device" or "patient-entered"
+ * @property {string[]} [trend] up to ten earlier values, oldest first
+ */
+
+/**
+ * New readings for everyone in the visit.
+ * @typedef {object} Vitals
+ * @property {Vital[]} vitals
+ */
+
+/**
+ * Asks the patient for a measurement: from a clinician with code, relayed to
+ * the patient with the device type to use.
+ * @typedef {object} RequestMeasurement
+ * @property {string} code LOINC
+ * @property {string} [deviceType] thermometer, blood-pressure, pulse-oximeter, scale, glucose-meter, heart-rate
+ */
+
+/**
  * Ends a session; reason is set by the server.
  * @typedef {object} Leave
  * @property {string} [reason]

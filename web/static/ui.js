@@ -9,6 +9,8 @@
 // asks again by itself; expired, it says so; open, it joins. On the call page
 // (staff) the session cookie or the tab's staff token stands in for a link
 // token, waiting guests get an Admit button and the visit an End button.
+// Both pages show the patient's home measurements as they arrive; the
+// clinician can ask for one, and the patient's page then says how.
 
 import { API } from './api.js';
 import { Call } from './call.js';
@@ -21,6 +23,7 @@ import { decodeClaims, roomFromPath, takeToken, wsURL } from './token.js';
 import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
 import { formatDay, formatTime, sameDay } from './time.js';
+import { AskControl, MeasureCard, VitalsPanel, vitalsWords } from './vitals.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -124,6 +127,24 @@ export function startPage(all, opts = {}) {
   const selfView = /** @type {HTMLVideoElement|null} */ ($('self-view'));
   const rosterEl = $('participant-list');
 
+  // Home measurements: the panel on both pages, the request control for the
+  // clinician, the card that asks the patient.
+  const vw = vitalsWords();
+  const vitalsEl = $('vitals');
+  const vitals = vitalsEl ? new VitalsPanel(vitalsEl, { words: vw, locale, showEmpty: !!opts.staff }) : null;
+  const ask =
+    vitalsEl && opts.staff
+      ? new AskControl(vitalsEl, (code, deviceType) => call.requestMeasurement(code, deviceType), { words: vw, locale })
+      : null;
+  const measureEl = $('measure');
+  const card = measureEl && !opts.staff ? new MeasureCard(measureEl, { words: vw, clinician: clinicianName }) : null;
+
+  /** @returns {string} the clinician's name: from the call, else from the appointment */
+  function clinicianName() {
+    const c = call.participants.find((p) => p.role === 'clinician' || p.role === 'doctor' || p.role === 'nurse');
+    return c?.name || vars.clinician;
+  }
+
   /** @type {MediaMode} */
   let mode = 'full';
   const call = new Call({
@@ -143,6 +164,9 @@ export function startPage(all, opts = {}) {
         if (!stream) tiles.clear();
       },
       mute: () => renderControls(),
+      vitals: (list) => card?.readings(vitals?.update(list) || []),
+      measurement: (req) => card?.show(req),
+      refused: (e) => ask?.refused(e),
     },
   });
   const api = new API({ token });
@@ -235,6 +259,7 @@ export function startPage(all, opts = {}) {
     const status = $('status');
     if (status) status.textContent = ex ? ex.title : statusText(state);
     showNotice(ex);
+    if (explained) card?.hide();
     leave.disabled = explained || before || state === 'idle' || state === 'early';
     if (endVisit) endVisit.disabled = explained || !call.participantId;
     renderControls();
@@ -351,6 +376,9 @@ export function startPage(all, opts = {}) {
     },
     get waiting() {
       return call.waiting;
+    },
+    get vitals() {
+      return vitals ? [...vitals.newest.values()] : [];
     },
   });
 
