@@ -62,6 +62,8 @@ type APIConfig struct {
 	DeviceZone *time.Location
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Live, when set, hears of readings as they are stored.
+	Live LiveFeed
 }
 
 // Validate reports a configuration the API cannot use.
@@ -273,6 +275,7 @@ func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.
 		results[at[j]] = x
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	a.publish(r.Context(), who.PatientID, results)
 }
 
 // postManual: POST /api/v1/readings/manual {"observedAt"?, "values": [{"code",
@@ -294,6 +297,7 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 		return
 	}
 	writeJSON(w, http.StatusCreated, res)
+	a.publish(r.Context(), who.PatientID, []Result{res})
 }
 
 // mayRead reports whether p may read patientID's kit and readings: staff,

@@ -1,0 +1,59 @@
+package homekit
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// LiveFeed shows readings in the patient's visit as they arrive. recent holds
+// the patient's readings of the last day, oldest first, the new ones among
+// them, so that the feed can show trends.
+type LiveFeed interface {
+	Stored(patientID string, recent []Reading)
+}
+
+// LiveFeedFunc adapts a function to LiveFeed.
+type LiveFeedFunc func(patientID string, recent []Reading)
+
+// Stored calls f.
+func (f LiveFeedFunc) Stored(patientID string, recent []Reading) { f(patientID, recent) }
+
+// liveWindow is how far back the live feed looks for trends.
+const liveWindow = 24 * time.Hour
+
+// Recent returns the patient's readings since since, for the live view of
+// the visit the patient is in (the participants' use of them is the call's
+// purpose; reads by staff outside a call go through ListReadings, which
+// audits).
+func (s *Store) Recent(ctx context.Context, patientID string, since time.Time) ([]Reading, error) {
+	var out []Reading
+	err := s.inTx(ctx, "recent readings", func(tx *sql.Tx) error {
+		var err error
+		out, err = s.readings(ctx, tx, patientID, since)
+		return err
+	})
+	return out, err
+}
+
+// publish tells the live feed about new readings of patientID.
+func (a *API) publish(ctx context.Context, patientID string, results []Result) {
+	if a.cfg.Live == nil {
+		return
+	}
+	stored := false
+	for _, r := range results {
+		if r.Status == StatusStored {
+			stored = true
+		}
+	}
+	if !stored {
+		return
+	}
+	recent, err := a.store.Recent(ctx, patientID, a.cfg.Now().Add(-liveWindow))
+	if err != nil {
+		a.log.Warn("live readings", "err", err)
+		return
+	}
+	a.cfg.Live.Stored(patientID, recent)
+}
