@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
@@ -75,6 +76,9 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	}
 	appt, err := demoAppointment(ctx, s, actor, clin, karen)
 	if err != nil {
+		return err
+	}
+	if err := demoKit(ctx, c.kit, sched, karen.ID); err != nil {
 		return err
 	}
 
@@ -169,4 +173,24 @@ func demoAppointment(ctx context.Context, s *scheduler.Store, actor scheduler.Ac
 		Start: now.Truncate(time.Minute).Add(time.Minute), Duration: 30 * time.Minute,
 	}, now)
 	return b.Appointment, err
+}
+
+// demoKit gives the demo patient a home kit of three devices.
+func demoKit(ctx context.Context, kit *homekit.Store, by scheduler.User, patientID string) error {
+	have, err := kit.ListDevices(ctx, patientID)
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	actor := homekit.Actor{ID: by.ID, Role: by.Role}
+	for _, d := range []homekit.Device{
+		{Kind: homekit.KindBloodPressure, Model: "Blood pressure monitor", Address: "00:09:1F:00:00:01", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Arm cuff"},
+		{Kind: homekit.KindPulseOximeter, Model: "Pulse oximeter", Address: "00:09:1F:00:00:02", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Finger clip"},
+		{Kind: homekit.KindThermometer, Model: "Ear thermometer", Address: "00:09:1F:00:00:03", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Thermometer"},
+	} {
+		d.PatientID = patientID
+		if _, err := kit.AddDevice(ctx, actor, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/sfu"
 	"vclinic/signaling"
@@ -46,15 +47,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // clinic is the wired program.
 type clinic struct {
-	cfg   serveConfig
-	log   *slog.Logger
-	keys  *signaling.Keyring
-	store *scheduler.Store
-	media *sfu.SFU
-	sig   *signaling.Server
-	api   *scheduler.API
-	web   *web.Web
-	ready atomic.Bool
+	cfg    serveConfig
+	log    *slog.Logger
+	keys   *signaling.Keyring
+	store  *scheduler.Store
+	kit    *homekit.Store
+	media  *sfu.SFU
+	sig    *signaling.Server
+	api    *scheduler.API
+	kitAPI *homekit.API
+	web    *web.Web
+	ready  atomic.Bool
 }
 
 // openStore opens the records: PostgreSQL when a URL is given, else the
@@ -119,6 +122,17 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 			scheduler.PresenceFunc(c.sig.Presence), log.With("component", "api"))
 	}
 	if err == nil {
+		c.kit, err = openHomekit(ctx, cfg, c)
+	}
+	if err == nil {
+		// New readings show at once in the visit the patient is in.
+		live := homekit.LiveFeedFunc(func(patientID string, recent []homekit.Reading) {
+			c.sig.PushVitals(patientID, vitalsOf(recent))
+		})
+		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live},
+			c.kit, homekitAuth{keys}, log.With("component", "homekit-api"))
+	}
+	if err == nil {
 		c.web, err = web.New(web.Config{})
 	}
 	if err != nil {
@@ -132,6 +146,11 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 func (c *clinic) Close() {
 	if err := c.media.Close(); err != nil {
 		c.log.Warn("media shutdown", "err", err)
+	}
+	if c.kit != nil {
+		if err := c.kit.Close(); err != nil {
+			c.log.Warn("home-kit records close", "err", err)
+		}
 	}
 	if err := c.store.Close(); err != nil {
 		c.log.Warn("records close", "err", err)
@@ -258,6 +277,7 @@ func (c *clinic) routes() http.Handler {
 		c.sig.ServeEnd(w, req, p.ByName("id"))
 	})
 	c.api.Routes(r)
+	c.kitAPI.Routes(r)
 	r.HandlerFunc(http.MethodGet, "/visit/:room", c.web.VisitPage)
 	r.HandlerFunc(http.MethodGet, "/call/:room", c.web.CallPage)
 	r.Handler(http.MethodGet, "/static/*file", c.web.Static())

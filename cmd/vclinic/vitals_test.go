@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"vclinic/scheduler"
+	"vclinic/signaling"
+)
+
+// wsJoin connects to room with token and joins; it returns the connection.
+func (a *apiClinic) wsJoin(room, token string) *websocket.Conn {
+	a.t.Helper()
+	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/ws?room=" + room
+	ws, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		a.t.Fatalf("dial %s: %v (%d)", room, err, status)
+	}
+	a.t.Cleanup(func() { ws.Close() })
+	payload, _ := json.Marshal(signaling.Join{Version: signaling.ProtocolVersion})
+	if err := ws.WriteJSON(signaling.Envelope{Type: signaling.TypeJoin, ID: "1", Payload: payload}); err != nil {
+		a.t.Fatal(err)
+	}
+	return ws
+}
+
+// waitVitals reads until a vitals message with code arrives.
+func waitVitals(t *testing.T, ws *websocket.Conn, code string) signaling.Vital {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := ws.ReadJSON(&env); err != nil {
+			t.Fatalf("waiting for vitals %s: %v", code, err)
+		}
+		if env.Type != signaling.TypeVitals {
+			continue
+		}
+		var vs signaling.Vitals
+		if err := json.Unmarshal(env.Payload, &vs); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs.Vitals {
+			if v.Code == code {
+				return v
+			}
+		}
+	}
+}
+
+// TestReadingsReachTheVisitLive: the patient's blood-pressure reading, posted
+// as the home kit posts it, reaches the clinician in the visit at once, with
+// the device's precision; a reading of another patient's device is refused.
+func TestReadingsReachTheVisitLive(t *testing.T) {
+	a := newAPIClinic(t)
+	sched := a.schedulerToken()
+	b, err := a.c.store.Book(context.Background(), a.sched.Actor(), scheduler.BookRequest{ClinicianID: a.clin.ID,
+		PatientID: a.patA.ID, Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	visit := b.Appointment
+	status, body, _ := a.do("POST", "/api/v1/patients/"+a.patA.ID+"/devices", sched,
+		`{"type":"blood-pressure","model":"UA-651BLE","address":"00:09:1F:AA:BB:CC","identifiedBy":"bluetooth-address","label":"Arm cuff"}`, nil)
+	if status != 201 {
+		t.Fatalf("add device: %d %s", status, body)
+	}
+	var dev struct{ ID string }
+	_ = json.Unmarshal(body, &dev)
+
+	patTok := a.patientToken(visit, a.patA.ID)
+	pat := a.wsJoin(visit.ID, patTok)
+	clin := a.wsJoin(visit.ID, a.clinicianToken())
+	_ = pat
+	// Admit the patient so that both are in the call.
+	if status, body, _ := a.do("POST", "/api/v1/appointments/"+visit.ID+"/admit", a.clinicianToken(), "", nil); status != 200 {
+		t.Fatalf("admit: %d %s", status, body)
+	}
+	reading := `{"readings":[{"deviceId":"` + dev.ID + `","characteristic":"00002a35-0000-1000-8000-00805f9b34fb",` +
+		`"value":"04780050005D004800","seq":1,"observedAt":"` + time.Now().UTC().Format(time.RFC3339) + `"}]}`
+	sent := time.Now()
+	status, body, _ = a.do("POST", "/api/v1/readings", patTok, reading, nil)
+	if status != 200 || !strings.Contains(string(body), `"status":"stored"`) {
+		t.Fatalf("post reading: %d %s", status, body)
+	}
+	v := waitVitals(t, clin, "8480-6")
+	t.Logf("reading posted to vitals at the clinician: %s", time.Since(sent))
+	if v.Value != "120" || v.Unit != "mm[Hg]" || v.DeviceID != dev.ID || v.Source != "device" {
+		t.Fatalf("systolic vital %+v", v)
+	}
+	// Patient B's link cannot post to patient A's device: the same answer as
+	// for a device that does not exist.
+	other := a.patientToken(a.apptB, a.patB.ID)
+	status, body, _ = a.do("POST", "/api/v1/readings", other, strings.Replace(reading, `"seq":1`, `"seq":2`, 1), nil)
+	if status != 200 || !strings.Contains(string(body), `"status":"rejected"`) {
+		t.Fatalf("another patient's device: %d %s", status, body)
+	}
+	// Nor read A's readings.
+	if status, _, _ := a.do("GET", "/api/v1/patients/"+a.patA.ID+"/readings", other, "", nil); status != 404 && status != 403 {
+		t.Fatalf("patient B reads A's readings: %d", status)
+	}
+}
