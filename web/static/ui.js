@@ -164,7 +164,12 @@ export function startPage(all, opts = {}) {
         if (!stream) tiles.clear();
       },
       mute: () => renderControls(),
-      vitals: (list) => card?.readings(vitals?.update(list) || []),
+      vitals: (list) => {
+        // Update the panel first: on the clinician's page there is no card,
+        // and card?.readings(...) would skip evaluating its argument.
+        const fresh = vitals?.update(list) || [];
+        card?.readings(fresh);
+      },
       measurement: (req) => card?.show(req),
       refused: (e) => ask?.refused(e),
     },
