@@ -127,7 +127,9 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err == nil {
 		// New readings show at once in the visit the patient is in.
 		live := homekit.LiveFeedFunc(func(patientID string, recent []homekit.Reading) {
-			c.sig.PushVitals(patientID, vitalsOf(recent))
+			vs := vitalsOf(recent)
+			rooms := c.sig.PushVitals(patientID, vs)
+			c.log.Debug("live vitals", "values", len(vs), "visits", rooms)
 		})
 		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live},
 			c.kit, homekitAuth{keys}, log.With("component", "homekit-api"))
