@@ -443,7 +443,9 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 	reading := fmt.Sprintf(`{"readings":[{"deviceId":%q,"characteristic":"2A35","value":"04780050005D004800","seq":1,"observedAt":%q}]}`,
 		dev.ID, time.Now().UTC().Format(time.RFC3339))
 	sent := time.Now()
-	var res struct{ Results []struct{ Status, Reason string } }
+	var res struct {
+		Results []struct{ Status, Reason string }
+	}
 	if status := rc.api(t, "POST", "/api/v1/readings", fragmentToken(t, appt.PatientLink), reading, &res); status != http.StatusOK ||
 		len(res.Results) != 1 || res.Results[0].Status != "stored" {
 		t.Fatalf("post reading: %d %+v", status, res)
