@@ -138,14 +138,16 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 			replaced.media.Close()
 		}
 	}
-	// joined goes out before anything the media side sends.
-	c.send(TypeJoined, id, joined)
 	if mb.waiting {
-		c.log.Info("waiting to be admitted", "participant", mb.id)
+		// The arrival is on record before the guest hears it is waiting.
 		s.arrived(roomID, claims)
+		c.send(TypeJoined, id, joined)
+		c.log.Info("waiting to be admitted", "participant", mb.id)
 		s.broadcast(r)
 		return
 	}
+	// joined goes out before anything the media side sends.
+	c.send(TypeJoined, id, joined)
 	if err := s.startMedia(mb); err != nil {
 		c.member = nil
 		s.refuseJoin(c, id, err)

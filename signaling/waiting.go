@@ -162,8 +162,17 @@ func (s *Server) End(ctx context.Context, appt string, by *Claims) error {
 	return nil
 }
 
-// endRoom removes every member of r and tells them the visit ended.
+// endRoom records that the visit ended, then removes every member of r and
+// tells them: a patient who reopens the link after "ended" finds it closed.
 func (s *Server) endRoom(r *room, by *Claims) {
+	if s.cfg.Visits != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+		err := s.cfg.Visits.Ended(ctx, r.id, by)
+		cancel()
+		if err != nil && !errors.Is(err, ErrNoVisit) {
+			s.log.Warn("record the end of the visit", "room", r.id, "err", err)
+		}
+	}
 	s.mu.Lock()
 	var ms []*member
 	for _, m := range r.members {
@@ -184,13 +193,6 @@ func (s *Server) endRoom(r *room, by *Claims) {
 	for _, m := range ms {
 		if m.media != nil {
 			m.media.Close()
-		}
-	}
-	if s.cfg.Visits != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
-		defer cancel()
-		if err := s.cfg.Visits.Ended(ctx, r.id, by); err != nil && !errors.Is(err, ErrNoVisit) {
-			s.log.Warn("record the end of the visit", "room", r.id, "err", err)
 		}
 	}
 	s.log.Info("visit ended", "room", r.id, "participants", len(ms))
