@@ -617,3 +617,41 @@ func TestDemoLinksAndOperations(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkTooEarlyThenCancelled: a link opened hours before its appointment
+// says when to come back; once the appointment is cancelled it says the link
+// no longer works.
+func TestLinkTooEarlyThenCancelled(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	sched := fragmentToken(t, rc.scheduler)
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
+	var patients []struct{ ID string }
+	rc.api(t, "GET", "/api/v1/patients?q=Birgitte", sched, "", &patients)
+	if len(clinicians) == 0 || len(patients) == 0 {
+		t.Fatal("demo records missing")
+	}
+	var clinID string
+	for _, c := range clinicians {
+		if c.Name == "Dr. Anna Holm" {
+			clinID = c.ID
+		}
+	}
+	// Dr. Holm is available all of today and tomorrow in the demo.
+	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute).UTC().Format(time.RFC3339)
+	var appt struct{ ID, PatientLink string }
+	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, patients[0].ID, start)
+	if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &appt); status != http.StatusCreated {
+		t.Fatalf("booking: %d", status)
+	}
+	pat := chromiumPage(t, appt.PatientLink)
+	waitState(t, pat, "patient", "early")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+appt.ID+"/cancel", sched, "", nil); status != http.StatusOK {
+		t.Fatalf("cancel: %d", status)
+	}
+	if err := chromedp.Do(pat, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, pat, "patient", "expired")
+}
