@@ -81,6 +81,7 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	if err := demoKit(ctx, c.kit, sched, karen.ID); err != nil {
 		return err
 	}
+	c.demoAppt = appt
 
 	issuer := tokenIssuer{keys: c.keys, base: base}
 	schedTok, err := issuer.Session(sched, demoSessionTTL)

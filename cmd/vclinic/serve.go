@@ -56,8 +56,11 @@ type clinic struct {
 	sig    *signaling.Server
 	api    *scheduler.API
 	kitAPI *homekit.API
-	web    *web.Web
-	ready  atomic.Bool
+	// demoAppt is the demo visit, whose patient's simulated kit measures
+	// while the visit is on (-demo only).
+	demoAppt scheduler.Appointment
+	web      *web.Web
+	ready    atomic.Bool
 }
 
 // openStore opens the records: PostgreSQL when a URL is given, else the
@@ -207,6 +210,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		if err := c.seedDemo(ctx, stdout, linkBase); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
+		kitCtx, stopKit := context.WithCancel(ctx)
+		kitDone := make(chan struct{})
+		go func() {
+			defer close(kitDone)
+			c.runDemoKit(kitCtx, c.demoAppt, demoKitInterval)
+		}()
+		defer func() {
+			stopKit()
+			<-kitDone
+		}()
 	}
 	c.ready.Store(true)
 	log.Info("vclinic serving", "url", base, "udp_port", media.UDPPort(), "tcp_port", media.TCPPort(), "data", cfg.Data)

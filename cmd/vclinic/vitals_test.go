@@ -110,3 +110,39 @@ func TestReadingsReachTheVisitLive(t *testing.T) {
 		t.Fatalf("patient B reads A's readings: %d", status)
 	}
 }
+
+// TestDemoKitMeasuresDuringTheVisit: the demo patient's simulated kit sends
+// spec-valid readings while patient and clinician are in the call.
+func TestDemoKitMeasuresDuringTheVisit(t *testing.T) {
+	a := newAPIClinic(t)
+	ctx := context.Background()
+	b, err := a.c.store.Book(ctx, a.sched.Actor(), scheduler.BookRequest{ClinicianID: a.clin.ID,
+		PatientID: a.patA.ID, Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demoKit(ctx, a.c.kit, a.sched, a.patA.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.wsJoin(b.ID, a.patientToken(b.Appointment, a.patA.ID))
+	clin := a.wsJoin(b.ID, a.clinicianToken())
+	if status, body, _ := a.do("POST", "/api/v1/appointments/"+b.ID+"/admit", a.clinicianToken(), "", nil); status != 200 {
+		t.Fatalf("admit: %d %s", status, body)
+	}
+	kitCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.c.runDemoKit(kitCtx, b.Appointment, 20*time.Millisecond)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	for _, code := range []string{"8480-6", "59408-5", "8310-5"} {
+		v := waitVitals(t, clin, code)
+		if v.Value == "" || v.Flag != "" || v.Source != "device" {
+			t.Fatalf("simulated %s: %+v", code, v)
+		}
+	}
+}
