@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -232,18 +233,13 @@ func (a *API) clinicianAppointments(w http.ResponseWriter, r *http.Request, ps h
 		a.fail(w, r, err)
 		return
 	}
-	from, err := parseTime("from", r.URL.Query().Get("from"))
+	from, to, err := queryRange(r)
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	to, err := parseTime("to", r.URL.Query().Get("to"))
-	if err != nil {
-		a.problem(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	if !from.Before(to) || to.Sub(from) > 31*24*time.Hour {
-		a.problem(w, r, http.StatusBadRequest, "from must be before to, at most 31 days apart")
+	if to.Sub(from) > 31*24*time.Hour {
+		a.problem(w, r, http.StatusBadRequest, "from and to: at most 31 days apart")
 		return
 	}
 	aps, err := a.store.ListAppointments(r.Context(), p.Actor, id, from, to)
@@ -266,12 +262,7 @@ func (a *API) clinicianAppointments(w http.ResponseWriter, r *http.Request, ps h
 
 func (a *API) slots(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ Principal) {
 	q := r.URL.Query()
-	from, err := parseTime("from", q.Get("from"))
-	if err != nil {
-		a.problem(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	to, err := parseTime("to", q.Get("to"))
+	from, to, err := queryRange(r)
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -332,4 +323,20 @@ func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params,
 		LinkWindow
 		Clinician string `json:"clinician"`
 	}{win, c.Name})
+}
+
+// queryRange reads the from= and to= instants of a request (RFC 3339, any
+// offset), from before to.
+func queryRange(r *http.Request) (from, to time.Time, err error) {
+	q := r.URL.Query()
+	if from, err = parseTime("from", q.Get("from")); err != nil {
+		return from, to, err
+	}
+	if to, err = parseTime("to", q.Get("to")); err != nil {
+		return from, to, err
+	}
+	if !from.Before(to) {
+		return from, to, errors.New("from must be before to")
+	}
+	return from, to, nil
 }
