@@ -24,6 +24,7 @@ import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
 import { formatDay, formatTime, sameDay } from './time.js';
 import { AskControl, MeasureCard, VitalsPanel, vitalsWords } from './vitals.js';
+import { HomeDevices } from './devices.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -176,6 +177,26 @@ export function startPage(all, opts = {}) {
   });
   const api = new API({ token });
 
+  // The patient's own measuring devices (Web Bluetooth) and the form to type
+  // a result: shown in the waiting room and in the call.
+  const devicesEl = $('home-devices');
+  let local = null;
+  try {
+    local = window.localStorage;
+  } catch {
+    // storage disabled: readings are numbered for this page load only
+  }
+  const homeDevices =
+    devicesEl && !opts.staff && token
+      ? new HomeDevices(devicesEl, {
+          api,
+          patientId: claims?.sub || '',
+          bluetooth: /** @type {any} */ (navigator).bluetooth,
+          storage: local,
+          locale,
+        })
+      : null;
+
   const mic = /** @type {HTMLButtonElement} */ ($('mic'));
   const camera = /** @type {HTMLButtonElement} */ ($('camera'));
   const leave = /** @type {HTMLButtonElement} */ ($('leave'));
@@ -265,6 +286,7 @@ export function startPage(all, opts = {}) {
     if (status) status.textContent = ex ? ex.title : statusText(state);
     showNotice(ex);
     if (explained) card?.hide();
+    if (devicesEl) devicesEl.hidden = !homeDevices || !['waiting', 'connecting', 'in-call', 'reconnecting'].includes(state);
     leave.disabled = explained || before || state === 'idle' || state === 'early';
     if (endVisit) endVisit.disabled = explained || !call.participantId;
     renderControls();
@@ -384,6 +406,10 @@ export function startPage(all, opts = {}) {
     },
     get vitals() {
       return vitals ? [...vitals.newest.values()] : [];
+    },
+    readDevices: () => homeDevices?.readAll() ?? Promise.resolve(0),
+    get devices() {
+      return homeDevices ? homeDevices.summary() : [];
     },
   });
 

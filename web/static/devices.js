@@ -1,0 +1,585 @@
+// The patient's own measuring devices on the visit page: "Connect a measuring
+// device" pairs a Bluetooth health device through Web Bluetooth (Chrome, Edge
+// and Android), subscribes to its measurement characteristic and forwards
+// every value, as the raw bytes the device sent, to POST /api/v1/readings with
+// the patient's link token; the server decodes them. Where the browser has no
+// Web Bluetooth (iPhone, Firefox) it says so in plain words and offers the
+// form to type a result instead (POST /api/v1/readings/manual, stored as
+// patient-entered). The pure parts are exported for tests.
+
+import { fill, pickLang, sentence } from './text.js';
+
+/**
+ * A health service the page can read: the kit's device type and the
+ * characteristic that carries its measurements.
+ * @typedef {object} HealthService
+ * @property {number} service 16-bit GATT service UUID
+ * @property {string} deviceType homekit device type
+ * @property {number} characteristic 16-bit measurement characteristic UUID
+ */
+
+/** @type {HealthService[]} */
+export const HealthServices = [
+  { service: 0x1810, deviceType: 'blood-pressure', characteristic: 0x2a35 },
+  { service: 0x1822, deviceType: 'pulse-oximeter', characteristic: 0x2a5e },
+  { service: 0x1809, deviceType: 'thermometer', characteristic: 0x2a1c },
+  { service: 0x181d, deviceType: 'scale', characteristic: 0x2a9d },
+  { service: 0x1808, deviceType: 'glucose-meter', characteristic: 0x2a18 },
+  { service: 0x180d, deviceType: 'heart-rate', characteristic: 0x2a37 },
+];
+
+/** Device Information Service: read when present, never required. */
+export const DeviceInformationService = 0x180a;
+
+/** The requestDevice options: one filter per health service. */
+export function requestOptions() {
+  return {
+    filters: HealthServices.map((h) => ({ services: [h.service] })),
+    optionalServices: [DeviceInformationService],
+  };
+}
+
+/**
+ * The full 128-bit form of a 16-bit Bluetooth SIG UUID.
+ * @param {number} short
+ * @returns {string}
+ */
+export function fullUUID(short) {
+  return short.toString(16).padStart(8, '0') + '-0000-1000-8000-00805f9b34fb';
+}
+
+/**
+ * The health service of a UUID, 16-bit number or full string; null if none.
+ * @param {number|string} uuid
+ * @returns {HealthService|null}
+ */
+export function serviceInfo(uuid) {
+  const want = typeof uuid === 'number' ? fullUUID(uuid) : String(uuid).toLowerCase();
+  return HealthServices.find((h) => fullUUID(h.service) === want) || null;
+}
+
+/**
+ * A characteristic's name as the readings API takes it: "2A35".
+ * @param {number} short
+ * @returns {string}
+ */
+export function characteristicName(short) {
+  return short.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/**
+ * The bytes of a DataView (or ArrayBuffer, or typed array) as hex, upper
+ * case, no spaces: "04780050".
+ * @param {DataView|ArrayBuffer|ArrayBufferView} v
+ * @returns {string}
+ */
+export function toHex(v) {
+  const bytes =
+    v instanceof ArrayBuffer
+      ? new Uint8Array(v)
+      : new Uint8Array(/** @type {ArrayBufferView} */ (v).buffer, v.byteOffset, v.byteLength);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s.toUpperCase();
+}
+
+const seqPrefix = 'vclinic.seq.';
+
+/**
+ * Numbers the readings of each kit device, 1, 2, 3…, and keeps the last
+ * number in storage (localStorage) so a reload goes on counting: the server
+ * stores a (device, characteristic, seq) once.
+ */
+export class SeqCounter {
+  /** @param {Storage|null} storage */
+  constructor(storage) {
+    this.storage = storage;
+    /** @type {Map<string, number>} numbers given when storage fails */
+    this.memory = new Map();
+  }
+
+  /**
+   * The next number for a device.
+   * @param {string} deviceId kit device id
+   * @returns {number}
+   */
+  next(deviceId) {
+    const key = seqPrefix + deviceId;
+    let last = this.memory.get(key) || 0;
+    try {
+      const stored = Number.parseInt(this.storage?.getItem(key) || '', 10);
+      if (Number.isSafeInteger(stored) && stored > last) last = stored;
+    } catch {
+      // storage forbidden: count in memory
+    }
+    const n = last + 1;
+    this.memory.set(key, n);
+    try {
+      this.storage?.setItem(key, String(n));
+    } catch {
+      // storage full or forbidden: the number lives in memory
+    }
+    return n;
+  }
+}
+
+/**
+ * One device of the patient's kit, as GET /api/v1/patients/{id}/devices gives it.
+ * @typedef {object} KitDevice
+ * @property {string} id
+ * @property {string} type
+ * @property {string} [model]
+ * @property {string} [address]
+ * @property {string} [identifiedBy]
+ * @property {string} [label]
+ */
+
+/**
+ * The kit device a paired Bluetooth device is. A browser shows only its own
+ * origin-scoped device.id and the name, never the Bluetooth address: the kit
+ * entry whose identifiedBy is "web-bluetooth-id" and whose address is that id
+ * wins; otherwise the first kit device of the service's type. The server
+ * learns which identification was used only through the kit entry the
+ * reading names: recording this browser's id needs staff (adding a device to
+ * a kit is theirs to do).
+ * @param {KitDevice[]} kit
+ * @param {{id: string, name?: string}} device
+ * @param {string} deviceType
+ * @returns {{device: KitDevice, by: 'web-bluetooth-id'|'type'}|null}
+ */
+export function matchKitDevice(kit, device, deviceType) {
+  const list = Array.isArray(kit) ? kit : [];
+  const exact = list.find((d) => d.identifiedBy === 'web-bluetooth-id' && d.address && d.address === device.id);
+  if (exact) return { device: exact, by: 'web-bluetooth-id' };
+  const typed = list.find((d) => d.type === deviceType);
+  return typed ? { device: typed, by: 'type' } : null;
+}
+
+/** Waits before reconnecting after a drop: 1 s, 2 s, 4 s, 8 s, 16 s, then give up. */
+export const reconnectDelays = [1000, 2000, 4000, 8000, 16000];
+
+/** What the patient may type: LOINC code, UCUM unit, allowed range. */
+export const ManualFields = [
+  { name: 'systolic', code: '8480-6', unit: 'mm[Hg]', min: 50, max: 260, step: '1' },
+  { name: 'diastolic', code: '8462-4', unit: 'mm[Hg]', min: 30, max: 160, step: '1' },
+  { name: 'temperature', code: '8310-5', unit: 'Cel', min: 30, max: 45, step: '0.1' },
+  { name: 'spo2', code: '59408-5', unit: '%', min: 50, max: 100, step: '1' },
+  { name: 'weight', code: '29463-7', unit: 'kg', min: 1, max: 350, step: '0.1' },
+];
+
+/**
+ * The body of POST /api/v1/readings/manual from the typed values (name →
+ * text); empty fields are left out, a comma is a decimal point. Blood
+ * pressure needs both numbers.
+ * @param {Record<string, string>} typed
+ * @returns {{body: {values: Array<{code: string, value: string, unit: string}>}|null, problem: ''|'empty'|'range'|'pair'}}
+ */
+export function manualBody(typed) {
+  /** @type {Array<{code: string, value: string, unit: string}>} */
+  const values = [];
+  for (const f of ManualFields) {
+    const raw = String(typed[f.name] ?? '').trim().replace(',', '.');
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n) || n < f.min || n > f.max) return { body: null, problem: 'range' };
+    values.push({ code: f.code, value: raw, unit: f.unit });
+  }
+  const hasSys = values.some((v) => v.code === '8480-6');
+  const hasDia = values.some((v) => v.code === '8462-4');
+  if (hasSys !== hasDia) return { body: null, problem: 'pair' };
+  if (!values.length) return { body: null, problem: 'empty' };
+  return { body: { values }, problem: '' };
+}
+
+/** The words of the device panel, English and Danish. */
+export const devicesStrings = {
+  en: {
+    heading: 'Your measuring devices',
+    pair: 'Connect a measuring device',
+    unsupported: 'This browser cannot connect to measuring devices. You can type the result instead, or use the home box.',
+    connecting: 'Connecting to {name}…',
+    connected: 'Connected: {name}',
+    lastSent: 'Last value sent: {time}',
+    reconnecting: 'The connection to {name} was lost. Reconnecting…',
+    lost: 'The connection to {name} was lost. Tap "Connect a measuring device" to try again.',
+    cancelled: 'No device was chosen.',
+    notInKit: 'This device is not part of your home kit. Please call the clinic.',
+    unknownDevice: 'This device cannot be used here.',
+    failed: 'The device could not be connected. Turn it on, keep it close and try again.',
+    sendFailed: 'The value could not be sent to the clinic. Please measure again in a moment.',
+    device: 'device',
+    manual: {
+      heading: 'Type a result',
+      bloodPressure: 'Blood pressure',
+      systolic: 'Upper number (systolic), mmHg',
+      diastolic: 'Lower number (diastolic), mmHg',
+      temperature: 'Temperature, °C',
+      spo2: 'Oxygen level (SpO2), %',
+      weight: 'Weight, kg',
+      send: 'Send to the clinic',
+      sending: 'Sending…',
+      sent: 'Thank you. The result was sent to the clinic.',
+      empty: 'Please type at least one result.',
+      range: 'One of the numbers looks wrong. Please check it and try again.',
+      pair: 'For blood pressure, please type both the upper and the lower number.',
+      failed: 'The result could not be sent. Check that Wi-Fi or mobile data is on and try again.',
+      refused: 'The clinic did not accept the result: {detail}',
+    },
+  },
+  da: {
+    heading: 'Dine måleapparater',
+    pair: 'Forbind et måleapparat',
+    unsupported: 'Denne browser kan ikke forbinde til måleapparater. Du kan skrive resultatet i stedet eller bruge hjemmeboksen.',
+    connecting: 'Forbinder til {name}…',
+    connected: 'Forbundet: {name}',
+    lastSent: 'Sidste værdi sendt: {time}',
+    reconnecting: 'Forbindelsen til {name} blev afbrudt. Forbinder igen…',
+    lost: 'Forbindelsen til {name} blev afbrudt. Tryk på "Forbind et måleapparat" for at prøve igen.',
+    cancelled: 'Der blev ikke valgt noget apparat.',
+    notInKit: 'Dette apparat hører ikke til dit hjemmesæt. Ring til klinikken.',
+    unknownDevice: 'Dette apparat kan ikke bruges her.',
+    failed: 'Apparatet kunne ikke forbindes. Tænd det, hold det tæt på, og prøv igen.',
+    sendFailed: 'Værdien kunne ikke sendes til klinikken. Mål igen om lidt.',
+    device: 'apparat',
+    manual: {
+      heading: 'Skriv et resultat',
+      bloodPressure: 'Blodtryk',
+      systolic: 'Øverste tal (systolisk), mmHg',
+      diastolic: 'Nederste tal (diastolisk), mmHg',
+      temperature: 'Temperatur, °C',
+      spo2: 'Iltmætning (SpO2), %',
+      weight: 'Vægt, kg',
+      send: 'Send til klinikken',
+      sending: 'Sender…',
+      sent: 'Tak. Resultatet er sendt til klinikken.',
+      empty: 'Skriv mindst ét resultat.',
+      range: 'Et af tallene ser forkert ud. Tjek det, og prøv igen.',
+      pair: 'Skriv både det øverste og det nederste tal for blodtrykket.',
+      failed: 'Resultatet kunne ikke sendes. Tjek, at wi-fi eller mobildata er slået til, og prøv igen.',
+      refused: 'Klinikken tog ikke imod resultatet: {detail}',
+    },
+  },
+};
+
+/** @typedef {typeof devicesStrings.en} DevicesWords */
+
+/**
+ * @param {{search?: string, language?: string}} [env]
+ * @returns {DevicesWords}
+ */
+export function devicesWords(env) {
+  return pickLang(devicesStrings, env);
+}
+
+/**
+ * @param {string} tag
+ * @param {string} [className]
+ * @param {string} [text]
+ * @returns {HTMLElement}
+ */
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * One paired device: its GATT link, its kit entry and its characteristic.
+ * @typedef {object} Paired
+ * @property {any} device BluetoothDevice
+ * @property {HealthService} info
+ * @property {KitDevice} kit
+ * @property {'web-bluetooth-id'|'type'} by
+ * @property {any} [characteristic] BluetoothRemoteGATTCharacteristic
+ * @property {string} lastValue hex
+ * @property {string} lastStatus the server's answer: stored, duplicate, rejected, or failed
+ */
+
+/**
+ * The device panel on the patient's page: the pair button (or the plain
+ * explanation where the browser cannot), the connection line, the last value
+ * sent, and the manual entry form.
+ */
+export class HomeDevices {
+  /**
+   * @param {HTMLElement} root a section to fill
+   * @param {{api: import('./api.js').API, patientId: string, words?: DevicesWords,
+   *   bluetooth?: any, storage?: Storage|null, locale?: string}} opts
+   */
+  constructor(root, opts) {
+    this.root = root;
+    this.api = opts.api;
+    this.patientId = opts.patientId;
+    this.w = opts.words || devicesWords();
+    this.bluetooth = opts.bluetooth;
+    this.locale = opts.locale || undefined;
+    this.seq = new SeqCounter(opts.storage ?? null);
+    /** @type {Map<string, Paired>} by Web Bluetooth device id */
+    this.paired = new Map();
+    this.render();
+  }
+
+  render() {
+    const w = this.w;
+    this.root.classList.add('devices');
+    const heading = el('h2', 'devices-title', w.heading);
+    heading.id = 'devices-title';
+    this.root.setAttribute('aria-labelledby', heading.id);
+    this.status = el('p', 'devices-status');
+    this.status.setAttribute('role', 'status');
+    this.status.setAttribute('aria-live', 'polite');
+    this.last = el('p', 'devices-last');
+    this.last.hidden = true;
+    /** @type {HTMLElement[]} */
+    const parts = [heading];
+    this.form = this.manualForm();
+    if (this.bluetooth) {
+      const b = /** @type {HTMLButtonElement} */ (el('button', 'btn btn-main', w.pair));
+      b.type = 'button';
+      b.dataset.action = 'pair-device';
+      b.addEventListener('click', () => this.pair());
+      this.button = b;
+      parts.push(b, this.status, this.last);
+    } else {
+      this.status.textContent = w.unsupported;
+      this.root.dataset.bluetooth = 'unsupported';
+      parts.push(this.status);
+    }
+    parts.push(this.form);
+    this.root.replaceChildren(...parts);
+  }
+
+  /** @returns {HTMLFormElement} */
+  manualForm() {
+    const m = this.w.manual;
+    const form = /** @type {HTMLFormElement} */ (el('form', 'manual'));
+    form.dataset.action = 'manual-reading';
+    form.noValidate = false;
+    form.append(el('h3', 'manual-title', m.heading));
+    for (const f of ManualFields) {
+      const id = 'manual-' + f.name;
+      const row = el('p', 'manual-field');
+      const label = /** @type {HTMLLabelElement} */ (el('label', '', /** @type {any} */ (m)[f.name]));
+      label.htmlFor = id;
+      const input = /** @type {HTMLInputElement} */ (el('input'));
+      input.id = id;
+      input.name = f.name;
+      input.type = 'number';
+      input.inputMode = 'decimal';
+      input.min = String(f.min);
+      input.max = String(f.max);
+      input.step = f.step;
+      input.autocomplete = 'off';
+      row.append(label, input);
+      form.append(row);
+    }
+    const send = /** @type {HTMLButtonElement} */ (el('button', 'btn', m.send));
+    send.type = 'submit';
+    const result = el('p', 'manual-result');
+    result.setAttribute('role', 'status');
+    result.setAttribute('aria-live', 'polite');
+    form.append(send, result);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.submitManual(form, send, result);
+    });
+    return form;
+  }
+
+  /**
+   * @param {HTMLFormElement} form
+   * @param {HTMLButtonElement} send
+   * @param {HTMLElement} result
+   */
+  async submitManual(form, send, result) {
+    const m = this.w.manual;
+    /** @type {Record<string, string>} */
+    const typed = {};
+    for (const f of ManualFields) {
+      const input = /** @type {HTMLInputElement|null} */ (form.elements.namedItem(f.name));
+      typed[f.name] = input?.value || '';
+    }
+    const { body, problem } = manualBody(typed);
+    if (!body) {
+      result.textContent = m[problem || 'empty'];
+      result.dataset.result = 'invalid';
+      return;
+    }
+    send.disabled = true;
+    result.textContent = m.sending;
+    delete result.dataset.result;
+    try {
+      await this.api.post('/api/v1/readings/manual', body);
+      result.textContent = m.sent;
+      result.dataset.result = 'sent';
+      form.reset();
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      result.textContent = e && e.status >= 400 && e.status < 500 && e.detail ? fill(m.refused, { detail: sentence(e.detail) }) : m.failed;
+      result.dataset.result = 'failed';
+    } finally {
+      send.disabled = false;
+    }
+  }
+
+  /** @param {string} text */
+  say(text) {
+    if (this.status) this.status.textContent = text;
+  }
+
+  /** Asks for a device (needs the click's user gesture) and connects it. */
+  async pair() {
+    const w = this.w;
+    let device;
+    try {
+      device = await this.bluetooth.requestDevice(requestOptions());
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      this.say(e && e.name === 'NotFoundError' ? w.cancelled : w.failed);
+      if (!(e && e.name === 'NotFoundError')) console.warn('vclinic: requestDevice:', err);
+      return;
+    }
+    const name = device.name || w.device;
+    this.say(fill(w.connecting, { name }));
+    try {
+      await this.connect(device);
+    } catch (err) {
+      console.warn('vclinic: connect:', err);
+      this.say(w.failed);
+    }
+  }
+
+  /**
+   * Connects, finds the health service and its kit entry, and subscribes.
+   * @param {any} device BluetoothDevice
+   */
+  async connect(device) {
+    const w = this.w;
+    const name = device.name || w.device;
+    const server = await device.gatt.connect();
+    let p = this.paired.get(device.id);
+    if (!p) {
+      const services = await server.getPrimaryServices();
+      /** @type {HealthService|null} */
+      let info = null;
+      for (const s of services) {
+        info = serviceInfo(s.uuid);
+        if (info) break;
+      }
+      if (!info) {
+        this.say(w.unknownDevice);
+        device.gatt.disconnect();
+        return;
+      }
+      const kit = await this.kit();
+      const match = matchKitDevice(kit, { id: device.id, name: device.name }, info.deviceType);
+      if (!match) {
+        this.say(w.notInKit);
+        device.gatt.disconnect();
+        return;
+      }
+      p = { device, info, kit: match.device, by: match.by, lastValue: '', lastStatus: '' };
+      this.paired.set(device.id, p);
+      device.addEventListener('gattserverdisconnected', () => this.reconnect(/** @type {Paired} */ (p)));
+    }
+    const service = await server.getPrimaryService(p.info.service);
+    const ch = await service.getCharacteristic(p.info.characteristic);
+    if (p.characteristic !== ch) {
+      ch.addEventListener('characteristicvaluechanged', (/** @type {any} */ ev) => this.forward(/** @type {Paired} */ (p), ev.target.value));
+    }
+    p.characteristic = ch;
+    await ch.startNotifications();
+    this.say(fill(w.connected, { name }));
+    this.root.dataset.connected = p.info.deviceType;
+  }
+
+  /**
+   * The patient's kit; [] when it cannot be read.
+   * @returns {Promise<KitDevice[]>}
+   */
+  async kit() {
+    const res = await this.api.get(`/api/v1/patients/${encodeURIComponent(this.patientId)}/devices`);
+    return Array.isArray(res?.devices) ? res.devices : [];
+  }
+
+  /**
+   * Reconnects a device that dropped, waiting longer each time.
+   * @param {Paired} p
+   */
+  async reconnect(p) {
+    const name = p.device.name || this.w.device;
+    delete this.root.dataset.connected;
+    for (const ms of reconnectDelays) {
+      this.say(fill(this.w.reconnecting, { name }));
+      await new Promise((r) => setTimeout(r, ms));
+      if (p.device.gatt.connected) return;
+      try {
+        await this.connect(p.device);
+        return;
+      } catch (err) {
+        console.warn('vclinic: reconnect:', err);
+      }
+    }
+    this.say(fill(this.w.lost, { name }));
+  }
+
+  /**
+   * Sends one value, the device's bytes as they came.
+   * @param {Paired} p
+   * @param {DataView} value
+   */
+  async forward(p, value) {
+    const hex = toHex(value);
+    const reading = {
+      deviceId: p.kit.id,
+      characteristic: characteristicName(p.info.characteristic),
+      value: hex,
+      seq: this.seq.next(p.kit.id),
+      observedAt: new Date().toISOString(),
+    };
+    p.lastValue = hex;
+    try {
+      const res = await this.api.post('/api/v1/readings', { readings: [reading] });
+      p.lastStatus = res?.results?.[0]?.status || '';
+    } catch (err) {
+      console.warn('vclinic: send reading:', err);
+      p.lastStatus = 'failed';
+    }
+    if (this.last) {
+      this.last.hidden = false;
+      const time = new Date().toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit' });
+      this.last.textContent = p.lastStatus === 'failed' ? this.w.sendFailed : fill(this.w.lastSent, { time }) + ' (' + hex + ')';
+      this.last.dataset.value = hex;
+      this.last.dataset.status = p.lastStatus;
+    }
+  }
+
+  /**
+   * For tests and support: reads every connected characteristic once; the
+   * value arrives through characteristicvaluechanged and is sent like any
+   * other.
+   * @returns {Promise<number>} how many were read
+   */
+  async readAll() {
+    let n = 0;
+    for (const p of this.paired.values()) {
+      if (p.characteristic && p.device.gatt.connected) {
+        await p.characteristic.readValue();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** @returns {Array<{name: string, kitDevice: string, by: string, lastValue: string, lastStatus: string}>} */
+  summary() {
+    return [...this.paired.values()].map((p) => ({
+      name: p.device.name || '',
+      kitDevice: p.kit.id,
+      by: p.by,
+      lastValue: p.lastValue,
+      lastStatus: p.lastStatus,
+    }));
+  }
+}

@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  characteristicName,
+  devicesStrings,
+  fullUUID,
+  HealthServices,
+  manualBody,
+  matchKitDevice,
+  requestOptions,
+  SeqCounter,
+  serviceInfo,
+  toHex,
+} from '../static/devices.js';
+
+test('toHex gives the bytes of a DataView, upper case, no spaces', () => {
+  const bytes = new Uint8Array([0x04, 0x78, 0x00, 0x50, 0x00, 0x5d, 0x00, 0x48, 0x00]);
+  assert.equal(toHex(new DataView(bytes.buffer)), '04780050005D004800');
+  // A view into part of a larger buffer: only its own bytes.
+  const big = new Uint8Array([0xff, 0x01, 0x0a, 0xee]);
+  assert.equal(toHex(new DataView(big.buffer, 1, 2)), '010A');
+  assert.equal(toHex(new DataView(new ArrayBuffer(0))), '');
+  assert.equal(toHex(big.buffer), 'FF010AEE');
+});
+
+test('each health service maps to its device type and measurement characteristic', () => {
+  const want = {
+    0x1810: ['blood-pressure', '2A35'],
+    0x1822: ['pulse-oximeter', '2A5E'],
+    0x1809: ['thermometer', '2A1C'],
+    0x181d: ['scale', '2A9D'],
+    0x1808: ['glucose-meter', '2A18'],
+    0x180d: ['heart-rate', '2A37'],
+  };
+  for (const [service, [type, ch]] of Object.entries(want)) {
+    const s = Number(service);
+    const byNumber = serviceInfo(s);
+    assert.equal(byNumber?.deviceType, type);
+    assert.equal(characteristicName(byNumber.characteristic), ch);
+    // Web Bluetooth reports a service's uuid as the full lower-case string.
+    assert.equal(serviceInfo(fullUUID(s))?.deviceType, type);
+    assert.equal(serviceInfo(fullUUID(s).toUpperCase())?.deviceType, type);
+  }
+  assert.equal(serviceInfo(0x180a), null, 'device information is no health service');
+  assert.equal(serviceInfo('not-a-uuid'), null);
+  assert.equal(fullUUID(0x1810), '00001810-0000-1000-8000-00805f9b34fb');
+});
+
+test('requestDevice asks for any health service, device information optional', () => {
+  const o = requestOptions();
+  assert.deepEqual(o.filters, HealthServices.map((h) => ({ services: [h.service] })));
+  assert.deepEqual(o.filters.map((f) => f.services[0]), [0x1810, 0x1822, 0x1809, 0x181d, 0x1808, 0x180d]);
+  assert.deepEqual(o.optionalServices, [0x180a]);
+});
+
+class FakeStorage {
+  constructor() {
+    this.m = new Map();
+  }
+  getItem(k) {
+    return this.m.has(k) ? this.m.get(k) : null;
+  }
+  setItem(k, v) {
+    this.m.set(k, String(v));
+  }
+}
+
+test('SeqCounter counts per device and goes on after a reload', () => {
+  const storage = new FakeStorage();
+  const a = new SeqCounter(storage);
+  assert.equal(a.next('dev-1'), 1);
+  assert.equal(a.next('dev-1'), 2);
+  assert.equal(a.next('dev-2'), 1);
+  // A reload: a new counter over the same storage.
+  const b = new SeqCounter(storage);
+  assert.equal(b.next('dev-1'), 3);
+  assert.equal(b.next('dev-2'), 2);
+  // Garbage in storage is ignored.
+  storage.setItem('vclinic.seq.dev-3', 'x');
+  assert.equal(b.next('dev-3'), 1);
+});
+
+test('SeqCounter counts in memory when storage fails or is missing', () => {
+  const broken = {
+    getItem() {
+      throw new Error('SecurityError');
+    },
+    setItem() {
+      throw new Error('QuotaExceededError');
+    },
+  };
+  const c = new SeqCounter(broken);
+  assert.equal(c.next('d'), 1);
+  assert.equal(c.next('d'), 2);
+  const n = new SeqCounter(null);
+  assert.equal(n.next('d'), 1);
+  assert.equal(n.next('d'), 2);
+});
+
+test('matchKitDevice prefers the web-bluetooth-id entry, else the first of the type', () => {
+  const kit = [
+    { id: 'k1', type: 'thermometer', address: '00:09:1F:00:00:01', identifiedBy: 'bluetooth-address' },
+    { id: 'k2', type: 'blood-pressure', address: '00:09:1F:00:00:02', identifiedBy: 'bluetooth-address' },
+    { id: 'k3', type: 'blood-pressure', address: 'abcDEF==', identifiedBy: 'web-bluetooth-id' },
+  ];
+  assert.deepEqual(matchKitDevice(kit, { id: 'abcDEF==', name: 'BP' }, 'blood-pressure'), { device: kit[2], by: 'web-bluetooth-id' });
+  assert.deepEqual(matchKitDevice(kit, { id: 'other', name: 'BP' }, 'blood-pressure'), { device: kit[1], by: 'type' });
+  assert.equal(matchKitDevice(kit, { id: 'other' }, 'scale'), null);
+  assert.equal(matchKitDevice([], { id: 'x' }, 'thermometer'), null);
+  assert.equal(matchKitDevice(/** @type {any} */ (null), { id: 'x' }, 'thermometer'), null);
+  // An id that matches a non-web-bluetooth address does not count as exact.
+  assert.deepEqual(matchKitDevice(kit, { id: '00:09:1F:00:00:01' }, 'thermometer'), { device: kit[0], by: 'type' });
+});
+
+test('manualBody sends LOINC codes and UCUM units, leaves empty fields out', () => {
+  const { body, problem } = manualBody({ systolic: '120', diastolic: '80', temperature: '37,5', spo2: '', weight: '' });
+  assert.equal(problem, '');
+  assert.deepEqual(body, {
+    values: [
+      { code: '8480-6', value: '120', unit: 'mm[Hg]' },
+      { code: '8462-4', value: '80', unit: 'mm[Hg]' },
+      { code: '8310-5', value: '37.5', unit: 'Cel' },
+    ],
+  });
+  assert.deepEqual(manualBody({ spo2: '97', weight: '72.4' }).body, {
+    values: [
+      { code: '59408-5', value: '97', unit: '%' },
+      { code: '29463-7', value: '72.4', unit: 'kg' },
+    ],
+  });
+  assert.equal(manualBody({}).problem, 'empty');
+  assert.equal(manualBody({ systolic: '120' }).problem, 'pair');
+  assert.equal(manualBody({ temperature: '73' }).problem, 'range');
+  assert.equal(manualBody({ weight: '-3' }).problem, 'range');
+  assert.equal(manualBody({ spo2: '9e1' }).problem, 'range');
+});
+
+test('the words exist in English and Danish alike', () => {
+  const keys = (o, p = '') =>
+    Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? keys(v, p + k + '.') : [p + k])).sort();
+  assert.deepEqual(keys(devicesStrings.da), keys(devicesStrings.en));
+  assert.equal(
+    devicesStrings.en.unsupported,
+    'This browser cannot connect to measuring devices. You can type the result instead, or use the home box.',
+  );
+  assert.equal(devicesStrings.en.pair, 'Connect a measuring device');
+});
