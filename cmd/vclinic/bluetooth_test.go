@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/bluetoothemulation"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/deviceaccess"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -289,4 +290,69 @@ func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 		t.Fatalf("the clinician's page does not show the systolic value: %v\n%s", err, html)
 	}
 	t.Logf("read to shown on the clinician's page: %s; emulated operations: %s", time.Since(sent), monitor.log())
+}
+
+// TestManualReadingWithoutWebBluetooth: in a browser without Web Bluetooth
+// (as on an iPhone or in Firefox) the visit page says so in plain words, and
+// a temperature the patient types reaches the clinician's page.
+func TestManualReadingWithoutWebBluetooth(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	clinTok := fragmentToken(t, rc.clinician)
+
+	pat := chromiumPage(t, rc.patient)
+	// No Web Bluetooth from here on; the reload keeps the link's token.
+	if _, err := chromedp.Call(pat, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `delete Navigator.prototype.bluetooth; delete navigator.bluetooth;`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(pat, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, pat, "patient", "waiting")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != 200 {
+		t.Fatalf("admit: %d", status)
+	}
+	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	waitState(t, pat, "patient", "in-call")
+
+	form := `form[data-action="manual-reading"]`
+	ctx, cancel := context.WithTimeout(pat, 10*time.Second)
+	err := chromedp.Do(ctx, chromedp.WaitVisible(form))
+	cancel()
+	if err != nil {
+		t.Fatalf("no manual entry form: %v", err)
+	}
+	text, _ := chromedp.Run(pat, chromedp.Evaluate[string](`document.getElementById('home-devices').innerText`))
+	if !strings.Contains(text, "This browser cannot connect to measuring devices. You can type the result instead, or use the home box.") {
+		t.Fatalf("the page does not explain the missing Web Bluetooth: %q", text)
+	}
+	if n, _ := chromedp.Run(pat, chromedp.Evaluate[int](`document.querySelectorAll('[data-action="pair-device"]').length`)); n != 0 {
+		t.Fatalf("a pair button in a browser without Web Bluetooth")
+	}
+	ctx, cancel = context.WithTimeout(pat, 10*time.Second)
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(`#manual-temperature`, "38.4"),
+		chromedp.Click(form+` button[type="submit"]`),
+		chromedp.WaitVisible(`.manual-result[data-result="sent"]`),
+	)
+	cancel()
+	if err != nil {
+		res, _ := chromedp.Run(pat, chromedp.Evaluate[string](`(document.querySelector('.manual-result') || {textContent: ''}).textContent`))
+		t.Fatalf("send the typed temperature: %v (%q)", err, res)
+	}
+	shown := `[data-code="8310-5"][data-value="38.4"]`
+	vctx, cancelV := context.WithTimeout(clin, 10*time.Second)
+	err = chromedp.Do(vctx, chromedp.WaitReady(shown))
+	cancelV()
+	if err != nil {
+		html, _ := chromedp.Run(clin, chromedp.Evaluate[string](`JSON.stringify(window.vclinic && window.vclinic.vitals)`))
+		t.Fatalf("the clinician's page does not show the typed temperature: %v\n%s", err, html)
+	}
+	typed, _ := chromedp.Run(clin, chromedp.Evaluate[bool](
+		`window.vclinic.vitals.some(v => v.code === '8310-5' && v.value === '38.4' && v.source === 'patient-entered')`))
+	if !typed {
+		t.Fatal("the typed temperature is not marked patient-entered")
+	}
 }
