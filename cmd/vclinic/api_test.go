@@ -22,7 +22,7 @@ import (
 // small clinic seeded: a scheduler, two clinicians, two patients and one
 // appointment each.
 type apiClinic struct {
-	t        *testing.T
+	t        testing.TB
 	c        *clinic
 	srv      *httptest.Server
 	sched    scheduler.User
@@ -35,7 +35,7 @@ type apiClinic struct {
 	apptB    scheduler.Appointment
 }
 
-func newAPIClinic(t *testing.T) *apiClinic {
+func newAPIClinic(t testing.TB) *apiClinic {
 	t.Helper()
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

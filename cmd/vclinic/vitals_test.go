@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func (a *apiClinic) wsJoin(room, token string) *websocket.Conn {
 }
 
 // waitVitals reads until a vitals message with code arrives.
-func waitVitals(t *testing.T, ws *websocket.Conn, code string) signaling.Vital {
+func waitVitals(t testing.TB, ws *websocket.Conn, code string) signaling.Vital {
 	t.Helper()
 	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
@@ -145,4 +147,53 @@ func TestDemoKitMeasuresDuringTheVisit(t *testing.T) {
 			t.Fatalf("simulated %s: %+v", code, v)
 		}
 	}
+}
+
+// BenchmarkLiveVitals measures the live path: a reading posted to
+// /api/v1/readings (HTTP, decode, SQLite transaction, audit) until the
+// clinician's WebSocket has the vitals message, in-process on loopback.
+func BenchmarkLiveVitals(b *testing.B) {
+	a := newAPIClinic(b)
+	ctx := context.Background()
+	bk, err := a.c.store.Book(ctx, a.sched.Actor(), scheduler.BookRequest{ClinicianID: a.clin.ID,
+		PatientID: a.patA.ID, Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, body, _ := a.do("POST", "/api/v1/patients/"+a.patA.ID+"/devices", a.schedulerToken(),
+		`{"type":"blood-pressure","model":"UA-651BLE","address":"00:09:1F:AA:BB:CC","identifiedBy":"bluetooth-address","label":"Arm cuff"}`, nil)
+	var dev struct{ ID string }
+	_ = json.Unmarshal(body, &dev)
+	patTok := a.patientToken(bk.Appointment, a.patA.ID)
+	a.wsJoin(bk.ID, patTok)
+	clin := a.wsJoin(bk.ID, a.clinicianToken())
+	a.do("POST", "/api/v1/appointments/"+bk.ID+"/admit", a.clinicianToken(), "", nil)
+	waitVitals := func() {
+		_ = clin.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			var env signaling.Envelope
+			if err := clin.ReadJSON(&env); err != nil {
+				b.Fatal(err)
+			}
+			if env.Type == signaling.TypeVitals {
+				return
+			}
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		reading := fmt.Sprintf(`{"readings":[{"deviceId":%q,"characteristic":"2A35","value":"04780050005D004800","seq":%d,"observedAt":%q}]}`,
+			dev.ID, i+1, time.Now().UTC().Format(time.RFC3339Nano))
+		start := time.Now()
+		if status, body, _ := a.do("POST", "/api/v1/readings", patTok, reading, nil); status != 200 {
+			b.Fatalf("post: %d %s", status, body)
+		}
+		waitVitals()
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
