@@ -3,6 +3,7 @@ package homekit
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -19,8 +20,13 @@ type LiveFeedFunc func(patientID string, recent []Reading)
 // Stored calls f.
 func (f LiveFeedFunc) Stored(patientID string, recent []Reading) { f(patientID, recent) }
 
-// liveWindow is how far back the live feed looks for trends.
-const liveWindow = 24 * time.Hour
+// liveWindow is how far back the live feed looks for trends, and liveLimit
+// how many readings at most: a continuous oximeter sends one a second, and
+// the feed must not slow down as the day's readings pile up.
+const (
+	liveWindow = 24 * time.Hour
+	liveLimit  = 200
+)
 
 // Recent returns the patient's readings since since, for the live view of
 // the visit the patient is in (the participants' use of them is the call's
@@ -29,7 +35,16 @@ const liveWindow = 24 * time.Hour
 func (s *Store) Recent(ctx context.Context, patientID string, since time.Time) ([]Reading, error) {
 	var out []Reading
 	err := s.inTx(ctx, "recent readings", func(tx *sql.Tx) error {
-		var err error
+		// Start no earlier than the liveLimit-th newest reading.
+		var nth time.Time
+		err := tx.QueryRowContext(ctx, `SELECT observed_at FROM homekit_readings WHERE patient_id = $1
+			ORDER BY observed_at DESC LIMIT 1 OFFSET $2`, patientID, liveLimit-1).Scan(tsScan{&nth})
+		switch {
+		case err == nil && nth.After(since):
+			since = nth
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		out, err = s.readings(ctx, tx, patientID, since)
 		return err
 	})
