@@ -1,0 +1,452 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeServer implements POST /api/v1/readings with the server's rule:
+// a (device, characteristic, seq) seen before answers "duplicate" with the
+// original id (or "rejected" if the bytes differ); value "FF" is rejected.
+type fakeServer struct {
+	t        *testing.T
+	mu       sync.Mutex
+	rows     map[string]storedRow
+	order    map[string][]int64 // per device, seqs in storing order
+	stored   int
+	dups     int
+	requests int
+	// fail, when set, decides each request's fate before (pre) and after
+	// (post) storing: "503", "close" or "" for a normal answer.
+	fail func(n int) (pre, post string)
+}
+
+type storedRow struct {
+	id    string
+	value string
+}
+
+func newFakeServer(t *testing.T) (*fakeServer, *httptest.Server) {
+	f := &fakeServer{t: t, rows: map[string]storedRow{}, order: map[string][]int64{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/readings" || r.Header.Get("Authorization") != "Bearer gw-token" {
+		http.Error(w, "no", http.StatusNotFound)
+		return
+	}
+	f.mu.Lock()
+	f.requests++
+	n := f.requests
+	fail := f.fail
+	f.mu.Unlock()
+	var pre, post string
+	if fail != nil {
+		pre, post = fail(n)
+	}
+	switch pre {
+	case "503":
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	case "close":
+		hangUp(w)
+		return
+	}
+	var body struct {
+		Readings []wireReading `json:"readings"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Readings) > MaxBatch {
+		http.Error(w, "bad batch", http.StatusBadRequest)
+		return
+	}
+	var res []result
+	f.mu.Lock()
+	for i, in := range body.Readings {
+		key := fmt.Sprintf("%s/%s/%d", in.DeviceID, in.Characteristic, in.Seq)
+		if _, err := time.Parse(time.RFC3339, in.ObservedAt); err != nil {
+			res = append(res, result{Index: i, Status: "rejected", Reason: "observedAt"})
+			continue
+		}
+		if in.Value == "FF" {
+			res = append(res, result{Index: i, Status: "rejected", Reason: "value: undecodable"})
+			continue
+		}
+		if old, ok := f.rows[key]; ok {
+			if old.value != in.Value {
+				res = append(res, result{Index: i, Status: "rejected", Reason: "seq reused with other bytes"})
+				continue
+			}
+			f.dups++
+			res = append(res, result{Index: i, Status: "duplicate", ID: old.id})
+			continue
+		}
+		f.stored++
+		id := fmt.Sprintf("r%d", f.stored)
+		f.rows[key] = storedRow{id: id, value: in.Value}
+		f.order[in.DeviceID] = append(f.order[in.DeviceID], in.Seq)
+		res = append(res, result{Index: i, Status: "stored", ID: id})
+	}
+	f.mu.Unlock()
+	if post == "close" {
+		hangUp(w) // stored, but the gateway never hears so
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"results": res})
+}
+
+func (f *fakeServer) counts() (stored, dups, requests int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stored, f.dups, f.requests
+}
+
+// checkOrder asserts each device's seqs were stored 1, 2, 3, ... n.
+func (f *fakeServer) checkOrder(t *testing.T, want map[string]int) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for dev, n := range want {
+		got := f.order[dev]
+		if len(got) != n {
+			t.Errorf("%s: %d stored, want %d", dev, len(got), n)
+			continue
+		}
+		for i, s := range got {
+			if s != int64(i+1) {
+				t.Errorf("%s: stored seq %d at position %d", dev, s, i)
+				break
+			}
+		}
+	}
+}
+
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+func newUploader(ob *Outbox, url string) *Uploader {
+	return &Uploader{
+		Outbox: ob, URL: url, Token: "gw-token",
+		Client:     &http.Client{Timeout: 5 * time.Second},
+		MinBackoff: time.Millisecond, MaxBackoff: 8 * time.Millisecond,
+		Sleep: noSleep, Jitter: func() float64 { return 0.5 },
+	}
+}
+
+func openT(t *testing.T, dir string) *Outbox {
+	t.Helper()
+	ob, err := OpenOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
+	return ob
+}
+
+var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+func fill(t *testing.T, ob *Outbox, devs []string, n int) {
+	t.Helper()
+	for i := range n {
+		for _, d := range devs {
+			if _, err := ob.Enqueue(d, "2A1C", []byte{0x00, byte(i), byte(i >> 8), 0x00, 0xFF}, t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func drain(t *testing.T, u *Uploader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := u.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := u.Outbox.Len(); n != 0 {
+		t.Fatalf("%d still pending", n)
+	}
+}
+
+// (a) The server is down (connections refused) for a while, then up.
+func TestServerDownThenUp(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	ob := openT(t, t.TempDir())
+	fill(t, ob, []string{"d1", "d2"}, 120)
+
+	// A closed port: connection refused until the fake clock has slept 6 times.
+	down := httptest.NewServer(http.NotFoundHandler())
+	deadURL := down.URL
+	down.Close()
+	u := newUploader(ob, deadURL)
+	var waits []time.Duration
+	u.Sleep = func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		if len(waits) == 6 {
+			u.URL = srv.URL
+		}
+		return ctx.Err()
+	}
+	drain(t, u)
+	stored, dups, _ := fs.counts()
+	if stored != 240 || dups != 0 {
+		t.Fatalf("stored %d, duplicate %d; want 240, 0", stored, dups)
+	}
+	fs.checkOrder(t, map[string]int{"d1": 120, "d2": 120})
+	// Backoff doubles from 1ms, capped at 8ms, jitter taking off a quarter.
+	want := []time.Duration{750 * time.Microsecond, 1500 * time.Microsecond, 3 * time.Millisecond, 6 * time.Millisecond, 6 * time.Millisecond, 6 * time.Millisecond}
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v", waits, want)
+	}
+}
+
+// (b) Every other request fails: 503, or the connection closed after the
+// batch was stored. The resent batches come back "duplicate".
+func TestFlappingServer(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	fs.fail = func(n int) (string, string) {
+		switch n % 4 {
+		case 1:
+			return "503", ""
+		case 3:
+			return "", "close"
+		}
+		return "", ""
+	}
+	ob := openT(t, t.TempDir())
+	fill(t, ob, []string{"d1", "d2", "d3"}, 100)
+	u := newUploader(ob, srv.URL)
+	drain(t, u)
+	stored, dups, reqs := fs.counts()
+	if stored != 300 {
+		t.Fatalf("stored %d, want 300 (lost or duplicated)", stored)
+	}
+	if dups == 0 {
+		t.Fatal("no batch was resent after a hang-up")
+	}
+	fs.checkOrder(t, map[string]int{"d1": 100, "d2": 100, "d3": 100})
+	t.Logf("%d requests, %d stored, %d answered duplicate", reqs, stored, dups)
+}
+
+// (c) The gateway is killed mid-upload (after the server stored a batch,
+// before it heard the answer) and restarted on the same directory.
+func TestRestartMidStream(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	dir := t.TempDir()
+	ob, err := OpenOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, ob, []string{"d1", "d2"}, 60)
+
+	ctx, kill := context.WithCancel(context.Background())
+	fs.fail = func(n int) (string, string) {
+		if n == 2 {
+			return "", "close"
+		}
+		return "", ""
+	}
+	u := newUploader(ob, srv.URL)
+	u.Sleep = func(context.Context, time.Duration) error {
+		kill() // killed while waiting to resend batch 2
+		return context.Canceled
+	}
+	if err := u.Drain(ctx); err == nil {
+		t.Fatal("drain finished; want it killed")
+	}
+	if n := ob.Len(); n != 70 {
+		t.Fatalf("%d pending after kill, want 70", n)
+	}
+	ob.Close()
+
+	ob = openT(t, dir)
+	if s := ob.LastSeq("d1"); s != 60 {
+		t.Fatalf("d1 last seq %d after restart, want 60", s)
+	}
+	if n := ob.Len(); n != 70 {
+		t.Fatalf("%d pending after restart, want 70", n)
+	}
+	fill(t, ob, []string{"d1", "d2"}, 5)
+	if s := ob.LastSeq("d2"); s != 65 {
+		t.Fatalf("d2 last seq %d, want 65", s)
+	}
+	drain(t, newUploader(ob, srv.URL))
+	stored, dups, _ := fs.counts()
+	if stored != 130 || dups != 50 {
+		t.Fatalf("stored %d, duplicate %d; want 130, 50", stored, dups)
+	}
+	fs.checkOrder(t, map[string]int{"d1": 65, "d2": 65})
+}
+
+// (d) A crash in the middle of a write leaves a torn last line.
+func TestTornLastLine(t *testing.T) {
+	dir := t.TempDir()
+	ob := openT(t, dir)
+	fill(t, ob, []string{"d1"}, 10)
+	if err := ob.Settle([]uint64{1, 2, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ob.Close()
+	path := filepath.Join(dir, logName)
+	data, _ := os.ReadFile(path)
+
+	// A reading line cut short: Enqueue had not returned; it is dropped.
+	line, _ := encodeLine(record{K: "r", R: &Reading{ID: 12, DeviceID: "d1", Char: "2A1C", Value: "00", Seq: 11, ObservedAt: t0}})
+	for _, cut := range []int{1, 9, len(line) / 2, len(line) - 1} {
+		if err := os.WriteFile(path, append(append([]byte(nil), data...), line[:cut]...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ob := openT(t, dir)
+		if n, s := ob.Len(), ob.LastSeq("d1"); n != 7 || s != 10 {
+			t.Fatalf("cut at %d: %d pending, last seq %d; want 7, 10", cut, n, s)
+		}
+		r, err := ob.Enqueue("d1", "2A1C", []byte{1}, t0)
+		if err != nil || r.Seq != 11 {
+			t.Fatalf("cut at %d: enqueue after recovery: seq %d, %v", cut, r.Seq, err)
+		}
+		ob.Close()
+		// The recovered log has no torn bytes left: opening it again sees 8.
+		if ob := openT(t, dir); ob.Len() != 8 {
+			t.Fatalf("cut at %d: %d pending on second open", cut, ob.Len())
+		}
+	}
+
+	// The last acknowledged line truncated by the simulated crash is the
+	// only one lost; the ones before it are intact.
+	if err := os.WriteFile(path, data[:len(data)-4], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ob = openT(t, dir)
+	if n := ob.Len(); n != 10 { // the settle line was the torn one
+		t.Fatalf("%d pending, want 10 (settle torn, readings intact)", n)
+	}
+
+	// Damage before the end is corruption, not a torn write.
+	bad := append([]byte(nil), data...)
+	bad[20] ^= 0x01
+	os.WriteFile(path, bad, 0o600)
+	if _, err := OpenOutbox(dir); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("open of a corrupt log: %v", err)
+	}
+}
+
+// (e) Rejected readings are dead-lettered and do not hold up later ones.
+func TestRejectedToDeadLetter(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	dir := t.TempDir()
+	ob := openT(t, dir)
+	for i := range 60 {
+		v := []byte{byte(i)}
+		if i%20 == 5 {
+			v = []byte{0xFF}
+		}
+		if _, err := ob.Enqueue("d1", "2A35", v, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, newUploader(ob, srv.URL))
+	stored, _, reqs := fs.counts()
+	if stored != 57 || reqs != 2 {
+		t.Fatalf("stored %d in %d requests, want 57 in 2", stored, reqs)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, deadName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d dead letters, want 3:\n%s", len(lines), data)
+	}
+	var d DeadLetter
+	if err := json.Unmarshal([]byte(lines[0]), &d); err != nil || d.Seq != 6 || d.Reason != "value: undecodable" {
+		t.Fatalf("dead letter %+v, %v", d, err)
+	}
+}
+
+// Compaction drops settled readings but keeps the seq counters.
+func TestCompactionKeepsSeq(t *testing.T) {
+	_, srv := newFakeServer(t)
+	dir := t.TempDir()
+	ob := openT(t, dir)
+	ob.CompactAfter = 25
+	fill(t, ob, []string{"d1"}, 100)
+	drain(t, newUploader(ob, srv.URL))
+	fill(t, ob, []string{"d1"}, 3)
+	ob.Close()
+	fi, _ := os.Stat(filepath.Join(dir, logName))
+	ob = openT(t, dir)
+	if n, s := ob.Len(), ob.LastSeq("d1"); n != 3 || s != 103 {
+		t.Fatalf("%d pending, last seq %d; want 3, 103", n, s)
+	}
+	if fi.Size() > 2000 {
+		t.Fatalf("log %d bytes after compaction", fi.Size())
+	}
+	r, _ := ob.Enqueue("d1", "2A1C", []byte{1}, t0)
+	if r.Seq != 104 || r.ID != 104 {
+		t.Fatalf("next reading seq %d id %d, want 104, 104", r.Seq, r.ID)
+	}
+}
+
+// The gateway forwards what a (fake) radio hears, across a lost link, to a
+// flapping server.
+func TestGatewayWithFakeRadio(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	fs.fail = func(n int) (string, string) {
+		if n%3 == 0 {
+			return "", "close"
+		}
+		return "", ""
+	}
+	var script1, script2 []fakeValue
+	for i := range 40 {
+		script1 = append(script1, fakeValue{0x2A35, []byte{0x00, byte(i)}})
+		script2 = append(script2, fakeValue{0x2A37, []byte{0x00, byte(60 + i)}})
+	}
+	radio := &fakeRadio{scripts: map[string][][]fakeValue{
+		"AA:00:00:00:00:01": {script1[:20], script1[20:]},
+		"AA:00:00:00:00:02": {append(script2, fakeValue{0x2A00, []byte("name")})},
+	}}
+	ob := openT(t, t.TempDir())
+	g := &Gateway{
+		Radio: radio, Outbox: ob, Uploader: newUploader(ob, srv.URL),
+		Devices: []Device{{ID: "bp", Address: "AA:00:00:00:00:01"}, {ID: "hr", Address: "AA:00:00:00:00:02"}},
+		Now:     func() time.Time { return t0 }, Sleep: noSleep, Reconnect: time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	var stored atomic.Int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s, _, _ := fs.counts()
+		if stored.Store(int64(s)); s == 80 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := stored.Load(); s != 80 {
+		t.Fatalf("stored %d, want 80", s)
+	}
+	fs.checkOrder(t, map[string]int{"bp": 40, "hr": 40})
+}

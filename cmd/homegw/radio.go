@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Device is one device of the patient's kit, as GET
+// /api/v1/patients/{id}/devices lists it.
+type Device struct {
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	Address      string `json:"address"` // Bluetooth address, AA:BB:CC:DD:EE:FF
+	IdentifiedBy string `json:"identifiedBy"`
+}
+
+// Radio is the Bluetooth side of the gateway, kept small so tests can fake it.
+type Radio interface {
+	// Subscribe connects to the device at dev.Address, enables
+	// notifications or indications on its measurement characteristics and
+	// calls fn with every raw value, in the order they arrive. It blocks
+	// until ctx ends (returning ctx.Err()) or the link is lost (an error;
+	// the caller connects again).
+	Subscribe(ctx context.Context, dev Device, fn func(char uint16, value []byte)) error
+}
+
+// MeasurementChars are the characteristics the gateway forwards: blood
+// pressure, temperature, pulse oximetry (spot check and continuous), weight,
+// glucose and heart rate.
+var MeasurementChars = []uint16{0x2A35, 0x2A1C, 0x2A5E, 0x2A5F, 0x2A9D, 0x2A18, 0x2A37}
+
+// IsMeasurement reports whether the gateway forwards char.
+func IsMeasurement(char uint16) bool { return slices.Contains(MeasurementChars, char) }
+
+// charName is the form the server takes, e.g. "2A35".
+func charName(char uint16) string { return fmt.Sprintf("%04X", char) }

@@ -1,0 +1,5 @@
+//go:build linux
+
+package main
+
+func newRadio(adapter string) (Radio, error) { return newBlueZRadio(adapter) }
