@@ -113,6 +113,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/patients/:id/devices", a.anyone(a.getDevices))
 	r.POST("/api/v1/patients/:id/devices", a.roles(a.postDevice, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/readings", a.anyone(a.getReadings))
+	r.POST("/api/v1/patients/:id/gateways", a.roles(a.postGateway, RoleClinician, RoleScheduler, RoleAdmin))
 	r.PUT("/api/v1/appointments/:id/expected", a.roles(a.putExpected, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointments/:id/expected", a.roles(a.getExpected, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/fhir/r4/Observation", a.roles(a.fhirObservation, RoleClinician, RoleScheduler, RoleAdmin))
