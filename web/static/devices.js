@@ -28,6 +28,40 @@ export const HealthServices = [
   { service: 0x180d, deviceType: 'heart-rate', characteristic: 0x2a37 },
 ];
 
+/** A glucose meter's Record Access Control Point (indications, write). */
+export const RACPCharacteristic = 0x2a52;
+
+/**
+ * The RACP request "report stored records: all records" (op code 0x01,
+ * operator 0x01): the meter then sends every stored record as a Glucose
+ * Measurement notification, and a response code when done.
+ * @returns {Uint8Array}
+ */
+export function racpReportAll() {
+  return new Uint8Array([0x01, 0x01]);
+}
+
+/**
+ * Reads a RACP indication. A response code (0x06, operator 0x00, the request
+ * op code, the result) to "report stored records" gives outcome 'sent'
+ * (0x01 success), 'none' (0x06 no records found) or 'failed' (any other
+ * result); anything else gives outcome ''.
+ * @param {DataView|ArrayBuffer|Uint8Array} value
+ * @returns {{opCode: number, request: number, result: number, outcome: 'sent'|'none'|'failed'|''}}
+ */
+export function parseRACP(value) {
+  const b =
+    value instanceof Uint8Array
+      ? value
+      : ArrayBuffer.isView(value)
+        ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+        : new Uint8Array(value);
+  const out = { opCode: b[0] ?? -1, request: b[2] ?? -1, result: b[3] ?? -1, outcome: /** @type {'sent'|'none'|'failed'|''} */ ('') };
+  if (b.length < 4 || b[0] !== 0x06 || b[1] !== 0x00 || b[2] !== 0x01) return out;
+  out.outcome = b[3] === 0x01 ? 'sent' : b[3] === 0x06 ? 'none' : 'failed';
+  return out;
+}
+
 /** Device Information Service: read when present, never required. */
 export const DeviceInformationService = 0x180a;
 
@@ -207,6 +241,11 @@ export const devicesStrings = {
     unknownDevice: 'This device cannot be used here.',
     failed: 'The device could not be connected. Turn it on, keep it close and try again.',
     sendFailed: 'The value could not be sent to the clinic. Please measure again in a moment.',
+    racp: {
+      sent: 'The meter has sent its stored values.',
+      none: 'The meter has no stored values.',
+      failed: 'The meter could not send its stored values.',
+    },
     device: 'device',
     manual: {
       heading: 'Type a result',
@@ -240,6 +279,11 @@ export const devicesStrings = {
     unknownDevice: 'Dette apparat kan ikke bruges her.',
     failed: 'Apparatet kunne ikke forbindes. Tænd det, hold det tæt på, og prøv igen.',
     sendFailed: 'Værdien kunne ikke sendes til klinikken. Mål igen om lidt.',
+    racp: {
+      sent: 'Apparatet har sendt sine gemte værdier.',
+      none: 'Apparatet har ingen gemte værdier.',
+      failed: 'Apparatet kunne ikke sende sine gemte værdier.',
+    },
     device: 'apparat',
     manual: {
       heading: 'Skriv et resultat',
@@ -292,6 +336,7 @@ function el(tag, className, text) {
  * @property {KitDevice} kit
  * @property {'web-bluetooth-id'|'type'} by
  * @property {any} [characteristic] BluetoothRemoteGATTCharacteristic
+ * @property {any} [racp] a glucose meter's Record Access Control Point
  * @property {string} lastValue hex
  * @property {string} lastStatus the server's answer: stored, duplicate, rejected, or failed
  */
@@ -331,6 +376,8 @@ export class HomeDevices {
     this.status.setAttribute('aria-live', 'polite');
     this.last = el('p', 'devices-last');
     this.last.hidden = true;
+    this.stored = el('p', 'devices-stored');
+    this.stored.hidden = true;
     /** @type {HTMLElement[]} */
     const parts = [heading];
     this.form = this.manualForm();
@@ -340,7 +387,7 @@ export class HomeDevices {
       b.dataset.action = 'pair-device';
       b.addEventListener('click', () => this.pair());
       this.button = b;
-      parts.push(b, this.status, this.last);
+      parts.push(b, this.status, this.last, this.stored);
     } else {
       this.status.textContent = w.unsupported;
       this.root.dataset.bluetooth = 'unsupported';
@@ -492,6 +539,43 @@ export class HomeDevices {
     await ch.startNotifications();
     this.say(fill(w.connected, { name }));
     this.root.dataset.connected = p.info.deviceType;
+    if (p.info.service === 0x1808) await this.requestStored(service, p);
+  }
+
+  /**
+   * Asks a glucose meter for its stored records (RACP "report stored
+   * records: all"); they arrive as Glucose Measurement notifications and are
+   * forwarded like any other. A meter without RACP is left alone.
+   * @param {any} service BluetoothRemoteGATTService
+   * @param {Paired} p
+   */
+  async requestStored(service, p) {
+    try {
+      const racp = await service.getCharacteristic(RACPCharacteristic);
+      if (p.racp !== racp) {
+        racp.addEventListener('characteristicvaluechanged', (/** @type {any} */ ev) => this.storedResult(ev.target.value));
+      }
+      p.racp = racp;
+      await racp.startNotifications();
+      const req = racpReportAll();
+      if (typeof racp.writeValueWithResponse === 'function') await racp.writeValueWithResponse(req);
+      else await racp.writeValue(req);
+    } catch (err) {
+      console.warn('vclinic: stored records:', err);
+    }
+  }
+
+  /**
+   * Shows the meter's RACP response code.
+   * @param {DataView} value
+   */
+  storedResult(value) {
+    const r = parseRACP(value);
+    if (!r.outcome || !this.stored) return;
+    this.stored.hidden = false;
+    this.stored.textContent = this.w.racp[r.outcome];
+    this.stored.dataset.racp = r.outcome;
+    this.stored.dataset.result = String(r.result);
   }
 
   /**

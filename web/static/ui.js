@@ -24,6 +24,7 @@ import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
 import { formatDay, formatTime, sameDay } from './time.js';
 import { AskControl, MeasureCard, VitalsPanel, vitalsWords } from './vitals.js';
+import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
@@ -170,12 +171,18 @@ export function startPage(all, opts = {}) {
         // and card?.readings(...) would skip evaluating its argument.
         const fresh = vitals?.update(list) || [];
         card?.readings(fresh);
+        expected?.refresh();
       },
       measurement: (req) => card?.show(req),
       refused: (e) => ask?.refused(e),
     },
   });
   const api = new API({ token });
+
+  // What the appointment expects from the home kit, and what has arrived.
+  const expected =
+    vitalsEl && opts.staff && room ? new ExpectedChecklist(vitalsEl, { api, appointmentId: room, vitalsWords: vw }) : null;
+  expected?.start();
 
   // The patient's own measuring devices (Web Bluetooth) and the form to type
   // a result: shown in the waiting room and in the call.

@@ -8,6 +8,9 @@ import {
   HealthServices,
   manualBody,
   matchKitDevice,
+  parseRACP,
+  racpReportAll,
+  RACPCharacteristic,
   requestOptions,
   SeqCounter,
   serviceInfo,
@@ -145,4 +148,28 @@ test('the words exist in English and Danish alike', () => {
     'This browser cannot connect to measuring devices. You can type the result instead, or use the home box.',
   );
   assert.equal(devicesStrings.en.pair, 'Connect a measuring device');
+});
+
+test('RACP: report stored records, all records, is op code 0x01 with operator 0x01', () => {
+  assert.equal(RACPCharacteristic, 0x2a52);
+  assert.equal(characteristicName(RACPCharacteristic), '2A52');
+  assert.deepEqual([...racpReportAll()], [0x01, 0x01]);
+});
+
+test('parseRACP reads the response code to report stored records', () => {
+  const dv = (...b) => new DataView(new Uint8Array(b).buffer);
+  assert.deepEqual(parseRACP(dv(0x06, 0x00, 0x01, 0x01)), { opCode: 6, request: 1, result: 1, outcome: 'sent' });
+  assert.equal(parseRACP(dv(0x06, 0x00, 0x01, 0x06)).outcome, 'none');
+  assert.equal(parseRACP(dv(0x06, 0x00, 0x01, 0x02)).outcome, 'failed', 'op code not supported');
+  assert.equal(parseRACP(dv(0x06, 0x00, 0x01, 0x08)).outcome, 'failed', 'procedure not completed');
+  // A view into part of a larger buffer, an ArrayBuffer and a Uint8Array alike.
+  const big = new Uint8Array([0xff, 0x06, 0x00, 0x01, 0x06, 0xee]);
+  assert.equal(parseRACP(new DataView(big.buffer, 1, 4)).outcome, 'none');
+  assert.equal(parseRACP(new Uint8Array([0x06, 0x00, 0x01, 0x01]).buffer).outcome, 'sent');
+  assert.equal(parseRACP(new Uint8Array([0x06, 0x00, 0x01, 0x01])).outcome, 'sent');
+  // Not a response to report stored records: no outcome.
+  assert.equal(parseRACP(dv(0x05, 0x00, 0x03, 0x00)).outcome, '', 'number of records response');
+  assert.equal(parseRACP(dv(0x06, 0x00, 0x04, 0x01)).outcome, '', 'response to another request');
+  assert.equal(parseRACP(dv(0x06, 0x00)).outcome, '', 'too short');
+  assert.equal(parseRACP(dv()).outcome, '');
 });
