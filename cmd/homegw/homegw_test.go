@@ -121,7 +121,8 @@ func (f *fakeServer) counts() (stored, dups, requests int) {
 	return f.stored, f.dups, f.requests
 }
 
-// checkOrder asserts each device's seqs were stored 1, 2, 3, ... n.
+// checkOrder asserts each device had n readings stored, each once, in
+// strictly increasing seq order (so the seqs are unique).
 func (f *fakeServer) checkOrder(t *testing.T, want map[string]int) {
 	t.Helper()
 	f.mu.Lock()
@@ -132,9 +133,9 @@ func (f *fakeServer) checkOrder(t *testing.T, want map[string]int) {
 			t.Errorf("%s: %d stored, want %d", dev, len(got), n)
 			continue
 		}
-		for i, s := range got {
-			if s != int64(i+1) {
-				t.Errorf("%s: stored seq %d at position %d", dev, s, i)
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Errorf("%s: stored seq %d after %d at position %d", dev, got[i], got[i-1], i)
 				break
 			}
 		}
@@ -276,18 +277,19 @@ func TestRestartMidStream(t *testing.T) {
 	if n := ob.Len(); n != 70 {
 		t.Fatalf("%d pending after kill, want 70", n)
 	}
+	last1, last2 := ob.LastSeq("d1"), ob.LastSeq("d2")
 	ob.Close()
 
 	ob = openT(t, dir)
-	if s := ob.LastSeq("d1"); s != 60 {
-		t.Fatalf("d1 last seq %d after restart, want 60", s)
+	if s := ob.LastSeq("d1"); s != last1 {
+		t.Fatalf("d1 last seq %d after restart, want %d", s, last1)
 	}
 	if n := ob.Len(); n != 70 {
 		t.Fatalf("%d pending after restart, want 70", n)
 	}
-	fill(t, ob, []string{"d1", "d2"}, 5)
-	if s := ob.LastSeq("d2"); s != 65 {
-		t.Fatalf("d2 last seq %d, want 65", s)
+	fill(t, ob, []string{"d1", "d2"}, 5) // observed earlier: seqs go on from the last
+	if s := ob.LastSeq("d2"); s != last2+5 {
+		t.Fatalf("d2 last seq %d, want %d", s, last2+5)
 	}
 	drain(t, newUploader(ob, srv.URL))
 	stored, dups, _ := fs.counts()
@@ -305,22 +307,23 @@ func TestTornLastLine(t *testing.T) {
 	if err := ob.Settle([]uint64{1, 2, 3}, nil); err != nil {
 		t.Fatal(err)
 	}
+	last := ob.LastSeq("d1")
 	ob.Close()
 	path := filepath.Join(dir, logName)
 	data, _ := os.ReadFile(path)
 
 	// A reading line cut short: Enqueue had not returned; it is dropped.
-	line, _ := encodeLine(record{K: "r", R: &Reading{ID: 12, DeviceID: "d1", Char: "2A1C", Value: "00", Seq: 11, ObservedAt: t0}})
+	line, _ := encodeLine(record{K: "r", R: &Reading{ID: 12, DeviceID: "d1", Char: "2A1C", Value: "00", Seq: last + 1, ObservedAt: t0}})
 	for _, cut := range []int{1, 9, len(line) / 2, len(line) - 1} {
 		if err := os.WriteFile(path, append(append([]byte(nil), data...), line[:cut]...), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		ob := openT(t, dir)
-		if n, s := ob.Len(), ob.LastSeq("d1"); n != 7 || s != 10 {
-			t.Fatalf("cut at %d: %d pending, last seq %d; want 7, 10", cut, n, s)
+		if n, s := ob.Len(), ob.LastSeq("d1"); n != 7 || s != last {
+			t.Fatalf("cut at %d: %d pending, last seq %d; want 7, %d", cut, n, s, last)
 		}
 		r, err := ob.Enqueue("d1", "2A1C", []byte{1}, t0)
-		if err != nil || r.Seq != 11 {
+		if err != nil || r.Seq != last+1 {
 			t.Fatalf("cut at %d: enqueue after recovery: seq %d, %v", cut, r.Seq, err)
 		}
 		ob.Close()
@@ -377,7 +380,7 @@ func TestRejectedToDeadLetter(t *testing.T) {
 		t.Fatalf("%d dead letters, want 3:\n%s", len(lines), data)
 	}
 	var d DeadLetter
-	if err := json.Unmarshal([]byte(lines[0]), &d); err != nil || d.Seq != 6 || d.Reason != "value: undecodable" {
+	if err := json.Unmarshal([]byte(lines[0]), &d); err != nil || d.Seq != t0.UnixMilli()+5 || d.Reason != "value: undecodable" {
 		t.Fatalf("dead letter %+v, %v", d, err)
 	}
 }
@@ -394,15 +397,16 @@ func TestCompactionKeepsSeq(t *testing.T) {
 	ob.Close()
 	fi, _ := os.Stat(filepath.Join(dir, logName))
 	ob = openT(t, dir)
-	if n, s := ob.Len(), ob.LastSeq("d1"); n != 3 || s != 103 {
-		t.Fatalf("%d pending, last seq %d; want 3, 103", n, s)
+	last := t0.UnixMilli() + 99_000 + 3 // 100 a second apart, then 3 observed earlier
+	if n, s := ob.Len(), ob.LastSeq("d1"); n != 3 || s != last {
+		t.Fatalf("%d pending, last seq %d; want 3, %d", n, s, last)
 	}
 	if fi.Size() > 2000 {
 		t.Fatalf("log %d bytes after compaction", fi.Size())
 	}
 	r, _ := ob.Enqueue("d1", "2A1C", []byte{1}, t0)
-	if r.Seq != 104 || r.ID != 104 {
-		t.Fatalf("next reading seq %d id %d, want 104, 104", r.Seq, r.ID)
+	if r.Seq != last+1 || r.ID != 104 {
+		t.Fatalf("next reading seq %d id %d, want %d, 104", r.Seq, r.ID, last+1)
 	}
 }
 
@@ -449,4 +453,168 @@ func TestGatewayWithFakeRadio(t *testing.T) {
 		t.Fatalf("stored %d, want 80", s)
 	}
 	fs.checkOrder(t, map[string]int{"bp": 40, "hr": 40})
+}
+
+// A wiped outbox directory starts each device's seq at the observation time
+// in milliseconds, above every seq the server holds from before: the server
+// stores the new readings instead of answering "duplicate" or rejecting a
+// reused seq with other bytes.
+func TestWipedDirectoryKeepsSeqsFresh(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	dir := t.TempDir()
+	ob, err := OpenOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ob.Enqueue("d1", "2A1C", []byte{0x00, 0x01}, t0)
+	if err != nil || r.Seq != t0.UnixMilli() {
+		t.Fatalf("first seq %d, %v; want the observation time in ms %d", r.Seq, err, t0.UnixMilli())
+	}
+	fill(t, ob, []string{"d1", "d2"}, 50)
+	drain(t, newUploader(ob, srv.URL))
+	ob.Close()
+	fs.mu.Lock()
+	var held int64
+	for _, seqs := range fs.order {
+		for _, s := range seqs {
+			held = max(held, s)
+		}
+	}
+	fs.mu.Unlock()
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	ob = openT(t, dir)
+	if s := ob.LastSeq("d1"); s != 0 {
+		t.Fatalf("last seq %d in a wiped directory", s)
+	}
+	later := t0.Add(time.Hour)
+	prev := map[string]int64{}
+	for i := range 20 {
+		for _, d := range []string{"d1", "d2"} {
+			// Other bytes than before, and several in the same millisecond.
+			at := later.Add(time.Duration(i/4) * time.Second)
+			r, err := ob.Enqueue(d, "2A1C", []byte{0x01, byte(i), 0x00, 0x00, 0xFF}, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Seq <= held || r.Seq < at.UnixMilli() {
+				t.Fatalf("%s: seq %d, not above the server's %d and at least %d", d, r.Seq, held, at.UnixMilli())
+			}
+			if r.Seq <= prev[d] {
+				t.Fatalf("%s: seq %d after %d", d, r.Seq, prev[d])
+			}
+			prev[d] = r.Seq
+		}
+	}
+	drain(t, newUploader(ob, srv.URL))
+	stored, dups, _ := fs.counts()
+	if stored != 141 || dups != 0 {
+		t.Fatalf("stored %d, duplicate %d; want 141, 0", stored, dups)
+	}
+	if _, err := os.Stat(filepath.Join(dir, deadName)); !os.IsNotExist(err) {
+		t.Fatalf("dead letters after the wipe: %v", err)
+	}
+	fs.checkOrder(t, map[string]int{"d1": 71, "d2": 70})
+}
+
+// runGateway runs g until the server has stored want readings, then stops it.
+func runGateway(t *testing.T, g *Gateway, fs *fakeServer, want int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	s := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if s, _, _ = fs.counts(); s >= want {
+			break
+		}
+	}
+	// Let the uploader hear the last answer before stopping.
+	for deadline := time.Now().Add(5 * time.Second); g.Outbox.Len() > 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s != want {
+		t.Fatalf("stored %d, want %d", s, want)
+	}
+}
+
+// A glucose meter is asked for its stored records through the Record Access
+// Control Point: all of them the first time, then, on a reconnect and after
+// a restart (with the log compacted), only the ones after the last it sent.
+func TestGlucoseMeterStoredRecords(t *testing.T) {
+	fs, srv := newFakeServer(t)
+	const addr = "AA:00:00:00:00:03"
+	meter := &fakeMeter{
+		records: []uint16{1, 2, 3, 4, 5},
+		drops:   1,
+		connect: func(m *fakeMeter, n int) {
+			if n == 1 { // two new readings while the link was down
+				m.records = append(m.records, 6, 7)
+			}
+		},
+	}
+	radio := &fakeRadio{meters: map[string]*fakeMeter{addr: meter}}
+	dir := t.TempDir()
+	ob := openT(t, dir)
+	dev := Device{ID: "glu", Type: "glucose-meter", Address: addr, IdentifiedBy: "bluetooth-address"}
+	g := &Gateway{
+		Radio: radio, Outbox: ob, Uploader: newUploader(ob, srv.URL),
+		Devices: []Device{dev}, Sleep: noSleep, Reconnect: time.Millisecond,
+	}
+	runGateway(t, g, fs, 7)
+	got := radio.meterRequests(addr)
+	want := [][]byte{{0x01, 0x01}, {0x01, 0x03, 0x01, 0x06, 0x00}}
+	if fmt.Sprintf("% X", got) != fmt.Sprintf("% X", want) {
+		t.Fatalf("requests % X, want % X", got, want)
+	}
+	if _, dups, _ := fs.counts(); dups != 0 {
+		t.Fatalf("%d duplicates", dups)
+	}
+	fs.checkOrder(t, map[string]int{"glu": 7})
+	if rec, ok := ob.LastRecord("glu"); !ok || rec != 7 {
+		t.Fatalf("last record %d, %v; want 7", rec, ok)
+	}
+	if err := ob.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	ob.Close()
+
+	// Restarted on the same directory: the meter is asked for >= 8 only.
+	ob = openT(t, dir)
+	if rec, ok := ob.LastRecord("glu"); !ok || rec != 7 {
+		t.Fatalf("last record %d, %v after restart; want 7", rec, ok)
+	}
+	radio = &fakeRadio{meters: map[string]*fakeMeter{addr: {records: []uint16{1, 2, 3, 4, 5, 6, 7, 8, 9}}}}
+	g = &Gateway{
+		Radio: radio, Outbox: ob, Uploader: newUploader(ob, srv.URL),
+		Devices: []Device{dev}, Sleep: noSleep, Reconnect: time.Millisecond,
+	}
+	runGateway(t, g, fs, 9)
+	if got := radio.meterRequests(addr); fmt.Sprintf("% X", got) != fmt.Sprintf("% X", [][]byte{{0x01, 0x03, 0x01, 0x08, 0x00}}) {
+		t.Fatalf("requests after restart % X", got)
+	}
+	if _, dups, _ := fs.counts(); dups != 0 {
+		t.Fatalf("%d duplicates", dups)
+	}
+	fs.checkOrder(t, map[string]int{"glu": 9})
+	if rec, _ := ob.LastRecord("glu"); rec != 9 {
+		t.Fatalf("last record %d, want 9", rec)
+	}
+}
+
+// Devices that are not glucose meters are not written a request.
+func TestNoRecordRequestForOtherDevices(t *testing.T) {
+	ob := openT(t, t.TempDir())
+	g := &Gateway{Outbox: ob}
+	if r := g.recordRequest(Device{ID: "bp", Type: "blood-pressure-monitor"}); r != nil {
+		t.Fatalf("request % X for a blood pressure monitor", r)
+	}
+	if _, ok := glucoseRecord(Device{Type: "glucose-meter"}, 0x2A18, []byte{0x02}); ok {
+		t.Fatal("a torn glucose measurement gave a record number")
+	}
 }

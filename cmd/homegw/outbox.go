@@ -23,9 +23,11 @@ import (
 //
 // and a record is one of
 //
-//	{"k":"r", ...}   a reading, with its log id and its per-device seq
+//	{"k":"r", ...}   a reading, with its log id, its per-device seq and, for
+//	                 a glucose meter's stored record, the record's number
 //	{"k":"a","ids":[...]}   readings settled (stored, duplicate or dead-lettered)
-//	{"k":"c","next":N,"seqs":{dev:seq}}   checkpoint, the first line after compaction
+//	{"k":"c","next":N,"seqs":{dev:seq},"recs":{dev:rec}}   checkpoint, the
+//	                 first line after compaction
 //
 // Why it survives a crash:
 //
@@ -45,6 +47,17 @@ import (
 //   - The per-device seq counters are the maximum seq in the log, and the
 //     checkpoint carries them over compaction, so a seq is never reused,
 //     even after every reading of a device has been delivered and compacted.
+//   - A seq is also at least the reading's observation time in Unix
+//     milliseconds (seq = max(last+1, at.UnixMilli())), so a device with no
+//     history in the outbox (a new one, or the directory wiped) starts above
+//     the seqs it was given before, and the server stores its readings
+//     instead of answering "duplicate" or rejecting a reused seq. This holds
+//     as long as the clock does not go back past the old readings and a
+//     device averaged at most one reading per millisecond.
+//   - The last glucose record number taken per device (the Record Access
+//     Control Point request on the next connection starts after it) is
+//     written in the reading's own line and carried by the checkpoint, so it
+//     is on disk exactly when the reading is.
 //   - Compaction writes checkpoint + unsettled readings to outbox.log.tmp,
 //     fsyncs it, renames it over outbox.log and fsyncs the directory. rename
 //     is atomic: after a crash the log is either the old one or the new one,
@@ -60,6 +73,7 @@ type Outbox struct {
 	f       *os.File
 	next    uint64           // next log id
 	seqs    map[string]int64 // last seq given, per device
+	recs    map[string]int64 // last glucose record number taken, per device
 	pending []Reading        // unsettled, in log order
 	settled int              // settled reading lines still in the log
 	notify  chan struct{}
@@ -78,6 +92,9 @@ type Reading struct {
 	Value      string    `json:"val"`  // hex
 	Seq        int64     `json:"seq"`
 	ObservedAt time.Time `json:"at"`
+	// Record is a glucose meter's record sequence number plus one (0: not
+	// a stored record), kept so the next request asks only for later ones.
+	Record int64 `json:"rec,omitempty"`
 }
 
 type record struct {
@@ -86,6 +103,7 @@ type record struct {
 	IDs  []uint64         `json:"ids,omitempty"`
 	Next uint64           `json:"next,omitempty"`
 	Seqs map[string]int64 `json:"seqs,omitempty"`
+	Recs map[string]int64 `json:"recs,omitempty"`
 }
 
 const (
@@ -130,7 +148,7 @@ func OpenOutbox(dir string) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	o := &Outbox{dir: dir, next: 1, seqs: map[string]int64{}, notify: make(chan struct{}, 1), CompactAfter: 4096}
+	o := &Outbox{dir: dir, next: 1, seqs: map[string]int64{}, recs: map[string]int64{}, notify: make(chan struct{}, 1), CompactAfter: 4096}
 	path := filepath.Join(dir, logName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -198,6 +216,9 @@ func (o *Outbox) replay(f *os.File) (int64, error) {
 			for d, s := range rec.Seqs {
 				o.seqs[d] = max(o.seqs[d], s)
 			}
+			for d, n := range rec.Recs {
+				o.recs[d] = n
+			}
 		case "r":
 			if rec.R == nil {
 				return 0, fmt.Errorf("%w at byte %d", errCorrupt, good)
@@ -205,6 +226,9 @@ func (o *Outbox) replay(f *os.File) (int64, error) {
 			r := *rec.R
 			o.next = max(o.next, r.ID+1)
 			o.seqs[r.DeviceID] = max(o.seqs[r.DeviceID], r.Seq)
+			if r.Record > 0 {
+				o.recs[r.DeviceID] = r.Record
+			}
 			byID[r.ID] = len(o.pending)
 			o.pending = append(o.pending, r)
 		case "a":
@@ -253,9 +277,20 @@ func (o *Outbox) append(lines []byte) error {
 	return nil
 }
 
-// Enqueue gives value the device's next seq and stores it durably: when
-// Enqueue returns nil the reading survives a crash.
+// Enqueue gives value the device's next seq, max(last+1, at in Unix
+// milliseconds), and stores it durably: when Enqueue returns nil the reading
+// survives a crash.
 func (o *Outbox) Enqueue(deviceID, char string, value []byte, at time.Time) (Reading, error) {
+	return o.enqueue(deviceID, char, value, at, 0)
+}
+
+// EnqueueRecord is Enqueue for a glucose meter's stored record number rec;
+// LastRecord returns rec from when it returns nil.
+func (o *Outbox) EnqueueRecord(deviceID, char string, value []byte, at time.Time, rec uint16) (Reading, error) {
+	return o.enqueue(deviceID, char, value, at, int64(rec)+1)
+}
+
+func (o *Outbox) enqueue(deviceID, char string, value []byte, at time.Time, rec int64) (Reading, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	r := Reading{
@@ -263,8 +298,9 @@ func (o *Outbox) Enqueue(deviceID, char string, value []byte, at time.Time) (Rea
 		DeviceID:   deviceID,
 		Char:       char,
 		Value:      fmt.Sprintf("%X", value),
-		Seq:        o.seqs[deviceID] + 1,
+		Seq:        max(o.seqs[deviceID]+1, at.UnixMilli()),
 		ObservedAt: at.UTC(),
+		Record:     rec,
 	}
 	line, err := encodeLine(record{K: "r", R: &r})
 	if err != nil {
@@ -274,11 +310,14 @@ func (o *Outbox) Enqueue(deviceID, char string, value []byte, at time.Time) (Rea
 		// The write may or may not be on disk; never give its id or seq
 		// again, so a later line cannot collide with it.
 		o.next++
-		o.seqs[deviceID]++
+		o.seqs[deviceID] = r.Seq
 		return Reading{}, err
 	}
 	o.next++
 	o.seqs[deviceID] = r.Seq
+	if rec > 0 {
+		o.recs[deviceID] = rec
+	}
 	o.pending = append(o.pending, r)
 	select {
 	case o.notify <- struct{}{}:
@@ -306,6 +345,15 @@ func (o *Outbox) LastSeq(deviceID string) int64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.seqs[deviceID]
+}
+
+// LastRecord is the last glucose record number taken from the device, and
+// whether there is one.
+func (o *Outbox) LastRecord(deviceID string) (uint16, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := o.recs[deviceID]
+	return uint16(n - 1), n > 0
 }
 
 // Ready is signalled when readings may be pending.
@@ -405,7 +453,7 @@ func (o *Outbox) compact() error {
 		os.Remove(tmp)
 		return err
 	}
-	line, err := encodeLine(record{K: "c", Next: o.next, Seqs: o.seqs})
+	line, err := encodeLine(record{K: "c", Next: o.next, Seqs: o.seqs, Recs: o.recs})
 	if err != nil {
 		return fail(err)
 	}

@@ -22,8 +22,17 @@ type Radio interface {
 	// calls fn with every raw value, in the order they arrive. It blocks
 	// until ctx ends (returning ctx.Err()) or the link is lost (an error;
 	// the caller connects again).
-	Subscribe(ctx context.Context, dev Device, fn func(char uint16, value []byte)) error
+	//
+	// When racp is not nil (a glucose meter, which notifies its stored
+	// records only when asked), Subscribe also enables indications on the
+	// Record Access Control Point (0x2A52), whose responses it passes to fn
+	// too, and, once every subscription is on, writes racp to it.
+	Subscribe(ctx context.Context, dev Device, racp []byte, fn func(char uint16, value []byte)) error
 }
+
+// RecordAccessControlPoint is the characteristic a glucose meter is asked
+// for its stored records through.
+const RecordAccessControlPoint uint16 = 0x2A52
 
 // MeasurementChars are the characteristics the gateway forwards: blood
 // pressure, temperature, pulse oximetry (spot check and continuous), weight,

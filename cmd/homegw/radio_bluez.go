@@ -61,7 +61,7 @@ func (b *bluezRadio) find(ctx context.Context, mac bluetooth.MAC) error {
 	}
 }
 
-func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, fn func(char uint16, value []byte)) error {
+func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, racp []byte, fn func(char uint16, value []byte)) error {
 	mac, err := bluetooth.ParseMAC(dev.Address)
 	if err != nil {
 		return fmt.Errorf("device %s: address %q: %w", dev.ID, dev.Address, err)
@@ -81,6 +81,7 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, fn func(char uin
 	}
 	var mu sync.Mutex // fn sees one value at a time
 	subscribed := 0
+	var control *bluetooth.DeviceCharacteristic
 	for _, s := range services {
 		chars, err := s.DiscoverCharacteristics(nil)
 		if err != nil {
@@ -88,10 +89,15 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, fn func(char uin
 		}
 		for i := range chars {
 			u := chars[i].UUID()
-			if !u.Is16Bit() || !IsMeasurement(u.Get16Bit()) {
+			if !u.Is16Bit() {
 				continue
 			}
 			char := u.Get16Bit()
+			if racp != nil && char == RecordAccessControlPoint {
+				control = &chars[i]
+			} else if !IsMeasurement(char) {
+				continue
+			}
 			// BlueZ's StartNotify turns on indications or notifications,
 			// whichever the characteristic has.
 			if err := chars[i].EnableNotifications(func(buf []byte) {
@@ -102,11 +108,25 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, fn func(char uin
 			}); err != nil {
 				return fmt.Errorf("device %s: notify %s: %w", dev.ID, charName(char), err)
 			}
-			subscribed++
+			if char != RecordAccessControlPoint {
+				subscribed++
+			}
 		}
 	}
 	if subscribed == 0 {
 		return fmt.Errorf("device %s: no measurement characteristic", dev.ID)
+	}
+	if racp != nil {
+		// A glucose meter notifies its stored records only when asked:
+		// with every subscription on, write the request (a write with
+		// response); the meter then notifies the records on 0x2A18 and
+		// indicates its answer on the control point.
+		if control == nil {
+			return fmt.Errorf("device %s: no record access control point", dev.ID)
+		}
+		if _, err := control.Write(racp); err != nil {
+			return fmt.Errorf("device %s: write %s: %w", dev.ID, charName(RecordAccessControlPoint), err)
+		}
 	}
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
