@@ -117,6 +117,21 @@ export function toHex(v) {
   return s.toUpperCase();
 }
 
+/**
+ * The sequence number a glucose meter gives each stored record (Glucose
+ * Measurement 0x2A18: flags, then a uint16 sequence number, little-endian;
+ * GATT Specification Supplement). It identifies the record on that meter, so
+ * it is the reading's seq: a record sent again after a reconnect (the Record
+ * Access Control Point request asks for all of them) is stored once.
+ * @param {number} characteristic
+ * @param {DataView} value
+ * @returns {number|null} null for other characteristics or a value too short
+ */
+export function glucoseRecordSeq(characteristic, value) {
+  if (characteristic !== 0x2a18 || !value || value.byteLength < 3) return null;
+  return value.getUint16(1, true);
+}
+
 const seqPrefix = 'vclinic.seq.';
 
 /**
@@ -619,7 +634,7 @@ export class HomeDevices {
       deviceId: p.kit.id,
       characteristic: characteristicName(p.info.characteristic),
       value: hex,
-      seq: this.seq.next(p.kit.id),
+      seq: glucoseRecordSeq(p.info.characteristic, value) ?? this.seq.next(p.kit.id),
       observedAt: new Date().toISOString(),
     };
     p.lastValue = hex;

@@ -15,6 +15,7 @@ import {
   SeqCounter,
   serviceInfo,
   toHex,
+  glucoseRecordSeq,
 } from '../static/devices.js';
 
 test('toHex gives the bytes of a DataView, upper case, no spaces', () => {
@@ -172,4 +173,12 @@ test('parseRACP reads the response code to report stored records', () => {
   assert.equal(parseRACP(dv(0x06, 0x00, 0x04, 0x01)).outcome, '', 'response to another request');
   assert.equal(parseRACP(dv(0x06, 0x00)).outcome, '', 'too short');
   assert.equal(parseRACP(dv()).outcome, '');
+});
+
+test('a glucose record keeps its own sequence number as the seq', () => {
+  // flags 0x02, sequence number 0x0105 (261), then the rest of the record
+  const rec = new DataView(new Uint8Array([0x02, 0x05, 0x01, 0xea, 0x07, 0x0b, 0x1a]).buffer);
+  assert.equal(glucoseRecordSeq(0x2a18, rec), 261);
+  assert.equal(glucoseRecordSeq(0x2a35, rec), null);
+  assert.equal(glucoseRecordSeq(0x2a18, new DataView(new Uint8Array([0x02, 0x05]).buffer)), null);
 });
