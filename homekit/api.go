@@ -2,6 +2,7 @@ package homekit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,9 +213,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // submitter is whose kit the caller sends readings for: a patient's own, or
 // the kit of the patient a gateway serves.
-func (a *API) submitter(r *http.Request, p Principal) (Submitter, error) {
+func (a *API) submitter(ctx context.Context, p Principal) (Submitter, error) {
 	if p.Role == RoleGateway {
-		pid, err := a.store.GatewayPatient(r.Context(), p.ID)
+		pid, err := a.store.GatewayPatient(ctx, p.ID)
 		if err != nil {
 			return Submitter{}, err
 		}
@@ -247,10 +248,36 @@ func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.
 		a.problem(w, r, http.StatusBadRequest, fmt.Sprintf("%d readings in one batch; at most %d", len(items), MaxBatch))
 		return
 	}
-	who, err := a.submitter(r, p)
+	results, err := a.SubmitReadings(r.Context(), p, items)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// SubmitReadings files a batch of readings for the caller's kit (a patient's
+// own, or that of the patient a gateway serves) and shows the stored ones
+// live in the visit the patient is in. Each item is one reading object as
+// the edge sent it (a ReadingIn, unknown fields refused); the answer is one
+// Result per item, in order, and an item that is not a reading object is
+// rejected on its own. POST /api/v1/readings and the readings the patient's
+// page sends over its signaling WebSocket both come here.
+//
+// An error refuses the whole batch: ErrForbidden for a caller who sends no
+// readings, ErrNotFound for an unregistered gateway, ErrInvalid for more than
+// MaxBatch items, anything else a store failure (nothing may be assumed
+// stored; sending the batch again is safe).
+func (a *API) SubmitReadings(ctx context.Context, p Principal, items []json.RawMessage) ([]Result, error) {
+	if p.Role != RolePatient && p.Role != RoleGateway {
+		return nil, because(ErrForbidden, "a %s does not send readings", p.Role)
+	}
+	if len(items) > MaxBatch {
+		return nil, because(ErrInvalid, "%d readings in one batch; at most %d", len(items), MaxBatch)
+	}
+	who, err := a.submitter(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	results := make([]Result, len(items))
 	var batch []ReadingIn
@@ -266,17 +293,16 @@ func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.
 		batch = append(batch, in)
 		at = append(at, i)
 	}
-	res, err := a.store.Ingest(r.Context(), who, batch, a.cfg.Now())
+	res, err := a.store.Ingest(ctx, who, batch, a.cfg.Now())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return nil, err
 	}
 	for j, x := range res {
 		x.Index = at[j]
 		results[at[j]] = x
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results})
-	a.publish(r.Context(), who.PatientID, results)
+	a.publish(ctx, who.PatientID, results)
+	return results, nil
 }
 
 // postManual: POST /api/v1/readings/manual {"observedAt"?, "values": [{"code",
@@ -287,7 +313,7 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	who, err := a.submitter(r, p)
+	who, err := a.submitter(r.Context(), p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
