@@ -119,6 +119,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.PUT("/api/v1/clinicians/:id/availability", a.staff(a.putAvailability))
 	r.GET("/api/v1/clinicians/:id/slots", a.staff(a.slots))
 	r.GET("/api/v1/clinicians/:id/appointments", a.staff(a.clinicianAppointments))
+	r.GET("/api/v1/clinicians/:id/presence", a.staff(a.clinicianPresence))
 	r.GET("/api/v1/patients", a.staff(a.listPatients))
 	r.POST("/api/v1/patients", a.roles(a.createPatient, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointment-types", a.staff(a.listTypes))

@@ -68,12 +68,8 @@ func (s *Store) ListAppointments(ctx context.Context, actor Actor, clinicianID s
 		if _, err := getClinician(ctx, tx, clinicianID); err != nil {
 			return err
 		}
-		// No appointment is longer than maxDuration, which bounds the scan
-		// of the (clinician_id, start_at) index.
-		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments
-			WHERE clinician_id = $1 AND start_at < $2 AND end_at > $3 AND start_at > $4
-			ORDER BY start_at, id`,
-			[]any{clinicianID, s.ts(to), s.ts(from), s.ts(from.Add(-maxDuration))}, func(r *sql.Rows) error {
+		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments `+dayListWhere,
+			s.dayListArgs(clinicianID, from, to), func(r *sql.Rows) error {
 				a, err := scanAppointment(r)
 				out = append(out, a)
 				return err
@@ -90,6 +86,53 @@ func (s *Store) ListAppointments(ctx context.Context, actor Actor, clinicianID s
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// dayListWhere picks a clinician's appointments that overlap [from, to), by
+// start, with the arguments of dayListArgs. No appointment is longer than
+// maxDuration, which bounds the scan of the (clinician_id, start_at) index.
+const dayListWhere = `WHERE clinician_id = $1 AND start_at < $2 AND end_at > $3 AND start_at > $4
+	ORDER BY start_at, id`
+
+func (s *Store) dayListArgs(clinicianID string, from, to time.Time) []any {
+	return []any{clinicianID, s.ts(to), s.ts(from), s.ts(from.Add(-maxDuration))}
+}
+
+// AppointmentState is an appointment without its patient: what a day list's
+// live view needs to tell whether the list changed.
+type AppointmentState struct {
+	ID        string
+	Status    Status
+	Start     time.Time
+	End       time.Time
+	UpdatedAt time.Time
+}
+
+// AppointmentStates returns the appointments ListAppointments would list,
+// without their patients: id, status, times and when the row last changed.
+// Like Busy they say nothing about patients and are not logged, so a screen
+// may poll them often. The range is at most 366 days.
+func (s *Store) AppointmentStates(ctx context.Context, clinicianID string, from, to time.Time) ([]AppointmentState, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	if _, err := getClinician(ctx, s.db, clinicianID); err != nil {
+		return nil, fmt.Errorf("appointment states: %w", err)
+	}
+	out := []AppointmentState{}
+	err := queryRows(ctx, s.db, `SELECT id, status, start_at, end_at, updated_at FROM appointments `+dayListWhere,
+		s.dayListArgs(clinicianID, from, to), func(r *sql.Rows) error {
+			var a AppointmentState
+			var status string
+			err := r.Scan(&a.ID, &status, tsScan{&a.Start}, tsScan{&a.End}, tsScan{&a.UpdatedAt})
+			a.Status = Status(status)
+			out = append(out, a)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("appointment states of clinician %s: %w", clinicianID, err)
 	}
 	return out, nil
 }

@@ -33,6 +33,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"Audit", testAudit},
 		{"PatientIsolation", testPatientIsolation},
 		{"Busy", testBusy},
+		{"AppointmentStates", testAppointmentStates},
 		{"Users", testUsers},
 		{"ExclusionBackstop", testExclusionBackstop},
 	} {
@@ -780,6 +781,54 @@ func testBusy(t *testing.T, f *storeFixture) {
 	}
 	_, err := s.Busy(ctx, "nobody", day, day)
 	stErr(t, err, ErrNotFound, "no clinician")
+}
+
+func testAppointmentStates(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	b := f.mustBook("2026-06-02T12:00:00+02:00")
+	f.mustBook("2026-06-03T10:00:00+02:00")
+	b = stMust(s.SetStatus(ctx, f.staff, b.ID, StatusCancelled, ""))(t)
+	day := stTime(t, "2026-06-02T00:00:00+02:00")
+	// The appointments of the day list, in its order, cancelled ones too.
+	list := stMust(s.ListAppointments(ctx, f.staff, f.clin.ID, day, day.Add(24*time.Hour)))(t)
+	before := auditCount(t, f)
+	got := stMust(s.AppointmentStates(ctx, f.clin.ID, day, day.Add(24*time.Hour)))(t)
+	if after := auditCount(t, f); after != before {
+		t.Errorf("AppointmentStates wrote %d audit rows, want none", after-before)
+	}
+	if len(got) != len(list) || len(got) != 2 {
+		t.Fatalf("states %+v, day list %+v", got, list)
+	}
+	for i, want := range []Appointment{a, b} {
+		g := got[i]
+		if g.ID != want.ID || g.Status != want.Status || !g.Start.Equal(want.Start) || !g.End.Equal(want.End) ||
+			!g.UpdatedAt.Equal(want.UpdatedAt) || g.ID != list[i].ID {
+			t.Errorf("state %d = %+v, want %+v", i, g, want)
+		}
+	}
+	// Edges as the day list has them.
+	got = stMust(s.AppointmentStates(ctx, f.clin.ID, stTime(t, "2026-06-02T10:29:00+02:00"), stTime(t, "2026-06-02T12:01:00+02:00")))(t)
+	if len(got) != 2 {
+		t.Errorf("states overlapping 10:29-12:01: %+v, want 2", got)
+	}
+	if got = stMust(s.AppointmentStates(ctx, f.clin.ID, day.Add(-24*time.Hour), day))(t); got == nil || len(got) != 0 {
+		t.Errorf("an empty day: %#v, want an empty list", got)
+	}
+	_, err := s.AppointmentStates(ctx, "nobody", day, day.Add(time.Hour))
+	stErr(t, err, ErrNotFound, "no clinician")
+	_, err = s.AppointmentStates(ctx, f.clin.ID, day, day.Add(-time.Hour))
+	stErr(t, err, ErrUnprocessable, "range")
+}
+
+// auditCount counts the whole audit log without adding to it.
+func auditCount(t *testing.T, f *storeFixture) int {
+	t.Helper()
+	var n int
+	if err := f.s.db.QueryRowContext(f.ctx, `SELECT count(*) FROM audit`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func testUsers(t *testing.T, f *storeFixture) {
