@@ -13,9 +13,10 @@ import (
 // is asked for. The edge enables notifications on 0x2A18 (and 0x2A34 for
 // context) and indications on 0x2A52, then writes a request to 0x2A52:
 //
-//	RACPReportAll()       every stored record, the first time
-//	RACPReportFrom(n)     records with sequence number >= n: the last one
-//	                      stored plus 1, on later connections
+//	RACPReportLast()      the most recent record only, to learn where the
+//	                      meter's numbering stands
+//	RACPReportAll()       every stored record
+//	RACPReportFrom(n)     records with sequence number >= n
 //
 // The meter notifies the records, then indicates a response on 0x2A52:
 // response code (0x06) for "report stored records" with Success, or
@@ -69,6 +70,7 @@ const (
 	racpOperatorNull           = 0x00
 	racpOperatorAll            = 0x01
 	racpOperatorGreaterOrEqual = 0x03
+	racpOperatorLast           = 0x06 // the most recent record
 	racpFilterSequenceNumber   = 0x01
 )
 
@@ -118,6 +120,13 @@ func (s RACPStatus) MarshalText() ([]byte, error) { return []byte(s.String()), n
 // RACPReportAll is the request for every stored record.
 func RACPReportAll() []byte {
 	return []byte{byte(RACPReportStoredRecords), racpOperatorAll}
+}
+
+// RACPReportLast is the request for the most recent stored record (operator
+// 0x06, "last record"): the meter notifies that one record, or answers
+// NoRecordsFound when it holds none.
+func RACPReportLast() []byte {
+	return []byte{byte(RACPReportStoredRecords), racpOperatorLast}
 }
 
 // RACPReportFrom is the request for the stored records whose sequence number
