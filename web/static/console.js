@@ -1,17 +1,18 @@
 // The clinician's day list (/console): the day's appointments in local time,
 // who is in the waiting room now (highlighted, with Admit), and Join for the
-// others. It refreshes every 5 s and after every action, keeps keyboard focus
-// where it was, and puts the number of waiting patients in the tab's title.
-// All its words are here, in English and Danish.
+// others. Every 5 s it asks who is waiting (presence, which holds no patient
+// data) and reloads the full list, whose reads are audited, only when that
+// says the list changed, every few minutes otherwise, or on the user's
+// action (daylist.js decides). It keeps keyboard focus where it was, and puts
+// the number of waiting patients in the tab's title. All its words are here,
+// in English and Danish.
 
 import { API, APIError, seg } from './api.js';
 import { isOpen, normalizeEntries, statusText } from './appt.js';
+import { PollMs, mustReload, normalizePresence, withPresence } from './daylist.js';
 import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
 import { addDays, dayRange, formatDay, formatSpan, rfc3339, sameDay, zoneLabel } from './time.js';
-
-/** How often the list asks the server again. */
-const RefreshMs = 5000;
 
 const strings = {
   en: {
@@ -101,6 +102,10 @@ let timer = 0;
 let loading = /** @type {AbortController|null} */ (null);
 /** Appointments someone was waiting for at the last refresh. */
 let wasWaiting = new Set();
+/** The entries on screen. */
+let entries = /** @type {ReturnType<typeof normalizeEntries>} */ ([]);
+/** What the full list on screen was loaded for; null reloads it. */
+let loaded = /** @type {import('./daylist.js').Loaded|null} */ (null);
 
 /** @param {string} msg '' hides it */
 function showError(msg) {
@@ -114,22 +119,48 @@ function detail(err) {
   return String(err);
 }
 
-/** Loads the shown day and draws it; then waits RefreshMs and does it again. */
-async function refresh() {
+/**
+ * Who is waiting for the clinician's appointments in range; null when that
+ * cannot be read (an older server, an error), and the full list is loaded.
+ * @param {{from: string, to: string}} range
+ * @param {AbortSignal} signal
+ */
+async function readPresence(range, signal) {
+  try {
+    return normalizePresence(await api.get(`/api/v1/clinicians/${seg(clinicianId)}/presence`, range, signal));
+  } catch (err) {
+    if ((err && /** @type {any} */ (err).name === 'AbortError') || (err instanceof APIError && err.status === 401)) throw err;
+    return null;
+  }
+}
+
+/**
+ * Asks who is waiting for the shown day and draws it, loading the full list
+ * when daylist.js says so; then waits PollMs and does it again.
+ * @param {boolean} [full] load the full list whatever presence says
+ */
+async function refresh(full = false) {
   clearTimeout(timer);
   loading?.abort();
   const ctl = new AbortController();
   loading = ctl;
+  if (full) loaded = null;
   const day = shown || new Date();
   const { from, to } = dayRange(day);
+  const range = { from: rfc3339(from), to: rfc3339(to) };
   try {
-    const entries = await api.get(
-      `/api/v1/clinicians/${seg(clinicianId)}/appointments`,
-      { from: rfc3339(from), to: rfc3339(to) },
-      ctl.signal,
-    );
+    const presence = await readPresence(range, ctl.signal);
     if (loading !== ctl) return;
-    render(day, normalizeEntries(entries));
+    let next = mustReload(loaded, range.from, presence, Date.now()) ? null : withPresence(entries, /** @type {import('./daylist.js').Presence} */ (presence));
+    if (!next) {
+      // The version read before the load: a change in between reloads again.
+      const at = Date.now();
+      next = normalizeEntries(await api.get(`/api/v1/clinicians/${seg(clinicianId)}/appointments`, range, ctl.signal));
+      if (loading !== ctl) return;
+      loaded = presence ? { from: range.from, version: presence.version, at } : null;
+    }
+    entries = next;
+    render(day, next);
     showError('');
     note.textContent = fill(t.updated, { time: new Date().toLocaleTimeString(t.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) });
   } catch (err) {
@@ -143,7 +174,7 @@ async function refresh() {
   }
   if (loading === ctl) {
     loading = null;
-    timer = setTimeout(refresh, RefreshMs);
+    timer = setTimeout(refresh, PollMs);
   }
 }
 
@@ -274,7 +305,7 @@ async function admit(button, id, name) {
   } catch (err) {
     button.disabled = false;
     showError(fill(t.admitFailed, { detail: detail(err) }));
-    refresh();
+    refresh(true);
   }
 }
 
@@ -289,9 +320,10 @@ function move(n) {
   const next = n === 0 ? null : addDays(base, n);
   shown = next && sameDay(next, new Date()) ? null : next;
   list.replaceChildren();
+  entries = [];
   wasWaiting = new Set();
   note.textContent = '';
-  refresh();
+  refresh(true);
 }
 
 $('prev-day').addEventListener('click', () => move(-1));
@@ -316,7 +348,7 @@ async function main() {
     me = await requireUser(api);
   } catch (err) {
     showError(fill(t.failed, { detail: detail(err) }));
-    setTimeout(main, RefreshMs);
+    setTimeout(main, PollMs);
     return;
   }
   $('who').textContent = fill(t.who, { name: me.name || me.username });
