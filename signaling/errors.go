@@ -11,4 +11,7 @@ var (
 	ErrInvalidToken = errors.New("invalid or expired token")
 	// ErrForbidden means a valid token does not allow the action: HTTP 403.
 	ErrForbidden = errors.New("token does not allow this")
+	// ErrBadReadings means a ReadingsSink refused a batch of readings as a
+	// whole, for what it holds: error bad-payload.
+	ErrBadReadings = errors.New("readings refused")
 )

@@ -52,9 +52,20 @@ package signaling
 //	S: vitals {vitals}                        the newest value per code and device
 //	C(clinician): request-measurement {code}  ask the patient for a measurement
 //	S(patient): request-measurement {code, deviceType}
+//	C(patient): readings {readings}           raw readings from the patient's page,
+//	                                          each item as POST /api/v1/readings takes it
+//	S(patient): readings-result {results}     one result per item, in order, under
+//	                                          the id of the readings message
 //	S: leave {reason}                        the server ends the session
 //	S: error {code, message, ref}            a message was refused; the session
 //	                                         goes on unless the code says otherwise
+//
+// Readings sent over the WebSocket are filed exactly as POST /api/v1/readings
+// files them: each item on its own (stored, duplicate or rejected with a
+// reason), and the stored ones reach the visit live as vitals. Only the
+// patient's own token sends them, for the patient's own kit; anyone else gets
+// error forbidden. A payload that is not a batch, or holds more than
+// MaxReadings items, gets error bad-payload. The session goes on either way.
 //
 // Each participant has two peer connections, as LiveKit does: "publish", where the
 // client offers and sends media, and "subscribe", where the server offers and sends
@@ -108,6 +119,8 @@ const (
 	TypeEnd                = "end"
 	TypeVitals             = "vitals"
 	TypeRequestMeasurement = "request-measurement"
+	TypeReadings           = "readings"
+	TypeReadingsResult     = "readings-result"
 )
 
 // Peer connection names.
@@ -295,6 +308,42 @@ type RequestMeasurement struct {
 	DeviceType string `json:"deviceType,omitempty"`
 }
 
+// MaxReadings is the most items one readings message may hold, as many as
+// one POST /api/v1/readings (a frame of MaxMessageBytes bounds it too).
+const MaxReadings = 500
+
+// Readings carries home-kit readings from the patient's page. Each item is
+// one reading object exactly as POST /api/v1/readings takes it: {deviceId,
+// characteristic, value (hex, as the device sent it), seq, observedAt,
+// identifiedBy, deviceInfo}. The server checks each item on its own, so the
+// items stay raw JSON here; an item that is not a reading is rejected in
+// its result, not by an error.
+type Readings struct {
+	Readings []json.RawMessage `json:"readings"`
+}
+
+// Reading result statuses.
+const (
+	ReadingStored    = "stored"    // filed; ID names the new reading
+	ReadingDuplicate = "duplicate" // sent before; ID names the reading stored then
+	ReadingRejected  = "rejected"  // not filed; Reason says why
+)
+
+// ReadingResult is the answer for one item of a readings message.
+type ReadingResult struct {
+	Index  int      `json:"index"`  // of the item in the readings message
+	Status string   `json:"status"` // ReadingStored, ReadingDuplicate or ReadingRejected
+	ID     string   `json:"id,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	Flags  []string `json:"flags,omitempty"` // e.g. "implausible"
+}
+
+// ReadingsResult answers a readings message: one result per item, in order.
+// The envelope's id is the readings message's.
+type ReadingsResult struct {
+	Results []ReadingResult `json:"results"`
+}
+
 // Leave ends a session; Reason is set by the server.
 type Leave struct {
 	Reason string `json:"reason,omitempty"`
@@ -416,6 +465,18 @@ func (m *RequestMeasurement) Validate() error {
 	return nil
 }
 
+// Validate checks a batch of readings: present (an empty list is a valid
+// batch) and at most MaxReadings items; the items are the sink's to check.
+func (m *Readings) Validate() error {
+	if m.Readings == nil {
+		return fmt.Errorf(`want {"readings": [{"deviceId", "characteristic", "value", "seq", "observedAt"}, ...]}`)
+	}
+	if len(m.Readings) > MaxReadings {
+		return fmt.Errorf("readings: %d items, at most %d", len(m.Readings), MaxReadings)
+	}
+	return nil
+}
+
 // Validate checks leave.
 func (m *Leave) Validate() error { return nil }
 
@@ -467,6 +528,8 @@ func inbound(typ string) Validator {
 		return &End{}
 	case TypeRequestMeasurement:
 		return &RequestMeasurement{}
+	case TypeReadings:
+		return &Readings{}
 	}
 	return nil
 }

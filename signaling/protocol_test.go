@@ -60,6 +60,16 @@ var goldenMessages = []struct {
 		{Code: "59408-5", Unit: "%", Absent: "error", At: time.Date(2026, 11, 26, 9, 32, 0, 0, time.UTC), DeviceID: "ox-1", Source: "device"},
 		{Code: "8480-6", Value: "400", Unit: "mm[Hg]", Flag: "above 300 mm[Hg]: check the reading", At: time.Date(2026, 11, 26, 9, 33, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device"}}}},
 	{"request-measurement", TypeRequestMeasurement, "14", &RequestMeasurement{Code: "8480-6", DeviceType: "blood-pressure"}},
+	{"readings", TypeReadings, "15", &Readings{Readings: []json.RawMessage{
+		json.RawMessage(`{"deviceId":"dev-1","characteristic":"2A35","value":"04780050005D004800","seq":7,` +
+			`"observedAt":"2026-11-26T09:30:00Z","identifiedBy":"system-id",` +
+			`"deviceInfo":{"systemId":"0074E8FEFF051C00","manufacturer":"Omron Healthcare","model":"BP7150"}}`),
+		json.RawMessage(`{"deviceId":"dev-9","characteristic":"2A1C","value":"02B00E00FE","observedAt":"2026-11-26T09:31:00Z"}`),
+		json.RawMessage(`{"deviceId":"dev-1","characteristic":"2A35","value":"00900150005D00","seq":8,"observedAt":"2026-11-26T09:32:00Z"}`)}}},
+	{"readings-result", TypeReadingsResult, "15", &ReadingsResult{Results: []ReadingResult{
+		{Index: 0, Status: ReadingStored, ID: "rd-1"},
+		{Index: 1, Status: ReadingRejected, Reason: "unknown device"},
+		{Index: 2, Status: ReadingStored, ID: "rd-2", Flags: []string{"implausible"}}}}},
 }
 
 func TestGoldenJSON(t *testing.T) {
@@ -102,6 +112,17 @@ func TestGoldenJSON(t *testing.T) {
 			if sdp, ok := got.(*SDP); ok {
 				sdp.kind = tc.payload.(*SDP).kind
 			}
+			if rs, ok := got.(*Readings); ok {
+				// The items are raw JSON: compare them as the sender wrote
+				// them, without the golden file's indentation.
+				for i, item := range rs.Readings {
+					var b bytes.Buffer
+					if err := json.Compact(&b, item); err != nil {
+						t.Fatal(err)
+					}
+					rs.Readings[i] = b.Bytes()
+				}
+			}
 			if !reflect.DeepEqual(got, tc.payload) {
 				t.Errorf("round trip: got %+v, want %+v", got, tc.payload)
 			}
@@ -111,13 +132,13 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestInboundTypes(t *testing.T) {
 	clientTypes := []string{TypeJoin, TypeResume, TypeOffer, TypeAnswer, TypeCandidate, TypeMute,
-		TypeStats, TypeICERestart, TypePing, TypeLeave, TypeAdmit, TypeEnd, TypeRequestMeasurement}
+		TypeStats, TypeICERestart, TypePing, TypeLeave, TypeAdmit, TypeEnd, TypeRequestMeasurement, TypeReadings}
 	for _, typ := range clientTypes {
 		if inbound(typ) == nil {
 			t.Errorf("inbound(%q) = nil, want a payload type", typ)
 		}
 	}
-	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, "", "JOIN", "hello"} {
+	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, TypeReadingsResult, "", "JOIN", "hello"} {
 		if inbound(typ) != nil {
 			t.Errorf("inbound(%q) accepts a message a client may not send", typ)
 		}
@@ -160,6 +181,11 @@ func TestValidate(t *testing.T) {
 		{"ice restart publish", &ICERestart{PC: PCPublish}, false},
 		{"admit ok", &Admit{ParticipantID: "p1"}, true},
 		{"admit nobody", &Admit{}, false},
+		{"readings ok", &Readings{Readings: []json.RawMessage{json.RawMessage(`{}`)}}, true},
+		{"readings empty batch", &Readings{Readings: []json.RawMessage{}}, true},
+		{"readings missing", &Readings{}, false},
+		{"readings over the limit", &Readings{Readings: make([]json.RawMessage, MaxReadings+1)}, false},
+		{"readings at the limit", &Readings{Readings: make([]json.RawMessage, MaxReadings)}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

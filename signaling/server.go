@@ -44,6 +44,9 @@ type Config struct {
 	// Visits knows the appointments behind appointment rooms; nil means the
 	// clinic has none, and appointment-bound tokens are refused.
 	Visits Visits
+	// Readings files the home-kit readings patients send over the WebSocket;
+	// nil refuses them (error forbidden).
+	Readings ReadingsSink
 }
 
 func (c *Config) setDefaults() {
@@ -347,6 +350,8 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 		s.admitOne(c, claims, mb, id, m)
 	case *RequestMeasurement:
 		s.requestMeasurement(c, claims, mb, id, m)
+	case *Readings:
+		s.handleReadings(c, claims, id, m)
 	case *End:
 		if claims.Role != RoleClinician {
 			s.refuse(c, id, CodeForbidden, "only a clinician ends the visit")
