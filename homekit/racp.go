@@ -17,6 +17,8 @@ import (
 //	                      meter's numbering stands
 //	RACPReportAll()       every stored record
 //	RACPReportFrom(n)     records with sequence number >= n
+//	RACPNumberAll()       how many records RACPReportAll would send
+//	RACPNumberFrom(n)     how many records RACPReportFrom(n) would send
 //
 // The meter notifies the records, then indicates a response on 0x2A52:
 // response code (0x06) for "report stored records" with Success, or
@@ -133,6 +135,19 @@ func RACPReportLast() []byte {
 // is greater than or equal to seq.
 func RACPReportFrom(seq uint16) []byte {
 	return []byte{byte(RACPReportStoredRecords), racpOperatorGreaterOrEqual,
+		racpFilterSequenceNumber, byte(seq), byte(seq >> 8)}
+}
+
+// RACPNumberAll is the request for the number of stored records, answered
+// with a number of stored records response (0x05).
+func RACPNumberAll() []byte {
+	return []byte{byte(RACPReportNumberOfStoredRecords), racpOperatorAll}
+}
+
+// RACPNumberFrom is the request for the number of stored records whose
+// sequence number is greater than or equal to seq.
+func RACPNumberFrom(seq uint16) []byte {
+	return []byte{byte(RACPReportNumberOfStoredRecords), racpOperatorGreaterOrEqual,
 		racpFilterSequenceNumber, byte(seq), byte(seq >> 8)}
 }
 
