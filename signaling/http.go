@@ -6,16 +6,19 @@ import (
 )
 
 // ServeRoom answers GET /api/v1/rooms/{id} with the live room's participants and
-// their reported receive quality. Clinicians see names; admins (operations) see
-// roles, states and quality only.
+// their reported receive quality. Clinicians see names, of their own
+// appointments' rooms only; admins (operations) see roles, states and quality
+// only.
 func (s *Server) ServeRoom(w http.ResponseWriter, r *http.Request, id string) {
 	claims, err := s.keys.FromRequest(r)
+	if err == nil && claims.Role != RoleClinician && claims.Role != RoleAdmin {
+		err = ErrForbidden
+	}
+	if err == nil {
+		err = s.checkPractitioner(r.Context(), id, claims)
+	}
 	if err != nil {
 		http.Error(w, http.StatusText(StatusFor(err)), StatusFor(err))
-		return
-	}
-	if claims.Role != RoleClinician && claims.Role != RoleAdmin {
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 		return
 	}
 	st, ok := s.Room(id, claims.Role == RoleClinician)
@@ -28,8 +31,8 @@ func (s *Server) ServeRoom(w http.ResponseWriter, r *http.Request, id string) {
 	_ = json.NewEncoder(w).Encode(st)
 }
 
-// ServeAdmit answers POST /api/v1/appointments/{id}/admit: a clinician lets
-// everyone in the appointment's waiting room into the call.
+// ServeAdmit answers POST /api/v1/appointments/{id}/admit: the appointment's
+// clinician lets everyone in its waiting room into the call.
 func (s *Server) ServeAdmit(w http.ResponseWriter, r *http.Request, appt string) {
 	claims, err := s.keys.FromRequest(r)
 	if err != nil {
@@ -45,8 +48,8 @@ func (s *Server) ServeAdmit(w http.ResponseWriter, r *http.Request, appt string)
 	_ = json.NewEncoder(w).Encode(map[string]int{"admitted": n})
 }
 
-// ServeEnd answers POST /api/v1/appointments/{id}/end: a clinician ends the
-// visit for everyone.
+// ServeEnd answers POST /api/v1/appointments/{id}/end: the appointment's
+// clinician ends the visit for everyone.
 func (s *Server) ServeEnd(w http.ResponseWriter, r *http.Request, appt string) {
 	claims, err := s.keys.FromRequest(r)
 	if err != nil {

@@ -183,6 +183,9 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 	if err == nil && claims.Appt != "" {
 		err = s.checkWindow(r.Context(), claims.Appt)
 	}
+	if err == nil {
+		err = s.checkPractitioner(r.Context(), room, claims)
+	}
 	if err != nil {
 		s.refused.Add(1)
 		s.log.Info("websocket refused", "room", room, "err", err)

@@ -40,4 +40,9 @@ type VisitWindow struct {
 	End    time.Time `json:"end"`
 	// Clinician is the name shown to the patient ("Dr. Anna Holm").
 	Clinician string `json:"clinician,omitempty"`
+	// Practitioner is the token subject of that clinician: the one clinician
+	// who may join the visit, admit and end it. Empty when the appointment's
+	// clinician cannot sign in, and then no clinician may. Never sent to
+	// clients.
+	Practitioner string `json:"-"`
 }

@@ -31,6 +31,31 @@ func (s *Server) checkWindow(ctx context.Context, appt string) error {
 	return nil
 }
 
+// checkPractitioner refuses a clinician the room of another clinician's
+// appointment: a clinician joins, admits and ends only the visits of their
+// own appointments (VisitWindow.Practitioner). Rooms that are no
+// appointment's stay open to every clinician; other roles are left to MayJoin
+// and the role checks. ServeWS asks before the upgrade, so admit and end
+// messages inside an appointment's room come only from its clinician.
+func (s *Server) checkPractitioner(ctx context.Context, room string, claims *Claims) error {
+	if claims.Role != RoleClinician || s.cfg.Visits == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, visitTimeout)
+	defer cancel()
+	w, err := s.cfg.Visits.Window(ctx, room, time.Now())
+	if errors.Is(err, ErrNoVisit) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("appointment %s: %w", room, err)
+	}
+	if w.Practitioner == "" || w.Practitioner != claims.Subject {
+		return fmt.Errorf("%w: appointment %s is another clinician's", ErrForbidden, room)
+	}
+	return nil
+}
+
 // isAppointmentRoom reports whether room belongs to an appointment: always for
 // an appointment-bound guest token, and for anyone else when Visits knows it.
 func (s *Server) isAppointmentRoom(room string, claims *Claims) bool {
@@ -82,11 +107,15 @@ func (s *Server) admitOne(c *conn, claims *Claims, by *member, id string, m *Adm
 }
 
 // Admit lets everyone waiting in the appointment's room into the call and
-// returns how many were admitted. Only clinicians admit. A room where nobody
-// waits yet is marked admitted, so that guests arriving later enter directly.
+// returns how many were admitted. Only the appointment's clinician admits. A
+// room where nobody waits yet is marked admitted, so that guests arriving
+// later enter directly.
 func (s *Server) Admit(ctx context.Context, appt string, by *Claims) (int, error) {
 	if by.Role != RoleClinician {
 		return 0, fmt.Errorf("%w: only a clinician admits", ErrForbidden)
+	}
+	if err := s.checkPractitioner(ctx, appt, by); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	r := s.rooms[appt]
@@ -147,10 +176,13 @@ func (s *Server) admit(r *room, ms []*member, by *Claims) {
 }
 
 // End closes the appointment's room for everyone (leave with reason "ended")
-// and records the visit as ended. Only clinicians end visits.
+// and records the visit as ended. Only the appointment's clinician ends it.
 func (s *Server) End(ctx context.Context, appt string, by *Claims) error {
 	if by.Role != RoleClinician {
 		return fmt.Errorf("%w: only a clinician ends a visit", ErrForbidden)
+	}
+	if err := s.checkPractitioner(ctx, appt, by); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	r := s.rooms[appt]

@@ -3,7 +3,9 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +17,16 @@ type testVisits struct {
 	mu     sync.Mutex
 	state  map[string]string // appointment id -> window state
 	events []string          // "arrived:<id>:<role>", "admitted:<id>", "ended:<id>"
+	// practitioner is the subject of an appointment's clinician when it is
+	// not testPractitioner.
+	practitioner map[string]string
 }
 
+// testPractitioner is the subject of the clinician of the test appointments.
+const testPractitioner = "c"
+
 func newTestVisits(appts map[string]string) *testVisits {
-	return &testVisits{state: appts}
+	return &testVisits{state: appts, practitioner: map[string]string{}}
 }
 
 func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitWindow, error) {
@@ -28,7 +36,11 @@ func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitW
 	if !ok {
 		return VisitWindow{}, ErrNoVisit
 	}
-	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour)}, nil
+	who, ok := v.practitioner[id]
+	if !ok {
+		who = testPractitioner
+	}
+	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour), Practitioner: who}, nil
 }
 
 func (v *testVisits) record(e string) error {
@@ -98,7 +110,7 @@ func TestWaitingRoomAdmit(t *testing.T) {
 	id = pat.send(TypeEnd, End{})
 	pat.readError(CodeForbidden, id)
 
-	clin := ts.mustDial("appt-1", ts.token(RoleClinician, "c", ""))
+	clin := ts.mustDial("appt-1", ts.token(RoleClinician, testPractitioner, ""))
 	cj := clin.join()
 	if cj.Waiting {
 		t.Fatal("clinician put in the waiting room")
@@ -166,7 +178,7 @@ func TestAdmitFromConsole(t *testing.T) {
 	if _, err := ts.srv.Admit(context.Background(), "appt-2", patientClaims); err == nil {
 		t.Fatal("a patient admitted from the console")
 	}
-	clinClaims, _ := ts.keys.Verify(ts.token(RoleClinician, "c", ""))
+	clinClaims, _ := ts.keys.Verify(ts.token(RoleClinician, testPractitioner, ""))
 	n, err := ts.srv.Admit(context.Background(), "appt-2", clinClaims)
 	if err != nil || n != 2 {
 		t.Fatalf("Admit = %d, %v; want 2 admitted", n, err)
@@ -214,4 +226,91 @@ func TestAppointmentTokenWithoutScheduler(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("appointment token without appointments: %v, want 403", err)
 	}
+}
+
+// TestOnlyTheAppointmentsClinician: a clinician joins, admits and ends only
+// the visits of their own appointments. Another clinician is refused before
+// the WebSocket upgrade and by the console's admit and end; rooms that are no
+// appointment's stay open to every clinician.
+func TestOnlyTheAppointmentsClinician(t *testing.T) {
+	visits := newTestVisits(map[string]string{"appt-3": WindowOpen, "appt-4": WindowOpen})
+	visits.practitioner["appt-4"] = "" // its clinician cannot sign in
+	ts := newTestServer(t, Config{Visits: visits})
+	ctx := context.Background()
+	pat := ts.mustDial("appt-3", ts.apptToken(RolePatient, "p", "appt-3"))
+	pat.join()
+
+	other := ts.token(RoleClinician, "c2", "")
+	otherClaims, err := ts.keys.Verify(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, room, token string
+	}{
+		{"another clinician", "appt-3", other},
+		{"a scheduler", "appt-3", ts.token(RoleScheduler, "s", "")},
+		{"an admin", "appt-3", ts.token(RoleAdmin, "a", "")},
+		{"a clinician, where the appointment's clinician cannot sign in", "appt-4", ts.token(RoleClinician, testPractitioner, "")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, resp, err := ts.dial(tc.room, tc.token, nil)
+			if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("dial %s: %v, want 403 before the upgrade", tc.room, err)
+			}
+		})
+	}
+	if _, err := ts.srv.Admit(ctx, "appt-3", otherClaims); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("another clinician admits: %v, want ErrForbidden", err)
+	}
+	if err := ts.srv.End(ctx, "appt-3", otherClaims); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("another clinician ends: %v, want ErrForbidden", err)
+	}
+	// The console's HTTP endpoints answer 403 problem details.
+	for name, serve := range map[string]func(http.ResponseWriter, *http.Request, string){
+		"admit": ts.srv.ServeAdmit, "end": ts.srv.ServeEnd, "room": ts.srv.ServeRoom,
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/appointments/appt-3/"+name, nil)
+		req.Header.Set("Authorization", "Bearer "+other)
+		serve(rec, req, "appt-3")
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("%s by another clinician: %d %s, want 403", name, rec.Code, rec.Body)
+		}
+	}
+	// Nothing happened: the patient still waits, nothing was recorded.
+	if w, in := ts.srv.Presence("appt-3"); w != 1 || in != 0 {
+		t.Fatalf("after the refusals: %d waiting, %d in the call; want 1, 0", w, in)
+	}
+	if visits.has("admitted:appt-3:clinician") || visits.has("ended:appt-3:clinician") {
+		t.Fatalf("a refused clinician's admit or end was recorded: %v", visits.events)
+	}
+
+	// The appointment's own clinician joins, admits and ends.
+	own := ts.token(RoleClinician, testPractitioner, "")
+	ownClaims, err := ts.keys.Verify(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.mustDial("appt-3", own).join()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/rooms/appt-3", nil)
+	req.Header.Set("Authorization", "Bearer "+own)
+	ts.srv.ServeRoom(rec, req, "appt-3")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("own clinician reads the room: %d %s", rec.Code, rec.Body)
+	}
+	if n, err := ts.srv.Admit(ctx, "appt-3", ownClaims); err != nil || n != 1 {
+		t.Fatalf("own clinician admits: %d, %v; want 1 admitted", n, err)
+	}
+	pat.read(TypeAdmitted)
+	if err := ts.srv.End(ctx, "appt-3", ownClaims); err != nil {
+		t.Fatalf("own clinician ends: %v", err)
+	}
+	if !visits.has("ended:appt-3:clinician") {
+		t.Fatal("end not recorded")
+	}
+
+	// A room that is no appointment's is open to every clinician.
+	ts.mustDial("huddle", other).join()
 }

@@ -80,9 +80,14 @@ func (v visits) Window(ctx context.Context, id string, now time.Time) (signaling
 	default:
 		out.State = signaling.WindowExpired
 	}
-	if c, err := v.store.GetClinician(ctx, a.ClinicianID); err == nil {
-		out.Clinician = c.Name
+	c, err := v.store.GetClinician(ctx, a.ClinicianID)
+	if err != nil {
+		return signaling.VisitWindow{}, err
 	}
+	// Staff tokens name the user who signed in (tokenIssuer.Session); the
+	// clinician record names its user. A clinician without one is nobody's
+	// to join: the visit is then open to no clinician.
+	out.Clinician, out.Practitioner = c.Name, c.UserID
 	return out, nil
 }
 
