@@ -117,6 +117,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		GracePeriod:    cfg.Grace,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
 		Visits:         visits{store: store, policy: policy},
+		Readings:       readingsSink{c},
 	}, keys, media, log.With("component", "signaling"))
 	if err == nil {
 		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,
