@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
@@ -173,6 +175,14 @@ func TestAPIAuthorisation(t *testing.T) {
 		{"clinician reads own list", "GET", "/api/v1/clinicians/" + a.clin.ID + "/appointments" + day, clin, "", 200},
 		{"clinician reads another's list", "GET", "/api/v1/clinicians/" + a.other.ID + "/appointments" + day, clin, "", 403},
 		{"scheduler reads any list", "GET", "/api/v1/clinicians/" + a.other.ID + "/appointments" + day, sched, "", 200},
+		{"clinician reads own presence", "GET", "/api/v1/clinicians/" + a.clin.ID + "/presence" + day, clin, "", 200},
+		{"clinician reads another's presence", "GET", "/api/v1/clinicians/" + a.other.ID + "/presence" + day, clin, "", 403},
+		{"patient reads presence", "GET", "/api/v1/clinicians/" + a.clin.ID + "/presence" + day, patA, "", 403},
+		{"scheduler reads any presence", "GET", "/api/v1/clinicians/" + a.other.ID + "/presence" + day, sched, "", 200},
+		{"clinician admits another's appointment", "POST", "/api/v1/appointments/" + a.apptB.ID + "/admit", clin, "", 403},
+		{"clinician ends another's appointment", "POST", "/api/v1/appointments/" + a.apptB.ID + "/end", clin, "", 403},
+		{"scheduler admits", "POST", "/api/v1/appointments/" + a.apptA.ID + "/admit", sched, "", 403},
+		{"scheduler ends", "POST", "/api/v1/appointments/" + a.apptA.ID + "/end", sched, "", 403},
 		{"scheduler books", "POST", "/api/v1/appointments", sched, book, 201},
 		{"visit without appointment link", "GET", "/api/v1/visit", sched, "", 404},
 		{"visit with the patient's link", "GET", "/api/v1/visit", patA, "", 200},
@@ -445,5 +455,154 @@ func TestAPIGuestLinks(t *testing.T) {
 		if status, b, _ := a.do("POST", "/api/v1/appointments/"+a.apptA.ID+"/links", sched, body, nil); status != 400 {
 			t.Errorf("%s: %d %s, want 400", name, status, b)
 		}
+	}
+}
+
+// wsDial opens the WebSocket of room with token and returns the HTTP status
+// of the answer: 101 when the upgrade went through.
+func (a *apiClinic) wsDial(room, token string) int {
+	a.t.Helper()
+	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/ws?room=" + room
+	ws, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
+	if err == nil {
+		ws.Close()
+	}
+	if resp == nil {
+		a.t.Fatalf("dial %s: %v", room, err)
+	}
+	return resp.StatusCode
+}
+
+// TestAPIOnlyTheAppointmentsClinician: a clinician joins, admits and ends
+// only their own appointments' visits, and sees only their rooms; schedulers
+// join and admit none.
+func TestAPIOnlyTheAppointmentsClinician(t *testing.T) {
+	a := newAPIClinic(t)
+	clin, sched := a.clinicianToken(), a.schedulerToken()
+	// A clinician token must name the signed-in user, not the clinician record.
+	byRecordID := a.token(signaling.TokenRequest{Role: "clinician", Subject: a.clin.ID, Name: a.clin.Name})
+	for _, tc := range []struct {
+		name         string
+		room, token  string
+		wantWS       int
+		wantRoomRead int
+	}{
+		{"another clinician's appointment", a.apptB.ID, clin, 403, 403},
+		{"a token naming the clinician record", a.apptA.ID, byRecordID, 403, 403},
+		{"a scheduler", a.apptA.ID, sched, 403, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := a.wsDial(tc.room, tc.token); got != tc.wantWS {
+				t.Errorf("WebSocket: %d, want %d", got, tc.wantWS)
+			}
+			if got, b, _ := a.do("GET", "/api/v1/rooms/"+tc.room, tc.token, "", nil); got != tc.wantRoomRead {
+				t.Errorf("room status: %d %s, want %d", got, b, tc.wantRoomRead)
+			}
+			for _, op := range []string{"admit", "end"} {
+				if got, b, _ := a.do("POST", "/api/v1/appointments/"+tc.room+"/"+op, tc.token, "", nil); got != 403 {
+					t.Errorf("%s: %d %s, want 403", op, got, b)
+				}
+			}
+		})
+	}
+	// Patient B's appointment was left alone.
+	if ap, err := a.c.store.GetAppointment(context.Background(), scheduler.System, a.apptB.ID); err != nil || ap.Status != scheduler.StatusBooked {
+		t.Fatalf("appointment B after the refusals: %+v, %v", ap, err)
+	}
+	// The appointment's own clinician joins, admits and ends.
+	if got := a.wsDial(a.apptA.ID, clin); got != http.StatusSwitchingProtocols {
+		t.Fatalf("own clinician's WebSocket: %d, want 101", got)
+	}
+	if got, b, _ := a.do("POST", "/api/v1/appointments/"+a.apptA.ID+"/admit", clin, "", nil); got != 200 {
+		t.Fatalf("own clinician admits: %d %s", got, b)
+	}
+	if got, b, _ := a.do("POST", "/api/v1/appointments/"+a.apptA.ID+"/end", clin, "", nil); got != 204 {
+		t.Fatalf("own clinician ends: %d %s", got, b)
+	}
+	if ap, err := a.c.store.GetAppointment(context.Background(), scheduler.System, a.apptA.ID); err != nil || ap.Status != scheduler.StatusFulfilled {
+		t.Fatalf("appointment A after its end: %+v, %v", ap, err)
+	}
+}
+
+// TestAPIPresence: the console's poll shows a patient who waits, changes
+// version when the list does, and adds nothing to the audit log.
+func TestAPIPresence(t *testing.T) {
+	a := newAPIClinic(t)
+	ctx := context.Background()
+	clin, sched := a.clinicianToken(), a.schedulerToken()
+	now := time.Now()
+	path := "/api/v1/clinicians/" + a.clin.ID + "/presence?from=" + now.Add(-time.Hour).UTC().Format(time.RFC3339) +
+		"&to=" + now.Add(24*time.Hour).UTC().Format(time.RFC3339)
+	type presence struct {
+		Version      string
+		Appointments []struct {
+			AppointmentID string
+			Status        string
+			Waiting       int
+			InCall        int
+		}
+	}
+	poll := func() presence {
+		t.Helper()
+		status, b, _ := a.do("GET", path, clin, "", nil)
+		var p presence
+		if status != 200 || json.Unmarshal(b, &p) != nil {
+			t.Fatalf("presence: %d %s", status, b)
+		}
+		return p
+	}
+	auditRows := func() int {
+		t.Helper()
+		entries, err := a.c.store.Audit(ctx, scheduler.Actor{ID: "auditor", Role: scheduler.RoleAdmin}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	v0 := poll().Version
+	// A booking that starts now: its link is open.
+	body := `{"clinicianId":"` + a.clin.ID + `","patientId":"` + a.patB.ID + `","start":"` +
+		now.Add(time.Minute).Truncate(time.Minute).UTC().Format(time.RFC3339) + `","durationMinutes":20}`
+	status, b, _ := a.do("POST", "/api/v1/appointments", sched, body, nil)
+	var booked struct{ ID string }
+	if status != 201 || json.Unmarshal(b, &booked) != nil {
+		t.Fatalf("book: %d %s", status, b)
+	}
+	p := poll()
+	if p.Version == v0 {
+		t.Fatal("the booking did not change the version")
+	}
+	// The patient opens the link and waits.
+	ws := a.wsJoin(booked.ID, a.patientToken(scheduler.Appointment{ID: booked.ID}, a.patB.ID))
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := ws.ReadJSON(&env); err != nil {
+			t.Fatalf("waiting for joined: %v", err)
+		}
+		if env.Type == signaling.TypeJoined {
+			break
+		}
+	}
+	before := auditRows()
+	p = poll()
+	var found bool
+	for _, e := range p.Appointments {
+		if e.AppointmentID == booked.ID {
+			found = true
+			if e.Waiting != 1 || e.Status != "arrived" {
+				t.Fatalf("the waiting patient's appointment: %+v, want 1 waiting, arrived", e)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("presence %+v lacks appointment %s", p, booked.ID)
+	}
+	for range 5 {
+		poll()
+	}
+	// Reading the audit log is logged itself: one row, and none of the polls.
+	if after := auditRows(); after != before+1 {
+		t.Fatalf("presence polls wrote %d audit rows, want none", after-before-1)
 	}
 }

@@ -556,8 +556,14 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
-	// A clinician token from the operator's command line.
-	clinTok := rc.token(t, "--role", "clinician", "--sub", "on-call", "--name", "Dr. On Call", "--ttl", "10m")
+	// A clinician token from the operator's command line, for the demo
+	// appointment's clinician: staff tokens name the signed-in user, and only
+	// the appointment's own clinician joins and admits.
+	var me struct{ ID string }
+	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
+		t.Fatalf("the demo clinician: %d %+v", status, me)
+	}
+	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
 	firefox(t, rc.patient)
 	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
 	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
