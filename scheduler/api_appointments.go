@@ -172,6 +172,20 @@ func (a *API) reschedule(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	a.writeAppointment(w, r, p, http.StatusOK, ap)
 }
 
+// mayRunVisit reports whether p may act on ap's visit (its status, its
+// guests' links): schedulers and admins on any, a clinician only on their own
+// appointments, as in the visit's room (signaling refuses a clinician another
+// clinician's room, admit and end).
+func (a *API) mayRunVisit(r *http.Request, p Principal, ap Appointment) error {
+	if p.Role != RoleClinician {
+		return nil
+	}
+	if err := a.mayManage(r, p, ap.ClinicianID); err != nil {
+		return because(ErrForbidden, "appointment %s is another clinician's", ap.ID)
+	}
+	return nil
+}
+
 func (a *API) setStatus(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	var req struct {
 		Status string `json:"status"`
@@ -180,6 +194,16 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if err := decode(w, r, &req); err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
+	}
+	if p.Role == RoleClinician {
+		ap, err := a.store.GetAppointment(r.Context(), p.Actor, ps.ByName("id"))
+		if err == nil {
+			err = a.mayRunVisit(r, p, ap)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	ap, err := a.store.SetStatus(r.Context(), p.Actor, ps.ByName("id"), Status(req.Status), req.Reason)
 	if err != nil {
@@ -207,6 +231,9 @@ func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		return
 	}
 	ap, err := a.store.GetAppointment(r.Context(), p.Actor, ps.ByName("id"))
+	if err == nil {
+		err = a.mayRunVisit(r, p, ap)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

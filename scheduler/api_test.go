@@ -60,10 +60,10 @@ func (p *testPresence) Presence(room string) (int, int) {
 	return n[0], n[1]
 }
 
-// presenceFixture is the store fixture behind the API, with a second
+// apiFixture is the store fixture behind the API, with a second
 // clinician ("mine") who signs in as user u-anna and has two appointments on
 // Tuesday 2026-06-02; the fixture's own clinician has one that day.
-type presenceFixture struct {
+type apiFixture struct {
 	*storeFixture
 	srv      *httptest.Server
 	presence *testPresence
@@ -76,9 +76,9 @@ type presenceFixture struct {
 	mineToken string
 }
 
-func newPresenceFixture(t *testing.T) *presenceFixture {
+func newAPIFixture(t *testing.T) *apiFixture {
 	s := openTestStore(t, Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")})
-	f := &presenceFixture{storeFixture: newStoreFixture(t, s), presence: &testPresence{rooms: map[string][2]int{}}}
+	f := &apiFixture{storeFixture: newStoreFixture(t, s), presence: &testPresence{rooms: map[string][2]int{}}}
 	u := stMust(s.CreateUser(f.ctx, f.admin, "anna", "Dr. Anna Holm", RoleClinician, "a long password"))(t)
 	f.mine = stMust(s.CreateClinician(f.ctx, f.staff, Clinician{Name: "Dr. Anna Holm", UserID: u.ID}))(t)
 	var rules []WeeklyRule
@@ -104,14 +104,14 @@ func newPresenceFixture(t *testing.T) *presenceFixture {
 	return f
 }
 
-func (f *presenceFixture) bookMine(start string) Appointment {
+func (f *apiFixture) bookMine(start string) Appointment {
 	f.t.Helper()
 	return stMust(f.s.Book(f.ctx, f.staff, BookRequest{ClinicianID: f.mine.ID, PatientID: f.pat.ID,
 		Start: stTime(f.t, start), Duration: 30 * time.Minute}, f.now))(f.t).Appointment
 }
 
 // do sends a request and returns the status and body.
-func (f *presenceFixture) do(method, path, token, body string) (int, []byte) {
+func (f *apiFixture) do(method, path, token, body string) (int, []byte) {
 	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -136,7 +136,7 @@ func (f *presenceFixture) do(method, path, token, body string) (int, []byte) {
 }
 
 // poll reads mine's presence for the Tuesday as mine.
-func (f *presenceFixture) poll() dayPresence {
+func (f *apiFixture) poll() dayPresence {
 	f.t.Helper()
 	status, b := f.do("GET", "/api/v1/clinicians/"+f.mine.ID+"/presence"+f.day, f.mineToken, "")
 	if status != http.StatusOK {
@@ -150,7 +150,7 @@ func (f *presenceFixture) poll() dayPresence {
 }
 
 func TestPresenceAuthorisation(t *testing.T) {
-	f := newPresenceFixture(t)
+	f := newAPIFixture(t)
 	path := func(clinician string) string { return "/api/v1/clinicians/" + clinician + "/presence" + f.day }
 	tests := []struct {
 		name, path, token string
@@ -179,7 +179,7 @@ func TestPresenceAuthorisation(t *testing.T) {
 }
 
 func TestPresenceReflectsTheWaitingRoom(t *testing.T) {
-	f := newPresenceFixture(t)
+	f := newAPIFixture(t)
 	p := f.poll()
 	if len(p.Appointments) != 2 || p.Appointments[0].AppointmentID != f.apptA.ID || p.Appointments[1].AppointmentID != f.apptB.ID {
 		t.Fatalf("presence lists %+v, want %s and %s by start", p.Appointments, f.apptA.ID, f.apptB.ID)
@@ -211,7 +211,7 @@ func TestPresenceReflectsTheWaitingRoom(t *testing.T) {
 }
 
 func TestPresenceVersion(t *testing.T) {
-	f := newPresenceFixture(t)
+	f := newAPIFixture(t)
 	v0 := f.poll().Version
 	if v0 == "" {
 		t.Fatal("no version")
@@ -264,7 +264,7 @@ func TestPresenceVersion(t *testing.T) {
 }
 
 func TestPresenceWritesNoAuditRows(t *testing.T) {
-	f := newPresenceFixture(t)
+	f := newAPIFixture(t)
 	f.presence.set(f.apptA.ID, 1, 0)
 	before := auditCount(t, f.storeFixture)
 	for range 10 {
@@ -279,5 +279,31 @@ func TestPresenceWritesNoAuditRows(t *testing.T) {
 	}
 	if after := auditCount(t, f.storeFixture); after <= before {
 		t.Fatalf("the day list wrote no audit rows (%d -> %d)", before, after)
+	}
+}
+
+// TestClinicianRunsOnlyOwnVisits: a clinician changes the status of, and
+// invites guests to, only their own appointments' visits; schedulers any.
+func TestClinicianRunsOnlyOwnVisits(t *testing.T) {
+	f := newAPIFixture(t)
+	sched := RoleScheduler + ":u-mette"
+	tests := []struct {
+		name, path, token, body string
+		want                    int
+	}{
+		{"another clinician's status", "/api/v1/appointments/" + f.theirs.ID + "/status", f.mineToken, `{"status":"arrived"}`, 403},
+		{"another clinician's guest link", "/api/v1/appointments/" + f.theirs.ID + "/links", f.mineToken, `{"role":"interpreter","name":"Ali Yilmaz"}`, 403},
+		{"an unknown appointment", "/api/v1/appointments/nope/status", f.mineToken, `{"status":"arrived"}`, 404},
+		{"own status", "/api/v1/appointments/" + f.apptA.ID + "/status", f.mineToken, `{"status":"arrived"}`, 200},
+		{"own guest link", "/api/v1/appointments/" + f.apptA.ID + "/links", f.mineToken, `{"role":"relative","name":"Bo Berg"}`, 201},
+		{"a scheduler, any status", "/api/v1/appointments/" + f.theirs.ID + "/status", sched, `{"status":"arrived"}`, 200},
+		{"a scheduler, any guest link", "/api/v1/appointments/" + f.theirs.ID + "/links", sched, `{"role":"interpreter","name":"Ali Yilmaz"}`, 201},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, b := f.do("POST", tc.path, tc.token, tc.body); status != tc.want {
+				t.Fatalf("POST %s: %d %s, want %d", tc.path, status, b, tc.want)
+			}
+		})
 	}
 }
