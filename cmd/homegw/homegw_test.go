@@ -519,102 +519,30 @@ func TestWipedDirectoryKeepsSeqsFresh(t *testing.T) {
 	fs.checkOrder(t, map[string]int{"d1": 71, "d2": 70})
 }
 
-// runGateway runs g until the server has stored want readings, then stops it.
-func runGateway(t *testing.T, g *Gateway, fs *fakeServer, want int) {
+// runGateway runs g until done reports true and the outbox is empty, then
+// stops it.
+func runGateway(t *testing.T, g *Gateway, done func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	s := 0
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if s, _, _ = fs.counts(); s >= want {
-			break
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Run(ctx) }()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(20 * time.Second)
+	for !done() || g.Outbox.Len() > 0 {
+		select {
+		case err := <-stopped:
+			cancel()
+			t.Fatalf("gateway stopped early: %v", err)
+		case <-deadline:
+			cancel()
+			<-stopped
+			t.Fatalf("gateway not done after 20s; %d readings pending", g.Outbox.Len())
+		case <-tick.C:
 		}
 	}
-	// Let the uploader hear the last answer before stopping.
-	for deadline := time.Now().Add(5 * time.Second); g.Outbox.Len() > 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-stopped; err != nil {
 		t.Fatal(err)
-	}
-	if s != want {
-		t.Fatalf("stored %d, want %d", s, want)
-	}
-}
-
-// A glucose meter is asked for its stored records through the Record Access
-// Control Point: all of them the first time, then, on a reconnect and after
-// a restart (with the log compacted), only the ones after the last it sent.
-func TestGlucoseMeterStoredRecords(t *testing.T) {
-	fs, srv := newFakeServer(t)
-	const addr = "AA:00:00:00:00:03"
-	meter := &fakeMeter{
-		records: []uint16{1, 2, 3, 4, 5},
-		drops:   1,
-		connect: func(m *fakeMeter, n int) {
-			if n == 1 { // two new readings while the link was down
-				m.records = append(m.records, 6, 7)
-			}
-		},
-	}
-	radio := &fakeRadio{meters: map[string]*fakeMeter{addr: meter}}
-	dir := t.TempDir()
-	ob := openT(t, dir)
-	dev := Device{ID: "glu", Type: "glucose-meter", Address: addr, IdentifiedBy: "bluetooth-address"}
-	g := &Gateway{
-		Radio: radio, Outbox: ob, Uploader: newUploader(ob, srv.URL),
-		Devices: []Device{dev}, Sleep: noSleep, Reconnect: time.Millisecond,
-	}
-	runGateway(t, g, fs, 7)
-	got := radio.meterRequests(addr)
-	want := [][]byte{{0x01, 0x01}, {0x01, 0x03, 0x01, 0x06, 0x00}}
-	if fmt.Sprintf("% X", got) != fmt.Sprintf("% X", want) {
-		t.Fatalf("requests % X, want % X", got, want)
-	}
-	if _, dups, _ := fs.counts(); dups != 0 {
-		t.Fatalf("%d duplicates", dups)
-	}
-	fs.checkOrder(t, map[string]int{"glu": 7})
-	if rec, ok := ob.LastRecord("glu"); !ok || rec != 7 {
-		t.Fatalf("last record %d, %v; want 7", rec, ok)
-	}
-	if err := ob.Compact(); err != nil {
-		t.Fatal(err)
-	}
-	ob.Close()
-
-	// Restarted on the same directory: the meter is asked for >= 8 only.
-	ob = openT(t, dir)
-	if rec, ok := ob.LastRecord("glu"); !ok || rec != 7 {
-		t.Fatalf("last record %d, %v after restart; want 7", rec, ok)
-	}
-	radio = &fakeRadio{meters: map[string]*fakeMeter{addr: {records: []uint16{1, 2, 3, 4, 5, 6, 7, 8, 9}}}}
-	g = &Gateway{
-		Radio: radio, Outbox: ob, Uploader: newUploader(ob, srv.URL),
-		Devices: []Device{dev}, Sleep: noSleep, Reconnect: time.Millisecond,
-	}
-	runGateway(t, g, fs, 9)
-	if got := radio.meterRequests(addr); fmt.Sprintf("% X", got) != fmt.Sprintf("% X", [][]byte{{0x01, 0x03, 0x01, 0x08, 0x00}}) {
-		t.Fatalf("requests after restart % X", got)
-	}
-	if _, dups, _ := fs.counts(); dups != 0 {
-		t.Fatalf("%d duplicates", dups)
-	}
-	fs.checkOrder(t, map[string]int{"glu": 9})
-	if rec, _ := ob.LastRecord("glu"); rec != 9 {
-		t.Fatalf("last record %d, want 9", rec)
-	}
-}
-
-// Devices that are not glucose meters are not written a request.
-func TestNoRecordRequestForOtherDevices(t *testing.T) {
-	ob := openT(t, t.TempDir())
-	g := &Gateway{Outbox: ob}
-	if r := g.recordRequest(Device{ID: "bp", Type: "blood-pressure-monitor"}); r != nil {
-		t.Fatalf("request % X for a blood pressure monitor", r)
-	}
-	if _, ok := glucoseRecord(Device{Type: "glucose-meter"}, 0x2A18, []byte{0x02}); ok {
-		t.Fatal("a torn glucose measurement gave a record number")
 	}
 }

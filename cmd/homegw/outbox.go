@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"vclinic/homekit"
 )
 
 // The outbox is one append-only log, outbox.log, in its directory. Every
@@ -23,10 +25,12 @@ import (
 //
 // and a record is one of
 //
-//	{"k":"r", ...}   a reading, with its log id, its per-device seq and, for
-//	                 a glucose meter's stored record, the record's number
+//	{"k":"r", ...}   a reading, with its log id and its per-device seq (for
+//	                 a glucose meter's stored record, the record's key)
 //	{"k":"a","ids":[...]}   readings settled (stored, duplicate or dead-lettered)
-//	{"k":"c","next":N,"seqs":{dev:seq},"recs":{dev:rec}}   checkpoint, the
+//	{"k":"m","dev":D,"rec":K}   the glucose record with key K is the last one
+//	                 taken from device D
+//	{"k":"c","next":N,"seqs":{dev:seq},"recs":{dev:K}}   checkpoint, the
 //	                 first line after compaction
 //
 // Why it survives a crash:
@@ -54,10 +58,15 @@ import (
 //     instead of answering "duplicate" or rejecting a reused seq. This holds
 //     as long as the clock does not go back past the old readings and a
 //     device averaged at most one reading per millisecond.
-//   - The last glucose record number taken per device (the Record Access
-//     Control Point request on the next connection starts after it) is
-//     written in the reading's own line and carried by the checkpoint, so it
-//     is on disk exactly when the reading is.
+//   - A glucose meter's stored record has its key as seq (recordKey in
+//     glucose.go: at or above recordSeqBase, far above every time-based
+//     seq); such seqs do not count towards the device's time-based counter.
+//   - The last glucose record taken per device (the next connection checks
+//     the meter's numbering against it and asks for what follows) is an "m"
+//     line, written only after every record of the report it closes is on
+//     disk, and carried by the checkpoint. A crash in between makes the
+//     gateway ask for those records again; their keys make the server answer
+//     "duplicate".
 //   - Compaction writes checkpoint + unsettled readings to outbox.log.tmp,
 //     fsyncs it, renames it over outbox.log and fsyncs the directory. rename
 //     is atomic: after a crash the log is either the old one or the new one,
@@ -73,7 +82,7 @@ type Outbox struct {
 	f       *os.File
 	next    uint64           // next log id
 	seqs    map[string]int64 // last seq given, per device
-	recs    map[string]int64 // last glucose record number taken, per device
+	recs    map[string]int64 // key of the last glucose record taken, per device
 	pending []Reading        // unsettled, in log order
 	settled int              // settled reading lines still in the log
 	notify  chan struct{}
@@ -92,8 +101,8 @@ type Reading struct {
 	Value      string    `json:"val"`  // hex
 	Seq        int64     `json:"seq"`
 	ObservedAt time.Time `json:"at"`
-	// Record is a glucose meter's record sequence number plus one (0: not
-	// a stored record), kept so the next request asks only for later ones.
+	// Record is only read, from logs written before records had keys: a
+	// glucose record's number plus one, then the last record taken.
 	Record int64 `json:"rec,omitempty"`
 }
 
@@ -104,6 +113,8 @@ type record struct {
 	Next uint64           `json:"next,omitempty"`
 	Seqs map[string]int64 `json:"seqs,omitempty"`
 	Recs map[string]int64 `json:"recs,omitempty"`
+	Dev  string           `json:"dev,omitempty"`
+	Rec  int64            `json:"rec,omitempty"`
 }
 
 const (
@@ -216,18 +227,22 @@ func (o *Outbox) replay(f *os.File) (int64, error) {
 			for d, s := range rec.Seqs {
 				o.seqs[d] = max(o.seqs[d], s)
 			}
-			for d, n := range rec.Recs {
-				o.recs[d] = n
+			for d, k := range rec.Recs {
+				o.recs[d] = upgradeRecordKey(k)
 			}
+		case "m":
+			o.recs[rec.Dev] = upgradeRecordKey(rec.Rec)
 		case "r":
 			if rec.R == nil {
 				return 0, fmt.Errorf("%w at byte %d", errCorrupt, good)
 			}
 			r := *rec.R
 			o.next = max(o.next, r.ID+1)
-			o.seqs[r.DeviceID] = max(o.seqs[r.DeviceID], r.Seq)
+			if r.Seq < recordSeqBase {
+				o.seqs[r.DeviceID] = max(o.seqs[r.DeviceID], r.Seq)
+			}
 			if r.Record > 0 {
-				o.recs[r.DeviceID] = r.Record
+				o.recs[r.DeviceID] = upgradeRecordKey(r.Record)
 			}
 			byID[r.ID] = len(o.pending)
 			o.pending = append(o.pending, r)
@@ -284,39 +299,45 @@ func (o *Outbox) Enqueue(deviceID, char string, value []byte, at time.Time) (Rea
 	return o.enqueue(deviceID, char, value, at, 0)
 }
 
-// EnqueueRecord is Enqueue for a glucose meter's stored record number rec;
-// LastRecord returns rec from when it returns nil.
-func (o *Outbox) EnqueueRecord(deviceID, char string, value []byte, at time.Time, rec uint16) (Reading, error) {
-	return o.enqueue(deviceID, char, value, at, int64(rec)+1)
+// EnqueueRecord is Enqueue for a glucose meter's stored record whose key
+// (recordKey) is key: the key is the reading's seq, so the same record taken
+// twice has the same seq. It leaves LastRecord alone (see MarkRecord).
+func (o *Outbox) EnqueueRecord(deviceID, char string, value []byte, at time.Time, key int64) (Reading, error) {
+	if key < recordSeqBase {
+		return Reading{}, fmt.Errorf("outbox: %d is not a record key", key)
+	}
+	return o.enqueue(deviceID, char, value, at, key)
 }
 
-func (o *Outbox) enqueue(deviceID, char string, value []byte, at time.Time, rec int64) (Reading, error) {
+// enqueue stores a reading with seq key, or the device's next time-based
+// seq when key is 0.
+func (o *Outbox) enqueue(deviceID, char string, value []byte, at time.Time, key int64) (Reading, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	seq := key
+	if key == 0 {
+		seq = max(o.seqs[deviceID]+1, at.UnixMilli())
+	}
 	r := Reading{
 		ID:         o.next,
 		DeviceID:   deviceID,
 		Char:       char,
 		Value:      fmt.Sprintf("%X", value),
-		Seq:        max(o.seqs[deviceID]+1, at.UnixMilli()),
+		Seq:        seq,
 		ObservedAt: at.UTC(),
-		Record:     rec,
 	}
 	line, err := encodeLine(record{K: "r", R: &r})
+	if err == nil {
+		err = o.append(line)
+	}
+	// On a failed append the write may or may not be on disk; never give
+	// its id or seq again, so a later line cannot collide with it.
+	o.next++
+	if key == 0 {
+		o.seqs[deviceID] = r.Seq
+	}
 	if err != nil {
 		return Reading{}, err
-	}
-	if err := o.append(line); err != nil {
-		// The write may or may not be on disk; never give its id or seq
-		// again, so a later line cannot collide with it.
-		o.next++
-		o.seqs[deviceID] = r.Seq
-		return Reading{}, err
-	}
-	o.next++
-	o.seqs[deviceID] = r.Seq
-	if rec > 0 {
-		o.recs[deviceID] = rec
 	}
 	o.pending = append(o.pending, r)
 	select {
@@ -347,13 +368,43 @@ func (o *Outbox) LastSeq(deviceID string) int64 {
 	return o.seqs[deviceID]
 }
 
-// LastRecord is the last glucose record number taken from the device, and
-// whether there is one.
-func (o *Outbox) LastRecord(deviceID string) (uint16, bool) {
+// LastRecord is the key of the last glucose record taken from the device,
+// and whether there is one.
+func (o *Outbox) LastRecord(deviceID string) (int64, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := o.recs[deviceID]
-	return uint16(n - 1), n > 0
+	k, ok := o.recs[deviceID]
+	return k, ok
+}
+
+// MarkRecord durably makes key the last glucose record taken from the
+// device. The caller marks a record only once every record up to it is
+// enqueued.
+func (o *Outbox) MarkRecord(deviceID string, key int64) error {
+	if key < recordSeqBase {
+		return fmt.Errorf("outbox: %d is not a record key", key)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	line, err := encodeLine(record{K: "m", Dev: deviceID, Rec: key})
+	if err != nil {
+		return err
+	}
+	if err := o.append(line); err != nil {
+		return err
+	}
+	o.recs[deviceID] = key
+	return nil
+}
+
+// upgradeRecordKey reads a last record as older logs wrote it (the record
+// number plus one, 1..65536) as the key of a record of that number whose
+// base time is unknown; a key is returned as is.
+func upgradeRecordKey(k int64) int64 {
+	if k >= recordSeqBase || k <= 0 {
+		return k
+	}
+	return recordKey(uint16(k-1), homekit.DateTime{})
 }
 
 // Ready is signalled when readings may be pending.

@@ -23,12 +23,24 @@ type Radio interface {
 	// until ctx ends (returning ctx.Err()) or the link is lost (an error;
 	// the caller connects again).
 	//
-	// When racp is not nil (a glucose meter, which notifies its stored
+	// When records is not nil (a glucose meter, which notifies its stored
 	// records only when asked), Subscribe also enables indications on the
 	// Record Access Control Point (0x2A52), whose responses it passes to fn
-	// too, and, once every subscription is on, writes racp to it.
-	Subscribe(ctx context.Context, dev Device, racp []byte, fn func(char uint16, value []byte)) error
+	// too, and, once every subscription is on, runs records in a goroutine
+	// of its own with a function that writes a request to the control
+	// point. records' ctx ends when the link is lost or ctx ends, and
+	// Subscribe returns only after records has. An error from records ends
+	// the connection: Subscribe returns it.
+	//
+	// fn is called one value at a time, but values of different
+	// characteristics may come out of order.
+	Subscribe(ctx context.Context, dev Device, records RecordAccess, fn func(char uint16, value []byte)) error
 }
+
+// RecordAccess runs the Record Access Control Point procedures of one
+// connection: it writes requests with write (a write with response) and
+// hears the meter's answers through the fn given to Subscribe.
+type RecordAccess func(ctx context.Context, write func(request []byte) error) error
 
 // RecordAccessControlPoint is the characteristic a glucose meter is asked
 // for its stored records through.

@@ -61,7 +61,7 @@ func (b *bluezRadio) find(ctx context.Context, mac bluetooth.MAC) error {
 	}
 }
 
-func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, racp []byte, fn func(char uint16, value []byte)) error {
+func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, records RecordAccess, fn func(char uint16, value []byte)) error {
 	mac, err := bluetooth.ParseMAC(dev.Address)
 	if err != nil {
 		return fmt.Errorf("device %s: address %q: %w", dev.ID, dev.Address, err)
@@ -93,7 +93,7 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, racp []byte, fn 
 				continue
 			}
 			char := u.Get16Bit()
-			if racp != nil && char == RecordAccessControlPoint {
+			if records != nil && char == RecordAccessControlPoint {
 				control = &chars[i]
 			} else if !IsMeasurement(char) {
 				continue
@@ -116,17 +116,28 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, racp []byte, fn 
 	if subscribed == 0 {
 		return fmt.Errorf("device %s: no measurement characteristic", dev.ID)
 	}
-	if racp != nil {
+	var asked chan error // records' end; nil when there is none
+	if records != nil {
 		// A glucose meter notifies its stored records only when asked:
-		// with every subscription on, write the request (a write with
-		// response); the meter then notifies the records on 0x2A18 and
-		// indicates its answer on the control point.
+		// with every subscription on, records writes its requests (writes
+		// with response); the meter then notifies the records on 0x2A18
+		// and indicates its answer on the control point.
 		if control == nil {
 			return fmt.Errorf("device %s: no record access control point", dev.ID)
 		}
-		if _, err := control.Write(racp); err != nil {
-			return fmt.Errorf("device %s: write %s: %w", dev.ID, charName(RecordAccessControlPoint), err)
-		}
+		link, cut := context.WithCancel(ctx)
+		asked = make(chan error, 1)
+		var wg sync.WaitGroup
+		defer func() {
+			cut()
+			wg.Wait()
+		}()
+		wg.Go(func() {
+			asked <- records(link, func(req []byte) error {
+				_, err := control.Write(req)
+				return err
+			})
+		})
 	}
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -134,6 +145,11 @@ func (b *bluezRadio) Subscribe(ctx context.Context, dev Device, racp []byte, fn 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case err := <-asked:
+			if err != nil {
+				return fmt.Errorf("device %s: stored records: %w", dev.ID, err)
+			}
+			asked = nil
 		case <-tick.C:
 			if ok, err := d.Connected(); err != nil || !ok {
 				return fmt.Errorf("device %s: link lost", dev.ID)
