@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,8 +24,9 @@ import (
 // that comes back with different bytes is rejected, not stored twice.
 //
 // Rejected items are not stored at all, raw bytes included: a value the
-// decoder refuses, or one for a device outside the submitter's kit, has no
-// place in a patient's record. The reason names the field (the decoder's
+// decoder refuses, one for a device outside the submitter's kit, or one
+// whose edge read another System ID or serial number than the kit device's
+// (deviceinfo.go), has no place in a patient's record. The reason names the field (the decoder's
 // one-line error), which is what a device integrator needs.
 //
 // Implausible values are stored and flagged (see plausible.go), never
@@ -53,6 +55,13 @@ type ReadingIn struct {
 	Value          string `json:"value"`          // hex, as the device sent it
 	Seq            *int64 `json:"seq,omitempty"`  // the edge's number for the reading, if it numbers them
 	ObservedAt     string `json:"observedAt"`     // RFC 3339, the edge's clock
+	// IdentifiedBy says what the edge matched the kit entry by: an
+	// identifier (bluetooth-address, system-id, serial, web-bluetooth-id)
+	// or only the device type ("type"). Optional.
+	IdentifiedBy IdentifiedBy `json:"identifiedBy,omitempty"`
+	// DeviceInfo is what the edge read from the device; optional (see
+	// deviceinfo.go).
+	DeviceInfo *DeviceInfo `json:"deviceInfo,omitempty"`
 }
 
 // Result is the answer for one item of a batch.
@@ -112,6 +121,10 @@ type prepared struct {
 	deviceTime string
 	flags      []string
 	ms         []measurementRow
+	// identifiedBy and deviceInfo (JSON) say how the edge identified the
+	// device; nil when it did not say.
+	identifiedBy any
+	deviceInfo   any
 }
 
 type measurementRow struct {
@@ -194,6 +207,10 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 		return prepared{}, "unknown device"
 	}
 	dev := kit[i]
+	info, reason := checkIdentity(in.IdentifiedBy, in.DeviceInfo, dev)
+	if reason != "" {
+		return prepared{}, reason
+	}
 	char, err := ParseCharacteristic(in.Characteristic)
 	if err != nil {
 		return prepared{}, err.Error()
@@ -229,6 +246,16 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 		return prepared{}, err.Error()
 	}
 	p := prepared{deviceID: dev.ID, char: char, raw: raw, seq: in.Seq, observedAt: instant(at)}
+	if in.IdentifiedBy != "" {
+		p.identifiedBy = string(in.IdentifiedBy)
+	}
+	if info != nil {
+		b, err := json.Marshal(info)
+		if err != nil {
+			return prepared{}, fmt.Sprintf("deviceInfo: %v", err)
+		}
+		p.deviceInfo = string(b)
+	}
 	switch {
 	case d.DeviceClockNotSet:
 		p.flags = append(p.flags, FlagDeviceClockNotSet)
@@ -263,11 +290,13 @@ func deviceTime(d Decoded) string {
 func (s *Store) insertReading(ctx context.Context, tx *sql.Tx, who Submitter, p prepared, received time.Time) (Result, error) {
 	id := newID()
 	res, err := tx.ExecContext(ctx, `INSERT INTO homekit_readings (id, patient_id, source, device_id, gateway_id, submitted_by,
-			characteristic, raw, decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
+			characteristic, raw, decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags,
+			identified_by, device_info)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING`,
 		id, who.PatientID, SourceDevice, p.deviceID, nullString(who.GatewayID), who.actor().ID,
 		int64(p.char), p.raw, DecoderVersion, p.seq, s.ts(p.observedAt), s.ts(received),
-		nullString(p.deviceTime), nullString(who.AppointmentID), strings.Join(p.flags, ","))
+		nullString(p.deviceTime), nullString(who.AppointmentID), strings.Join(p.flags, ","),
+		p.identifiedBy, p.deviceInfo)
 	if err != nil {
 		return Result{}, err
 	}

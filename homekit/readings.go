@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,11 @@ type Reading struct {
 	DeviceTime     string                   `json:"deviceTime,omitempty"` // e.g. 2026-11-26T10:30:00, the device's wall clock
 	AppointmentID  string                   `json:"appointmentId,omitempty"`
 	Flags          []string                 `json:"flags,omitempty"`
-	Measurements   []StoredMeasurement      `json:"measurements"`
+	// IdentifiedBy and DeviceInfo say how the edge identified the device,
+	// when it said (see ReadingIn).
+	IdentifiedBy IdentifiedBy        `json:"identifiedBy,omitempty"`
+	DeviceInfo   *DeviceInfo         `json:"deviceInfo,omitempty"`
+	Measurements []StoredMeasurement `json:"measurements"`
 }
 
 // StoredMeasurement is one measurement of a stored reading.
@@ -89,17 +94,24 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 	out := []Reading{}
 	byID := map[string]int{}
 	err := queryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
-			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags
+			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags, identified_by, device_info
 		FROM homekit_readings WHERE patient_id = $1 AND observed_at >= $2 ORDER BY observed_at, id`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
 			var x Reading
-			var dev, gw, dt, appt sql.NullString
+			var dev, gw, dt, appt, by, info sql.NullString
 			var char, dv, seq sql.NullInt64
 			var flags string
 			var raw []byte
 			if err := r.Scan(&x.ID, &x.PatientID, &x.Source, &dev, &gw, &x.SubmittedBy, &char, &raw,
-				&dv, &seq, tsScan{&x.ObservedAt}, tsScan{&x.ReceivedAt}, &dt, &appt, &flags); err != nil {
+				&dv, &seq, tsScan{&x.ObservedAt}, tsScan{&x.ReceivedAt}, &dt, &appt, &flags, &by, &info); err != nil {
 				return err
+			}
+			x.IdentifiedBy = IdentifiedBy(by.String)
+			if info.Valid {
+				x.DeviceInfo = new(DeviceInfo)
+				if err := json.Unmarshal([]byte(info.String), x.DeviceInfo); err != nil {
+					return fmt.Errorf("reading %s: stored device info: %w", x.ID, err)
+				}
 			}
 			x.DeviceID, x.GatewayID, x.DeviceTime, x.AppointmentID = dev.String, gw.String, dt.String, appt.String
 			x.Raw = HexBytes(raw)

@@ -143,6 +143,16 @@ CREATE TRIGGER homekit_audit_no_change BEFORE UPDATE OR DELETE ON homekit_audit
 CREATE TRIGGER homekit_audit_no_truncate BEFORE TRUNCATE ON homekit_audit
 	FOR EACH STATEMENT EXECUTE FUNCTION homekit_audit_append_only();
 `,
+	}, {
+		version: 2,
+		name:    "how the edge identified a reading's device",
+		common: `
+-- What the edge matched the kit entry by; NULL when it did not say.
+ALTER TABLE homekit_readings ADD COLUMN identified_by TEXT
+	CHECK (identified_by IN ('bluetooth-address', 'system-id', 'serial', 'web-bluetooth-id', 'type'));
+-- What the edge read from the device (DeviceInfo as JSON); NULL when nothing.
+ALTER TABLE homekit_readings ADD COLUMN device_info TEXT;
+`,
 	}}
 }
 

@@ -102,6 +102,7 @@ func TestStore(t *testing.T) {
 				{"Expected", testExpected},
 				{"Gateway", testGateway},
 				{"Audit", testAudit},
+				{"Identity", testIdentity},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tc.test(t, newFixture(t, b.open(t, Config{MaxConns: 8})))
