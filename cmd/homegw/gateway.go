@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,15 +19,23 @@ type Gateway struct {
 	Devices  []Device
 	Now      func() time.Time
 
-	// Reconnect is how long to wait before connecting to a device again.
-	Reconnect time.Duration
+	// Reconnect is how long to wait before connecting to a device again
+	// after a connection that brought something (default 2s). After one
+	// that brought nothing (the device is off or out of range, or refuses
+	// the connection) the wait doubles per connection in a row, up to
+	// ReconnectMax (default 2m). A random part of up to half the wait is
+	// taken off (Jitter), so that devices do not retry in step.
+	Reconnect    time.Duration
+	ReconnectMax time.Duration
 	// RecordTimeout is how long a glucose meter may stay silent while the
 	// gateway waits for its answer to a Record Access Control Point
 	// request; then the connection is given up (default 1m).
 	RecordTimeout time.Duration
 	// Sleep waits d or until ctx ends; default a timer. Tests inject one.
 	Sleep func(ctx context.Context, d time.Duration) error
-	Log   *slog.Logger
+	// Jitter returns a number in [0, 1); default math/rand.
+	Jitter func() float64
+	Log    *slog.Logger
 }
 
 func (g *Gateway) defaults() {
@@ -35,8 +45,14 @@ func (g *Gateway) defaults() {
 	if g.Sleep == nil {
 		g.Sleep = sleepCtx
 	}
+	if g.Jitter == nil {
+		g.Jitter = rand.Float64
+	}
 	if g.Reconnect <= 0 {
-		g.Reconnect = 10 * time.Second
+		g.Reconnect = 2 * time.Second
+	}
+	if g.ReconnectMax < g.Reconnect {
+		g.ReconnectMax = max(2*time.Minute, g.Reconnect)
 	}
 	if g.RecordTimeout <= 0 {
 		g.RecordTimeout = time.Minute
@@ -72,7 +88,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 // serve connects to dev, and again whenever its link is lost, until ctx
 // ends. fail stops the gateway.
 func (g *Gateway) serve(ctx context.Context, dev Device, fail context.CancelCauseFunc) {
+	failures := 0 // connections in a row that brought nothing
 	for ctx.Err() == nil {
+		var heard atomic.Bool
 		handle := func(char uint16, value []byte) error { return g.forward(dev, char, value) }
 		var records RecordAccess
 		if isGlucoseMeter(dev) {
@@ -80,6 +98,7 @@ func (g *Gateway) serve(ctx context.Context, dev Device, fail context.CancelCaus
 			handle, records = s.heard, s.run
 		}
 		err := g.Radio.Subscribe(ctx, dev, records, func(char uint16, value []byte) {
+			heard.Store(true)
 			if err := handle(char, value); err != nil {
 				fail(fmt.Errorf("outbox: %w", err))
 			}
@@ -87,11 +106,26 @@ func (g *Gateway) serve(ctx context.Context, dev Device, fail context.CancelCaus
 		if ctx.Err() != nil {
 			return
 		}
-		g.Log.Warn("device link lost; connecting again", "device", dev.ID, "err", err, "retry", g.Reconnect)
-		if g.Sleep(ctx, g.Reconnect) != nil {
+		if heard.Load() {
+			failures = 0
+		}
+		wait := g.backoff(failures)
+		failures++
+		g.Log.Warn("device link lost; connecting again", "device", dev.ID, "err", err, "wait", wait)
+		if g.Sleep(ctx, wait) != nil {
 			return
 		}
 	}
+}
+
+// backoff is Reconnect doubled per failure, capped at ReconnectMax, of which
+// a random half is taken off.
+func (g *Gateway) backoff(failures int) time.Duration {
+	d := g.ReconnectMax
+	if failures < 32 {
+		d = min(g.Reconnect<<failures, g.ReconnectMax)
+	}
+	return d/2 + time.Duration(g.Jitter()*float64(d/2))
 }
 
 // forward puts a measurement of dev in the outbox with a time-based seq;

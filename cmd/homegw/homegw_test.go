@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"vclinic/homekit"
 )
 
 // fakeServer implements POST /api/v1/readings with the server's rule:
@@ -544,5 +548,68 @@ func runGateway(t *testing.T, g *Gateway, done func() bool) {
 	cancel()
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A device that drops its link mid-stream (turned off, out of range) is
+// connected to again, with a wait that grows while it cannot be reached and
+// starts over once it sends again; the readings it sends after coming back
+// are stored once each, on the clinic's real readings API.
+func TestReconnectAfterDeviceDrop(t *testing.T) {
+	c := newClinic(t)
+	therm := c.addDevice(homekit.KindThermometer, "AA:00:00:00:00:04")
+	want := map[string]int{}
+	temps := func(from, n int) []fakeValue {
+		var s []fakeValue
+		for i := from; i < from+n; i++ {
+			v := []byte{0x00, byte(360 + i), byte((360 + i) >> 8), 0x00, 0xFF} // (36.0 + i/10) °C
+			want[fmt.Sprintf("%x", v)] = 1
+			s = append(s, fakeValue{0x2A1C, v})
+		}
+		return s
+	}
+	radio := &fakeRadio{scripts: map[string][][]fakeValue{therm.Address: {
+		temps(0, 10), // then the link drops
+		nil, nil,     // out of range: connecting fails
+		temps(10, 10), // back, and drops again mid-stream
+		temps(20, 10), // back for good
+	}}}
+	ob := openT(t, t.TempDir())
+	var mu sync.Mutex
+	var waits []time.Duration
+	g := &Gateway{
+		Radio: radio, Outbox: ob, Uploader: newUploader(ob, c.url), Devices: []Device{therm},
+		Now:       func() time.Time { return t0 },
+		Reconnect: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond,
+		Jitter: func() float64 { return 0.5 },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return ctx.Err()
+		},
+	}
+	runGateway(t, g, func() bool { return c.answered(homekit.StatusStored) >= 30 })
+
+	if got := c.stored(therm.ID); !maps.Equal(got, want) {
+		t.Errorf("stored %v\nwant %v", got, want)
+	}
+	if n := c.answered(homekit.StatusDuplicate) + c.answered(homekit.StatusRejected); n != 0 {
+		t.Errorf("%d readings answered duplicate or rejected", n)
+	}
+	if n := radio.conns[therm.Address]; n != 5 {
+		t.Errorf("%d connections, want 5", n)
+	}
+	if radio.recordAccess[therm.Address] {
+		t.Error("a thermometer was asked for stored records")
+	}
+	// Doubling from 100ms while nothing comes, capped at 300ms, back to
+	// 100ms after a connection that brought readings; jitter takes off a
+	// quarter.
+	mu.Lock()
+	defer mu.Unlock()
+	wantWaits := []time.Duration{75 * time.Millisecond, 150 * time.Millisecond, 225 * time.Millisecond, 75 * time.Millisecond}
+	if !slices.Equal(waits, wantWaits) {
+		t.Errorf("waits %v, want %v", waits, wantWaits)
 	}
 }
