@@ -131,7 +131,8 @@ func TestReadingsOverTheVisitWebSocket(t *testing.T) {
 		t.Fatalf("admit: %d %s", status, body)
 	}
 
-	item := wsItem(devA, 1, "")
+	// The page found the cuff by type and read its Device Information.
+	item := wsItem(devA, 1, `,"identifiedBy":"type","deviceInfo":{"manufacturer":"A&D Medical","model":"UA-651BLE"}`)
 	sendReadings(t, pat, "r1", item)
 	first := readingsResult(t, pat, "r1")
 	if first.Status != signaling.ReadingStored || first.ID == "" {
@@ -177,7 +178,8 @@ func TestReadingsOverTheVisitWebSocket(t *testing.T) {
 	}
 	var list struct {
 		Readings []struct {
-			DeviceID, AppointmentID, SubmittedBy string
+			ID, DeviceID, AppointmentID, SubmittedBy, IdentifiedBy string
+			DeviceInfo                                             *homekit.DeviceInfo
 		}
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
@@ -189,6 +191,9 @@ func TestReadingsOverTheVisitWebSocket(t *testing.T) {
 	for _, rd := range list.Readings {
 		if rd.DeviceID != devA || rd.AppointmentID != visit.ID || rd.SubmittedBy != a.patA.ID {
 			t.Fatalf("reading %+v, want device %s, appointment %s, submitted by %s", rd, devA, visit.ID, a.patA.ID)
+		}
+		if rd.ID == first.ID && (rd.IdentifiedBy != "type" || rd.DeviceInfo == nil || rd.DeviceInfo.Model != "UA-651BLE") {
+			t.Fatalf("first reading identified by %q with %+v, want type and the device information", rd.IdentifiedBy, rd.DeviceInfo)
 		}
 	}
 	if status, body, _ := a.do("GET", "/api/v1/patients/"+a.patB.ID+"/readings", clinTok, "", nil); status != 200 ||
