@@ -246,6 +246,10 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 		return prepared{}, err.Error()
 	}
 	p := prepared{deviceID: dev.ID, char: char, raw: raw, seq: in.Seq, observedAt: instant(at)}
+	if key, ok := RecordKeyOf(d); ok {
+		// A glucose meter's stored record is named by the meter (racp.go).
+		p.seq = &key
+	}
 	if in.IdentifiedBy != "" {
 		p.identifiedBy = string(in.IdentifiedBy)
 	}

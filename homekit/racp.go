@@ -211,3 +211,50 @@ func decodeRACP(d *Decoded, r *reader) error {
 	d.RACP = some(resp)
 	return nil
 }
+
+// A glucose meter's stored record is named by the meter itself: its
+// sequence number and its base time, both in the Glucose Measurement (GATT
+// Specification Supplement, Glucose Measurement 0x2A18: flags uint8,
+// sequence number uint16, base time Date Time (year uint16, month, day,
+// hours, minutes, seconds), then optional fields). Its record key joins the
+// two into one positive int64:
+//
+//	bit  63       0
+//	bit  62       1: a record key
+//	bits 56..61   0
+//	bits 42..55   base time year, 1582..9999; 0 when the date is unknown
+//	bits 38..41   month
+//	bits 33..37   day
+//	bits 28..32   hours
+//	bits 22..27   minutes
+//	bits 16..21   seconds
+//	bits  0..15   sequence number
+//
+// The server files a Glucose Measurement that carries a sequence number
+// under its record key, whatever seq the edge sent: the same record sent
+// again (asked for twice, or forwarded by both the patient's browser and the
+// home gateway) is stored once, and a record that reuses a number after the
+// meter was reset or its numbering wrapped past 0xFFFF has another base time,
+// so another key, and is stored. Time-based seqs (Unix milliseconds) stay
+// below 2^62 for millions of years, so they never meet a record key.
+
+// GlucoseRecordKeyBase is the lowest record key.
+const GlucoseRecordKeyBase int64 = 1 << 62
+
+// GlucoseRecordKey is the record key of the record numbered seq with base
+// time t.
+func GlucoseRecordKey(seq uint16, t DateTime) int64 {
+	return GlucoseRecordKeyBase |
+		int64(t.Year&0x3FFF)<<42 | int64(t.Month&0xF)<<38 | int64(t.Day&0x1F)<<33 |
+		int64(t.Hours&0x1F)<<28 | int64(t.Minutes&0x3F)<<22 | int64(t.Seconds&0x3F)<<16 |
+		int64(seq)
+}
+
+// RecordKeyOf is the record key of a decoded Glucose Measurement; false
+// when it is not one or carries no sequence number.
+func RecordKeyOf(d Decoded) (int64, bool) {
+	if d.Characteristic != GlucoseMeasurement || !d.SequenceNumber.Valid {
+		return 0, false
+	}
+	return GlucoseRecordKey(d.SequenceNumber.V, d.Time), true
+}

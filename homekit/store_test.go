@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,6 +104,7 @@ func TestStore(t *testing.T) {
 				{"Gateway", testGateway},
 				{"Audit", testAudit},
 				{"Identity", testIdentity},
+				{"GlucoseRecords", testGlucoseRecords},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tc.test(t, newFixture(t, b.open(t, Config{MaxConns: 8})))
@@ -299,6 +301,46 @@ func testIdempotentSeq(t *testing.T, f *fixture) {
 	}
 	if n := len(f.readings("pat-ida")); n != 2 {
 		t.Errorf("%d readings stored, want 2", n)
+	}
+}
+
+// testGlucoseRecords: a glucose meter's stored record is filed under the
+// meter's own record number and base time, whatever seq the edge sends.
+func testGlucoseRecords(t *testing.T, f *fixture) {
+	meter := f.device("pat-ida", KindGlucoseMeter, "GM-1")
+	// Record 1 at 2026-06-01 08:00 and, after a reset, another record 1 at
+	// 09:00 (GATT Specification Supplement, Glucose Measurement).
+	rec1 := "060100EA070601080000" + "38C011"
+	reset1 := "060100EA070601090000" + "3EC011"
+	byPage := f.ingest(f.ida, ReadingIn{DeviceID: meter.ID, Characteristic: "2A18", Value: rec1, Seq: seq(1), ObservedAt: observed})[0]
+	if byPage.Status != StatusStored {
+		t.Fatalf("record 1 = %+v, want stored", byPage)
+	}
+	key := GlucoseRecordKey(1, DateTime{Year: 2026, Month: 6, Day: 1, Hours: 8})
+	for _, in := range []ReadingIn{
+		// The home gateway forwards the same record with its record key.
+		{DeviceID: meter.ID, Characteristic: "2A18", Value: rec1, Seq: &key, ObservedAt: "2026-06-01T09:30:00Z"},
+		// An edge with its own numbering, or none.
+		{DeviceID: meter.ID, Characteristic: "2A18", Value: rec1, Seq: seq(99), ObservedAt: observed},
+		{DeviceID: meter.ID, Characteristic: "2A18", Value: rec1, ObservedAt: "2026-06-01T09:45:00Z"},
+	} {
+		if r := f.ingest(f.ida, in)[0]; r.Status != StatusDuplicate || r.ID != byPage.ID {
+			t.Errorf("record 1 again (seq %v) = %+v, want duplicate of %s", in.Seq, r, byPage.ID)
+		}
+	}
+	if r := f.ingest(f.ida, ReadingIn{DeviceID: meter.ID, Characteristic: "2A18", Value: reset1, Seq: seq(1), ObservedAt: observed})[0]; r.Status != StatusStored {
+		t.Errorf("record 1 after a reset = %+v, want stored", r)
+	}
+	var keys []int64
+	for _, r := range f.readings("pat-ida") {
+		if r.DeviceID == meter.ID && r.Seq.Valid {
+			keys = append(keys, r.Seq.V)
+		}
+	}
+	slices.Sort(keys)
+	want := []int64{key, GlucoseRecordKey(1, DateTime{Year: 2026, Month: 6, Day: 1, Hours: 9})}
+	if !slices.Equal(keys, want) {
+		t.Errorf("stored seqs %x, want the record keys %x", keys, want)
 	}
 }
 

@@ -18,33 +18,18 @@ import (
 // meter under the same kit entry numbers its own way; and the uint16 wraps
 // past 0xFFFF.
 //
-// Record keys. A stored record's reading seq is its key, which joins the
-// record's sequence number and its base time, both read from the Glucose
-// Measurement itself (GATT Specification Supplement, Glucose Measurement
-// 0x2A18: flags uint8, sequence number uint16, base time Date Time (year
-// uint16, month, day, hours, minutes, seconds), then optional fields):
-//
-//	bit  63       0 (a positive int64)
-//	bit  62       1: a record key
-//	bits 56..61   0
-//	bits 42..55   base time year, 1582..9999; 0 when the date is unknown
-//	bits 38..41   month
-//	bits 33..37   day
-//	bits 28..32   hours
-//	bits 22..27   minutes
-//	bits 16..21   seconds
-//	bits  0..15   sequence number
-//
-// The same record sent again has the same key, so the server answers
-// "duplicate" for (device, 0x2A18, key); a record that reuses a number after
-// a reset or a wrap has another base time, so another key, and is stored.
-// Every other reading of the gateway has a time-based seq, about the Unix
-// time in milliseconds (outbox.go), which stays below 2^62 for millions of
-// years: the two kinds never meet under one device and characteristic. A
-// record whose base time is unknown (the meter's clock was never set) is
-// told apart from the others of its number by nothing: should a meter reuse
-// both, the server rejects the later one ("seq holds a different value")
-// and the gateway keeps it in its dead letters.
+// Record keys. A stored record's reading seq is its record key
+// (homekit.GlucoseRecordKey: the record's sequence number and base time, both
+// read from the Glucose Measurement itself); the server files the record
+// under that key whatever seq it is sent with, so the same record sent again
+// is stored once, and a record that reuses a number after a reset or a wrap
+// has another base time, so another key, and is stored. Every other reading
+// of the gateway has a time-based seq, about the Unix time in milliseconds
+// (outbox.go), far below homekit.GlucoseRecordKeyBase. A record whose base
+// time is unknown (the meter's clock was never set) is told apart from the
+// others of its number by nothing: should a meter reuse both, the server
+// rejects the later one ("seq holds a different value") and the gateway keeps
+// it in its dead letters.
 //
 // Renumbering. The gateway keeps the key of the last record it took. On
 // connecting it first asks for the meter's most recent record (Report Stored
@@ -69,15 +54,10 @@ import (
 // asked for all of them on every connection.
 
 // recordSeqBase is the lowest record key.
-const recordSeqBase int64 = 1 << 62
+const recordSeqBase = homekit.GlucoseRecordKeyBase
 
 // recordKey is the key of the record numbered seq with base time t.
-func recordKey(seq uint16, t homekit.DateTime) int64 {
-	return recordSeqBase |
-		int64(t.Year)<<42 | int64(t.Month)<<38 | int64(t.Day)<<33 |
-		int64(t.Hours)<<28 | int64(t.Minutes)<<22 | int64(t.Seconds)<<16 |
-		int64(seq)
-}
+func recordKey(seq uint16, t homekit.DateTime) int64 { return homekit.GlucoseRecordKey(seq, t) }
 
 // recordNumber is the sequence number of the record with key k.
 func recordNumber(k int64) uint16 { return uint16(k) }
@@ -99,10 +79,10 @@ func sameRecord(a, b int64) bool {
 // decode (it is forwarded all the same, and the server judges it).
 func recordKeyOf(value []byte) (int64, bool) {
 	d, err := homekit.Decode(homekit.GlucoseMeasurement, value)
-	if err != nil || !d.SequenceNumber.Valid {
+	if err != nil {
 		return 0, false
 	}
-	return recordKey(d.SequenceNumber.V, d.Time), true
+	return homekit.RecordKeyOf(d)
 }
 
 // isGlucoseMeter reports whether dev keeps records that it sends only when
