@@ -138,7 +138,9 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 			replaced.media.Close()
 		}
 	}
-	if mb.waiting {
+	// The snapshot taken under the lock: an admission racing this join
+	// starts the media itself.
+	if joined.Waiting {
 		// The arrival is on record before the guest hears it is waiting.
 		s.arrived(roomID, claims)
 		c.send(TypeJoined, id, joined)
