@@ -68,9 +68,11 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// MayJoin reports whether the claims allow entering room's call: ErrForbidden if
-// not. Clinicians may join any room; patients, relatives and interpreters only the
-// room in their token; schedulers, admins and gateways join no calls.
+// MayJoin reports whether the claims' role allows entering room's call:
+// ErrForbidden if not. Clinicians pass here (an appointment's room is further
+// kept to the appointment's own clinician, see checkPractitioner); patients,
+// relatives and interpreters only the room in their token; schedulers, admins
+// and gateways join no calls.
 func (c *Claims) MayJoin(room string) error {
 	switch {
 	case c.Role == RoleClinician:
