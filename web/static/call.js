@@ -42,6 +42,8 @@ import {
   TypeMute,
   TypeOffer,
   TypeParticipants,
+  TypeReadings,
+  TypeReadingsResult,
   TypeRequestMeasurement,
   TypeStats,
   TypeVitals,
@@ -50,6 +52,9 @@ import { Signal } from './signal.js';
 import { getLocalMedia } from './media.js';
 import { StallWatch, hasDecodedFrame, receiverReports, summarize } from './stats.js';
 import { tokenExpired } from './token.js';
+
+/** A reading sent over the socket that has no answer after this long goes over HTTP. */
+export const ReadingsAnswerMs = 4000;
 
 /** Stats go to the server this often. */
 export const StatsIntervalMs = 3000;
@@ -117,6 +122,8 @@ export class Call {
     this._state = 'idle';
     this._why = '';
     this._gen = 0;
+    /** @type {Map<string, {resolve: (r: any[]) => void, reject: (e: Error) => void, timer: any}>} readings sent, by envelope id */
+    this._readings = new Map();
     this._reset();
     this._firstFrame = 0;
   }
@@ -245,6 +252,7 @@ export class Call {
     signal.on(TypeLeave, (p) => this._onLeave(p));
     signal.on(TypeError, (p) => this._onError(p));
     signal.on(TypeVitals, (p) => this._ev.vitals?.(p?.vitals));
+    signal.on(TypeReadingsResult, (p, env) => this._settleReadings(env?.id || '', null, p?.results));
     signal.on(TypeRequestMeasurement, (p) => {
       if (p && typeof p.code === 'string') this._ev.measurement?.(p);
     });
@@ -282,6 +290,38 @@ export class Call {
    */
   endVisit() {
     return !!this._signal?.send(TypeEnd, {});
+  }
+
+  /**
+   * Sends home-kit readings over the signaling socket (the patient's own
+   * page). Resolves with the server's results, one per reading in order;
+   * rejects when the socket is not open, the server refuses the message, or
+   * no answer comes within ReadingsAnswerMs.
+   * @param {object[]} readings
+   * @returns {Promise<any[]>}
+   */
+  sendReadings(readings) {
+    const id = this._joined ? this._signal?.send(TypeReadings, { readings }) || '' : '';
+    if (!id) return Promise.reject(new Error('not connected'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this._settleReadings(id, new Error('no answer')), ReadingsAnswerMs);
+      this._readings.set(id, { resolve, reject, timer });
+    });
+  }
+
+  /**
+   * @param {string} id
+   * @param {Error|null} err
+   * @param {any} [results]
+   */
+  _settleReadings(id, err, results) {
+    const w = this._readings.get(id);
+    if (!w) return;
+    this._readings.delete(id);
+    clearTimeout(w.timer);
+    if (err) w.reject(err);
+    else if (Array.isArray(results)) w.resolve(results);
+    else w.reject(new Error('bad answer'));
   }
 
   /**
@@ -407,6 +447,10 @@ export class Call {
 
   /** @param {import('./protocol.js').ErrorMsg} e */
   _onError(e) {
+    if (e.ref && this._readings.has(e.ref)) {
+      this._settleReadings(e.ref, new Error(`${e.code}: ${e.message}`));
+      return;
+    }
     switch (e.code) {
       case CodeResumeFailed:
         return; // Signal joins afresh
@@ -685,6 +729,7 @@ export class Call {
     const signal = this._signal;
     this._signal = null;
     signal?.close();
+    for (const id of [...this._readings.keys()]) this._settleReadings(id, new Error('call over'));
     this._closePeerConnections();
     clearInterval(this._statsTimer);
     clearInterval(this._frameTimer);

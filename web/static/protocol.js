@@ -44,6 +44,16 @@ export const TypeAdmitted = 'admitted';
 export const TypeEnd = 'end';
 export const TypeVitals = 'vitals';
 export const TypeRequestMeasurement = 'request-measurement';
+export const TypeReadings = 'readings'; // patient -> server: home-kit readings, as POST /api/v1/readings takes them
+export const TypeReadingsResult = 'readings-result'; // server -> patient: the results, with the readings' envelope id
+
+/** The most items one readings message may hold (as one POST /api/v1/readings). */
+export const MaxReadings = 500;
+
+/** Statuses in the results of a readings message. */
+export const ReadingStored = 'stored'; // filed; id names the new reading
+export const ReadingDuplicate = 'duplicate'; // sent before; id names the reading stored then
+export const ReadingRejected = 'rejected'; // not filed; reason says why
 
 /** Peer connection names. */
 export const PCPublish = 'publish';

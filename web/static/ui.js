@@ -201,6 +201,7 @@ export function startPage(all, opts = {}) {
           bluetooth: /** @type {any} */ (navigator).bluetooth,
           storage: local,
           locale,
+          socket: (readings) => call.sendReadings(readings),
         })
       : null;
 
