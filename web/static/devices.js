@@ -120,9 +120,11 @@ export function toHex(v) {
 /**
  * The sequence number a glucose meter gives each stored record (Glucose
  * Measurement 0x2A18: flags, then a uint16 sequence number, little-endian;
- * GATT Specification Supplement). It identifies the record on that meter, so
- * it is the reading's seq: a record sent again after a reconnect (the Record
- * Access Control Point request asks for all of them) is stored once.
+ * GATT Specification Supplement). It is the reading's seq; the server files
+ * a stored record under the meter's own record number and base time whatever
+ * seq comes with it, so a record sent again after a reconnect (the Record
+ * Access Control Point request asks for all of them), or by the home gateway
+ * too, is stored once.
  * @param {number} characteristic
  * @param {DataView} value
  * @returns {number|null} null for other characteristics or a value too short
@@ -184,28 +186,129 @@ export class SeqCounter {
  */
 
 /**
- * The kit device a paired Bluetooth device is. A browser shows only its own
- * origin-scoped device.id and the name, never the Bluetooth address: the kit
- * entry whose identifiedBy is "web-bluetooth-id" and whose address is that id
- * wins; otherwise the first kit device of the service's type. The server
- * learns which identification was used only through the kit entry the
- * reading names: recording this browser's id needs staff (adding a device to
- * a kit is theirs to do).
- * @param {KitDevice[]} kit
- * @param {{id: string, name?: string}} device
- * @param {string} deviceType
- * @returns {{device: KitDevice, by: 'web-bluetooth-id'|'type'}|null}
+ * What the page can learn of a device's identity. Web Bluetooth never shows
+ * the Bluetooth address: it gives an id of its own (the same device has
+ * another id in another browser or on another site) and lets the page read
+ * the Device Information Service 0x180A where the device has one.
+ * @typedef {object} DeviceInfo
+ * @property {string} [systemId] System ID 0x2A23: 8 bytes as hex, in the order received
+ * @property {string} [manufacturer] Manufacturer Name String 0x2A29
+ * @property {string} [model] Model Number String 0x2A24
+ * @property {string} [serial] Serial Number String 0x2A25 (the Web Bluetooth GATT blocklist forbids it, so browsers give none)
+ * @property {string} [firmware] Firmware Revision String 0x2A26
+ * @property {string} [webBluetoothId] BluetoothDevice.id
  */
-export function matchKitDevice(kit, device, deviceType) {
-  const list = Array.isArray(kit) ? kit : [];
-  const exact = list.find((d) => d.identifiedBy === 'web-bluetooth-id' && d.address && d.address === device.id);
+
+/**
+ * The Device Information Service characteristics the page reads (Bluetooth
+ * SIG Device Information Service 1.1; their layouts are in the GATT
+ * Specification Supplement: System ID, Manufacturer Name String, Model Number
+ * String, Serial Number String, Firmware Revision String).
+ */
+export const DeviceInfoCharacteristics = [
+  { name: 'systemId', uuid: 0x2a23 },
+  { name: 'manufacturer', uuid: 0x2a29 },
+  { name: 'model', uuid: 0x2a24 },
+  { name: 'serial', uuid: 0x2a25 },
+  { name: 'firmware', uuid: 0x2a26 },
+];
+
+/** The longest identity text kept; the server refuses longer. */
+export const MaxInfoChars = 64;
+
+/**
+ * One Device Information value as the reading carries it: the System ID as
+ * 16 hex digits (8 bytes: a 40-bit manufacturer-defined identifier and a
+ * 24-bit OUI, little-endian), a string without its padding and control
+ * characters. '' when the value is not usable.
+ * @param {string} name a DeviceInfoCharacteristics name
+ * @param {DataView} value
+ * @returns {string}
+ */
+export function deviceInfoValue(name, value) {
+  if (!value) return '';
+  if (name === 'systemId') return value.byteLength === 8 ? toHex(value) : '';
+  const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return '';
+  }
+  // Devices pad with NULs or spaces; anything unprintable is dropped.
+  text = text.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return text.length > MaxInfoChars ? '' : text;
+}
+
+/**
+ * An identifier as written in a kit entry, for comparing: hex digits only,
+ * upper case ("00:1B:DC:FF:FE:07:AB:CD" and "001bdcfffe07abcd" are the same).
+ * @param {string|undefined} s
+ * @returns {string}
+ */
+export function normalHex(s) {
+  return String(s || '')
+    .replace(/[^0-9a-f]/gi, '')
+    .toUpperCase();
+}
+
+/**
+ * Whether a kit entry's System ID is the one the device gave. The
+ * characteristic sends its 8 bytes least significant first; staff may have
+ * typed the identifier as printed on the device, most significant first: both
+ * orders count, with or without separators.
+ * @param {string|undefined} kitAddress
+ * @param {string} systemId 16 hex digits as received
+ * @returns {boolean}
+ */
+export function sameSystemId(kitAddress, systemId) {
+  const a = normalHex(kitAddress);
+  const b = normalHex(systemId);
+  if (a.length !== 16 || b.length !== 16) return false;
+  const reversed = (b.match(/../g) || []).reverse().join('');
+  return a === b || a === reversed;
+}
+
+/**
+ * The kit device a paired Bluetooth device is, and what identified it. In
+ * order: a kit entry of the device's type whose identifiedBy is "system-id"
+ * and whose address is the System ID the device gave; one identified by
+ * "serial" with the device's serial; one identified by "web-bluetooth-id"
+ * with this browser's id for the device; else, the first kit entry of the
+ * type that the device's own identity does not contradict (an entry bound to
+ * another System ID or serial is another device). The page sends what it
+ * matched by with every reading, and the server keeps it.
+ * @param {KitDevice[]} kit
+ * @param {{id: string, name?: string, systemId?: string, serial?: string}} seen
+ * @param {string} deviceType
+ * @returns {{device: KitDevice, by: 'system-id'|'serial'|'web-bluetooth-id'|'type'}|null}
+ */
+export function matchKitDevice(kit, seen, deviceType) {
+  const list = (Array.isArray(kit) ? kit : []).filter((d) => d.type === deviceType);
+  const systemId = normalHex(seen.systemId);
+  const serial = String(seen.serial || '');
+  if (systemId) {
+    const d = list.find((d) => d.identifiedBy === 'system-id' && sameSystemId(d.address, systemId));
+    if (d) return { device: d, by: 'system-id' };
+  }
+  if (serial) {
+    const d = list.find((d) => d.identifiedBy === 'serial' && String(d.address || '').trim().toLowerCase() === serial.trim().toLowerCase());
+    if (d) return { device: d, by: 'serial' };
+  }
+  const exact = list.find((d) => d.identifiedBy === 'web-bluetooth-id' && d.address && d.address === seen.id);
   if (exact) return { device: exact, by: 'web-bluetooth-id' };
-  const typed = list.find((d) => d.type === deviceType);
+  const other = (/** @type {KitDevice} */ d) =>
+    (d.identifiedBy === 'system-id' && !!systemId && !sameSystemId(d.address, systemId)) ||
+    (d.identifiedBy === 'serial' && !!serial && String(d.address || '').trim().toLowerCase() !== serial.trim().toLowerCase());
+  const typed = list.find((d) => !other(d));
   return typed ? { device: typed, by: 'type' } : null;
 }
 
-/** Waits before reconnecting after a drop: 1 s, 2 s, 4 s, 8 s, 16 s, then give up. */
+/** Waits before reconnecting after a drop: 1 s, 2 s, 4 s, 8 s, 16 s, then every reconnectEveryMs. */
 export const reconnectDelays = [1000, 2000, 4000, 8000, 16000];
+
+/** After the first tries, a dropped device is tried this often while the page is open. */
+export const reconnectEveryMs = 30000;
 
 /** What the patient may type: LOINC code, UCUM unit, allowed range. */
 export const ManualFields = [
@@ -250,12 +353,13 @@ export const devicesStrings = {
     connected: 'Connected: {name}',
     lastSent: 'Last value sent: {time}',
     reconnecting: 'The connection to {name} was lost. Reconnecting…',
-    lost: 'The connection to {name} was lost. Tap "Connect a measuring device" to try again.',
+    asleep: '{name} is off or out of reach. Turn it on and keep it close: it connects by itself.',
     cancelled: 'No device was chosen.',
     notInKit: 'This device is not part of your home kit. Please call the clinic.',
     unknownDevice: 'This device cannot be used here.',
     failed: 'The device could not be connected. Turn it on, keep it close and try again.',
     sendFailed: 'The value could not be sent to the clinic. Please measure again in a moment.',
+    rejected: 'The clinic could not use this value. Please measure again. If it happens again, call the clinic.',
     racp: {
       sent: 'The meter has sent its stored values.',
       none: 'The meter has no stored values.',
@@ -288,12 +392,13 @@ export const devicesStrings = {
     connected: 'Forbundet: {name}',
     lastSent: 'Sidste værdi sendt: {time}',
     reconnecting: 'Forbindelsen til {name} blev afbrudt. Forbinder igen…',
-    lost: 'Forbindelsen til {name} blev afbrudt. Tryk på "Forbind et måleapparat" for at prøve igen.',
+    asleep: '{name} er slukket eller uden for rækkevidde. Tænd det, og hold det tæt på: det forbinder selv.',
     cancelled: 'Der blev ikke valgt noget apparat.',
     notInKit: 'Dette apparat hører ikke til dit hjemmesæt. Ring til klinikken.',
     unknownDevice: 'Dette apparat kan ikke bruges her.',
     failed: 'Apparatet kunne ikke forbindes. Tænd det, hold det tæt på, og prøv igen.',
     sendFailed: 'Værdien kunne ikke sendes til klinikken. Mål igen om lidt.',
+    rejected: 'Klinikken kunne ikke bruge denne værdi. Mål igen. Ring til klinikken, hvis det sker igen.',
     racp: {
       sent: 'Apparatet har sendt sine gemte værdier.',
       none: 'Apparatet har ingen gemte værdier.',
@@ -349,12 +454,53 @@ function el(tag, className, text) {
  * @property {any} device BluetoothDevice
  * @property {HealthService} info
  * @property {KitDevice} kit
- * @property {'web-bluetooth-id'|'type'} by
+ * @property {'system-id'|'serial'|'web-bluetooth-id'|'type'} by what identified the kit entry
+ * @property {DeviceInfo} identity what the device told of itself
  * @property {any} [characteristic] BluetoothRemoteGATTCharacteristic
  * @property {any} [racp] a glucose meter's Record Access Control Point
  * @property {string} lastValue hex
  * @property {string} lastStatus the server's answer: stored, duplicate, rejected, or failed
+ * @property {'socket'|'http'|''} lastVia how the last value went
+ * @property {boolean} [live] connected and subscribed
+ * @property {boolean} [reconnecting] a reconnect loop runs
+ * @property {number} lastSentAt when the last value arrived from the device (epoch ms)
  */
+
+/**
+ * Sends a batch of readings over the visit's signaling socket and gives the
+ * server's per-item results; it rejects when the socket is not open or no
+ * answer came, and the page then posts over HTTP.
+ * @typedef {(readings: object[]) => Promise<Array<{index: number, status: string, id?: string, reason?: string}>>} SocketSend
+ */
+
+/**
+ * Reads what the device tells of itself in its Device Information Service
+ * (0x180A); a device without it, or a characteristic the browser forbids
+ * (the Serial Number String is on the Web Bluetooth GATT blocklist) or the
+ * device does not have, leaves that field out. Never throws.
+ * @param {any} server BluetoothRemoteGATTServer
+ * @returns {Promise<DeviceInfo>}
+ */
+export async function readIdentity(server) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  let dis;
+  try {
+    dis = await server.getPrimaryService(DeviceInformationService);
+  } catch {
+    return out;
+  }
+  for (const c of DeviceInfoCharacteristics) {
+    try {
+      const ch = await dis.getCharacteristic(c.uuid);
+      const v = deviceInfoValue(c.name, await ch.readValue());
+      if (v) out[c.name] = v;
+    } catch {
+      // not there, not readable, or blocklisted
+    }
+  }
+  return out;
+}
 
 /**
  * The device panel on the patient's page: the pair button (or the plain
@@ -365,7 +511,7 @@ export class HomeDevices {
   /**
    * @param {HTMLElement} root a section to fill
    * @param {{api: import('./api.js').API, patientId: string, words?: DevicesWords,
-   *   bluetooth?: any, storage?: Storage|null, locale?: string}} opts
+   *   bluetooth?: any, storage?: Storage|null, locale?: string, socket?: SocketSend|null}} opts
    */
   constructor(root, opts) {
     this.root = root;
@@ -374,6 +520,7 @@ export class HomeDevices {
     this.w = opts.words || devicesWords();
     this.bluetooth = opts.bluetooth;
     this.locale = opts.locale || undefined;
+    this.socket = opts.socket || null;
     this.seq = new SeqCounter(opts.storage ?? null);
     /** @type {Map<string, Paired>} by Web Bluetooth device id */
     this.paired = new Map();
@@ -534,14 +681,16 @@ export class HomeDevices {
         device.gatt.disconnect();
         return;
       }
+      const identity = await readIdentity(server);
+      identity.webBluetoothId = device.id;
       const kit = await this.kit();
-      const match = matchKitDevice(kit, { id: device.id, name: device.name }, info.deviceType);
+      const match = matchKitDevice(kit, { id: device.id, name: device.name, systemId: identity.systemId, serial: identity.serial }, info.deviceType);
       if (!match) {
         this.say(w.notInKit);
         device.gatt.disconnect();
         return;
       }
-      p = { device, info, kit: match.device, by: match.by, lastValue: '', lastStatus: '' };
+      p = { device, info, kit: match.device, by: match.by, identity, lastValue: '', lastStatus: '', lastVia: '', lastSentAt: 0 };
       this.paired.set(device.id, p);
       device.addEventListener('gattserverdisconnected', () => this.reconnect(/** @type {Paired} */ (p)));
     }
@@ -552,6 +701,7 @@ export class HomeDevices {
     }
     p.characteristic = ch;
     await ch.startNotifications();
+    p.live = true;
     this.say(fill(w.connected, { name }));
     this.root.dataset.connected = p.info.deviceType;
     if (p.info.service === 0x1808) await this.requestStored(service, p);
@@ -607,20 +757,27 @@ export class HomeDevices {
    * @param {Paired} p
    */
   async reconnect(p) {
-    const name = p.device.name || this.w.device;
+    p.live = false;
     delete this.root.dataset.connected;
-    for (const ms of reconnectDelays) {
-      this.say(fill(this.w.reconnecting, { name }));
-      await new Promise((r) => setTimeout(r, ms));
-      if (p.device.gatt.connected) return;
-      try {
-        await this.connect(p.device);
-        return;
-      } catch (err) {
-        console.warn('vclinic: reconnect:', err);
+    if (p.reconnecting) return;
+    p.reconnecting = true;
+    const name = p.device.name || this.w.device;
+    try {
+      for (let i = 0; !p.live; i++) {
+        // Many monitors turn themselves off after each measurement: after
+        // the first tries, the page keeps trying, calmly, while it is open.
+        this.say(fill(i < reconnectDelays.length ? this.w.reconnecting : this.w.asleep, { name }));
+        await new Promise((r) => setTimeout(r, reconnectDelays[i] ?? reconnectEveryMs));
+        if (p.live) return;
+        try {
+          await this.connect(p.device);
+        } catch (err) {
+          console.info('vclinic: reconnect:', err);
+        }
       }
+    } finally {
+      p.reconnecting = false;
     }
-    this.say(fill(this.w.lost, { name }));
   }
 
   /**
@@ -629,56 +786,96 @@ export class HomeDevices {
    * @param {DataView} value
    */
   async forward(p, value) {
+    const at = Date.now();
     const hex = toHex(value);
     const reading = {
       deviceId: p.kit.id,
       characteristic: characteristicName(p.info.characteristic),
       value: hex,
       seq: glucoseRecordSeq(p.info.characteristic, value) ?? this.seq.next(p.kit.id),
-      observedAt: new Date().toISOString(),
+      observedAt: new Date(at).toISOString(),
+      identifiedBy: p.by,
+      deviceInfo: p.identity,
     };
     p.lastValue = hex;
-    try {
-      const res = await this.api.post('/api/v1/readings', { readings: [reading] });
-      p.lastStatus = res?.results?.[0]?.status || '';
-    } catch (err) {
-      console.warn('vclinic: send reading:', err);
-      p.lastStatus = 'failed';
-    }
+    p.lastSentAt = at;
+    const sent = await this.send(reading);
+    p.lastStatus = sent.status;
+    p.lastVia = sent.via;
     if (this.last) {
       this.last.hidden = false;
       const time = new Date().toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit' });
-      this.last.textContent = p.lastStatus === 'failed' ? this.w.sendFailed : fill(this.w.lastSent, { time }) + ' (' + hex + ')';
+      this.last.textContent =
+        p.lastStatus === 'failed' ? this.w.sendFailed : p.lastStatus === 'rejected' ? this.w.rejected : fill(this.w.lastSent, { time });
       this.last.dataset.value = hex;
       this.last.dataset.status = p.lastStatus;
     }
   }
 
   /**
+   * Sends one reading: over the visit's signaling socket when it is open (it
+   * is already connected, so a weak network adds no new connection), else,
+   * or when the socket gives no answer, over HTTP. Sending twice is safe: the
+   * server stores a (device, characteristic, seq) once and answers
+   * "duplicate".
+   * @param {object} reading
+   * @returns {Promise<{status: string, via: 'socket'|'http'|''}>}
+   */
+  async send(reading) {
+    if (this.socket) {
+      try {
+        const results = await this.socket([reading]);
+        const status = results?.[0]?.status;
+        if (status) return { status, via: 'socket' };
+      } catch (err) {
+        // the socket is down or slow: HTTP next
+        console.info('vclinic: reading over the socket:', err);
+      }
+    }
+    try {
+      const res = await this.api.post('/api/v1/readings', { readings: [reading] });
+      return { status: res?.results?.[0]?.status || '', via: 'http' };
+    } catch (err) {
+      console.warn('vclinic: send reading:', err);
+      return { status: 'failed', via: '' };
+    }
+  }
+
+  /**
    * For tests and support: reads every connected characteristic once; the
-   * value arrives through characteristicvaluechanged and is sent like any
-   * other.
+   * value arrives through characteristicvaluechanged and is handled like a
+   * notification.
    * @returns {Promise<number>} how many were read
    */
   async readAll() {
     let n = 0;
     for (const p of this.paired.values()) {
-      if (p.characteristic && p.device.gatt.connected) {
+      if (p.characteristic && p.live) {
         await p.characteristic.readValue();
         n++;
+        // A Record Access Control Point that allows reads (real meters only
+        // indicate) gives its response code the same way.
+        if (p.racp?.properties?.read) {
+          await p.racp.readValue();
+          n++;
+        }
       }
     }
     return n;
   }
 
-  /** @returns {Array<{name: string, kitDevice: string, by: string, lastValue: string, lastStatus: string}>} */
+  /** @returns {Array<{name: string, kitDevice: string, by: string, systemId: string, connected: boolean, lastValue: string, lastStatus: string, lastVia: string, lastSentAt: number}>} */
   summary() {
     return [...this.paired.values()].map((p) => ({
       name: p.device.name || '',
       kitDevice: p.kit.id,
       by: p.by,
+      systemId: p.identity.systemId || '',
+      connected: p.live,
       lastValue: p.lastValue,
       lastStatus: p.lastStatus,
+      lastVia: p.lastVia,
+      lastSentAt: p.lastSentAt,
     }));
   }
 }

@@ -16,6 +16,11 @@ import {
   serviceInfo,
   toHex,
   glucoseRecordSeq,
+  deviceInfoValue,
+  HomeDevices,
+  normalHex,
+  readIdentity,
+  sameSystemId,
 } from '../static/devices.js';
 
 test('toHex gives the bytes of a DataView, upper case, no spaces', () => {
@@ -115,6 +120,102 @@ test('matchKitDevice prefers the web-bluetooth-id entry, else the first of the t
   assert.equal(matchKitDevice(/** @type {any} */ (null), { id: 'x' }, 'thermometer'), null);
   // An id that matches a non-web-bluetooth address does not count as exact.
   assert.deepEqual(matchKitDevice(kit, { id: '00:09:1F:00:00:01' }, 'thermometer'), { device: kit[0], by: 'type' });
+  // The web-bluetooth-id entry of another type is not this device.
+  assert.deepEqual(matchKitDevice(kit, { id: 'abcDEF==' }, 'thermometer'), { device: kit[0], by: 'type' });
+});
+
+test('matchKitDevice identifies by System ID, then serial, and never files under another device', () => {
+  const kit = [
+    { id: 'a', type: 'blood-pressure', address: 'AA:BB:CC:DD:EE:FF:00:11', identifiedBy: 'system-id' },
+    { id: 'b', type: 'blood-pressure', address: '0011223344556677', identifiedBy: 'system-id' },
+    { id: 'c', type: 'blood-pressure', address: 'SN-42', identifiedBy: 'serial' },
+    { id: 'd', type: 'blood-pressure', address: 'webid', identifiedBy: 'web-bluetooth-id' },
+  ];
+  // Separators and case in the kit entry do not matter.
+  assert.deepEqual(matchKitDevice(kit, { id: 'webid', systemId: '0011223344556677' }, 'blood-pressure'), { device: kit[1], by: 'system-id' });
+  assert.deepEqual(matchKitDevice(kit, { id: 'webid', systemId: 'aabbccddeeff0011' }, 'blood-pressure'), { device: kit[0], by: 'system-id' });
+  assert.deepEqual(matchKitDevice(kit, { id: 'x', serial: 'SN-42' }, 'blood-pressure'), { device: kit[2], by: 'serial' });
+  assert.deepEqual(matchKitDevice(kit, { id: 'webid', systemId: '9999999999999999' }, 'blood-pressure'), { device: kit[3], by: 'web-bluetooth-id' });
+  // An unknown System ID: the entries bound to other System IDs are other
+  // devices; the serial entry cannot be told apart (no serial was read).
+  assert.deepEqual(matchKitDevice(kit, { id: 'x', systemId: '9999999999999999' }, 'blood-pressure'), { device: kit[2], by: 'type' });
+  // Nothing but other devices' entries: no match at all.
+  const bound = kit.slice(0, 2);
+  assert.equal(matchKitDevice(bound, { id: 'x', systemId: '9999999999999999' }, 'blood-pressure'), null);
+  // A device that gives no System ID cannot contradict an entry.
+  assert.deepEqual(matchKitDevice(bound, { id: 'x' }, 'blood-pressure'), { device: kit[0], by: 'type' });
+  assert.equal(normalHex('00:1b:DC-ff'), '001BDCFF');
+  // The kit may hold the System ID as printed, most significant byte first.
+  const printed = [{ id: 'p', type: 'scale', address: '00:1B:DC:FF:FE:07:AB:CD', identifiedBy: 'system-id' }];
+  assert.deepEqual(matchKitDevice(printed, { id: 'x', systemId: 'CDAB07FEFFDC1B00' }, 'scale'), { device: printed[0], by: 'system-id' });
+  assert.equal(sameSystemId('00:1B:DC:FF:FE:07:AB:CD', 'CDAB07FEFFDC1B00'), true);
+  assert.equal(sameSystemId('CDAB07FEFFDC1B00', 'CDAB07FEFFDC1B00'), true);
+  assert.equal(sameSystemId('CDAB07FEFFDC1B01', 'CDAB07FEFFDC1B00'), false);
+  assert.equal(sameSystemId('CDAB', 'CDAB07FEFFDC1B00'), false);
+  // Serials compare without case and surrounding spaces, as the server does.
+  assert.deepEqual(matchKitDevice(kit, { id: 'x', serial: ' sn-42' }, 'blood-pressure'), { device: kit[2], by: 'serial' });
+  assert.equal(normalHex(undefined), '');
+});
+
+test('deviceInfoValue: System ID as 16 hex digits, strings without padding', () => {
+  const dv = (/** @type {number[]} */ b) => new DataView(new Uint8Array(b).buffer);
+  assert.equal(deviceInfoValue('systemId', dv([0xcd, 0xab, 0x07, 0xfe, 0xff, 0xdc, 0x1b, 0x00])), 'CDAB07FEFFDC1B00');
+  assert.equal(deviceInfoValue('systemId', dv([1, 2, 3])), '', 'a System ID is 8 bytes');
+  const text = (/** @type {string} */ s) => new DataView(new TextEncoder().encode(s).buffer);
+  assert.equal(deviceInfoValue('model', text('BP-786\u0000\u0000')), 'BP-786');
+  assert.equal(deviceInfoValue('manufacturer', text('  Omron  ')), 'Omron');
+  assert.equal(deviceInfoValue('model', text('x'.repeat(65))), '', 'too long');
+  assert.equal(deviceInfoValue('model', dv([0xff, 0xfe])), '', 'not UTF-8');
+  assert.equal(deviceInfoValue('model', /** @type {any} */ (null)), '');
+});
+
+test('readIdentity reads what the device has and skips what it cannot read', async () => {
+  const values = {
+    0x2a23: [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88],
+    0x2a24: [...new TextEncoder().encode('M7')],
+  };
+  const dis = {
+    async getCharacteristic(/** @type {number} */ uuid) {
+      if (uuid === 0x2a25) throw Object.assign(new Error('blocklisted'), { name: 'SecurityError' });
+      if (!(uuid in values)) throw Object.assign(new Error('none'), { name: 'NotFoundError' });
+      return { readValue: async () => new DataView(new Uint8Array(values[uuid]).buffer) };
+    },
+  };
+  const server = { getPrimaryService: async (/** @type {number} */ s) => (s === 0x180a ? dis : Promise.reject(new Error('no'))) };
+  assert.deepEqual(await readIdentity(server), { systemId: '1122334455667788', model: 'M7' });
+  const none = { getPrimaryService: async () => Promise.reject(Object.assign(new Error('none'), { name: 'NotFoundError' })) };
+  assert.deepEqual(await readIdentity(none), {});
+});
+
+test('a reading goes over the socket when it answers, else over HTTP', async () => {
+  const posted = [];
+  const api = {
+    post: async (/** @type {string} */ path, /** @type {any} */ body) => {
+      posted.push({ path, body });
+      return { results: [{ index: 0, status: 'duplicate' }] };
+    },
+  };
+  const reading = { deviceId: 'd', characteristic: '2A35', value: '00', seq: 1, observedAt: '2026-01-01T00:00:00Z' };
+  const send = HomeDevices.prototype.send;
+
+  const viaSocket = [];
+  const socket = async (/** @type {any[]} */ r) => {
+    viaSocket.push(r);
+    return [{ index: 0, status: 'stored', id: 'r1' }];
+  };
+  assert.deepEqual(await send.call({ socket, api }, reading), { status: 'stored', via: 'socket' });
+  assert.deepEqual(viaSocket, [[reading]]);
+  assert.equal(posted.length, 0);
+
+  // The socket is down or gives no answer: the same reading goes over HTTP,
+  // where the server may already have it (seq makes that safe).
+  const down = async () => Promise.reject(new Error('no answer'));
+  assert.deepEqual(await send.call({ socket: down, api }, reading), { status: 'duplicate', via: 'http' });
+  assert.deepEqual(posted, [{ path: '/api/v1/readings', body: { readings: [reading] } }]);
+
+  // No socket (outside a visit), and HTTP failing too.
+  const failing = { post: async () => Promise.reject(new Error('offline')) };
+  assert.deepEqual(await send.call({ socket: null, api: failing }, reading), { status: 'failed', via: '' });
 });
 
 test('manualBody sends LOINC codes and UCUM units, leaves empty fields out', () => {
