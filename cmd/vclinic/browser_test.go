@@ -26,7 +26,7 @@ import (
 
 // requireBrowser finds a browser binary or skips; scripts/test sets
 // VCLINIC_REQUIRE_BROWSERS so that a missing browser fails there.
-func requireBrowser(t *testing.T, name string) string {
+func requireBrowser(t testing.TB, name string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
@@ -48,7 +48,7 @@ var (
 )
 
 // vclinicBinary builds this command once per test run.
-func vclinicBinary(t *testing.T) string {
+func vclinicBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vclinic-bin-")
@@ -79,7 +79,7 @@ type runningClinic struct {
 	stderr    *os.File
 }
 
-func startClinic(t *testing.T) *runningClinic {
+func startClinic(t testing.TB) *runningClinic {
 	t.Helper()
 	bin := vclinicBinary(t)
 	dir := t.TempDir()
@@ -163,7 +163,7 @@ func startClinic(t *testing.T) *runningClinic {
 
 // logTail logs the end of the server's log, without the media library's
 // chatter.
-func logTail(t *testing.T, path string) {
+func logTail(t testing.TB, path string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return
@@ -182,7 +182,7 @@ func logTail(t *testing.T, path string) {
 }
 
 // token mints a token through the CLI, as an operator would.
-func (rc *runningClinic) token(t *testing.T, args ...string) string {
+func (rc *runningClinic) token(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(rc.bin, append([]string{"token", "-data", rc.data}, args...)...).Output()
 	if err != nil {
@@ -192,7 +192,7 @@ func (rc *runningClinic) token(t *testing.T, args ...string) string {
 }
 
 // roomStatus fetches /api/v1/rooms/{room} as a clinician.
-func (rc *runningClinic) roomStatus(t *testing.T, room, token string) (status struct {
+func (rc *runningClinic) roomStatus(t testing.TB, room, token string) (status struct {
 	Participants []struct {
 		ID    string `json:"id"`
 		Role  string `json:"role"`
@@ -218,7 +218,7 @@ func (rc *runningClinic) roomStatus(t *testing.T, room, token string) (status st
 }
 
 // chromiumPage opens url in its own headless Chromium.
-func chromiumPage(t *testing.T, url string) context.Context {
+func chromiumPage(t testing.TB, url string) context.Context {
 	t.Helper()
 	path := requireBrowser(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -281,7 +281,7 @@ const mediaStateJS = `(async () => {
 
 // waitMedia polls a Chromium page until it decodes video from a participant of
 // role wantRole and receives audio.
-func waitMedia(t *testing.T, ctx context.Context, who, wantRole string) mediaState {
+func waitMedia(t testing.TB, ctx context.Context, who, wantRole string) mediaState {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
 	var last mediaState
@@ -308,7 +308,7 @@ func waitMedia(t *testing.T, ctx context.Context, who, wantRole string) mediaSta
 }
 
 // fragmentToken returns the token a link carries in its fragment (#t=...).
-func fragmentToken(t *testing.T, link string) string {
+func fragmentToken(t testing.TB, link string) string {
 	t.Helper()
 	_, frag, ok := strings.Cut(link, "#t=")
 	if !ok || frag == "" {
@@ -318,7 +318,7 @@ func fragmentToken(t *testing.T, link string) string {
 }
 
 // api calls the clinic's API with a bearer token and decodes the answer.
-func (rc *runningClinic) api(t *testing.T, method, path, token, body string, out any) int {
+func (rc *runningClinic) api(t testing.TB, method, path, token, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, rc.base+path, strings.NewReader(body))
 	if err != nil {
@@ -346,7 +346,7 @@ func (rc *runningClinic) api(t *testing.T, method, path, token, body string, out
 }
 
 // waitState polls a Chromium page until its data-call-state is want.
-func waitState(t *testing.T, ctx context.Context, who, want string) {
+func waitState(t testing.TB, ctx context.Context, who, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	last := ""
@@ -480,7 +480,7 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 // firefox opens url in headless Firefox ESR with a profile that fakes the camera
 // and microphone and allows loopback ICE. No driver: the page itself reports its
 // receive statistics to the server, which the test reads.
-func firefox(t *testing.T, url string) {
+func firefox(t testing.TB, url string) {
 	t.Helper()
 	path := requireBrowser(t, "firefox-esr")
 	profile := t.TempDir()
@@ -528,7 +528,7 @@ user_pref("browser.startup.homepage_override.mstone", "ignore");
 
 // waitReported polls the server until the participant of role role reports
 // decoded video and received audio.
-func waitReported(t *testing.T, rc *runningClinic, room, role, token string) {
+func waitReported(t testing.TB, rc *runningClinic, room, role, token string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var last any
@@ -576,7 +576,7 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 
 // waitParticipantState polls the live room until a participant of role is in
 // state.
-func waitParticipantState(t *testing.T, rc *runningClinic, room, role, state, token string) {
+func waitParticipantState(t testing.TB, rc *runningClinic, room, role, state, token string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
