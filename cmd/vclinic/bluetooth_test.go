@@ -509,6 +509,7 @@ func inVisit(t testing.TB, rc *runningClinic, apptID, clinTok string) (pat, clin
 	}
 	clin = chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
 	waitState(t, pat, "patient", "in-call")
+	waitState(t, clin, "clinician", "in-call")
 	return pat, clin
 }
 
