@@ -121,6 +121,11 @@ func (c *clinic) stored(deviceID string) map[string]int {
 		if r.DeviceID == deviceID {
 			b, _ := r.Raw.MarshalText()
 			out[string(b)]++
+			// The gateway finds a kit device by its Bluetooth address, and
+			// the clinic keeps that.
+			if r.IdentifiedBy != homekit.ByBluetoothAddress {
+				c.t.Errorf("reading %s identified by %q, want %q", r.ID, r.IdentifiedBy, homekit.ByBluetoothAddress)
+			}
 		}
 	}
 	return out

@@ -203,6 +203,9 @@ type wireReading struct {
 	Value          string `json:"value"`
 	Seq            int64  `json:"seq"`
 	ObservedAt     string `json:"observedAt"`
+	// IdentifiedBy is always "bluetooth-address": the gateway connects only
+	// to kit devices by their address (fetchKit), so the server records it.
+	IdentifiedBy string `json:"identifiedBy"`
 }
 
 type httpError struct {
@@ -222,6 +225,7 @@ func (u *Uploader) post(ctx context.Context, batch []Reading) ([]result, error) 
 	items := make([]wireReading, len(batch))
 	for i, r := range batch {
 		items[i] = wireReading{
+			IdentifiedBy:   "bluetooth-address",
 			DeviceID:       r.DeviceID,
 			Characteristic: r.Char,
 			Value:          r.Value,
