@@ -405,6 +405,8 @@ func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 		return len(d) == 1 && d[0].LastValue == "04780050005D004800" && d[0].LastStatus == "stored" && d[0].LastVia == "socket"
 	}, monitor)
 	waitShown(t, clin, `[data-code="8480-6"][data-value="120"]`, "the clinician's page")
+	// The patient sees the value in the call too.
+	waitShown(t, pat, `[data-code="8480-6"][data-value="120"]`, "the patient's page")
 	t.Logf("read to shown on the clinician's page: %s; emulated operations: %s", time.Since(sent), monitor.log())
 }
 
