@@ -124,7 +124,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		ResumeToken:   mb.resumeToken,
 		Waiting:       mb.waiting,
 		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
-		ICEServers:    s.iceServers(),
+		ICEServers:    s.iceServers(mb.id),
 		Participants:  r.listLocked(),
 	}
 	s.mu.Unlock()
@@ -229,7 +229,7 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 		Resumed:       true,
 		Waiting:       mb.waiting,
 		GraceSeconds:  int(s.cfg.GracePeriod / time.Second),
-		ICEServers:    s.iceServers(),
+		ICEServers:    s.iceServers(mb.id),
 		Participants:  mb.room.listLocked(),
 	}
 	r := mb.room
@@ -341,9 +341,14 @@ func (s *Server) mediaOf(mb *member) *sfu.Participant {
 	return mb.media
 }
 
-func (s *Server) iceServers() []ICEServer {
-	out := make([]ICEServer, len(s.cfg.ICEServers))
+// iceServers are the ICE servers for participant id: the configured ones,
+// and TURN with a credential of its own.
+func (s *Server) iceServers(id string) []ICEServer {
+	out := make([]ICEServer, len(s.cfg.ICEServers), len(s.cfg.ICEServers)+1)
 	copy(out, s.cfg.ICEServers)
+	if s.cfg.TURN != nil {
+		out = append(out, s.cfg.TURN.Server(id))
+	}
 	return out
 }
 

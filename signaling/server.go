@@ -39,8 +39,12 @@ type Config struct {
 	// AllowedOrigins are origins (scheme://host[:port]) allowed besides the
 	// server's own host. A request with no Origin (not a browser) is allowed.
 	AllowedOrigins []string
-	// ICEServers are handed to clients in joined (TURN for restrictive networks).
+	// ICEServers are handed to clients in joined as they are (STUN, or TURN
+	// with fixed credentials).
 	ICEServers []ICEServer
+	// TURN, when set, adds a TURN server with a fresh short-lived credential
+	// for each participant to joined (see TURN).
+	TURN *TURN
 	// Visits knows the appointments behind appointment rooms; nil means the
 	// clinic has none, and appointment-bound tokens are refused.
 	Visits Visits
@@ -77,6 +81,11 @@ func (c *Config) setDefaults() {
 func (c *Config) Validate() error {
 	if c.GracePeriod < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 {
 		return errors.New("signaling: durations must not be negative")
+	}
+	if c.TURN != nil {
+		if err := c.TURN.Validate(); err != nil {
+			return fmt.Errorf("signaling: %w", err)
+		}
 	}
 	if c.SendQueue < 0 || c.MaxParticipants < 0 || c.MessageRate < 0 || c.MessageBurst < 0 {
 		return errors.New("signaling: limits must not be negative")

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vclinic/signaling"
 )
 
 // serveConfig is everything `vclinic` reads from flags and the environment.
@@ -30,6 +32,9 @@ type serveConfig struct {
 	Postgres       string
 	PublicURL      string
 	CalendarEmail  string
+	TURNURLs       string
+	TURNSecretFile string
+	TURNTTL        time.Duration
 }
 
 // envFlag describes one flag and its environment variable.
@@ -53,6 +58,9 @@ var serveFlags = []envFlag{
 	{"postgres", "VCLINIC_POSTGRES", "PostgreSQL `URL` for the records (a cluster); empty keeps them in SQLite in the data directory"},
 	{"public-url", "VCLINIC_PUBLIC_URL", "`URL` invitation links point to (https://clinic.example.org); default the address served"},
 	{"calendar-email", "VCLINIC_CALENDAR_EMAIL", "e-mail `address` that organizes calendar invitations (ICS ORGANIZER)"},
+	{"turn-urls", "VCLINIC_TURN_URLS", "comma-separated TURN server `URLs` handed to browsers (turn:host:3478?transport=udp,turns:host:443?transport=tcp)"},
+	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
+	{"turn-ttl", "VCLINIC_TURN_TTL", "how long a TURN credential lasts (`duration`)"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -64,6 +72,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		LogLevel:     "info",
 		Grace:        20 * time.Second,
 		ShutdownWait: 10 * time.Second,
+		TURNTTL:      12 * time.Hour,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -73,6 +82,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
+		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -158,7 +168,29 @@ func (c serveConfig) validate() error {
 	if c.Grace <= 0 {
 		return fmt.Errorf("-grace %s: want more than 0", c.Grace)
 	}
+	if (c.TURNURLs == "") != (c.TURNSecretFile == "") {
+		return errors.New("-turn-urls and -turn-secret-file go together")
+	}
+	if c.TURNTTL < time.Hour {
+		return fmt.Errorf("-turn-ttl %s: want at least 1h, longer than a visit", c.TURNTTL)
+	}
 	return nil
+}
+
+// turn reads the TURN configuration: nil when none is set.
+func (c serveConfig) turn() (*signaling.TURN, error) {
+	if c.TURNURLs == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.TURNSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("-turn-secret-file: %w", err)
+	}
+	t := &signaling.TURN{URLs: splitList(c.TURNURLs), Secret: []byte(strings.TrimSpace(string(b))), TTL: c.TURNTTL}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("-turn-urls, -turn-secret-file: %w", err)
+	}
+	return t, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -48,16 +48,19 @@ func TestServeConfig(t *testing.T) {
 		}
 	})
 	bad := map[string][]string{
-		"addr without port":  {"-addr", "localhost"},
-		"udp port too big":   {"-udp-port", "70000"},
-		"tcp port -2":        {"-tcp-port", "-2"},
-		"cert without key":   {"-tls-cert", "c.pem"},
-		"unknown log level":  {"-log-level", "loud"},
-		"zero grace":         {"-grace", "0s"},
-		"stray argument":     {"serve"},
-		"not a number":       {"-udp-port", "x"},
-		"unknown flag":       {"-colour"},
-		"negative wait time": {"-grace", "-1s"},
+		"addr without port":   {"-addr", "localhost"},
+		"udp port too big":    {"-udp-port", "70000"},
+		"tcp port -2":         {"-tcp-port", "-2"},
+		"cert without key":    {"-tls-cert", "c.pem"},
+		"unknown log level":   {"-log-level", "loud"},
+		"zero grace":          {"-grace", "0s"},
+		"stray argument":      {"serve"},
+		"not a number":        {"-udp-port", "x"},
+		"unknown flag":        {"-colour"},
+		"negative wait time":  {"-grace", "-1s"},
+		"turn without secret": {"-turn-urls", "turn:t.example.org"},
+		"secret without turn": {"-turn-secret-file", "s"},
+		"short turn ttl":      {"-turn-urls", "turn:t.example.org", "-turn-secret-file", "s", "-turn-ttl", "10m"},
 	}
 	for name, args := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -66,6 +69,41 @@ func TestServeConfig(t *testing.T) {
 			}
 		})
 	}
+	t.Run("turn", func(t *testing.T) {
+		dir := t.TempDir()
+		secret := filepath.Join(dir, "turn-secret")
+		if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("VCLINIC_TURN_URLS", "turn:t.example.org:3478?transport=udp, turns:t.example.org:443?transport=tcp")
+		cfg, err := parseServeConfig([]string{"-turn-secret-file", secret}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		turn, err := cfg.turn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(turn.URLs) != 2 || turn.URLs[1] != "turns:t.example.org:443?transport=tcp" ||
+			string(turn.Secret) != "0123456789abcdef0123456789abcdef" || turn.TTL != 12*time.Hour {
+			t.Fatalf("turn %+v", turn)
+		}
+		// A secret file that is missing, or too short a secret, stops the start.
+		cfg.TURNSecretFile = filepath.Join(dir, "missing")
+		if _, err := cfg.turn(); err == nil {
+			t.Fatal("a missing secret file was accepted")
+		}
+		if err := os.WriteFile(secret, []byte("short"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.TURNSecretFile = secret
+		if _, err := cfg.turn(); err == nil {
+			t.Fatal("a 5-byte secret was accepted")
+		}
+		if none, err := (serveConfig{}).turn(); none != nil || err != nil {
+			t.Fatalf("no TURN configured: %v, %v", none, err)
+		}
+	})
 	t.Run("bad environment", func(t *testing.T) {
 		t.Setenv("VCLINIC_UDP_PORT", "many")
 		_, err := parseServeConfig(nil, io.Discard)

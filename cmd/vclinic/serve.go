@@ -95,6 +95,10 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err != nil {
 		return nil, err
 	}
+	turn, err := cfg.turn()
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg.Data, cfg.Postgres, log.With("component", "records"))
 	if err != nil {
 		return nil, err
@@ -116,6 +120,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	c.sig, err = signaling.New(signaling.Config{
 		GracePeriod:    cfg.Grace,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
+		TURN:           turn,
 		Visits:         visits{store: store, policy: policy},
 		Readings:       readingsSink{c},
 	}, keys, media, log.With("component", "signaling"))
