@@ -63,3 +63,18 @@ func (s *Store) Audit(ctx context.Context, patientID string) ([]AuditEntry, erro
 	})
 	return out, err
 }
+
+// AuditShown records that a was shown patientID's readings outside the
+// store's own reads: entity says where (EntityLiveVitals: the values pushed
+// live into a visit, entityID the visit).
+func (s *Store) AuditShown(ctx context.Context, a Actor, entity, entityID, patientID string) error {
+	if a.ID == "" || patientID == "" {
+		return because(ErrInvalid, "actor and patient: required")
+	}
+	return s.inTx(ctx, "record who was shown readings", func(tx *sql.Tx) error {
+		return s.auditRecord(ctx, tx, a, AuditRead, entity, entityID, patientID, "")
+	})
+}
+
+// EntityLiveVitals is the audit entity of readings shown live in a visit.
+const EntityLiveVitals = "live-vitals"

@@ -558,6 +558,12 @@ func testGateway(t *testing.T, f *fixture) {
 func testAudit(t *testing.T, f *fixture) {
 	f.ingest(f.ida, ReadingIn{DeviceID: f.therm.ID, Characteristic: "2A1C", Value: hexTemp3760, ObservedAt: observed})
 	f.readings("pat-ida")
+	if err := f.s.AuditShown(f.ctx, Actor{ID: "user-clin", Role: "clinician"}, EntityLiveVitals, "appt-1", "pat-ida"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.AuditShown(f.ctx, Actor{}, EntityLiveVitals, "appt-1", "pat-ida"); err == nil {
+		t.Error("a record without an actor was accepted")
+	}
 	log, err := f.s.Audit(f.ctx, "pat-ida")
 	if err != nil {
 		t.Fatal(err)
@@ -567,7 +573,7 @@ func testAudit(t *testing.T, f *fixture) {
 		actions = append(actions, e.ActorID+" "+e.Action+" "+e.Entity)
 	}
 	want := []string{"user-clin create device", "user-clin create device", "user-clin create device",
-		"pat-ida create reading", "user-clin list reading"}
+		"pat-ida create reading", "user-clin list reading", "user-clin read live-vitals"}
 	if !equal(actions, want) {
 		t.Errorf("audit = %v, want %v", actions, want)
 	}

@@ -23,6 +23,8 @@ type room struct {
 	admitted bool
 	// vitals are the newest home-kit values by code, device and source.
 	vitals map[string]Vital
+	// vitalsPatient is whose readings vitals holds.
+	vitalsPatient string
 }
 
 // member is one participant. It outlives its WebSocket by the grace period.
@@ -48,6 +50,9 @@ type member struct {
 	joinedAt     time.Time
 	stats        Stats
 	statsAt      time.Time
+	// shown are the patients whose live home readings this participant has
+	// been shown, each recorded once by the VitalsAudit (guarded by srv.mu).
+	shown map[string]bool
 }
 
 // randomToken returns n random bytes, base64url. crypto/rand.Read never fails

@@ -51,6 +51,9 @@ type Config struct {
 	// Readings files the home-kit readings patients send over the WebSocket;
 	// nil refuses them (error forbidden).
 	Readings ReadingsSink
+	// VitalsAudit records who is shown a patient's live home readings; nil
+	// records nothing.
+	VitalsAudit VitalsAudit
 }
 
 func (c *Config) setDefaults() {

@@ -1,11 +1,24 @@
 package signaling
 
-import "sort"
+import (
+	"context"
+	"sort"
+	"time"
+)
 
 // Device types a measurement request may name (the home kit's devices).
 var deviceTypes = map[string]bool{
 	"thermometer": true, "blood-pressure": true, "pulse-oximeter": true,
 	"scale": true, "glucose-meter": true, "heart-rate": true,
+}
+
+// VitalsAudit records that a participant was shown a patient's home
+// readings live: once per participant and patient, before the first values
+// go out. A patient shown their own readings is not recorded. When the
+// record cannot be written the values are not sent to that participant
+// (the next values try again): there is no disclosure without its record.
+type VitalsAudit interface {
+	VitalsShown(ctx context.Context, viewerID, viewerRole, room, patientID string) error
 }
 
 // PushVitals sends new readings of patientID to every visit the patient is in
@@ -16,15 +29,16 @@ func (s *Server) PushVitals(patientID string, vs []Vital) int {
 		return 0
 	}
 	s.mu.Lock()
-	var conns []*conn
+	var to []*member
 	rooms := 0
 	for _, r := range s.rooms {
 		if !r.hasPatient(patientID) {
 			continue
 		}
 		rooms++
-		if r.vitals == nil {
+		if r.vitals == nil || r.vitalsPatient != patientID {
 			r.vitals = map[string]Vital{}
+			r.vitalsPatient = patientID
 		}
 		for _, v := range vs {
 			k := v.Code + "|" + v.DeviceID + "|" + v.Source
@@ -33,16 +47,49 @@ func (s *Server) PushVitals(patientID string, vs []Vital) int {
 			}
 		}
 		for _, m := range r.members {
-			if m.conn != nil {
-				conns = append(conns, m.conn)
+			// In the waiting room only the patient sees their own values.
+			if m.conn != nil && (!m.waiting || m.role == RolePatient && m.sub == patientID) {
+				to = append(to, m)
 			}
 		}
 	}
 	s.mu.Unlock()
-	for _, c := range conns {
-		c.send(TypeVitals, "", Vitals{Vitals: vs})
+	for _, m := range to {
+		s.showVitals(m, patientID, vs)
 	}
 	return rooms
+}
+
+// showVitals sends vs, readings of patientID, to m once its being shown them
+// is on record.
+func (s *Server) showVitals(m *member, patientID string, vs []Vital) {
+	s.mu.Lock()
+	c := m.conn
+	record := s.cfg.VitalsAudit != nil && !m.shown[patientID] && !(m.role == RolePatient && m.sub == patientID)
+	room := ""
+	if m.room != nil {
+		room = m.room.id
+	}
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	if record {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.cfg.VitalsAudit.VitalsShown(ctx, m.sub, m.role, room, patientID)
+		cancel()
+		if err != nil {
+			s.log.Error("live readings not sent: cannot record who is shown them", "room", room, "participant", m.id, "err", err)
+			return
+		}
+		s.mu.Lock()
+		if m.shown == nil {
+			m.shown = map[string]bool{}
+		}
+		m.shown[patientID] = true
+		s.mu.Unlock()
+	}
+	c.send(TypeVitals, "", Vitals{Vitals: vs})
 }
 
 // hasPatient reports whether the patient patientID is a member of r.
@@ -70,9 +117,16 @@ func (r *room) vitalsLocked() []Vital {
 func (s *Server) sendVitals(c *conn, r *room) {
 	s.mu.Lock()
 	vs := r.vitalsLocked()
+	patientID := r.vitalsPatient
+	var mb *member
+	for _, m := range r.members {
+		if m.conn == c {
+			mb = m
+		}
+	}
 	s.mu.Unlock()
-	if len(vs) > 0 {
-		c.send(TypeVitals, "", Vitals{Vitals: vs})
+	if len(vs) > 0 && mb != nil {
+		s.showVitals(mb, patientID, vs)
 	}
 }
 

@@ -37,3 +37,16 @@ func (s readingsSink) SubmitReadings(ctx context.Context, by *signaling.Claims, 
 	}
 	return out, nil
 }
+
+// vitalsAudit records in the home-kit audit log who is shown a patient's
+// readings live in a visit (signaling.VitalsAudit).
+type vitalsAudit struct{ c *clinic }
+
+// VitalsShown implements signaling.VitalsAudit.
+func (a vitalsAudit) VitalsShown(ctx context.Context, viewerID, viewerRole, room, patientID string) error {
+	kit := a.c.kit // wired before the clinic serves
+	if kit == nil {
+		return errors.New("home-kit records not ready")
+	}
+	return kit.AuditShown(ctx, homekit.Actor{ID: viewerID, Role: viewerRole}, homekit.EntityLiveVitals, room, patientID)
+}

@@ -123,6 +123,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		TURN:           turn,
 		Visits:         visits{store: store, policy: policy},
 		Readings:       readingsSink{c},
+		VitalsAudit:    vitalsAudit{c},
 	}, keys, media, log.With("component", "signaling"))
 	if err == nil {
 		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,

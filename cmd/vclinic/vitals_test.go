@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
@@ -99,6 +101,26 @@ func TestReadingsReachTheVisitLive(t *testing.T) {
 	t.Logf("reading posted to vitals at the clinician: %s", time.Since(sent))
 	if v.Value != "120" || v.Unit != "mm[Hg]" || v.DeviceID != dev.ID || v.Source != "device" {
 		t.Fatalf("systolic vital %+v", v)
+	}
+	// A second reading; then the audit log says, once, that the clinician
+	// was shown the patient's readings live in this visit.
+	status, body, _ = a.do("POST", "/api/v1/readings", patTok, strings.Replace(reading, `"seq":1`, `"seq":3`, 1), nil)
+	if status != 200 || !strings.Contains(string(body), `"status":"stored"`) {
+		t.Fatalf("post second reading: %d %s", status, body)
+	}
+	waitVitals(t, clin, "8480-6")
+	entries, err := a.c.kit.Audit(context.Background(), a.patA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, e := range entries {
+		if e.Entity == homekit.EntityLiveVitals {
+			shown = append(shown, e.ActorRole+" "+e.Action+" "+e.EntityID)
+		}
+	}
+	if want := []string{"clinician read " + visit.ID}; !slices.Equal(shown, want) {
+		t.Fatalf("live-vitals audit entries %q, want %q", shown, want)
 	}
 	// Patient B's link cannot post to patient A's device: the same answer as
 	// for a device that does not exist.
