@@ -81,6 +81,8 @@ type API struct {
 	store *Store
 	auth  Authenticator
 	log   *slog.Logger
+
+	counters counters // answers of the readings paths (counters.go)
 }
 
 // NewAPI returns the API.
@@ -248,7 +250,7 @@ func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.
 		a.problem(w, r, http.StatusBadRequest, fmt.Sprintf("%d readings in one batch; at most %d", len(items), MaxBatch))
 		return
 	}
-	results, err := a.SubmitReadings(r.Context(), p, items)
+	results, err := a.submitReadings(r.Context(), p, items, viaHTTP)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -268,7 +270,15 @@ func (a *API) postReadings(w http.ResponseWriter, r *http.Request, _ httprouter.
 // readings, ErrNotFound for an unregistered gateway, ErrInvalid for more than
 // MaxBatch items, anything else a store failure (nothing may be assumed
 // stored; sending the batch again is safe).
+//
+// The counters (Counters) count a batch that comes here under the WebSocket
+// transport; POST /api/v1/readings counts its own under HTTP.
 func (a *API) SubmitReadings(ctx context.Context, p Principal, items []json.RawMessage) ([]Result, error) {
+	return a.submitReadings(ctx, p, items, viaWebSocket)
+}
+
+// submitReadings is SubmitReadings for a batch that came by via.
+func (a *API) submitReadings(ctx context.Context, p Principal, items []json.RawMessage, via transport) ([]Result, error) {
 	if p.Role != RolePatient && p.Role != RoleGateway {
 		return nil, because(ErrForbidden, "a %s does not send readings", p.Role)
 	}
@@ -301,6 +311,8 @@ func (a *API) SubmitReadings(ctx context.Context, p Principal, items []json.RawM
 		x.Index = at[j]
 		results[at[j]] = x
 	}
+	a.counters.batch(via)
+	a.counters.answered(SourceDevice, results)
 	a.publish(ctx, who.PatientID, results)
 	return results, nil
 }
@@ -310,6 +322,7 @@ func (a *API) SubmitReadings(ctx context.Context, p Principal, items []json.RawM
 func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	var m ManualReading
 	if err := decode(w, r, maxBody, &m); err != nil {
+		a.counters.answered(SourcePatientEntered, []Result{{Status: StatusRejected}})
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -320,9 +333,13 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	}
 	res, err := a.store.AddManual(r.Context(), who, m, a.cfg.Now())
 	if err != nil {
+		if errors.Is(err, ErrInvalid) {
+			a.counters.answered(SourcePatientEntered, []Result{{Status: StatusRejected}})
+		}
 		a.fail(w, r, err)
 		return
 	}
+	a.counters.answered(SourcePatientEntered, []Result{res})
 	writeJSON(w, http.StatusCreated, res)
 	a.publish(r.Context(), who.PatientID, []Result{res})
 }

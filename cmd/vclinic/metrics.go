@@ -6,10 +6,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"vclinic/homekit"
 )
 
-// metricsHandler serves Prometheus metrics: the media server's and signaling's
-// counters, read from their Stats at scrape time, plus process and Go runtime.
+// metricsHandler serves Prometheus metrics: the media server's, signaling's
+// and the home kit's counters, read from their Stats and Counters at scrape
+// time, plus process and Go runtime.
 func (c *clinic) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -33,5 +36,33 @@ func (c *clinic) metricsHandler() http.Handler {
 	counter("websocket_refused_total", "Signaling upgrades refused (token, scope, origin).", func() float64 { return float64(c.sig.Counters().Refused) })
 	counter("signaling_errors_total", "Error messages sent to clients.", func() float64 { return float64(c.sig.Counters().ErrorsSent) })
 	gauge("signaling_members", "Participants in signaling rooms, including those reconnecting.", func() float64 { return float64(c.sig.Counters().Members) })
+
+	// The home kit: one series per fixed label combination, read from the
+	// home-kit API's counters at scrape time.
+	kit := func(name, help string, labels prometheus.Labels, f func(homekit.Counters) uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "vclinic", Name: name, Help: help, ConstLabels: labels},
+			func() float64 { return float64(f(c.kitAPI.Counters())) }))
+	}
+	readings := func(source, status string, f func(homekit.Counters) uint64) {
+		kit("readings_total", "Home-kit readings answered (HTTP and WebSocket), by source and status.",
+			prometheus.Labels{"source": source, "status": status}, f)
+	}
+	readings(homekit.SourceDevice, homekit.StatusStored, func(k homekit.Counters) uint64 { return k.DeviceStored })
+	readings(homekit.SourceDevice, homekit.StatusDuplicate, func(k homekit.Counters) uint64 { return k.DeviceDuplicate })
+	readings(homekit.SourceDevice, homekit.StatusRejected, func(k homekit.Counters) uint64 { return k.DeviceRejected })
+	readings(homekit.SourcePatientEntered, homekit.StatusStored, func(k homekit.Counters) uint64 { return k.PatientEnteredStored })
+	readings(homekit.SourcePatientEntered, homekit.StatusRejected, func(k homekit.Counters) uint64 { return k.PatientEnteredRejected })
+	flagged := func(flag string, f func(homekit.Counters) uint64) {
+		kit("readings_flagged_total", "Stored home-kit readings carrying a flag, by flag.", prometheus.Labels{"flag": flag}, f)
+	}
+	flagged(homekit.FlagImplausible, func(k homekit.Counters) uint64 { return k.FlaggedImplausible })
+	flagged(homekit.FlagDeviceClockNotSet, func(k homekit.Counters) uint64 { return k.FlaggedDeviceClockNotSet })
+	batches := func(transport string, f func(homekit.Counters) uint64) {
+		kit("readings_batches_total", "Batches of device readings answered item by item, by transport.", prometheus.Labels{"transport": transport}, f)
+	}
+	batches("http", func(k homekit.Counters) uint64 { return k.BatchesHTTP })
+	batches("websocket", func(k homekit.Counters) uint64 { return k.BatchesWebSocket })
+	counter("live_vitals_pushes_total", "New readings pushed live to visits: one per visit the patient is in.",
+		func() float64 { return float64(c.vitalsPushes.Load()) })
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

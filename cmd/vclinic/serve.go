@@ -61,6 +61,8 @@ type clinic struct {
 	demoAppt scheduler.Appointment
 	web      *web.Web
 	ready    atomic.Bool
+	// vitalsPushes counts live vitals pushes to visits, for metrics.
+	vitalsPushes atomic.Uint64
 }
 
 // openStore opens the records: PostgreSQL when a URL is given, else the
@@ -139,6 +141,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		live := homekit.LiveFeedFunc(func(patientID string, recent []homekit.Reading) {
 			vs := vitalsOf(recent)
 			rooms := c.sig.PushVitals(patientID, vs)
+			c.vitalsPushes.Add(uint64(rooms))
 			c.log.Debug("live vitals", "values", len(vs), "visits", rooms)
 		})
 		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live},
