@@ -80,6 +80,8 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 			return err
 		}
 		if req.IdempotencyKey != "" {
+			// A fresh key replays its booking; an expired one is deleted
+			// here and recorded anew below.
 			id, err := s.replay(ctx, tx, actor, req.IdempotencyKey, fingerprint)
 			if err != nil {
 				return err

@@ -162,6 +162,14 @@ CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 	FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 `,
+	}, {
+		version: 2,
+		name:    "idempotency keys by age",
+		// PurgeIdempotencyKeys deletes the oldest keys first, a batch at a
+		// time.
+		common: `
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`,
 	}}
 }
 

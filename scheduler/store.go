@@ -37,6 +37,10 @@ type Config struct {
 	BusyTimeout time.Duration
 	// Clock stamps created, updated and audit times. Default time.Now.
 	Clock func() time.Time
+	// IdempotencyRetention is how long an idempotency key replays its
+	// booking, measured on Clock from the booking; an older key is treated
+	// as new and PurgeIdempotencyKeys deletes it. Default 24 h.
+	IdempotencyRetention time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -51,6 +55,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.IdempotencyRetention == 0 {
+		c.IdempotencyRetention = 24 * time.Hour
 	}
 	return c
 }
@@ -70,6 +77,8 @@ func (c Config) Validate() error {
 		return errors.New("scheduler store: MaxConns must not be negative")
 	case c.BusyTimeout < 0:
 		return errors.New("scheduler store: BusyTimeout must not be negative")
+	case c.IdempotencyRetention < 0:
+		return errors.New("scheduler store: IdempotencyRetention must not be negative")
 	}
 	return nil
 }

@@ -150,6 +150,7 @@ func TestConfigValidate(t *testing.T) {
 		{"uri", Config{SQLitePath: "file:a.db"}, false},
 		{"query", Config{SQLitePath: "a.db?mode=ro"}, false},
 		{"negative pool", Config{SQLitePath: "a.db", MaxConns: -1}, false},
+		{"negative retention", Config{SQLitePath: "a.db", IdempotencyRetention: -time.Hour}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.cfg.Validate(); (err == nil) != tc.ok {

@@ -216,6 +216,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 			errc <- srv.Serve(ln)
 		}
 	}()
+	// Expired idempotency keys are purged hourly while the server runs.
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purgeDone := make(chan struct{})
+	go func() { defer close(purgeDone); c.store.RunIdempotencyPurge(purgeCtx, time.Hour) }()
+	defer func() { stopPurge(); <-purgeDone }()
 	if cfg.Demo {
 		if err := c.seedDemo(ctx, stdout, linkBase); err != nil {
 			return fmt.Errorf("demo: %w", err)
