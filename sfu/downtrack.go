@@ -41,6 +41,11 @@ type downTrack struct {
 
 	dropped atomic.Uint64 // packets this subscriber lost to a full queue
 
+	// The downlink estimate (bwe.go), video only: loss is owned by the
+	// RTCP reader, which publishes its result in estimate (bits/s).
+	estimate atomic.Uint64
+	loss     *lossEstimate // nil for audio
+
 	mu      sync.Mutex // guards the following
 	bound   bool
 	bindID  string
@@ -49,7 +54,8 @@ type downTrack struct {
 	ws      webrtc.TrackLocalWriter
 	rw      *rewriter
 	slots   []slot
-	head, n int // the queue is slots[head], slots[head+1], ... n of them, circular
+	head, n int    // the queue is slots[head], slots[head+1], ... n of them, circular
+	sent    uint64 // bytes taken from the queue to write, RTP header and payload
 
 	// Owned by the writer.
 	spare []byte     // swapped with the buffer of the slot being written
@@ -83,6 +89,10 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 	}
 	for i := range dt.slots {
 		dt.slots[i].buf = make([]byte, receiveMTU)
+	}
+	if dt.kind == webrtc.RTPCodecTypeVideo {
+		dt.loss = newLossEstimate()
+		dt.estimate.Store(bweMaxBitrate)
 	}
 	return dt
 }
@@ -205,6 +215,7 @@ func (dt *downTrack) writeNext() bool {
 	size, seq, ts, marker := s.size, s.seq, s.ts, s.marker
 	dt.head = dt.next(dt.head)
 	dt.n--
+	dt.sent += uint64(rtpHeaderSize + size)
 	ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
 	dt.mu.Unlock()
 
@@ -248,11 +259,16 @@ func (dt *downTrack) close() {
 	<-dt.done
 }
 
+// rtpHeaderSize is the size of the RTP header we write (RFC 3550 §5.1, no
+// CSRCs), counted in the sent rate.
+const rtpHeaderSize = 12
+
 // readRTCP drains the RTCP the subscriber sends about this track until the
 // sender stops: keyframe requests (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR)
 // go to the publisher; NACKs (RFC 4585 §6.2.1), which pion's responder
-// answers from its buffer, are counted.
-func (dt *downTrack) readRTCP() {
+// answers from its buffer, are counted; receiver reports (RFC 3550 §6.4.2)
+// feed the downlink estimate of a video track. c tells the reports' time.
+func (dt *downTrack) readRTCP(c clock) {
 	buf := make([]byte, receiveMTU)
 	for {
 		n, _, err := dt.sender.Read(buf)
@@ -264,12 +280,35 @@ func (dt *downTrack) readRTCP() {
 			continue
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				dt.keyframe()
 			case *rtcp.TransportLayerNack:
 				dt.stats.nacks.Add(1)
+			case *rtcp.ReceiverReport:
+				dt.onReceiverReport(c.Now(), p.Reports)
 			}
+		}
+	}
+}
+
+// onReceiverReport updates the downlink estimate from the report block, if
+// any, about this track's SSRC; a compound report from a browser carries
+// blocks for its other incoming streams too.
+func (dt *downTrack) onReceiverReport(now time.Time, reports []rtcp.ReceptionReport) {
+	if dt.loss == nil {
+		return
+	}
+	dt.mu.Lock()
+	ssrc, bound, sent := dt.ssrc, dt.bound, dt.sent
+	dt.mu.Unlock()
+	if !bound {
+		return
+	}
+	for _, r := range reports {
+		if r.SSRC == ssrc {
+			dt.estimate.Store(dt.loss.update(now, r.FractionLost, sent))
+			return
 		}
 	}
 }

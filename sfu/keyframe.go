@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// clock is the time source of the keyframe throttle; tests substitute one
+// clock is the time source of the keyframe throttle and of the downlink
+// estimate and its REMB ticker (bwe.go); tests substitute one
 // they advance by hand.
 type clock interface {
 	Now() time.Time

@@ -371,6 +371,9 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 		if up.keyframes != nil {
 			p.spawn(func() { up.keyframes.run(p.ctx) })
 		}
+		if kind == webrtc.RTPCodecTypeVideo {
+			p.spawn(func() { p.sendREMB(up) })
+		}
 		for _, s := range subscribers {
 			s.subscribe(up)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,18 +58,33 @@ func newTestSFU(t testing.TB, edit func(*Config)) *SFU {
 type peerOptions struct {
 	networks []webrtc.NetworkType // default UDP4
 	noMedia  bool                 // publish nothing
+	// videoPackets is how many video packets are sent every 20 ms;
+	// default 1 (about 370 kbit/s).
+	videoPackets int
+	// interceptors configures the client's interceptors instead of pion's
+	// defaults.
+	interceptors func(*webrtc.MediaEngine, *interceptor.Registry) error
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
 // codecs and interceptors, loopback only.
 func clientAPI(t testing.TB, networks []webrtc.NetworkType) *webrtc.API {
+	return clientAPIWith(t, networks, nil)
+}
+
+// clientAPIWith is clientAPI with the interceptors that configure sets up
+// instead of pion's defaults, unless configure is nil.
+func clientAPIWith(t testing.TB, networks []webrtc.NetworkType, configure func(*webrtc.MediaEngine, *interceptor.Registry) error) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
 	r := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, r); err != nil {
+	if configure == nil {
+		configure = webrtc.RegisterDefaultInterceptors
+	}
+	if err := configure(m, r); err != nil {
 		t.Fatal(err)
 	}
 	var se webrtc.SettingEngine
@@ -100,6 +116,8 @@ type testPeer struct {
 	videoSender  *webrtc.RTPSender
 	videoTag     atomic.Uint32 // written into every video payload; tells sources apart
 	plis         atomic.Int64  // PLIs the publisher received
+	audioREMBs   atomic.Int64  // REMBs the publisher received about its audio
+	videoPackets int           // video packets per 20 ms
 
 	evMu   sync.Mutex // guards the following
 	events []func()
@@ -112,6 +130,7 @@ type testPeer struct {
 
 	mu       sync.Mutex // guards the following
 	received map[string]*received
+	rembs    []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
 }
 
 // received is what arrived on one (stream id, track id).
@@ -133,7 +152,8 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tp := &testPeer{t: t, id: id, ctx: ctx, stop: cancel, evKick: make(chan struct{}, 1), received: map[string]*received{}}
-	api := clientAPI(t, o.networks)
+	tp.videoPackets = max(o.videoPackets, 1)
+	api := clientAPIWith(t, o.networks, o.interceptors)
 	var err error
 	if tp.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -294,9 +314,11 @@ func (tp *testPeer) startPublishing() {
 	if err != nil {
 		tp.t.Fatal(err)
 	}
-	if _, err := tp.pub.AddTransceiverFromTrack(tp.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+	atr, err := tp.pub.AddTransceiverFromTrack(tp.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
 		tp.t.Fatal(err)
 	}
+	tp.wg.Go(func() { tp.readRTCP(atr.Sender(), webrtc.RTPCodecTypeAudio) })
 	tp.video = tp.newVideoTrack("cam")
 	tr, err := tp.pub.AddTransceiverFromTrack(tp.video, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -336,29 +358,52 @@ func (tp *testPeer) newVideoTrack(id string) *webrtc.TrackLocalStaticRTP {
 	return v
 }
 
-// setVideoSender starts counting the PLIs the SFU sends about the video.
+// setVideoSender starts counting the PLIs and recording the REMBs the SFU
+// sends about the video.
 func (tp *testPeer) setVideoSender(s *webrtc.RTPSender) {
 	tp.mu.Lock()
 	tp.videoSender = s
 	tp.mu.Unlock()
-	tp.wg.Go(func() {
-		buf := make([]byte, 1500)
-		for {
-			n, _, err := s.Read(buf)
-			if err != nil {
-				return // the sender stopped
-			}
-			pkts, err := rtcp.Unmarshal(buf[:n])
-			if err != nil {
-				continue
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
+	tp.wg.Go(func() { tp.readRTCP(s, webrtc.RTPCodecTypeVideo) })
+}
+
+// readRTCP reads what the SFU sends about a published track of kind until
+// the sender stops.
+func (tp *testPeer) readRTCP(s *webrtc.RTPSender, kind webrtc.RTPCodecType) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := s.Read(buf)
+		if err != nil {
+			return // the sender stopped
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication:
+				if kind == webrtc.RTPCodecTypeVideo {
 					tp.plis.Add(1)
 				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if kind == webrtc.RTPCodecTypeAudio {
+					tp.audioREMBs.Add(1)
+					continue
+				}
+				tp.mu.Lock()
+				tp.rembs = append(tp.rembs, *p)
+				tp.mu.Unlock()
 			}
 		}
-	})
+	}
+}
+
+// rembsSince returns the REMBs about the video from the i-th on.
+func (tp *testPeer) rembsSince(i int) []rtcp.ReceiverEstimatedMaximumBitrate {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return slices.Clone(tp.rembs[min(i, len(tp.rembs)):])
 }
 
 func (tp *testPeer) sendMedia() {
@@ -368,6 +413,7 @@ func (tp *testPeer) sendMedia() {
 	audio := make([]byte, 120)
 	audio[0] = 0xfc // Opus TOC: 20 ms CELT frame
 	video := vp8Keyframe(900)
+	var vseq uint16
 	for {
 		select {
 		case <-tp.ctx.Done():
@@ -384,8 +430,11 @@ func (tp *testPeer) sendMedia() {
 		tp.mu.Lock()
 		track := tp.video
 		tp.mu.Unlock()
-		v := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(n), Timestamp: n * 1800, Marker: true}, Payload: video}
-		_ = track.WriteRTP(v)
+		for i := range tp.videoPackets {
+			vseq++
+			v := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: n * 1800, Marker: i == tp.videoPackets-1}, Payload: video}
+			_ = track.WriteRTP(v)
+		}
 	}
 }
 

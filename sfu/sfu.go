@@ -21,6 +21,12 @@
 // swap) feeds the same copies: subscribers see one continuous line of SSRC,
 // sequence numbers and timestamps.
 //
+// There is one encoding per publisher, so a subscriber's weak link is
+// spared by asking the publisher to send less: each subscriber's copy of a
+// video track keeps a loss-based estimate of that subscriber's link, and the
+// publisher is sent the lowest estimate among the track's subscribers as a
+// REMB once a second. Audio is never limited.
+//
 // Subscribe offers start as soon as a participant joins if there is anything
 // to subscribe to, and come again on every change. They never overlap: while
 // an offer awaits its answer, changes are collected and offered after it.

@@ -44,7 +44,7 @@ func (p *Participant) subscribe(up *upTrack) {
 	}()
 	go func() {
 		defer p.wg.Done()
-		dt.readRTCP()
+		dt.readRTCP(p.sfu.clock)
 	}()
 	p.mu.Unlock()
 	p.log.Debug("subscribed", "track", up.id)
