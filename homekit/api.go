@@ -65,6 +65,16 @@ type APIConfig struct {
 	Now func() time.Time
 	// Live, when set, hears of readings as they are stored.
 	Live LiveFeed
+	// Visits, when set, says whether a member of staff may see and change
+	// what an appointment expects from the home kit; unset, the route's roles
+	// decide alone.
+	Visits VisitAccess
+}
+
+// VisitAccess decides who may manage an appointment's expected
+// measurements: an error wrapping ErrForbidden or ErrNotFound refuses.
+type VisitAccess interface {
+	MayManageVisit(ctx context.Context, p Principal, appointmentID string) error
 }
 
 // Validate reports a configuration the API cannot use.
@@ -434,6 +444,9 @@ func (a *API) getReadings(w http.ResponseWriter, r *http.Request, ps httprouter.
 
 // putExpected: PUT /api/v1/appointments/:id/expected {"patientId", "codes"}.
 func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	if !a.mayManageVisit(w, r, ps.ByName("id"), p) {
+		return
+	}
 	var in struct {
 		PatientID string   `json:"patientId"`
 		Codes     []string `json:"codes"`
@@ -449,9 +462,25 @@ func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 	a.getExpected(w, r, ps, p)
 }
 
+// mayManageVisit asks cfg.Visits whether p may manage appointment id; on a
+// refusal it has answered.
+func (a *API) mayManageVisit(w http.ResponseWriter, r *http.Request, id string, p Principal) bool {
+	if a.cfg.Visits == nil {
+		return true
+	}
+	if err := a.cfg.Visits.MayManageVisit(r.Context(), p, id); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
 // getExpected: GET /api/v1/appointments/:id/expected?since=<link opened>
 // says which expected measurements have arrived.
-func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ Principal) {
+func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	if !a.mayManageVisit(w, r, ps.ByName("id"), p) {
+		return
+	}
 	from, err := since(r)
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())

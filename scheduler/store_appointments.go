@@ -137,6 +137,24 @@ func (s *Store) AppointmentStates(ctx context.Context, clinicianID string, from,
 	return out, nil
 }
 
+// PractitionerOf returns the user id of the clinician an appointment is
+// with ("" when that clinician has no user account). Like AppointmentStates
+// it says nothing about the patient and is not logged, so authorisation
+// checks that run on every poll may use it. ErrNotFound when there is no
+// such appointment.
+func (s *Store) PractitionerOf(ctx context.Context, appointmentID string) (string, error) {
+	var user sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT c.user_id FROM appointments a JOIN clinicians c ON c.id = a.clinician_id
+		WHERE a.id = $1`, appointmentID).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", because(ErrNotFound, "appointment %s", appointmentID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("practitioner of appointment %s: %w", appointmentID, err)
+	}
+	return user.String, nil
+}
+
 // ListPatientAppointments returns a patient's appointments, in every status,
 // by start.
 func (s *Store) ListPatientAppointments(ctx context.Context, actor Actor, patientID string) ([]Appointment, error) {

@@ -34,6 +34,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"PatientIsolation", testPatientIsolation},
 		{"Busy", testBusy},
 		{"AppointmentStates", testAppointmentStates},
+		{"PractitionerOf", testPractitionerOf},
 		{"Users", testUsers},
 		{"ExclusionBackstop", testExclusionBackstop},
 	} {
@@ -903,4 +904,28 @@ func testExclusionBackstop(t *testing.T, f *storeFixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func testPractitionerOf(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	u := stMust(s.CreateUser(ctx, f.admin, "p.berg", "Per Berg", RoleClinician, "correct horse battery"))(t)
+	berg := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Per Berg", UserID: u.ID}))(t)
+	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
+	stMust(s.PutAvailability(ctx, f.staff, berg.ID, Availability{Rules: av.Rules}))(t)
+	f.clin = berg
+	b := f.mustBook("2026-06-02T10:00:00+02:00")
+	before := auditCount(t, f)
+	if got := stMust(s.PractitionerOf(ctx, b.ID))(t); got != u.ID {
+		t.Errorf("practitioner of %s = %q, want user %s", b.ID, got, u.ID)
+	}
+	// A clinician without a user account is nobody's.
+	if got := stMust(s.PractitionerOf(ctx, a.ID))(t); got != "" {
+		t.Errorf("practitioner of %s = %q, want none", a.ID, got)
+	}
+	if after := auditCount(t, f); after != before {
+		t.Errorf("PractitionerOf wrote %d audit rows, want none", after-before)
+	}
+	_, err := s.PractitionerOf(ctx, "no-such-appointment")
+	stErr(t, err, ErrNotFound, "no-such-appointment")
 }

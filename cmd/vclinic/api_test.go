@@ -606,3 +606,54 @@ func TestAPIPresence(t *testing.T) {
 		t.Fatalf("presence polls wrote %d audit rows, want none", after-before-1)
 	}
 }
+
+// TestAPIExpectedOnlyTheAppointmentsClinician: a clinician sees and changes
+// what only their own appointments expect from the home kit; schedulers any
+// appointment's; and the checks add nothing to the audit log.
+func TestAPIExpectedOnlyTheAppointmentsClinician(t *testing.T) {
+	a := newAPIClinic(t)
+	clin, sched := a.clinicianToken(), a.schedulerToken()
+	body := func(patient string) string { return `{"patientId":"` + patient + `","codes":["85354-9"]}` }
+	for _, tc := range []struct {
+		name, token, appt, patient string
+		want                       int
+	}{
+		{"own clinician", clin, a.apptA.ID, a.patA.ID, 200},
+		{"another clinician's appointment", clin, a.apptB.ID, a.patB.ID, 403},
+		{"an appointment that does not exist", clin, "no-such-appointment", a.patA.ID, 404},
+		{"a scheduler, any appointment", sched, a.apptB.ID, a.patB.ID, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, b, _ := a.do("PUT", "/api/v1/appointments/"+tc.appt+"/expected", tc.token, body(tc.patient), nil); got != tc.want {
+				t.Errorf("PUT: %d %s, want %d", got, b, tc.want)
+			}
+			if got, b, _ := a.do("GET", "/api/v1/appointments/"+tc.appt+"/expected", tc.token, "", nil); got != tc.want {
+				t.Errorf("GET: %d %s, want %d", got, b, tc.want)
+			}
+		})
+	}
+	// Rows about patients and appointments; reading the log adds its own row.
+	auditRows := func() []scheduler.AuditEntry {
+		t.Helper()
+		all, err := a.c.store.Audit(context.Background(), scheduler.Actor{ID: "auditor", Role: scheduler.RoleAdmin}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []scheduler.AuditEntry
+		for _, e := range all {
+			if e.Entity != "audit" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	before := auditRows()
+	for range 5 {
+		if got, b, _ := a.do("GET", "/api/v1/appointments/"+a.apptA.ID+"/expected", clin, "", nil); got != 200 {
+			t.Fatalf("GET: %d %s", got, b)
+		}
+	}
+	if after := auditRows(); len(after) != len(before) {
+		t.Errorf("polling the checklist wrote %d scheduler audit rows, want none: %+v", len(after)-len(before), after[len(before):])
+	}
+}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"sort"
 
 	"vclinic/homekit"
+	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -70,4 +73,27 @@ func vitalsOf(recent []homekit.Reading) []signaling.Vital {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
+}
+
+// visitAccess keeps a clinician to their own appointments' expected home
+// measurements, as signaling keeps them to their own visits; schedulers and
+// admins manage every appointment. It reads only who the practitioner is, so
+// the call page may poll the checklist without filling the audit log.
+type visitAccess struct{ store *scheduler.Store }
+
+// MayManageVisit implements homekit.VisitAccess.
+func (v visitAccess) MayManageVisit(ctx context.Context, p homekit.Principal, appointmentID string) error {
+	if p.Role != homekit.RoleClinician {
+		return nil
+	}
+	user, err := v.store.PractitionerOf(ctx, appointmentID)
+	switch {
+	case errors.Is(err, scheduler.ErrNotFound):
+		return fmt.Errorf("%w: no such appointment", homekit.ErrNotFound)
+	case err != nil:
+		return err
+	case user == "" || user != p.ID:
+		return fmt.Errorf("%w: this appointment is another clinician's", homekit.ErrForbidden)
+	}
+	return nil
 }

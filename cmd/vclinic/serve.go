@@ -144,7 +144,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 			c.vitalsPushes.Add(uint64(rooms))
 			c.log.Debug("live vitals", "values", len(vs), "visits", rooms)
 		})
-		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live},
+		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store}},
 			c.kit, homekitAuth{keys}, log.With("component", "homekit-api"))
 	}
 	if err == nil {
