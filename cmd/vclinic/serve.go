@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -221,8 +222,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); c.store.RunIdempotencyPurge(purgeCtx, time.Hour) }()
 	defer func() { stopPurge(); <-purgeDone }()
+	// The demo's links are printed once the clinic is ready: whoever reads
+	// them (a person, a script, the tests) may use them at once.
+	var links bytes.Buffer
 	if cfg.Demo {
-		if err := c.seedDemo(ctx, stdout, linkBase); err != nil {
+		if err := c.seedDemo(ctx, &links, linkBase); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		kitCtx, stopKit := context.WithCancel(ctx)
@@ -238,6 +242,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	c.ready.Store(true)
 	log.Info("vclinic serving", "url", base, "udp_port", media.UDPPort(), "tcp_port", media.TCPPort(), "data", cfg.Data)
+	if _, err := links.WriteTo(stdout); err != nil {
+		return fmt.Errorf("demo: print the links: %w", err)
+	}
 
 	select {
 	case err := <-errc:
