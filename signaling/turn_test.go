@@ -110,7 +110,12 @@ func TestTURNCredentials(t *testing.T) {
 	if err := allocate(t, addr, ice.Username, ice.Credential); err != nil {
 		t.Fatalf("the TURN server refused the credential: %v", err)
 	}
-	if err := allocate(t, addr, ice.Username, "x"+ice.Credential[1:]); err == nil {
+	// Another first character: the credential is then surely different.
+	altered := "A" + ice.Credential[1:]
+	if ice.Credential[0] == 'A' {
+		altered = "B" + ice.Credential[1:]
+	}
+	if err := allocate(t, addr, ice.Username, altered); err == nil {
 		t.Fatal("an altered credential was accepted")
 	}
 
