@@ -130,6 +130,18 @@ func (u *upTrack) downlinkEstimate() (uint64, bool) {
 // is sent while the track has no subscribers.
 func (p *Participant) sendREMB(up *upTrack) {
 	var last uint64
+	limited := false // counted in Stats.DownlinkLimited
+	setLimited := func(on bool) {
+		if on != limited {
+			limited = on
+			if on {
+				p.sfu.stats.downlinkLimited.Add(1)
+			} else {
+				p.sfu.stats.downlinkLimited.Add(-1)
+			}
+		}
+	}
+	defer setLimited(false)
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -138,13 +150,19 @@ func (p *Participant) sendREMB(up *upTrack) {
 		}
 		bitrate, ok := up.downlinkEstimate()
 		if !ok {
+			setLimited(false)
 			continue
 		}
 		remb := &rtcp.ReceiverEstimatedMaximumBitrate{
 			Bitrate: float32(bitrate),
 			SSRCs:   []uint32{up.remoteSSRC.Load()},
 		}
+		// Counted before the write, so that whoever receives the REMB
+		// finds it in the statistics already.
+		setLimited(bitrate < bweMaxBitrate)
+		p.sfu.stats.rembs.Add(1)
 		if err := p.pub.WriteRTCP([]rtcp.Packet{remb}); err != nil {
+			p.sfu.stats.rembs.Add(^uint64(0)) // not sent after all
 			p.log.Debug("send REMB", "track", up.id, "err", err)
 			continue
 		}

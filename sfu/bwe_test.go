@@ -195,6 +195,10 @@ func TestDownlinkEstimate(t *testing.T) {
 		t.Errorf("clean subscriber's estimate %d, want above the REMB %.0f", est, low)
 	}
 	t.Logf("REMBs with 30%% loss: %v", bitrates(pub.rembsSince(0)))
+	// The statistics count the REMBs and the one video track held back.
+	if st := s.Stats(); st.DownlinkLimited != 1 || st.REMBsSent < uint64(len(pub.rembsSince(0))) {
+		t.Errorf("stats %+v: want 1 track limited and at least %d REMBs", st, len(pub.rembsSince(0)))
+	}
 
 	// The loss ends: the estimate rises again.
 	drop.Store(false)

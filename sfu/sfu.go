@@ -186,13 +186,18 @@ type Stats struct {
 	DroppedPackets                   uint64 // dropped from full subscriber queues
 	NACKsReceived                    uint64 // NACK feedback packets received from subscribers
 	PLIsSent                         uint64 // keyframe requests sent to publishers
+	REMBsSent                        uint64 // bitrate caps (REMB) sent to publishers
+	// DownlinkLimited is how many published video tracks are held below the
+	// maximum now because a subscriber's link loses packets.
+	DownlinkLimited int
 }
 
 // counters are the SFU's statistics; the per-packet ones are atomics.
 type counters struct {
 	rooms, participants, tracks      atomic.Int64
 	forwardedPackets, forwardedBytes atomic.Uint64
-	dropped, nacks, plis             atomic.Uint64
+	dropped, nacks, plis, rembs      atomic.Uint64
+	downlinkLimited                  atomic.Int64
 }
 
 // SFU is a selective forwarding unit: it owns the ICE ports and the rooms.
@@ -244,6 +249,8 @@ func (s *SFU) Stats() Stats {
 		DroppedPackets:   c.dropped.Load(),
 		NACKsReceived:    c.nacks.Load(),
 		PLIsSent:         c.plis.Load(),
+		REMBsSent:        c.rembs.Load(),
+		DownlinkLimited:  int(c.downlinkLimited.Load()),
 	}
 }
 

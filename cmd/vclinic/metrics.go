@@ -31,6 +31,8 @@ func (c *clinic) metricsHandler() http.Handler {
 	counter("dropped_packets_total", "RTP packets dropped from full subscriber queues.", func() float64 { return float64(c.media.Stats().DroppedPackets) })
 	counter("nacks_received_total", "RTCP NACK packets received from subscribers.", func() float64 { return float64(c.media.Stats().NACKsReceived) })
 	counter("plis_sent_total", "Keyframe requests (PLI) sent to publishers.", func() float64 { return float64(c.media.Stats().PLIsSent) })
+	counter("rembs_sent_total", "Bitrate caps (REMB) sent to publishers from their subscribers' downlink estimates.", func() float64 { return float64(c.media.Stats().REMBsSent) })
+	gauge("downlink_limited_tracks", "Published video tracks held below the maximum bitrate because a subscriber's link loses packets.", func() float64 { return float64(c.media.Stats().DownlinkLimited) })
 	gauge("websocket_connections", "Open signaling WebSockets.", func() float64 { return float64(c.sig.Counters().Connections) })
 	counter("websocket_accepted_total", "Signaling WebSockets accepted.", func() float64 { return float64(c.sig.Counters().Accepted) })
 	counter("websocket_refused_total", "Signaling upgrades refused (token, scope, origin).", func() float64 { return float64(c.sig.Counters().Refused) })

@@ -91,6 +91,9 @@ func TestMetricsHomeKit(t *testing.T) {
 		`vclinic_live_vitals_pushes_total 2`,
 		`# TYPE vclinic_readings_total counter`,
 		`# TYPE vclinic_live_vitals_pushes_total counter`,
+		// No media in this clinic: the downlink caps are there, at zero.
+		`vclinic_rembs_sent_total 0`,
+		`vclinic_downlink_limited_tracks 0`,
 	} {
 		if !lines[want] {
 			t.Errorf("/metrics lacks %q", want)
