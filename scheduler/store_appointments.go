@@ -155,6 +155,30 @@ func (s *Store) PractitionerOf(ctx context.Context, appointmentID string) (strin
 	return user.String, nil
 }
 
+// MayRunVisit reports whether actor may act on the visit of appointment id:
+// its status, its guests' links, what it expects from the home kit.
+// Schedulers and admins may on any appointment, a clinician only on their
+// own (as in the visit's room: signaling refuses a clinician another
+// clinician's room, admit and end), nobody else. Like PractitionerOf it
+// reads no patient data and writes no audit row. ErrForbidden or
+// ErrNotFound refuse.
+func (s *Store) MayRunVisit(ctx context.Context, actor Actor, id string) error {
+	switch actor.Role {
+	case RoleScheduler, RoleAdmin:
+		return nil
+	case RoleClinician:
+		user, err := s.PractitionerOf(ctx, id)
+		if err != nil {
+			return err
+		}
+		if user == "" || user != actor.ID {
+			return because(ErrForbidden, "appointment %s is another clinician's", id)
+		}
+		return nil
+	}
+	return because(ErrForbidden, "only staff act on appointment %s", id)
+}
+
 // ListPatientAppointments returns a patient's appointments, in every status,
 // by start.
 func (s *Store) ListPatientAppointments(ctx context.Context, actor Actor, patientID string) ([]Appointment, error) {

@@ -928,4 +928,21 @@ func testPractitionerOf(t *testing.T, f *storeFixture) {
 	}
 	_, err := s.PractitionerOf(ctx, "no-such-appointment")
 	stErr(t, err, ErrNotFound, "no-such-appointment")
+	// Who may run the visit: its own clinician, schedulers and admins.
+	own := Actor{ID: u.ID, Role: RoleClinician}
+	if err := s.MayRunVisit(ctx, own, b.ID); err != nil {
+		t.Errorf("own clinician: %v", err)
+	}
+	stErr(t, s.MayRunVisit(ctx, own, a.ID), ErrForbidden, "another clinician's")
+	stErr(t, s.MayRunVisit(ctx, Actor{ID: "user-other", Role: RoleClinician}, b.ID), ErrForbidden, "another clinician's")
+	stErr(t, s.MayRunVisit(ctx, own, "no-such-appointment"), ErrNotFound, "no-such-appointment")
+	stErr(t, s.MayRunVisit(ctx, Actor{ID: "pat-1", Role: "patient"}, b.ID), ErrForbidden, "only staff")
+	for _, staff := range []Actor{f.staff, f.admin} {
+		if err := s.MayRunVisit(ctx, staff, a.ID); err != nil {
+			t.Errorf("%s: %v", staff.Role, err)
+		}
+	}
+	if after := auditCount(t, f); after != before {
+		t.Errorf("MayRunVisit wrote %d audit rows, want none", after-before)
+	}
 }

@@ -75,25 +75,20 @@ func vitalsOf(recent []homekit.Reading) []signaling.Vital {
 	return out
 }
 
-// visitAccess keeps a clinician to their own appointments' expected home
-// measurements, as signaling keeps them to their own visits; schedulers and
-// admins manage every appointment. It reads only who the practitioner is, so
-// the call page may poll the checklist without filling the audit log.
+// visitAccess applies the scheduler's rule for who may run an appointment's
+// visit (scheduler.Store.MayRunVisit) to its expected home measurements. The
+// rule reads only who the practitioner is, so the call page may poll the
+// checklist without filling the audit log.
 type visitAccess struct{ store *scheduler.Store }
 
 // MayManageVisit implements homekit.VisitAccess.
 func (v visitAccess) MayManageVisit(ctx context.Context, p homekit.Principal, appointmentID string) error {
-	if p.Role != homekit.RoleClinician {
-		return nil
-	}
-	user, err := v.store.PractitionerOf(ctx, appointmentID)
+	err := v.store.MayRunVisit(ctx, scheduler.Actor{ID: p.ID, Role: p.Role}, appointmentID)
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		return fmt.Errorf("%w: no such appointment", homekit.ErrNotFound)
-	case err != nil:
-		return err
-	case user == "" || user != p.ID:
-		return fmt.Errorf("%w: this appointment is another clinician's", homekit.ErrForbidden)
+	case errors.Is(err, scheduler.ErrForbidden):
+		return fmt.Errorf("%w: %s", homekit.ErrForbidden, scheduler.Reason(err))
 	}
-	return nil
+	return err
 }
