@@ -442,9 +442,16 @@ func (a *API) getReadings(w http.ResponseWriter, r *http.Request, ps httprouter.
 	writeJSON(w, http.StatusOK, map[string]any{"readings": rs})
 }
 
-// putExpected: PUT /api/v1/appointments/:id/expected {"patientId", "codes"}.
+// putExpected: PUT /api/v1/appointments/:id/expected {"patientId", "codes"}
+// answers as getExpected does.
 func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
-	if !a.mayManageVisit(w, r, ps.ByName("id"), p) {
+	id := ps.ByName("id")
+	if !a.mayManageVisit(w, r, id, p) {
+		return
+	}
+	from, err := since(r)
+	if err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	var in struct {
@@ -455,11 +462,11 @@ func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := a.store.SetExpected(r.Context(), p.actor(), ps.ByName("id"), in.PatientID, in.Codes); err != nil {
+	if err := a.store.SetExpected(r.Context(), p.actor(), id, in.PatientID, in.Codes); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.getExpected(w, r, ps, p)
+	a.writeExpected(w, r, id, from)
 }
 
 // mayManageVisit asks cfg.Visits whether p may manage appointment id; on a
@@ -478,7 +485,8 @@ func (a *API) mayManageVisit(w http.ResponseWriter, r *http.Request, id string, 
 // getExpected: GET /api/v1/appointments/:id/expected?since=<link opened>
 // says which expected measurements have arrived.
 func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
-	if !a.mayManageVisit(w, r, ps.ByName("id"), p) {
+	id := ps.ByName("id")
+	if !a.mayManageVisit(w, r, id, p) {
 		return
 	}
 	from, err := since(r)
@@ -486,7 +494,13 @@ func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	es, err := a.store.Expected(r.Context(), ps.ByName("id"), from)
+	a.writeExpected(w, r, id, from)
+}
+
+// writeExpected answers with appointment id's expected measurements and
+// whether each has arrived since from.
+func (a *API) writeExpected(w http.ResponseWriter, r *http.Request, id string, from time.Time) {
+	es, err := a.store.Expected(r.Context(), id, from)
 	if err != nil {
 		a.fail(w, r, err)
 		return
