@@ -53,12 +53,6 @@ import (
 // connection asks again. A meter that cannot name its most recent record is
 // asked for all of them on every connection.
 
-// recordSeqBase is the lowest record key.
-const recordSeqBase = homekit.GlucoseRecordKeyBase
-
-// recordKey is the key of the record numbered seq with base time t.
-func recordKey(seq uint16, t homekit.DateTime) int64 { return homekit.GlucoseRecordKey(seq, t) }
-
 // recordNumber is the sequence number of the record with key k.
 func recordNumber(k int64) uint16 { return uint16(k) }
 

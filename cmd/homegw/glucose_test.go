@@ -29,32 +29,32 @@ func TestRecordKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := recordKey(tt.seq, tt.t)
+			got := homekit.GlucoseRecordKey(tt.seq, tt.t)
 			if got != tt.want {
-				t.Fatalf("recordKey(%d, %v) = %#x, want %#x", tt.seq, tt.t, got, tt.want)
+				t.Fatalf("homekit.GlucoseRecordKey(%d, %v) = %#x, want %#x", tt.seq, tt.t, got, tt.want)
 			}
-			if got <= 0 || got < recordSeqBase || recordNumber(got) != tt.seq {
+			if got <= 0 || got < homekit.GlucoseRecordKeyBase || recordNumber(got) != tt.seq {
 				t.Fatalf("key %#x: not positive, below the base, or number %d", got, recordNumber(got))
 			}
 		})
 	}
 	// Far above the time-based seqs, which are Unix milliseconds.
-	if far := time.Date(100000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(); far >= recordSeqBase {
+	if far := time.Date(100000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(); far >= homekit.GlucoseRecordKeyBase {
 		t.Fatalf("time-based seq %d reaches the record keys", far)
 	}
 
 	later := at
 	later.Minutes++
-	k := recordKey(5, at)
+	k := homekit.GlucoseRecordKey(5, at)
 	for _, c := range []struct {
 		name string
 		b    int64
 		same bool
 	}{
-		{"the same record sent again", recordKey(5, at), true},
-		{"number reused after a reset", recordKey(5, later), false},
-		{"another number", recordKey(6, at), false},
-		{"the same number, no date", recordKey(5, homekit.DateTime{}), true},
+		{"the same record sent again", homekit.GlucoseRecordKey(5, at), true},
+		{"number reused after a reset", homekit.GlucoseRecordKey(5, later), false},
+		{"another number", homekit.GlucoseRecordKey(6, at), false},
+		{"the same number, no date", homekit.GlucoseRecordKey(5, homekit.DateTime{}), true},
 	} {
 		if got := sameRecord(k, c.b); got != c.same {
 			t.Errorf("%s: sameRecord = %v, want %v", c.name, got, c.same)
@@ -62,7 +62,7 @@ func TestRecordKey(t *testing.T) {
 	}
 
 	v := glucoseValue(fakeRecord{seq: 0x0102, at: time.Date(2026, 3, 1, 8, 30, 59, 0, time.UTC)})
-	if got, ok := recordKeyOf(v); !ok || got != recordKey(0x0102, at) {
+	if got, ok := recordKeyOf(v); !ok || got != homekit.GlucoseRecordKey(0x0102, at) {
 		t.Fatalf("recordKeyOf(% X) = %#x, %v", v, got, ok)
 	}
 	if _, ok := recordKeyOf([]byte{0x02}); ok {
@@ -80,7 +80,7 @@ func TestOutboxRecordKeys(t *testing.T) {
 	if err != nil || r.Seq != t0.UnixMilli() {
 		t.Fatalf("time-based seq %d, %v", r.Seq, err)
 	}
-	key := recordKey(9, homekit.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8})
+	key := homekit.GlucoseRecordKey(9, homekit.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8})
 	if r, err := ob.EnqueueRecord("glu", "2A18", []byte{2}, t0, key); err != nil || r.Seq != key {
 		t.Fatalf("record seq %#x, %v; want %#x", r.Seq, err, key)
 	}
@@ -134,7 +134,7 @@ func TestOutboxRecordKeys(t *testing.T) {
 	ob = openT(t, legacy)
 	for dev, n := range map[string]uint16{"a": 7, "b": 3} {
 		k, ok := ob.LastRecord(dev)
-		if !ok || recordNumber(k) != n || !sameRecord(k, recordKey(n, homekit.DateTime{Year: 2026, Month: 1, Day: 1})) {
+		if !ok || recordNumber(k) != n || !sameRecord(k, homekit.GlucoseRecordKey(n, homekit.DateTime{Year: 2026, Month: 1, Day: 1})) {
 			t.Errorf("%s: last record %#x, %v; want number %d, any base time", dev, k, ok, n)
 		}
 	}
@@ -348,7 +348,7 @@ func TestGlucoseMeterAcrossRestart(t *testing.T) {
 	if got := requestsText(radio.meterRequests(dev.Address)); !slices.Equal(got, want) {
 		t.Fatalf("requests %q, want %q", got, want)
 	}
-	newest := recordKey(7, homekit.DateTime{Year: 2026, Month: 2, Day: 27, Hours: 8, Minutes: 6})
+	newest := homekit.GlucoseRecordKey(7, homekit.DateTime{Year: 2026, Month: 2, Day: 27, Hours: 8, Minutes: 6})
 	if k, ok := ob.LastRecord(dev.ID); !ok || k != newest {
 		t.Fatalf("last record %#x, %v; want %#x", k, ok, newest)
 	}
