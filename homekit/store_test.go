@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"vclinic/scheduler/pgtest"
+	"vclinic/internal/records/recordstest"
 )
 
 // The store conformance suite: the same test functions run against SQLite
@@ -20,7 +20,7 @@ import (
 
 var testPostgres struct {
 	once sync.Once
-	srv  *pgtest.Server
+	srv  *recordstest.Server
 	err  error
 }
 
@@ -37,13 +37,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func postgresServer(t testing.TB) *pgtest.Server {
+func postgresServer(t testing.TB) *recordstest.Server {
 	t.Helper()
 	testPostgres.once.Do(func() {
-		testPostgres.srv, testPostgres.err = pgtest.Start(context.Background())
+		testPostgres.srv, testPostgres.err = recordstest.Start(context.Background())
 	})
 	if err := testPostgres.err; err != nil {
-		if errors.Is(err, pgtest.ErrUnavailable) && !pgtest.Required() {
+		if errors.Is(err, recordstest.ErrUnavailable) && !recordstest.Required() {
 			t.Skip(err)
 		}
 		t.Fatal(err)

@@ -12,18 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"vclinic/scheduler/pgtest"
+	"vclinic/internal/records/recordstest"
 )
 
 // The store conformance suite: the same test functions run against SQLite
 // and a real PostgreSQL server (a throwaway cluster, or the server
-// VCLINIC_TEST_POSTGRES names; see package pgtest).
+// VCLINIC_TEST_POSTGRES names; see package recordstest).
 
 // testPostgres is the test binary's PostgreSQL server, started on first use
 // and stopped by TestMain.
 var testPostgres struct {
 	once sync.Once
-	srv  *pgtest.Server
+	srv  *recordstest.Server
 	err  error
 }
 
@@ -41,14 +41,14 @@ func TestMain(m *testing.M) {
 }
 
 // postgresServer returns the shared test server, skipping t when there is
-// none and pgtest.Required is false.
-func postgresServer(t testing.TB) *pgtest.Server {
+// none and recordstest.Required is false.
+func postgresServer(t testing.TB) *recordstest.Server {
 	t.Helper()
 	testPostgres.once.Do(func() {
-		testPostgres.srv, testPostgres.err = pgtest.Start(context.Background())
+		testPostgres.srv, testPostgres.err = recordstest.Start(context.Background())
 	})
 	if err := testPostgres.err; err != nil {
-		if errors.Is(err, pgtest.ErrUnavailable) && !pgtest.Required() {
+		if errors.Is(err, recordstest.ErrUnavailable) && !recordstest.Required() {
 			t.Skip(err)
 		}
 		t.Fatal(err)

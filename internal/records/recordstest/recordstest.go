@@ -1,10 +1,12 @@
-// Package pgtest gives tests a PostgreSQL server of their own: a throwaway
-// cluster made with initdb in a temporary directory and reached over a unix
-// socket only, or, when VCLINIC_TEST_POSTGRES names a server, that server.
-// Either way each test gets a fresh database that is dropped afterwards, so a
-// test never sees data it did not create. It never touches the machine's own
-// PostgreSQL service. It is for tests only.
-package pgtest
+// Package recordstest gives tests a records database of each kind: a fresh
+// SQLite file, and a fresh database on a PostgreSQL server of their own (a
+// throwaway cluster made with initdb in a temporary directory and reached
+// over a unix socket only, or, when VCLINIC_TEST_POSTGRES names a server,
+// that server). Each test gets a database that is dropped afterwards, so a
+// test never sees data it did not create, and the machine's own PostgreSQL
+// service is never touched. It is for tests only; the conformance suites of
+// the clinic's stores run their test functions on every Backend.
+package recordstest
 
 import (
 	"context"
@@ -38,7 +40,7 @@ const (
 )
 
 // ErrUnavailable means neither EnvURL nor the server binaries are there.
-var ErrUnavailable = errors.New("pgtest: no PostgreSQL: set " + EnvURL + " or install the postgresql package")
+var ErrUnavailable = errors.New("recordstest: no PostgreSQL: set " + EnvURL + " or install the postgresql package")
 
 // Required reports whether tests must fail, not skip, without PostgreSQL.
 func Required() bool { return os.Getenv(EnvRequire) == "1" }
@@ -70,7 +72,7 @@ func Start(ctx context.Context) (*Server, error) {
 	}
 	s := &Server{bin: bin}
 	if s.dir, err = os.MkdirTemp("", "vclinic-pg-"); err != nil {
-		return nil, fmt.Errorf("pgtest: %w", err)
+		return nil, fmt.Errorf("recordstest: %w", err)
 	}
 	if err := s.startCluster(ctx); err != nil {
 		s.Close()
@@ -109,12 +111,12 @@ func (s *Server) startCluster(ctx context.Context) error {
 		// postgres user and run the tools as it.
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return fmt.Errorf("pgtest: running as root needs a postgres user: %w", err)
+			return fmt.Errorf("recordstest: running as root needs a postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(s.dir, uid, gid); err != nil {
-			return fmt.Errorf("pgtest: %w", err)
+			return fmt.Errorf("recordstest: %w", err)
 		}
 		s.runAs = []string{"runuser", "-u", "postgres", "--"}
 	}
@@ -140,7 +142,7 @@ func (s *Server) run(ctx context.Context, tool string, args ...string) error {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		return fmt.Errorf("pgtest: %s: %w\n%s\n%s", tool, err, out, log)
+		return fmt.Errorf("recordstest: %s: %w\n%s\n%s", tool, err, out, log)
 	}
 	return nil
 }
@@ -148,7 +150,7 @@ func (s *Server) run(ctx context.Context, tool string, args ...string) error {
 func connect(ctx context.Context, raw string) (*Server, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, fmt.Errorf("pgtest: %s must be a postgres:// URL", EnvURL)
+		return nil, fmt.Errorf("recordstest: %s must be a postgres:// URL", EnvURL)
 	}
 	s := &Server{}
 	s.dsn = func(db string) string {
@@ -165,14 +167,14 @@ func connect(ctx context.Context, raw string) (*Server, error) {
 func (s *Server) openAdmin(ctx context.Context, dsn string) error {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return fmt.Errorf("pgtest: %w", err)
+		return fmt.Errorf("recordstest: %w", err)
 	}
 	db.SetMaxOpenConns(2)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return fmt.Errorf("pgtest: connect: %w", err)
+		return fmt.Errorf("recordstest: connect: %w", err)
 	}
 	s.admin = db
 	return nil
@@ -183,7 +185,7 @@ func (s *Server) openAdmin(ctx context.Context, dsn string) error {
 func (s *Server) CreateDatabase(ctx context.Context) (name, dsn string, err error) {
 	name = fmt.Sprintf("vclinic_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, s.next.Add(1))
 	if _, err := s.admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return "", "", fmt.Errorf("pgtest: create database: %w", err)
+		return "", "", fmt.Errorf("recordstest: create database: %w", err)
 	}
 	return name, s.dsn(name), nil
 }
@@ -192,10 +194,10 @@ func (s *Server) CreateDatabase(ctx context.Context) (name, dsn string, err erro
 // still open to it.
 func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	if !strings.HasPrefix(name, "vclinic_test_") {
-		return fmt.Errorf("pgtest: %q is not a test database", name)
+		return fmt.Errorf("recordstest: %q is not a test database", name)
 	}
 	if _, err := s.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("pgtest: drop database: %w", err)
+		return fmt.Errorf("recordstest: drop database: %w", err)
 	}
 	return nil
 }

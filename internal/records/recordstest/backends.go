@@ -1,0 +1,92 @@
+package recordstest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"vclinic/internal/records"
+)
+
+// shared is the test binary's PostgreSQL server, started on first use and
+// stopped by Main.
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Main runs a test binary's tests and then stops the PostgreSQL server they
+// started, if any. Call it from TestMain: os.Exit(recordstest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared.srv != nil {
+		if err := shared.srv.Close(); err != nil {
+			os.Stderr.WriteString("stopping the test PostgreSQL: " + err.Error() + "\n")
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// Postgres returns the test binary's PostgreSQL server, starting it on first
+// use. Without PostgreSQL it skips t, or fails it when Required.
+func Postgres(t testing.TB) *Server {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.srv, shared.err = Start(context.Background())
+	})
+	if err := shared.err; err != nil {
+		if errors.Is(err, ErrUnavailable) && !Required() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return shared.srv
+}
+
+// Backend opens fresh, empty records databases of one dialect.
+type Backend struct {
+	Name string // "sqlite" or "postgres"
+	// Config fills in where a fresh database of this kind is, for t; the
+	// database is removed when t ends.
+	Config func(t testing.TB, cfg records.Config) records.Config
+}
+
+// Open opens a fresh database of this kind for t with cfg's other settings;
+// it is closed, then removed, when t ends.
+func (b Backend) Open(t testing.TB, cfg records.Config) *records.DB {
+	t.Helper()
+	cfg = b.Config(t, cfg)
+	db, err := records.Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
+
+// Backends lists SQLite and PostgreSQL.
+func Backends() []Backend {
+	return []Backend{
+		{"sqlite", func(t testing.TB, cfg records.Config) records.Config {
+			cfg.SQLitePath = filepath.Join(t.TempDir(), "records.db")
+			return cfg
+		}},
+		{"postgres", func(t testing.TB, cfg records.Config) records.Config {
+			// The database is registered for dropping before anything
+			// connects to it, so that the connections close first.
+			cfg.PostgresURL = Postgres(t).Database(t)
+			return cfg
+		}},
+	}
+}
