@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"vclinic/internal/records"
 )
 
 // Principal is the authenticated caller of the API: a member of staff, a
@@ -23,6 +26,9 @@ type Principal struct {
 	Role string // clinician, scheduler, admin, patient, gateway, ...
 	Name string
 	Appt string
+	// Address is where the request came from, for the audit log; the API
+	// sets it from the request.
+	Address string
 }
 
 // Roles the API knows.
@@ -39,7 +45,7 @@ func (p Principal) IsStaff() bool {
 	return p.Role == RoleClinician || p.Role == RoleScheduler || p.Role == RoleAdmin
 }
 
-func (p Principal) actor() Actor { return Actor{ID: p.ID, Role: p.Role} }
+func (p Principal) actor() Actor { return Actor{ID: p.ID, Role: p.Role, Address: p.Address} }
 
 // Authenticator finds the caller of a request (session cookie or bearer
 // token). An error means 401.
@@ -133,6 +139,16 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Device", a.roles(a.fhirDevice, RoleClinician, RoleScheduler, RoleAdmin))
 }
 
+// clientAddress is the IP address a request came from, for the audit log.
+// Behind a reverse proxy, cmd puts the client's address in RemoteAddr.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal)
 
 func (a *API) anyone(h handler) httprouter.Handle {
@@ -142,6 +158,7 @@ func (a *API) anyone(h handler) httprouter.Handle {
 			a.problem(w, r, http.StatusUnauthorized, "sign in, or open the link from your invitation")
 			return
 		}
+		p.Address = clientAddress(r)
 		h(w, r, ps, p)
 	}
 }
@@ -217,6 +234,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusUnprocessableEntity, Reason(err))
 	case errors.Is(err, ErrForbidden):
 		a.problem(w, r, http.StatusForbidden, Reason(err))
+	case errors.Is(err, records.ErrBusy):
+		// The records were too busy through every retry: nothing was
+		// stored, and the same request may be sent again.
+		w.Header().Set("Retry-After", "1")
+		a.problem(w, r, http.StatusServiceUnavailable, "the clinic is busy; try again in a moment")
 	default:
 		a.log.Error("homekit api", "method", r.Method, "path", r.URL.Path, "err", err)
 		a.problem(w, r, http.StatusInternalServerError, "the server failed; try again")
@@ -231,9 +253,9 @@ func (a *API) submitter(ctx context.Context, p Principal) (Submitter, error) {
 		if err != nil {
 			return Submitter{}, err
 		}
-		return Submitter{PatientID: pid, GatewayID: p.ID, Role: p.Role}, nil
+		return Submitter{PatientID: pid, GatewayID: p.ID, Role: p.Role, Address: p.Address}, nil
 	}
-	return Submitter{PatientID: p.ID, AppointmentID: p.Appt, Role: p.Role}, nil
+	return Submitter{PatientID: p.ID, AppointmentID: p.Appt, Role: p.Role, Address: p.Address}, nil
 }
 
 // postReadings: POST /api/v1/readings {"readings": [ReadingIn, ...]} answers

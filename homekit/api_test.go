@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ type apiFixture struct {
 }
 
 func newAPIFixture(t *testing.T) *apiFixture {
-	s := openTestStore(t, Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")})
+	s := sqliteStore(t)
 	f := newFixture(t, s)
 	api, err := NewAPI(APIConfig{BaseURL: "https://clinic.example", Now: func() time.Time { return f.now }}, s, AuthenticatorFunc(testAuth), nil)
 	if err != nil {

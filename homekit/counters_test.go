@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ const hexSpO2ClockNotSet = "116100480000000101000000"
 // WebSocket); stored readings count their flags; a batch refused whole
 // counts nothing.
 func TestCounters(t *testing.T) {
-	s := openTestStore(t, Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")})
+	s := sqliteStore(t)
 	f := newFixture(t, s)
 	api, err := NewAPI(APIConfig{Now: func() time.Time { return f.now }}, s, AuthenticatorFunc(testAuth), nil)
 	if err != nil {

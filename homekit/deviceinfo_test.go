@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"vclinic/internal/records"
+
+	"vclinic/internal/records/recordstest"
 )
 
 // A blood pressure monitor's System ID as the edge reads it from 0x2A23
@@ -148,7 +151,7 @@ func testIdentity(t *testing.T, f *fixture) {
 		}
 	}
 	// The column refuses what the API would not let through.
-	_, err = f.s.db.ExecContext(f.ctx, `UPDATE homekit_readings SET identified_by = 'guess' WHERE id = $1`, res[0].ID)
+	err = exec(f.ctx, f.s, `UPDATE homekit_readings SET identified_by = 'guess' WHERE id = $1`, res[0].ID)
 	if err == nil {
 		t.Error("identified_by took 'guess'")
 	}
@@ -208,67 +211,51 @@ func TestAPIReadingIdentity(t *testing.T) {
 	}
 }
 
-// TestMigrateReadingsOfVersion1: a database that holds readings from before
-// migration 2 takes it; those readings read back with nothing said of how
-// their device was identified.
+// TestMigrateReadingsOfVersion1: a database that holds readings (and audit
+// rows) from before migration 2 takes the later ones; those readings read
+// back with nothing said of how their device was identified, and the audit
+// rows move to the clinic's audit log.
 func TestMigrateReadingsOfVersion1(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		d      dialect
-		driver string
-		cfg    func(t *testing.T) Config
-	}{
-		{"sqlite", dialectSQLite, "sqlite", func(t *testing.T) Config {
-			return Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")}
-		}},
-		{"postgres", dialectPostgres, "pgx", func(t *testing.T) Config {
-			return Config{PostgresURL: postgresServer(t).Database(t)}
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, b := range recordstest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := tc.cfg(t)
-			dsn := cfg.SQLitePath + cfg.PostgresURL
-			db, err := sql.Open(tc.driver, dsn)
+			rc := b.Config(t, records.Config{})
+			db, err := records.Open(ctx, rc, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			old := &Store{dialect: tc.d}
+			if err := db.Migrate(ctx, "homekit", migrations()[:1]); err != nil {
+				t.Fatal(err)
+			}
 			at := time.Date(2026, 6, 1, 9, 59, 0, 0, time.UTC)
-			v1 := migrations()[0]
-			ddl := v1.common + v1.sqlite
-			if tc.d == dialectPostgres {
-				ddl = v1.common + v1.postgres
-			}
-			for _, q := range []string{
-				tc.d.ddl(`CREATE TABLE ` + migrationsTable + ` (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {{ts}} NOT NULL)`),
-				tc.d.ddl(ddl),
-			} {
-				if _, err := db.ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, q := range []struct {
-				sql  string
-				args []any
-			}{
-				{`INSERT INTO ` + migrationsTable + ` (version, name, applied_at) VALUES (1, $1, $2)`, []any{v1.name, old.ts(at)}},
-				{`INSERT INTO homekit_devices (id, patient_id, type, model, address, identified_by, label, created_at)
-					VALUES ('dev-1', 'pat-ida', 'blood-pressure', 'UA-651BLE', $1, 'system-id', 'arm cuff', $2)`, []any{sysIDReceived, old.ts(at)}},
-				{`INSERT INTO homekit_readings (id, patient_id, source, device_id, submitted_by, characteristic, raw, decoder_version,
+			ts := db.Dialect().TS(at)
+			err = db.InTx(ctx, "write as release 1 did", func(tx *sql.Tx) error {
+				for _, q := range []struct {
+					sql  string
+					args []any
+				}{
+					{`INSERT INTO homekit_devices (id, patient_id, type, model, address, identified_by, label, created_at)
+					VALUES ('dev-1', 'pat-ida', 'blood-pressure', 'UA-651BLE', $1, 'system-id', 'arm cuff', $2)`, []any{sysIDReceived, ts}},
+					{`INSERT INTO homekit_readings (id, patient_id, source, device_id, submitted_by, characteristic, raw, decoder_version,
 					seq, observed_at, received_at, flags) VALUES ('rd-1', 'pat-ida', 'device', 'dev-1', 'pat-ida', $1, $2, $3, 1, $4, $4, '')`,
-					[]any{int64(BloodPressureMeasurement), must(hex.DecodeString(hexBP)), DecoderVersion, old.ts(at)}},
-				{`INSERT INTO homekit_measurements (reading_id, idx, code, mdc, value, unit, absent, implausible, implausible_reason)
+						[]any{int64(BloodPressureMeasurement), must(hex.DecodeString(hexBP)), DecoderVersion, ts}},
+					{`INSERT INTO homekit_measurements (reading_id, idx, code, mdc, value, unit, absent, implausible, implausible_reason)
 					VALUES ('rd-1', 0, '8480-6', 0, '120', 'mm[Hg]', '', false, '')`, nil},
-			} {
-				if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
-					t.Fatal(err)
+					{`INSERT INTO homekit_audit (at, actor_id, actor_role, action, entity, entity_id, patient_id, detail)
+					VALUES ($1, 'pat-ida', 'patient', 'create', 'reading', 'rd-1', 'pat-ida', '1 reading')`, []any{ts}},
+				} {
+					if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+						return err
+					}
 				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			db.Close()
 
-			s := openTestStore(t, cfg)
+			s := openTestStore(t, rc, Config{})
 			rs, err := s.ListReadings(ctx, Actor{ID: "user-clin", Role: "clinician"}, "pat-ida", time.Time{})
 			if err != nil {
 				t.Fatal(err)
@@ -281,6 +268,13 @@ func TestMigrateReadingsOfVersion1(t *testing.T) {
 				IdentifiedBy: BySystemID, DeviceInfo: &DeviceInfo{SystemID: sysIDReceived}}}, at.Add(time.Minute))
 			if err != nil || res[0].Status != StatusStored {
 				t.Fatalf("a reading after migrating: %+v, %v", res, err)
+			}
+			log, err := readAudit(ctx, s, "pat-ida")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log) < 1 || log[0].Detail != "1 reading" || !log[0].At.Equal(at) || log[0].Address != "" {
+				t.Errorf("the audit row of release 1 is not carried over: %+v", log)
 			}
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // Ingestion turns what the edge forwards into stored readings. Each item of
@@ -82,13 +84,16 @@ type Submitter struct {
 	// the patient sends them from a visit link.
 	AppointmentID string
 	Role          string // patient, gateway
+	// Address is where the readings came from (the edge's IP address),
+	// for the audit log.
+	Address string
 }
 
 func (w Submitter) actor() Actor {
 	if w.GatewayID != "" {
-		return Actor{ID: w.GatewayID, Role: w.Role}
+		return Actor{ID: w.GatewayID, Role: w.Role, Address: w.Address}
 	}
-	return Actor{ID: w.PatientID, Role: w.Role}
+	return Actor{ID: w.PatientID, Role: w.Role, Address: w.Address}
 }
 
 // characteristicsOf lists what each kind of device may send.
@@ -173,8 +178,8 @@ func (s *Store) Ingest(ctx context.Context, who Submitter, batch []ReadingIn, no
 	if len(ok) == 0 {
 		return results, nil
 	}
-	received := instant(now)
-	err = s.inTx(ctx, "ingest", func(tx *sql.Tx) error {
+	received := records.Instant(now)
+	err = s.db.InTx(ctx, "ingest", func(tx *sql.Tx) error {
 		stored := 0
 		for _, p := range ok {
 			r, err := s.insertReading(ctx, tx, who, p, received)
@@ -245,7 +250,7 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 	if err != nil {
 		return prepared{}, err.Error()
 	}
-	p := prepared{deviceID: dev.ID, char: char, raw: raw, seq: in.Seq, observedAt: instant(at)}
+	p := prepared{deviceID: dev.ID, char: char, raw: raw, seq: in.Seq, observedAt: records.Instant(at)}
 	if key, ok := RecordKeyOf(d); ok {
 		// A glucose meter's stored record is named by the meter (racp.go).
 		p.seq = &key
@@ -345,7 +350,7 @@ func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, p prepared) (Result, 
 	if errors.Is(err, sql.ErrNoRows) {
 		// The insert met a conflict on no key of ours: a clash of random
 		// ids, which a retry resolves.
-		return Result{}, fmt.Errorf("reading conflicts with no stored reading: %w", errRetry)
+		return Result{}, fmt.Errorf("reading conflicts with no stored reading: %w", records.ErrRetry)
 	}
 	if err != nil {
 		return Result{}, err
@@ -356,9 +361,6 @@ func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, p prepared) (Result, 
 	}
 	return Result{Index: p.index, Status: StatusDuplicate, ID: id}, nil
 }
-
-// errRetry marks a transaction that should run again.
-var errRetry = errors.New("retry")
 
 // ManualValue is one value a patient typed.
 type ManualValue struct {
@@ -446,7 +448,7 @@ func (s *Store) AddManual(ctx context.Context, who Submitter, m ManualReading, n
 		return Result{}, because(ErrInvalid, "a blood pressure needs both systolic (%s) and diastolic (%s)", LOINCSystolic, LOINCDiastolic)
 	}
 	id := newID()
-	err := s.inTx(ctx, "add patient-entered reading", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "add patient-entered reading", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO homekit_readings (id, patient_id, source, submitted_by, observed_at, received_at, appointment_id, flags)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			id, who.PatientID, SourcePatientEntered, who.actor().ID, s.ts(m.ObservedAt), s.ts(now),

@@ -14,7 +14,7 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	for _, be := range storeBackends() {
 		for _, size := range []int{1, 50} {
-			b.Run(fmt.Sprintf("%s/batch=%d", be.name, size), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/batch=%d", be.Name, size), func(b *testing.B) {
 				s := be.open(b, Config{})
 				ctx := context.Background()
 				dev, err := s.AddDevice(ctx, Actor{ID: "bench", Role: "admin"}, Device{PatientID: "pat-bench",

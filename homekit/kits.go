@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // DeviceKind is what a device in a kit measures. (DeviceType, in codes.go,
@@ -80,8 +82,8 @@ func (s *Store) AddDevice(ctx context.Context, actor Actor, d Device) (Device, e
 		return Device{}, err
 	}
 	d.ID = newID()
-	d.CreatedAt = instant(s.now())
-	err := s.inTx(ctx, "add device", func(tx *sql.Tx) error {
+	d.CreatedAt = records.Instant(s.now())
+	err := s.db.InTx(ctx, "add device", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO homekit_devices (id, patient_id, type, model, address, identified_by, label, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			d.ID, d.PatientID, d.Kind, d.Model, d.Address, d.IdentifiedBy, d.Label, s.ts(d.CreatedAt))
@@ -100,14 +102,14 @@ const deviceColumns = `id, patient_id, type, model, address, identified_by, labe
 
 func scanDevice(r interface{ Scan(...any) error }) (Device, error) {
 	var d Device
-	err := r.Scan(&d.ID, &d.PatientID, &d.Kind, &d.Model, &d.Address, &d.IdentifiedBy, &d.Label, tsScan{&d.CreatedAt})
+	err := r.Scan(&d.ID, &d.PatientID, &d.Kind, &d.Model, &d.Address, &d.IdentifiedBy, &d.Label, records.Time(&d.CreatedAt))
 	return d, err
 }
 
 // ListDevices returns a patient's kit, oldest first.
 func (s *Store) ListDevices(ctx context.Context, patientID string) ([]Device, error) {
 	out := []Device{}
-	err := queryRows(ctx, s.db, `SELECT `+deviceColumns+` FROM homekit_devices WHERE patient_id = $1 ORDER BY created_at, id`,
+	err := records.QueryRows(ctx, s.db, `SELECT `+deviceColumns+` FROM homekit_devices WHERE patient_id = $1 ORDER BY created_at, id`,
 		[]any{patientID}, func(r *sql.Rows) error {
 			d, err := scanDevice(r)
 			out = append(out, d)
@@ -146,8 +148,8 @@ func (s *Store) AddGateway(ctx context.Context, actor Actor, g Gateway) (Gateway
 	if g.ID == "" {
 		g.ID = newID()
 	}
-	g.CreatedAt = instant(s.now())
-	err := s.inTx(ctx, "add gateway", func(tx *sql.Tx) error {
+	g.CreatedAt = records.Instant(s.now())
+	err := s.db.InTx(ctx, "add gateway", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO homekit_gateways (id, patient_id, label, created_at) VALUES ($1, $2, $3, $4)`,
 			g.ID, g.PatientID, g.Label, s.ts(g.CreatedAt)); err != nil {
 			return err
@@ -189,7 +191,7 @@ func (s *Store) SetExpected(ctx context.Context, actor Actor, appointmentID, pat
 		}
 	}
 	codes = slices.Compact(slices.Sorted(slices.Values(codes)))
-	return s.inTx(ctx, "set expected measurements", func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, "set expected measurements", func(tx *sql.Tx) error {
 		var other string
 		err := tx.QueryRowContext(ctx, `SELECT patient_id FROM homekit_expected WHERE appointment_id = $1 AND patient_id <> $2 LIMIT 1`,
 			appointmentID, patientID).Scan(&other)
@@ -224,7 +226,7 @@ type ExpectedMeasurement struct {
 func (s *Store) Expected(ctx context.Context, appointmentID string, since time.Time) ([]ExpectedMeasurement, error) {
 	out := []ExpectedMeasurement{}
 	var patientID string
-	err := queryRows(ctx, s.db, `SELECT code, patient_id FROM homekit_expected WHERE appointment_id = $1 ORDER BY code`,
+	err := records.QueryRows(ctx, s.db, `SELECT code, patient_id FROM homekit_expected WHERE appointment_id = $1 ORDER BY code`,
 		[]any{appointmentID}, func(r *sql.Rows) error {
 			var e ExpectedMeasurement
 			err := r.Scan(&e.Code, &patientID)
@@ -255,10 +257,10 @@ func (s *Store) Expected(ctx context.Context, appointmentID string, since time.T
 // ListGateways returns a patient's gateways, oldest first.
 func (s *Store) ListGateways(ctx context.Context, patientID string) ([]Gateway, error) {
 	out := []Gateway{}
-	err := queryRows(ctx, s.db, `SELECT id, patient_id, label, created_at FROM homekit_gateways WHERE patient_id = $1 ORDER BY created_at, id`,
+	err := records.QueryRows(ctx, s.db, `SELECT id, patient_id, label, created_at FROM homekit_gateways WHERE patient_id = $1 ORDER BY created_at, id`,
 		[]any{patientID}, func(r *sql.Rows) error {
 			var g Gateway
-			err := r.Scan(&g.ID, &g.PatientID, &g.Label, tsScan{&g.CreatedAt})
+			err := r.Scan(&g.ID, &g.PatientID, &g.Label, records.Time(&g.CreatedAt))
 			out = append(out, g)
 			return err
 		})

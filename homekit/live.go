@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // LiveFeed shows readings in the patient's visit as they arrive. recent holds
@@ -34,11 +36,11 @@ const (
 // audits).
 func (s *Store) Recent(ctx context.Context, patientID string, since time.Time) ([]Reading, error) {
 	var out []Reading
-	err := s.inTx(ctx, "recent readings", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "recent readings", func(tx *sql.Tx) error {
 		// Start no earlier than the liveLimit-th newest reading.
 		var nth time.Time
 		err := tx.QueryRowContext(ctx, `SELECT observed_at FROM homekit_readings WHERE patient_id = $1
-			ORDER BY observed_at DESC LIMIT 1 OFFSET $2`, patientID, liveLimit-1).Scan(tsScan{&nth})
+			ORDER BY observed_at DESC LIMIT 1 OFFSET $2`, patientID, liveLimit-1).Scan(records.Time(&nth))
 		switch {
 		case err == nil && nth.After(since):
 			since = nth

@@ -2,7 +2,6 @@ package homekit
 
 import (
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 )
 
 func TestLiveFeedHearsStoredReadings(t *testing.T) {
-	s := openTestStore(t, Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")})
+	s := sqliteStore(t)
 	f := newFixture(t, s)
 	var mu sync.Mutex
 	var calls []string

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // Reading sources.
@@ -75,14 +77,14 @@ func (b HexBytes) MarshalText() ([]byte, error) { return []byte(hex.EncodeToStri
 // oldest first, and records the read in the audit log.
 func (s *Store) ListReadings(ctx context.Context, actor Actor, patientID string, since time.Time) ([]Reading, error) {
 	var out []Reading
-	err := s.inTx(ctx, "list readings", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "list readings", func(tx *sql.Tx) error {
 		var err error
 		out, err = s.readings(ctx, tx, patientID, since)
 		if err != nil {
 			return err
 		}
 		return s.auditRecord(ctx, tx, actor, AuditList, "reading", "", patientID,
-			fmt.Sprintf("%d readings since %s", len(out), instant(since).Format(time.RFC3339)))
+			fmt.Sprintf("%d readings since %s", len(out), records.Instant(since).Format(time.RFC3339)))
 	})
 	if err != nil {
 		return nil, err
@@ -93,7 +95,7 @@ func (s *Store) ListReadings(ctx context.Context, actor Actor, patientID string,
 func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, since time.Time) ([]Reading, error) {
 	out := []Reading{}
 	byID := map[string]int{}
-	err := queryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
+	err := records.QueryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
 			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags, identified_by, device_info
 		FROM homekit_readings WHERE patient_id = $1 AND observed_at >= $2 ORDER BY observed_at, id`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
@@ -103,7 +105,7 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 			var flags string
 			var raw []byte
 			if err := r.Scan(&x.ID, &x.PatientID, &x.Source, &dev, &gw, &x.SubmittedBy, &char, &raw,
-				&dv, &seq, tsScan{&x.ObservedAt}, tsScan{&x.ReceivedAt}, &dt, &appt, &flags, &by, &info); err != nil {
+				&dv, &seq, records.Time(&x.ObservedAt), records.Time(&x.ReceivedAt), &dt, &appt, &flags, &by, &info); err != nil {
 				return err
 			}
 			x.IdentifiedBy = IdentifiedBy(by.String)
@@ -133,7 +135,7 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	err = queryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason
+	err = records.QueryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason
 		FROM homekit_measurements m JOIN homekit_readings r ON r.id = m.reading_id
 		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY m.reading_id, m.idx`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {

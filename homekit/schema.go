@@ -1,54 +1,19 @@
 package homekit
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"strings"
-)
+import "vclinic/internal/records"
 
-// The schema is written once; a few tokens differ by dialect:
-//
-//	{{ts}}      an instant: timestamptz on PostgreSQL; INTEGER milliseconds
-//	            since the Unix epoch, UTC, on SQLite
-//	{{serial}}  an increasing integer primary key
-//	{{bytes}}   raw bytes: bytea on PostgreSQL, BLOB on SQLite
-//
-// Placeholders are $1, $2, ... in both dialects. Every table is named
-// homekit_*: other packages keep their tables in the same database, and the
-// store never reads or writes theirs (patient and appointment ids are plain
-// text here, without foreign keys into the scheduler's tables).
-func (d dialect) ddl(s string) string {
-	if d == dialectPostgres {
-		return strings.NewReplacer(
-			"{{ts}}", "timestamptz",
-			"{{serial}}", "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-			"{{bytes}}", "bytea",
-		).Replace(s)
-	}
-	return strings.NewReplacer(
-		"{{ts}}", "INTEGER",
-		"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
-		"{{bytes}}", "BLOB",
-	).Replace(s)
-}
-
-// migration is one numbered step of the schema. Versions only grow; a step,
-// once released, never changes.
-type migration struct {
-	version  int
-	name     string
-	common   string // both dialects, after token replacement
-	sqlite   string // SQLite only, after common
-	postgres string // PostgreSQL only, after common
-}
+// The schema is written once for both dialects (see records.Dialect.DDL).
+// Every table is named homekit_*: other parts keep their tables in the same
+// database, and the store never reads or writes theirs (patient and
+// appointment ids are plain text here, without foreign keys into the
+// scheduler's tables).
 
 // migrations is the homekit schema history.
-func migrations() []migration {
-	return []migration{{
-		version: 1,
-		name:    "kits and readings",
-		common: `
+func migrations() []records.Migration {
+	return []records.Migration{{
+		Version: 1,
+		Name:    "kits and readings",
+		Common: `
 CREATE TABLE homekit_devices (
 	id            TEXT PRIMARY KEY,
 	patient_id    TEXT NOT NULL,
@@ -126,13 +91,13 @@ CREATE TABLE homekit_audit (
 );
 CREATE INDEX homekit_audit_patient ON homekit_audit (patient_id, id);
 `,
-		sqlite: `
+		SQLite: `
 CREATE TRIGGER homekit_audit_no_update BEFORE UPDATE ON homekit_audit
 BEGIN SELECT RAISE(ABORT, 'homekit_audit is append-only'); END;
 CREATE TRIGGER homekit_audit_no_delete BEFORE DELETE ON homekit_audit
 BEGIN SELECT RAISE(ABORT, 'homekit_audit is append-only'); END;
 `,
-		postgres: `
+		Postgres: `
 CREATE FUNCTION homekit_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RAISE EXCEPTION 'homekit_audit is append-only';
@@ -144,67 +109,28 @@ CREATE TRIGGER homekit_audit_no_truncate BEFORE TRUNCATE ON homekit_audit
 	FOR EACH STATEMENT EXECUTE FUNCTION homekit_audit_append_only();
 `,
 	}, {
-		version: 2,
-		name:    "how the edge identified a reading's device",
-		common: `
+		Version: 2,
+		Name:    "how the edge identified a reading's device",
+		Common: `
 -- What the edge matched the kit entry by; NULL when it did not say.
 ALTER TABLE homekit_readings ADD COLUMN identified_by TEXT
 	CHECK (identified_by IN ('bluetooth-address', 'system-id', 'serial', 'web-bluetooth-id', 'type'));
 -- What the edge read from the device (DeviceInfo as JSON); NULL when nothing.
 ALTER TABLE homekit_readings ADD COLUMN device_info TEXT;
 `,
+	}, {
+		Version: 3,
+		Name:    "audit rows carried into the clinic's audit log",
+		// The clinic keeps one audit log (package audit, which the store is
+		// given and whose table exists before this step runs). Older rows
+		// keep their time, actor and detail; they have no address.
+		Common: `
+INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, patient_id, address, detail)
+	SELECT at, actor_id, actor_role, action, entity, entity_id, patient_id, '', detail FROM homekit_audit ORDER BY at, id;
+DROP TABLE homekit_audit;
+`,
+		Postgres: `
+DROP FUNCTION homekit_audit_append_only();
+`,
 	}}
-}
-
-// migrationsTable records the applied steps of this package's schema.
-const migrationsTable = "homekit_schema_migrations"
-
-// migrationLock is the advisory lock key under which PostgreSQL nodes that
-// start together apply migrations one at a time ("vchomek" in ASCII).
-const migrationLock = 0x7663686f6d656b00
-
-// migrate applies, in order and each in its own transaction, the migrations
-// the database lacks.
-func (s *Store) migrate(ctx context.Context) error {
-	for _, m := range migrations() {
-		var applied bool
-		err := s.inTx(ctx, fmt.Sprintf("migration %d (%s)", m.version, m.name), func(tx *sql.Tx) error {
-			applied = false
-			if s.dialect == dialectPostgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-					return err
-				}
-			}
-			create := s.dialect.ddl(`CREATE TABLE IF NOT EXISTS ` + migrationsTable + ` (
-				version    INTEGER PRIMARY KEY,
-				name       TEXT NOT NULL,
-				applied_at {{ts}} NOT NULL)`)
-			if _, err := tx.ExecContext(ctx, create); err != nil {
-				return err
-			}
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+migrationsTable+` WHERE version = $1`, m.version).Scan(&n)
-			if err != nil || n > 0 {
-				return err
-			}
-			ddl := m.common + m.sqlite
-			if s.dialect == dialectPostgres {
-				ddl = m.common + m.postgres
-			}
-			if _, err := tx.ExecContext(ctx, s.dialect.ddl(ddl)); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, s.ts(s.now()))
-			applied = err == nil
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if applied {
-			s.log.Info("homekit store: applied migration", "version", m.version, "name", m.name, "db", s.Dialect())
-		}
-	}
-	return nil
 }

@@ -3,9 +3,6 @@ package homekit
 import (
 	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
 )
 
 // Sentinel errors of the store. Store calls wrap them with a reason a person
@@ -45,31 +42,4 @@ func Reason(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// SQLite result codes (https://www.sqlite.org/rescode.html) and PostgreSQL
-// SQLSTATEs (Appendix A of the PostgreSQL manual).
-const (
-	sqliteBusy             = 5
-	sqliteLocked           = 6
-	pgSerializationFailure = "40001"
-	pgDeadlockDetected     = "40P01"
-)
-
-// retryable reports whether a transaction failed only because of other
-// transactions and may be run again.
-func retryable(err error) bool {
-	if errors.Is(err, errRetry) {
-		return true
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		c := se.Code() & 0xff
-		return c == sqliteBusy || c == sqliteLocked
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected
-	}
-	return false
 }

@@ -2,91 +2,93 @@ package homekit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"vclinic/internal/records/recordstest"
+
+	"vclinic/internal/records"
+
+	"vclinic/internal/records/audit"
 )
 
 // The store conformance suite: the same test functions run against SQLite
 // and a real PostgreSQL server (a throwaway cluster, or the server
 // VCLINIC_TEST_POSTGRES names; VCLINIC_REQUIRE_POSTGRES=1 makes its absence
-// a failure).
+// a failure; see package recordstest).
 
-var testPostgres struct {
-	once sync.Once
-	srv  *recordstest.Server
-	err  error
-}
+func TestMain(m *testing.M) { os.Exit(recordstest.Main(m)) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testPostgres.srv != nil {
-		if err := testPostgres.srv.Close(); err != nil {
-			os.Stderr.WriteString("stopping the test PostgreSQL: " + err.Error() + "\n")
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	os.Exit(code)
-}
-
-func postgresServer(t testing.TB) *recordstest.Server {
-	t.Helper()
-	testPostgres.once.Do(func() {
-		testPostgres.srv, testPostgres.err = recordstest.Start(context.Background())
-	})
-	if err := testPostgres.err; err != nil {
-		if errors.Is(err, recordstest.ErrUnavailable) && !recordstest.Required() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	return testPostgres.srv
-}
-
-type storeBackend struct {
-	name string
-	open func(t testing.TB, cfg Config) *Store
-}
+type storeBackend struct{ recordstest.Backend }
 
 func storeBackends() []storeBackend {
-	return []storeBackend{
-		{"sqlite", func(t testing.TB, cfg Config) *Store {
-			cfg.SQLitePath = filepath.Join(t.TempDir(), "records.db")
-			return openTestStore(t, cfg)
-		}},
-		{"postgres", func(t testing.TB, cfg Config) *Store {
-			cfg.PostgresURL = postgresServer(t).Database(t)
-			return openTestStore(t, cfg)
-		}},
+	var out []storeBackend
+	for _, b := range recordstest.Backends() {
+		out = append(out, storeBackend{b})
 	}
+	return out
 }
 
-func openTestStore(t testing.TB, cfg Config) *Store {
+// open opens a store on a fresh database with a pool of 8.
+func (b storeBackend) open(t testing.TB, cfg Config) *Store {
+	return openTestStore(t, b.Config(t, records.Config{MaxConns: 8}), cfg)
+}
+
+// sqliteStore opens a store on a fresh SQLite database.
+func sqliteStore(t testing.TB) *Store { return storeBackends()[0].open(t, Config{}) }
+
+// openTestStore opens the records database rc names, its audit log and a
+// store on it; all close when t ends.
+func openTestStore(t testing.TB, rc records.Config, cfg Config) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), cfg, nil)
+	ctx := context.Background()
+	db, err := records.Open(ctx, rc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
+		if err := db.Close(); err != nil {
 			t.Error(err)
 		}
 	})
+	trail, err := audit.New(ctx, db, audit.Config{Clock: cfg.Clock}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStore(ctx, db, trail, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return s
+}
+
+// readAudit reads the audit log of one patient, oldest first.
+func readAudit(ctx context.Context, s *Store, patientID string) ([]audit.Entry, error) {
+	page, err := s.trail.Query(ctx, s.db, audit.Filter{PatientID: patientID, Limit: audit.MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(page.Rows)
+	return page.Rows, nil
+}
+
+// exec runs one statement in its own transaction, bypassing the store.
+func exec(ctx context.Context, s *Store, query string, args ...any) error {
+	return s.db.InTx(ctx, "exec", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
 }
 
 // TestStore runs the conformance suite on each store.
 func TestStore(t *testing.T) {
 	for _, b := range storeBackends() {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name string
 				test func(t *testing.T, f *fixture)
@@ -107,7 +109,7 @@ func TestStore(t *testing.T) {
 				{"GlucoseRecords", testGlucoseRecords},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					tc.test(t, newFixture(t, b.open(t, Config{MaxConns: 8})))
+					tc.test(t, newFixture(t, b.open(t, Config{})))
 				})
 			}
 		})
@@ -197,7 +199,7 @@ const (
 
 func testMigrations(t *testing.T, f *fixture) {
 	// Migrating again is a no-op.
-	if err := f.s.migrate(f.ctx); err != nil {
+	if err := f.s.db.Migrate(f.ctx, "homekit", migrations()); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -564,7 +566,7 @@ func testAudit(t *testing.T, f *fixture) {
 	if err := f.s.AuditShown(f.ctx, Actor{}, EntityLiveVitals, "appt-1", "pat-ida"); err == nil {
 		t.Error("a record without an actor was accepted")
 	}
-	log, err := f.s.Audit(f.ctx, "pat-ida")
+	log, err := readAudit(f.ctx, f.s, "pat-ida")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -577,8 +579,8 @@ func testAudit(t *testing.T, f *fixture) {
 	if !equal(actions, want) {
 		t.Errorf("audit = %v, want %v", actions, want)
 	}
-	if _, err := f.s.db.ExecContext(f.ctx, `DELETE FROM homekit_audit`); err == nil {
-		t.Error("deleting from homekit_audit succeeded; it is append-only")
+	if err := exec(f.ctx, f.s, `DELETE FROM audit_log`); err == nil {
+		t.Error("deleting from audit_log succeeded; it is append-only")
 	}
 }
 

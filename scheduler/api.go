@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"vclinic/internal/records"
+
+	"vclinic/internal/records/audit"
 )
 
 //go:embed openapi.json
@@ -134,6 +139,8 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))
+	r.GET("/api/v1/audit", a.roles(a.auditLog, RoleAdmin))
+	r.GET("/api/v1/me/access-log", a.roles(a.accessLog, RolePatient))
 }
 
 // handler is an API handler with its authenticated caller.
@@ -147,6 +154,7 @@ func (a *API) anyone(h handler) httprouter.Handle {
 			a.problem(w, r, http.StatusUnauthorized, "sign in, or open the link from your invitation")
 			return
 		}
+		p.Address = clientAddress(r)
 		h(w, r, ps, p)
 	}
 }
@@ -167,6 +175,16 @@ func (a *API) roles(h handler, roles ...string) httprouter.Handle {
 		}
 		a.problem(w, r, http.StatusForbidden, fmt.Sprintf("a %s may not do this", p.Role))
 	})
+}
+
+// clientAddress is the IP address a request came from, for the audit log.
+// Behind a reverse proxy, cmd puts the client's address in RemoteAddr.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // maxBody bounds a JSON request body.
@@ -218,6 +236,7 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, detail
 
 // fail maps a store error to its status: 404, 409, 422, 403, 401, else 500.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var invalidQuery *audit.InvalidError
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.problem(w, r, http.StatusNotFound, Reason(err))
@@ -229,6 +248,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusForbidden, Reason(err))
 	case errors.Is(err, ErrBadCredentials):
 		a.problem(w, r, http.StatusUnauthorized, ErrBadCredentials.Error())
+	case errors.As(err, &invalidQuery):
+		a.problem(w, r, http.StatusBadRequest, invalidQuery.Reason)
+	case errors.Is(err, records.ErrBusy):
+		// The records were too busy through every retry: the request did
+		// nothing and may be sent again.
+		w.Header().Set("Retry-After", "1")
+		a.problem(w, r, http.StatusServiceUnavailable, "the clinic is busy; try again in a moment")
 	default:
 		a.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
 		a.problem(w, r, http.StatusInternalServerError, "the server failed; try again")

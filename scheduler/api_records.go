@@ -52,7 +52,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	u, err := a.store.Authenticate(r.Context(), req.Username, req.Password)
+	u, err := a.store.Authenticate(r.Context(), req.Username, req.Password, clientAddress(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +76,7 @@ type apiFixture struct {
 }
 
 func newAPIFixture(t *testing.T) *apiFixture {
-	s := openTestStore(t, Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")})
+	s := storeBackends()[0].open(t, Config{})
 	f := &apiFixture{storeFixture: newStoreFixture(t, s), presence: &testPresence{rooms: map[string][2]int{}}}
 	u := stMust(s.CreateUser(f.ctx, f.admin, "anna", "Dr. Anna Holm", RoleClinician, "a long password"))(t)
 	f.mine = stMust(s.CreateClinician(f.ctx, f.staff, Clinician{Name: "Dr. Anna Holm", UserID: u.ID}))(t)

@@ -3,16 +3,17 @@ package scheduler
 import (
 	"context"
 	"database/sql"
-	"regexp"
-	"time"
+	"errors"
+
+	"vclinic/internal/records/audit"
 )
 
-// The audit log answers who looked at or changed which patient's data, and
-// when, as Danish health law requires (the Health Act, sundhedsloven, gives
-// patients the right to see who looked up their data). It is append-only: the schema refuses UPDATE and DELETE on it.
-// Store calls write the entry in the transaction that does the work, so there
-// is never a read or write without its entry, nor an entry for work that was
-// rolled back.
+// Every read and write of patient data is recorded in the clinic's audit log
+// (package audit) with who, when and from where, as Danish health law
+// requires (the Health Act, sundhedsloven, gives patients the right to see
+// who looked up their data). Store calls write the row in the transaction
+// that does the work, so there is never a read or write without its row, nor
+// a row for work that was rolled back.
 
 // Audit actions.
 const (
@@ -24,79 +25,113 @@ const (
 	AuditDenied = "login-failed"
 )
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	ActorID   string    `json:"actorId"`
-	ActorRole string    `json:"actorRole"`
-	Action    string    `json:"action"`    // read, list, create, update, login, login-failed
-	Entity    string    `json:"entity"`    // patient, appointment, clinician, ...
-	EntityID  string    `json:"entityId"`  // the record's id, "" for a list
-	PatientID string    `json:"patientId"` // whose data, "" when no patient's
-	Detail    string    `json:"detail"`    // never holds a CPR number
-}
-
-// auditRecord appends one entry in tx.
+// auditRecord appends one row in tx.
 func (s *Store) auditRecord(ctx context.Context, tx *sql.Tx, a Actor, action, entity, entityID, patientID, detail string) error {
-	var pid any
-	if patientID != "" {
-		pid = patientID
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor_id, actor_role, action, entity, entity_id, patient_id, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.ts(s.now()), a.ID, a.Role, action, entity, entityID, pid, redactCPR(detail))
-	return err
+	return s.trail.Append(ctx, tx, audit.Entry{ActorID: a.ID, ActorRole: a.Role, Action: action,
+		Entity: entity, EntityID: entityID, PatientID: patientID, Address: a.Address, Detail: detail})
 }
 
-// cprLike matches what could be a CPR number in free text: ten digits, or six
-// and four with a dash or space between. Longer digit runs match too: when in
-// doubt, redact.
-var cprLike = regexp.MustCompile(`\d{6}[- ]?\d{4}`)
-
-// redactCPR blanks anything shaped like a CPR number, so that free text a
-// person typed (a cancellation reason) cannot carry one into the log.
-func redactCPR(s string) string {
-	return cprLike.ReplaceAllString(s, "[redacted]")
-}
-
-// Audit returns the audit log of one patient's data, oldest first, or the
-// whole log when patientID is "". Only admins may read it, and reading it is
-// itself logged.
-func (s *Store) Audit(ctx context.Context, actor Actor, patientID string) ([]AuditEntry, error) {
+// AuditLog answers one page of the clinic's audit log, newest first: every
+// part's rows (scheduler, home kit, visits). Only an admin may read it, and
+// reading it is itself logged.
+func (s *Store) AuditLog(ctx context.Context, actor Actor, f audit.Filter) (audit.Page, error) {
 	if err := checkActor(actor); err != nil {
-		return nil, err
+		return audit.Page{}, err
 	}
 	if actor.Role != RoleAdmin {
-		return nil, because(ErrForbidden, "only an admin may read the audit log")
+		return audit.Page{}, because(ErrForbidden, "only an admin may read the audit log")
 	}
-	var out []AuditEntry
-	err := s.inTx(ctx, "read audit log", func(tx *sql.Tx) error {
-		out = out[:0]
-		q := `SELECT id, at, actor_id, actor_role, action, entity, entity_id, patient_id, detail FROM audit`
-		var args []any
-		if patientID != "" {
-			q += ` WHERE patient_id = $1`
-			args = append(args, patientID)
+	var page audit.Page
+	err := s.db.InTx(ctx, "read audit log", func(tx *sql.Tx) error {
+		var err error
+		if page, err = s.trail.Query(ctx, tx, f); err != nil {
+			return err
 		}
-		q += ` ORDER BY id`
-		err := queryRows(ctx, tx, q, args, func(r *sql.Rows) error {
-			var e AuditEntry
-			var pid sql.NullString
-			if err := r.Scan(&e.ID, tsScan{&e.At}, &e.ActorID, &e.ActorRole, &e.Action, &e.Entity, &e.EntityID, &pid, &e.Detail); err != nil {
-				return err
-			}
-			e.PatientID = pid.String
-			out = append(out, e)
-			return nil
-		})
+		return s.auditRecord(ctx, tx, actor, AuditRead, "audit", "", f.PatientID, auditFilterDetail(f))
+	})
+	if err != nil {
+		return audit.Page{}, err
+	}
+	return page, nil
+}
+
+func auditFilterDetail(f audit.Filter) string {
+	d := "audit log"
+	if f.ActorID != "" {
+		d += " of actor " + f.ActorID
+	}
+	return d
+}
+
+// AccessEntry is a row of a patient's access log: an audit row with the name
+// of whoever acted, when the clinic knows it (staff, and the patient).
+type AccessEntry struct {
+	audit.Entry
+	ActorName string `json:"actorName,omitempty"`
+}
+
+// AccessPage is one page of a patient's access log, newest first.
+type AccessPage struct {
+	Rows []AccessEntry `json:"rows"`
+	Next string        `json:"next"`
+}
+
+// AccessLog answers who has read or changed the acting patient's own data
+// ("Min Log"): the audit rows about that patient, staff named by name and
+// role. The addresses of others are left out. Reading it is itself logged.
+func (s *Store) AccessLog(ctx context.Context, actor Actor, f audit.Filter) (AccessPage, error) {
+	if err := checkActor(actor); err != nil {
+		return AccessPage{}, err
+	}
+	if actor.Role != RolePatient {
+		return AccessPage{}, because(ErrForbidden, "the access log is the patient's own")
+	}
+	f.PatientID, f.ActorID = actor.ID, ""
+	var out AccessPage
+	err := s.db.InTx(ctx, "read access log", func(tx *sql.Tx) error {
+		page, err := s.trail.Query(ctx, tx, f)
 		if err != nil {
 			return err
 		}
-		return s.auditRecord(ctx, tx, actor, AuditRead, "audit", "", patientID, "audit log")
+		out = AccessPage{Rows: make([]AccessEntry, 0, len(page.Rows)), Next: page.Next}
+		names := map[string]string{}
+		for _, e := range page.Rows {
+			if e.ActorID != actor.ID {
+				e.Address = ""
+			}
+			name, ok := names[e.ActorID]
+			if !ok {
+				if name, err = s.actorName(ctx, tx, e.ActorID, e.ActorRole); err != nil {
+					return err
+				}
+				names[e.ActorID] = name
+			}
+			out.Rows = append(out.Rows, AccessEntry{Entry: e, ActorName: name})
+		}
+		return s.auditRecord(ctx, tx, actor, AuditRead, "access-log", "", actor.ID, "")
 	})
 	if err != nil {
-		return nil, err
+		return AccessPage{}, err
 	}
 	return out, nil
+}
+
+// actorName is the name of a member of staff or a patient, "" for others
+// (gateways, the system) and for ids the clinic no longer knows.
+func (s *Store) actorName(ctx context.Context, tx *sql.Tx, id, role string) (string, error) {
+	var q string
+	switch role {
+	case RoleClinician, RoleScheduler, RoleAdmin:
+		q = `SELECT name FROM users WHERE id = $1`
+	case RolePatient:
+		q = `SELECT name FROM patients WHERE id = $1`
+	default:
+		return "", nil
+	}
+	var name string
+	err := tx.QueryRowContext(ctx, q, id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
 }

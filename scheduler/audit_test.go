@@ -1,6 +1,10 @@
 package scheduler
 
-import "testing"
+import (
+	"testing"
+
+	"vclinic/internal/records/audit"
+)
 
 func TestRedactCPR(t *testing.T) {
 	for in, want := range map[string]string{
@@ -10,8 +14,8 @@ func TestRedactCPR(t *testing.T) {
 		"2026-06-02T10:00:00Z for 30m0s": "2026-06-02T10:00:00Z for 30m0s",
 		"phone 12345678":                 "phone 12345678",
 	} {
-		if got := redactCPR(in); got != want {
-			t.Errorf("redactCPR(%q) = %q, want %q", in, got, want)
+		if got := audit.RedactCPR(in); got != want {
+			t.Errorf("audit.RedactCPR(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // Booking never double-books. An appointment occupies
@@ -61,7 +63,7 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 	if err := checkActor(actor); err != nil {
 		return Booking{}, err
 	}
-	req.Start = instant(req.Start)
+	req.Start = records.Instant(req.Start)
 	req.Duration = req.Duration.Truncate(time.Millisecond)
 	switch {
 	case req.ClinicianID == "" || req.PatientID == "":
@@ -75,8 +77,8 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 	}
 	fingerprint := req.fingerprint()
 	var out Booking
-	err := s.inTx(ctx, "book", func(tx *sql.Tx) error {
-		if err := s.lockClinician(ctx, tx, req.ClinicianID); err != nil {
+	err := s.db.InTx(ctx, "book", func(tx *sql.Tx) error {
+		if err := s.db.Lock(ctx, tx, clinicianLock(req.ClinicianID)); err != nil {
 			return err
 		}
 		if req.IdempotencyKey != "" {
@@ -106,7 +108,7 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 		if err != nil {
 			return err
 		}
-		t := instant(s.now())
+		t := records.Instant(s.now())
 		a := Appointment{
 			ID: newID(), ClinicianID: c.ID, PatientID: req.PatientID, TypeID: req.TypeID,
 			Start: req.Start, End: req.Start.Add(typ.Duration),
@@ -130,7 +132,7 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 			a.ID, a.ClinicianID, a.PatientID, typeID, s.ts(a.Start), s.ts(a.End),
 			a.BufferBefore.Milliseconds(), a.BufferAfter.Milliseconds(), s.ts(occ.Start), s.ts(occ.End),
 			string(a.Status), s.ts(a.CreatedAt), s.ts(a.UpdatedAt))
-		if exclusionViolation(err) {
+		if records.Exclusion(err) {
 			return because(ErrConflict, "overlaps another appointment of the clinician")
 		}
 		if err != nil {
@@ -159,13 +161,13 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 	if err := checkActor(actor); err != nil {
 		return Appointment{}, err
 	}
-	start = instant(start)
+	start = records.Instant(start)
 	duration = duration.Truncate(time.Millisecond)
 	if start.IsZero() {
 		return Appointment{}, because(ErrUnprocessable, "start is required")
 	}
 	var out Appointment
-	err := s.inTx(ctx, "reschedule appointment "+id, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "reschedule appointment "+id, func(tx *sql.Tx) error {
 		// The clinician of an appointment never changes, so reading it
 		// before taking the clinician's lock is safe; the row is read again,
 		// locked, under it.
@@ -173,10 +175,10 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 		if err != nil {
 			return err
 		}
-		if err := s.lockClinician(ctx, tx, before.ClinicianID); err != nil {
+		if err := s.db.Lock(ctx, tx, clinicianLock(before.ClinicianID)); err != nil {
 			return err
 		}
-		a, err := getAppointment(ctx, tx, id, s.forUpdate())
+		a, err := getAppointment(ctx, tx, id, s.db.Dialect().ForUpdate())
 		if err != nil {
 			return err
 		}
@@ -199,7 +201,7 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 		typ.BufferBefore, typ.BufferAfter = a.BufferBefore, a.BufferAfter
 		a.Start, a.End = start, start.Add(d)
 		a.Sequence++
-		a.UpdatedAt = instant(s.now())
+		a.UpdatedAt = records.Instant(s.now())
 		if err := s.within(ctx, tx, c, typ, a.Start, a.End, now); err != nil {
 			return err
 		}
@@ -210,7 +212,7 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 		_, err = tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, occ_start = $3, occ_end = $4,
 			sequence = $5, updated_at = $6 WHERE id = $7`,
 			s.ts(a.Start), s.ts(a.End), s.ts(occ.Start), s.ts(occ.End), a.Sequence, s.ts(a.UpdatedAt), a.ID)
-		if exclusionViolation(err) {
+		if records.Exclusion(err) {
 			return because(ErrConflict, "overlaps another appointment of the clinician")
 		}
 		if err != nil {
@@ -275,7 +277,7 @@ func (s *Store) checkFree(ctx context.Context, tx *sql.Tx, a Appointment) error 
 		AND occ_start < $2 AND occ_start > $3 AND occ_end > $4 AND id <> $5
 		ORDER BY occ_start LIMIT 1`,
 		a.ClinicianID, s.ts(occ.End), s.ts(occ.Start.Add(-maxOccupied)), s.ts(occ.Start), a.ID).
-		Scan(tsScan{&otherStart}, tsScan{&otherEnd})
+		Scan(records.Time(&otherStart), records.Time(&otherEnd))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // Idempotency keys make a retried booking book once. A key belongs to the
@@ -33,14 +35,14 @@ const purgeBatch = 500
 func (r BookRequest) fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%d", r.ClinicianID, r.PatientID, r.TypeID,
-		r.Duration.Milliseconds(), instant(r.Start).UnixMilli())
+		r.Duration.Milliseconds(), records.Instant(r.Start).UnixMilli())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // keyCutoff is the creation time at or before which a key has expired at
 // instant now.
 func (s *Store) keyCutoff(now time.Time) time.Time {
-	return instant(now.Add(-s.cfg.IdempotencyRetention))
+	return records.Instant(now.Add(-s.cfg.IdempotencyRetention))
 }
 
 // replay looks up an idempotency key of actor. It returns the id of the
@@ -50,7 +52,7 @@ func (s *Store) replay(ctx context.Context, tx *sql.Tx, actor Actor, key, finger
 	var hash, id string
 	var created time.Time
 	err := tx.QueryRowContext(ctx, `SELECT request_hash, appointment_id, created_at FROM idempotency_keys
-		WHERE actor_id = $1 AND idem_key = $2`, actor.ID, key).Scan(&hash, &id, tsScan{&created})
+		WHERE actor_id = $1 AND idem_key = $2`, actor.ID, key).Scan(&hash, &id, records.Time(&created))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
@@ -77,8 +79,8 @@ func (s *Store) replay(ctx context.Context, tx *sql.Tx, actor Actor, key, finger
 func (s *Store) rememberKey(ctx context.Context, tx *sql.Tx, actor Actor, key, fingerprint, appointmentID string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (actor_id, idem_key, request_hash, appointment_id, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, actor.ID, key, fingerprint, appointmentID, s.ts(s.now()))
-	if uniqueViolation(err) {
-		return fmt.Errorf("idempotency key: %w", errContention)
+	if records.Unique(err) {
+		return fmt.Errorf("idempotency key: %w", records.ErrRetry)
 	}
 	return err
 }
@@ -98,7 +100,7 @@ func (s *Store) purgeKeys(ctx context.Context, now time.Time, batch int) (int64,
 	var total int64
 	for {
 		var n int64
-		err := s.inTx(ctx, "purge idempotency keys", func(tx *sql.Tx) error {
+		err := s.db.InTx(ctx, "purge idempotency keys", func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE (actor_id, idem_key) IN (
 				SELECT actor_id, idem_key FROM idempotency_keys WHERE created_at <= $1
 				ORDER BY created_at LIMIT $2)`, cutoff, batch)

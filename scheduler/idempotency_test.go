@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // testClock is a store clock the test moves by hand.
@@ -47,7 +49,7 @@ func (f *expiryFixture) bookAt(t time.Time, req BookRequest) (Booking, error) {
 func (f *expiryFixture) keys() []string {
 	f.t.Helper()
 	var keys []string
-	err := queryRows(f.ctx, f.s.db, `SELECT idem_key FROM idempotency_keys`, nil, func(r *sql.Rows) error {
+	err := records.QueryRows(f.ctx, f.s.db, `SELECT idem_key FROM idempotency_keys`, nil, func(r *sql.Rows) error {
 		var k string
 		err := r.Scan(&k)
 		keys = append(keys, k)
@@ -65,7 +67,7 @@ func (f *expiryFixture) keys() []string {
 func TestIdempotencyExpiry(t *testing.T) {
 	const retention = 24 * time.Hour
 	for _, b := range storeBackends() {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name string
 				test func(t *testing.T, f *expiryFixture)
@@ -251,13 +253,9 @@ func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
 // (closed first when closed is set), and returns the first record it logs.
 func (f *expiryFixture) runPurge(t *testing.T, closed bool) slog.Record {
 	records := make(chan slog.Record)
-	s, err := Open(f.ctx, f.s.cfg, slog.New(recordHandler{records}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := reopen(t, f.s, slog.New(recordHandler{records}))
 	if closed {
-		s.Close()
+		s.db.Close()
 	}
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan struct{})
@@ -310,7 +308,7 @@ func testPurgeLoop(t *testing.T, f *expiryFixture) {
 // testKeysIndex: migration 2 indexes the keys by age for the purge.
 func testKeysIndex(t *testing.T, f *expiryFixture) {
 	q := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = $1`
-	if f.s.dialect == dialectPostgres {
+	if f.s.db.Dialect() == records.Postgres {
 		q = `SELECT count(*) FROM pg_indexes WHERE tablename = 'idempotency_keys' AND indexname = $1`
 	}
 	var n int

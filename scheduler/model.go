@@ -176,6 +176,9 @@ func (a Appointment) Occupied() Interval {
 type Actor struct {
 	ID   string // user id, patient id or "system"
 	Role string // clinician, scheduler, admin, patient, relative, interpreter, gateway, system
+	// Address is where the request came from (the client's IP address),
+	// for the audit log; "" for the clinic's own work.
+	Address string
 }
 
 // System is the actor of the clinic's own background work (seeding, expiry).

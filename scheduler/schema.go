@@ -1,50 +1,17 @@
 package scheduler
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"strings"
-)
+import "vclinic/internal/records"
 
-// The schema is written once; a few tokens differ by dialect:
-//
-//	{{ts}}      an instant: timestamptz on PostgreSQL; INTEGER milliseconds
-//	            since the Unix epoch, UTC, on SQLite
-//	{{serial}}  an increasing integer primary key
-//
+// The schema is written once for both dialects (see records.Dialect.DDL).
 // Durations are BIGINT milliseconds, wall-clock times INTEGER minutes after
-// local midnight, dates TEXT YYYY-MM-DD. Placeholders are $1, $2, ... in
-// both dialects (modernc.org/sqlite binds $N to the N-th argument).
-func (d dialect) ddl(s string) string {
-	if d == dialectPostgres {
-		return strings.NewReplacer(
-			"{{ts}}", "timestamptz",
-			"{{serial}}", "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-		).Replace(s)
-	}
-	return strings.NewReplacer(
-		"{{ts}}", "INTEGER",
-		"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
-	).Replace(s)
-}
-
-// migration is one numbered step of the schema. Versions only grow; a step,
-// once released, never changes.
-type migration struct {
-	version  int
-	name     string
-	common   string // both dialects, after token replacement
-	sqlite   string // SQLite only, after common
-	postgres string // PostgreSQL only, after common
-}
+// local midnight, dates TEXT YYYY-MM-DD.
 
 // migrations is the scheduler's schema history.
-func migrations() []migration {
-	return []migration{{
-		version: 1,
-		name:    "records",
-		common: `
+func migrations() []records.Migration {
+	return []records.Migration{{
+		Version: 1,
+		Name:    "records",
+		Common: `
 CREATE TABLE users (
 	id            TEXT PRIMARY KEY,
 	username      TEXT NOT NULL UNIQUE,
@@ -139,13 +106,13 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_patient ON audit (patient_id, id);
 `,
-		sqlite: `
+		SQLite: `
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 `,
-		postgres: `
+		Postgres: `
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 -- The backstop of the per-clinician advisory lock: two occupying appointments
 -- of one clinician never overlap, buffers included.
@@ -163,66 +130,26 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 	FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 `,
 	}, {
-		version: 2,
-		name:    "idempotency keys by age",
+		Version: 2,
+		Name:    "idempotency keys by age",
 		// PurgeIdempotencyKeys deletes the oldest keys first, a batch at a
 		// time.
-		common: `
+		Common: `
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 `,
+	}, {
+		Version: 3,
+		Name:    "audit rows carried into the clinic's audit log",
+		// The clinic keeps one audit log (package audit, which the store is
+		// given and whose table exists before this step runs). Older rows
+		// keep their time, actor and detail; they have no address.
+		Common: `
+INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, patient_id, address, detail)
+	SELECT at, actor_id, actor_role, action, entity, entity_id, patient_id, '', detail FROM audit ORDER BY at, id;
+DROP TABLE audit;
+`,
+		Postgres: `
+DROP FUNCTION audit_append_only();
+`,
 	}}
-}
-
-// migrationsTable records the applied steps. It is named after the package
-// because other packages keep their own tables, and their own history, in the
-// same database.
-const migrationsTable = "scheduler_schema_migrations"
-
-// migrationLock is the advisory lock key under which PostgreSQL nodes that
-// start together apply migrations one at a time ("vcsched" in ASCII).
-const migrationLock = 0x7663736368656400
-
-// migrate applies, in order and each in its own transaction, the migrations
-// the database lacks.
-func (s *Store) migrate(ctx context.Context) error {
-	for _, m := range migrations() {
-		var applied bool
-		err := s.inTx(ctx, fmt.Sprintf("migration %d (%s)", m.version, m.name), func(tx *sql.Tx) error {
-			if s.dialect == dialectPostgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-					return err
-				}
-			}
-			create := s.dialect.ddl(`CREATE TABLE IF NOT EXISTS ` + migrationsTable + ` (
-				version    INTEGER PRIMARY KEY,
-				name       TEXT NOT NULL,
-				applied_at {{ts}} NOT NULL)`)
-			if _, err := tx.ExecContext(ctx, create); err != nil {
-				return err
-			}
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+migrationsTable+` WHERE version = $1`, m.version).Scan(&n)
-			if err != nil || n > 0 {
-				return err
-			}
-			ddl := m.common + m.sqlite
-			if s.dialect == dialectPostgres {
-				ddl = m.common + m.postgres
-			}
-			if _, err := tx.ExecContext(ctx, s.dialect.ddl(ddl)); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, s.ts(s.now()))
-			applied = err == nil
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if applied {
-			s.log.Info("scheduler store: applied migration", "version", m.version, "name", m.name, "db", s.Dialect())
-		}
-	}
-	return nil
 }

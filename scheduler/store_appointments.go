@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"vclinic/internal/records"
+
+	"vclinic/internal/records/audit"
 )
 
 // maxListRange bounds the range of a day list or busy query.
@@ -18,8 +23,8 @@ func scanAppointment(r interface{ Scan(...any) error }) (Appointment, error) {
 	var a Appointment
 	var typeID sql.NullString
 	var status string
-	err := r.Scan(&a.ID, &a.ClinicianID, &a.PatientID, &typeID, tsScan{&a.Start}, tsScan{&a.End},
-		durScan{&a.BufferBefore}, durScan{&a.BufferAfter}, &status, &a.Sequence, tsScan{&a.CreatedAt}, tsScan{&a.UpdatedAt})
+	err := r.Scan(&a.ID, &a.ClinicianID, &a.PatientID, &typeID, records.Time(&a.Start), records.Time(&a.End),
+		durScan{&a.BufferBefore}, durScan{&a.BufferAfter}, &status, &a.Sequence, records.Time(&a.CreatedAt), records.Time(&a.UpdatedAt))
 	a.TypeID, a.Status = typeID.String, Status(status)
 	return a, err
 }
@@ -39,7 +44,7 @@ func (s *Store) GetAppointment(ctx context.Context, actor Actor, id string) (App
 		return Appointment{}, err
 	}
 	var a Appointment
-	err := s.inTx(ctx, "get appointment "+id, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "get appointment "+id, func(tx *sql.Tx) error {
 		var err error
 		if a, err = getAppointment(ctx, tx, id, ""); err != nil {
 			return err
@@ -63,12 +68,12 @@ func (s *Store) ListAppointments(ctx context.Context, actor Actor, clinicianID s
 		return nil, err
 	}
 	var out []Appointment
-	err := s.inTx(ctx, "list appointments of clinician "+clinicianID, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "list appointments of clinician "+clinicianID, func(tx *sql.Tx) error {
 		out = out[:0]
 		if _, err := getClinician(ctx, tx, clinicianID); err != nil {
 			return err
 		}
-		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments `+dayListWhere,
+		err := records.QueryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments `+dayListWhere,
 			s.dayListArgs(clinicianID, from, to), func(r *sql.Rows) error {
 				a, err := scanAppointment(r)
 				out = append(out, a)
@@ -122,11 +127,11 @@ func (s *Store) AppointmentStates(ctx context.Context, clinicianID string, from,
 		return nil, fmt.Errorf("appointment states: %w", err)
 	}
 	out := []AppointmentState{}
-	err := queryRows(ctx, s.db, `SELECT id, status, start_at, end_at, updated_at FROM appointments `+dayListWhere,
+	err := records.QueryRows(ctx, s.db, `SELECT id, status, start_at, end_at, updated_at FROM appointments `+dayListWhere,
 		s.dayListArgs(clinicianID, from, to), func(r *sql.Rows) error {
 			var a AppointmentState
 			var status string
-			err := r.Scan(&a.ID, &status, tsScan{&a.Start}, tsScan{&a.End}, tsScan{&a.UpdatedAt})
+			err := r.Scan(&a.ID, &status, records.Time(&a.Start), records.Time(&a.End), records.Time(&a.UpdatedAt))
 			a.Status = Status(status)
 			out = append(out, a)
 			return err
@@ -186,12 +191,12 @@ func (s *Store) ListPatientAppointments(ctx context.Context, actor Actor, patien
 		return nil, err
 	}
 	var out []Appointment
-	err := s.inTx(ctx, "list appointments of patient "+patientID, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "list appointments of patient "+patientID, func(tx *sql.Tx) error {
 		out = out[:0]
 		if err := patientExists(ctx, tx, patientID); err != nil {
 			return err
 		}
-		err := queryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments
+		err := records.QueryRows(ctx, tx, `SELECT `+appointmentColumns+` FROM appointments
 			WHERE patient_id = $1 ORDER BY start_at, id`, []any{patientID}, func(r *sql.Rows) error {
 			a, err := scanAppointment(r)
 			out = append(out, a)
@@ -221,37 +226,88 @@ func (s *Store) SetStatus(ctx context.Context, actor Actor, id string, to Status
 	if len(reason) > 1000 {
 		return Appointment{}, because(ErrUnprocessable, "reason longer than 1000 bytes")
 	}
-	reason = redactCPR(reason)
+	reason = audit.RedactCPR(reason)
 	var out Appointment
-	err := s.inTx(ctx, "set status of appointment "+id, func(tx *sql.Tx) error {
-		a, err := getAppointment(ctx, tx, id, s.forUpdate())
+	err := s.db.InTx(ctx, "set status of appointment "+id, func(tx *sql.Tx) error {
+		a, err := getAppointment(ctx, tx, id, s.db.Dialect().ForUpdate())
 		if err != nil {
 			return err
 		}
-		from := a.Status
-		if err := CheckTransition(from, to); err != nil {
-			return err
-		}
-		a.Status = to
-		if bumpsSequence(to) {
-			a.Sequence++
-		}
-		a.UpdatedAt = instant(s.now())
-		if _, err := tx.ExecContext(ctx, `UPDATE appointments SET status = $1, status_reason = $2, sequence = $3, updated_at = $4
-			WHERE id = $5`, string(a.Status), reason, a.Sequence, s.ts(a.UpdatedAt), a.ID); err != nil {
-			return err
-		}
-		out = a
-		detail := fmt.Sprintf("status %s -> %s", from, to)
-		if reason != "" {
-			detail += ": " + reason
-		}
-		return s.auditRecord(ctx, tx, actor, AuditUpdate, "appointment", a.ID, a.PatientID, detail)
+		out, err = s.setStatus(ctx, tx, actor, a, to, reason)
+		return err
 	})
 	if err != nil {
 		return Appointment{}, err
 	}
 	return out, nil
+}
+
+// setStatus moves a, read for update in tx, to status to, and records it.
+func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, actor Actor, a Appointment, to Status, reason string) (Appointment, error) {
+	from := a.Status
+	if err := CheckTransition(from, to); err != nil {
+		return a, err
+	}
+	a.Status = to
+	if bumpsSequence(to) {
+		a.Sequence++
+	}
+	a.UpdatedAt = records.Instant(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE appointments SET status = $1, status_reason = $2, sequence = $3, updated_at = $4
+		WHERE id = $5`, string(a.Status), reason, a.Sequence, s.ts(a.UpdatedAt), a.ID); err != nil {
+		return a, err
+	}
+	detail := fmt.Sprintf("status %s -> %s", from, to)
+	if reason != "" {
+		detail += ": " + reason
+	}
+	return a, s.auditRecord(ctx, tx, actor, AuditUpdate, "appointment", a.ID, a.PatientID, detail)
+}
+
+// visitPath is the way a video visit moves an appointment: the patient
+// arrives in the waiting room, the clinician admits them, the visit ends.
+var visitPath = []Status{StatusBooked, StatusArrived, StatusCheckedIn, StatusFulfilled}
+
+// Advance moves an appointment along the visit's path (booked, arrived,
+// checked-in, fulfilled) to target, through the steps between, in one
+// transaction: a visit that ends before the patient was seen to arrive is
+// still recorded as having passed through arrived and checked-in, each step
+// on the audit log. An appointment already at or past target, or off the
+// path (cancelled, noshow, entered-in-error), is left as it is. It answers
+// the appointment as it stands and whether it moved.
+func (s *Store) Advance(ctx context.Context, actor Actor, id string, target Status) (Appointment, bool, error) {
+	if err := checkActor(actor); err != nil {
+		return Appointment{}, false, err
+	}
+	goal := slices.Index(visitPath, target)
+	if goal < 1 {
+		return Appointment{}, false, because(ErrUnprocessable, "a visit advances to arrived, checked-in or fulfilled, not %q", target)
+	}
+	var out Appointment
+	var moved bool
+	err := s.db.InTx(ctx, "advance appointment "+id+" to "+string(target), func(tx *sql.Tx) error {
+		moved = false
+		a, err := getAppointment(ctx, tx, id, s.db.Dialect().ForUpdate())
+		if err != nil {
+			return err
+		}
+		out = a
+		at := slices.Index(visitPath, a.Status)
+		if at < 0 || at >= goal {
+			return nil
+		}
+		for _, step := range visitPath[at+1 : goal+1] {
+			if out, err = s.setStatus(ctx, tx, actor, out, step, "video visit"); err != nil {
+				return err
+			}
+		}
+		moved = true
+		return nil
+	})
+	if err != nil {
+		return Appointment{}, false, err
+	}
+	return out, moved, nil
 }
 
 // Busy returns the occupied spans (buffers included) of a clinician's
@@ -265,13 +321,13 @@ func (s *Store) Busy(ctx context.Context, clinicianID string, from, to time.Time
 		return nil, fmt.Errorf("busy: %w", err)
 	}
 	out := []Interval{}
-	err := queryRows(ctx, s.db, `SELECT occ_start, occ_end FROM appointments
+	err := records.QueryRows(ctx, s.db, `SELECT occ_start, occ_end FROM appointments
 		WHERE clinician_id = $1 AND status NOT IN ('cancelled', 'entered-in-error')
 		AND occ_start < $2 AND occ_end > $3 AND occ_start > $4
 		ORDER BY occ_start`,
 		[]any{clinicianID, s.ts(to), s.ts(from), s.ts(from.Add(-maxOccupied))}, func(r *sql.Rows) error {
 			var iv Interval
-			err := r.Scan(tsScan{&iv.Start}, tsScan{&iv.End})
+			err := r.Scan(records.Time(&iv.Start), records.Time(&iv.End))
 			out = append(out, iv)
 			return err
 		})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // PutAvailability replaces a clinician's weekly rules and dated exceptions
@@ -26,8 +28,8 @@ func (s *Store) PutAvailability(ctx context.Context, actor Actor, clinicianID st
 	if err := validateAvailability(&a); err != nil {
 		return Availability{}, err
 	}
-	err := s.inTx(ctx, "put availability of clinician "+clinicianID, func(tx *sql.Tx) error {
-		if err := s.lockClinician(ctx, tx, clinicianID); err != nil {
+	err := s.db.InTx(ctx, "put availability of clinician "+clinicianID, func(tx *sql.Tx) error {
+		if err := s.db.Lock(ctx, tx, clinicianLock(clinicianID)); err != nil {
 			return err
 		}
 		c, err := getClinician(ctx, tx, clinicianID)
@@ -53,7 +55,7 @@ func (s *Store) PutAvailability(ctx context.Context, actor Actor, clinicianID st
 		for _, e := range a.Exceptions {
 			_, err := tx.ExecContext(ctx, `INSERT INTO availability_exceptions (id, clinician_id, day, kind, start_min, end_min)
 				VALUES ($1, $2, $3, $4, $5, $6)`, e.ID, clinicianID, e.Date.String(), string(e.Kind), int(e.Start), int(e.End))
-			if uniqueViolation(err) {
+			if records.Unique(err) {
 				return because(ErrConflict, "exception id %s is taken", e.ID)
 			}
 			if err != nil {
@@ -151,7 +153,7 @@ func loadAvailability(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, c Clinician, first, last Date) (Availability, error) {
 	a := Availability{ClinicianID: c.ID, Zone: c.Zone, Rules: []WeeklyRule{}, Exceptions: []Exception{}}
-	err := queryRows(ctx, q, `SELECT weekday, start_min, end_min FROM availability_rules
+	err := records.QueryRows(ctx, q, `SELECT weekday, start_min, end_min FROM availability_rules
 		WHERE clinician_id = $1 ORDER BY weekday, start_min, end_min`, []any{c.ID}, func(r *sql.Rows) error {
 		var w WeeklyRule
 		err := r.Scan(&w.Weekday, &w.Start, &w.End)
@@ -161,7 +163,7 @@ func loadAvailability(ctx context.Context, q interface {
 	if err != nil {
 		return Availability{}, err
 	}
-	err = queryRows(ctx, q, `SELECT id, day, kind, start_min, end_min FROM availability_exceptions
+	err = records.QueryRows(ctx, q, `SELECT id, day, kind, start_min, end_min FROM availability_exceptions
 		WHERE clinician_id = $1 AND day >= $2 AND day <= $3 ORDER BY day, start_min, id`,
 		[]any{c.ID, first.String(), last.String()}, func(r *sql.Rows) error {
 			var e Exception

@@ -3,11 +3,12 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // BenchmarkBook books non-conflicting appointments with 1 and 32 concurrent
@@ -18,8 +19,8 @@ import (
 func BenchmarkBook(b *testing.B) {
 	for _, be := range storeBackends() {
 		for _, clients := range []int{1, 32} {
-			b.Run(fmt.Sprintf("%s/clients=%d", be.name, clients), func(b *testing.B) {
-				benchmarkBook(b, be.open(b, Config{MaxConns: min(clients, 16)}), clients)
+			b.Run(fmt.Sprintf("%s/clients=%d", be.Name, clients), func(b *testing.B) {
+				benchmarkBook(b, openTestStore(b, be.Config(b, records.Config{MaxConns: min(clients, 16)}), Config{}), clients)
 			})
 		}
 	}
@@ -79,31 +80,4 @@ func benchmarkBook(b *testing.B, s *Store, clients int) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
-}
-
-// TestSQLiteBeginImmediate checks that a write transaction takes SQLite's
-// write lock when it begins, not at its first write: a second connection,
-// with no patience, cannot begin one while the first is open.
-func TestSQLiteBeginImmediate(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "records.db")
-	s1 := openTestStore(t, Config{SQLitePath: path})
-	s2 := openTestStore(t, Config{SQLitePath: path, BusyTimeout: time.Millisecond})
-	tx, err := s1.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	tx2, err := s2.db.BeginTx(ctx, nil)
-	if err == nil {
-		tx2.Rollback()
-		t.Fatal("a second write transaction began while the first held the lock")
-	}
-	if !retryable(err) {
-		t.Errorf("error %v, want SQLITE_BUSY", err)
-	}
-	var mode string
-	if err := s2.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
-		t.Errorf("journal mode %q (%v), want wal", mode, err)
-	}
 }

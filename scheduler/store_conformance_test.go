@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // testStore is the conformance suite: every store must pass it.
@@ -35,6 +37,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"Busy", testBusy},
 		{"AppointmentStates", testAppointmentStates},
 		{"PractitionerOf", testPractitionerOf},
+		{"Advance", testAdvance},
 		{"Users", testUsers},
 		{"ExclusionBackstop", testExclusionBackstop},
 	} {
@@ -120,13 +123,9 @@ func stErr(t testing.TB, err, want error, reason string) {
 
 func testMigrations(t *testing.T, f *storeFixture) {
 	// Opening the database again applies nothing and keeps the records.
-	again, err := Open(f.ctx, f.s.cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
+	again := reopen(t, f.s, nil)
 	var versions []int
-	err = queryRows(f.ctx, again.db, `SELECT version FROM `+migrationsTable+` ORDER BY version`, nil, func(r *sql.Rows) error {
+	err := records.QueryRows(f.ctx, again.db, `SELECT version FROM scheduler_schema_migrations ORDER BY version`, nil, func(r *sql.Rows) error {
 		var v int
 		err := r.Scan(&v)
 		versions = append(versions, v)
@@ -137,7 +136,7 @@ func testMigrations(t *testing.T, f *storeFixture) {
 	}
 	var want []int
 	for _, m := range migrations() {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	if !slices.Equal(versions, want) {
 		t.Errorf("applied versions %v, want %v", versions, want)
@@ -229,7 +228,7 @@ func testCPR(t *testing.T, f *storeFixture) {
 	stMust(s.ListPatients(ctx, f.staff, PatientFilter{CPR: CPR(testCPRs[2])}))(t)
 	a := f.mustBook("2026-06-02T10:00:00+02:00")
 	stMust(s.SetStatus(ctx, f.staff, a.ID, StatusCancelled, "duplicate of "+testCPRs[3]+" and 150877-4321"))(t)
-	entries := stMust(s.Audit(ctx, f.admin, ""))(t)
+	entries := stMust(readAudit(ctx, s, f.admin, ""))(t)
 	if len(entries) == 0 {
 		t.Fatal("empty audit log")
 	}
@@ -666,9 +665,9 @@ func testAudit(t *testing.T, f *storeFixture) {
 	stMust(s.Reschedule(ctx, f.staff, a.ID, stTime(t, "2026-06-02T11:00:00+02:00"), 0, f.now))(t)
 	stMust(s.SetStatus(ctx, clinician, a.ID, StatusArrived, ""))(t)
 
-	_, err := s.Audit(ctx, clinician, f.pat.ID)
+	_, err := readAudit(ctx, s, clinician, f.pat.ID)
 	stErr(t, err, ErrForbidden, "admin")
-	entries := stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)
+	entries := stMust(readAudit(ctx, s, f.admin, f.pat.ID))(t)
 	type line struct{ actor, role, action, entity, entityID string }
 	var got []line
 	for _, e := range entries {
@@ -691,24 +690,23 @@ func testAudit(t *testing.T, f *storeFixture) {
 		t.Errorf("audit log of the patient:\n%v\nwant\n%v", got, want)
 	}
 	// Reading the log is logged.
-	again := stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)
+	again := stMust(readAudit(ctx, s, f.admin, f.pat.ID))(t)
 	if last := again[len(again)-1]; last.Action != AuditRead || last.Entity != "audit" || last.ActorID != f.admin.ID {
 		t.Errorf("last entry %+v, want the admin's reading of the log", last)
 	}
 	// The log cannot be changed, even bypassing the store.
-	if _, err := s.db.ExecContext(ctx, `UPDATE audit SET actor_id = 'someone-else'`); err == nil {
-		t.Error("UPDATE audit succeeded")
+	for _, q := range []string{`UPDATE audit_log SET actor_id = 'someone-else'`, `DELETE FROM audit_log`} {
+		if err := exec(ctx, s, q); err == nil {
+			t.Errorf("%s succeeded", q)
+		}
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM audit`); err == nil {
-		t.Error("DELETE FROM audit succeeded")
-	}
-	if n := len(stMust(s.Audit(ctx, f.admin, f.pat.ID))(t)); n != len(again)+1 {
+	if n := len(stMust(readAudit(ctx, s, f.admin, f.pat.ID))(t)); n != len(again)+1 {
 		t.Errorf("%d entries after the attempts, want %d", n, len(again)+1)
 	}
 	// A failed call leaves no entry.
-	before := len(stMust(s.Audit(ctx, f.admin, ""))(t))
+	before := len(stMust(readAudit(ctx, s, f.admin, ""))(t))
 	f.book("2026-06-02T11:00:00+02:00", 0, f.typ.ID) // conflicts
-	if n := len(stMust(s.Audit(ctx, f.admin, ""))(t)); n != before+1 {
+	if n := len(stMust(readAudit(ctx, s, f.admin, ""))(t)); n != before+1 {
 		t.Errorf("%d entries after a refused booking, want %d (the read of the log only)", n, before+1)
 	}
 }
@@ -826,7 +824,7 @@ func testAppointmentStates(t *testing.T, f *storeFixture) {
 func auditCount(t *testing.T, f *storeFixture) int {
 	t.Helper()
 	var n int
-	if err := f.s.db.QueryRowContext(f.ctx, `SELECT count(*) FROM audit`).Scan(&n); err != nil {
+	if err := f.s.db.QueryRowContext(f.ctx, `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -848,12 +846,12 @@ func testUsers(t *testing.T, f *storeFixture) {
 	if !strings.HasPrefix(hash, "$argon2id$v=19$") || strings.Contains(hash, "horse") {
 		t.Errorf("stored hash %q", hash)
 	}
-	if got := stMust(s.Authenticate(ctx, "M.LUND", "correct horse battery"))(t); got != u {
+	if got := stMust(s.Authenticate(ctx, "M.LUND", "correct horse battery", "192.0.2.1"))(t); got != u {
 		t.Errorf("Authenticate = %+v, want %+v", got, u)
 	}
-	_, err := s.Authenticate(ctx, "m.lund", "correct horse batterY")
+	_, err := s.Authenticate(ctx, "m.lund", "correct horse batterY", "192.0.2.1")
 	stErr(t, err, ErrBadCredentials, "")
-	_, err = s.Authenticate(ctx, "nobody", "correct horse battery")
+	_, err = s.Authenticate(ctx, "nobody", "correct horse battery", "192.0.2.1")
 	stErr(t, err, ErrBadCredentials, "")
 	_, err = s.CreateUser(ctx, f.admin, "m.lund", "Someone", RoleAdmin, "another long password")
 	stErr(t, err, ErrConflict, "taken")
@@ -871,7 +869,7 @@ func testUsers(t *testing.T, f *storeFixture) {
 	stErr(t, err, ErrNotFound, "")
 
 	var logins []string
-	for _, e := range stMust(s.Audit(ctx, f.admin, ""))(t) {
+	for _, e := range stMust(readAudit(ctx, s, f.admin, ""))(t) {
 		if e.Entity == "user" && (e.Action == AuditLogin || e.Action == AuditDenied) {
 			logins = append(logins, e.Action+" "+e.ActorID)
 		}
@@ -885,19 +883,19 @@ func testUsers(t *testing.T, f *storeFixture) {
 // testExclusionBackstop shows that PostgreSQL itself refuses an overlap that
 // bypasses the store's lock and check.
 func testExclusionBackstop(t *testing.T, f *storeFixture) {
-	if f.s.dialect != dialectPostgres {
+	if f.s.db.Dialect() != records.Postgres {
 		t.Skip("the exclusion constraint is PostgreSQL's")
 	}
 	a := f.mustBook("2026-06-02T10:00:00+02:00")
-	_, err := f.s.db.ExecContext(f.ctx, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
+	err := exec(f.ctx, f.s, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
 		buffer_before_ms, buffer_after_ms, occ_start, occ_end, status, status_reason, sequence, created_at, updated_at)
 		VALUES ('intruder', $1, $2, $3, $4, 0, 0, $3, $4, 'booked', '', 0, now(), now())`,
 		f.clin.ID, f.pat.ID, a.End.Add(5*time.Minute), a.End.Add(time.Hour))
-	if !exclusionViolation(err) {
+	if !errors.Is(err, records.ErrExclusion) {
 		t.Fatalf("overlapping insert: %v, want an exclusion violation", err)
 	}
 	// Not when the overlapping row is cancelled.
-	_, err = f.s.db.ExecContext(f.ctx, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
+	err = exec(f.ctx, f.s, `INSERT INTO appointments (id, clinician_id, patient_id, start_at, end_at,
 		buffer_before_ms, buffer_after_ms, occ_start, occ_end, status, status_reason, sequence, created_at, updated_at)
 		VALUES ('ghost', $1, $2, $3, $4, 0, 0, $3, $4, 'cancelled', '', 0, now(), now())`,
 		f.clin.ID, f.pat.ID, a.Start, a.End)
@@ -945,4 +943,71 @@ func testPractitionerOf(t *testing.T, f *storeFixture) {
 	if after := auditCount(t, f); after != before {
 		t.Errorf("MayRunVisit wrote %d audit rows, want none", after-before)
 	}
+}
+
+// testAdvance: a visit moves the appointment along its path in one call,
+// each step on the audit log; what is at or past the target, or off the
+// path, stays as it is.
+func testAdvance(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	clinician := Actor{ID: "user-clinician", Role: RoleClinician}
+	a := f.mustBook("2026-06-02T10:00:00+02:00")
+	before, err := readAudit(ctx, s, f.admin, f.pat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, moved, err := s.Advance(ctx, clinician, a.ID, StatusFulfilled)
+	if err != nil || !moved || got.Status != StatusFulfilled {
+		t.Fatalf("Advance to fulfilled: %v, moved %v, status %s", err, moved, got.Status)
+	}
+	after, err := readAudit(ctx, s, f.admin, f.pat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, e := range after[len(before):] {
+		if e.Action == AuditUpdate && e.EntityID == a.ID {
+			steps = append(steps, e.Detail)
+		}
+	}
+	want := []string{"status booked -> arrived: video visit", "status arrived -> checked-in: video visit",
+		"status checked-in -> fulfilled: video visit"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("audit steps %q, want %q", steps, want)
+	}
+	if got := stMust(s.GetAppointment(ctx, f.staff, a.ID))(t); got.Status != StatusFulfilled {
+		t.Errorf("stored status %s", got.Status)
+	}
+	for _, tc := range []struct {
+		name   string
+		status Status
+		target Status
+	}{
+		{"already there", StatusFulfilled, StatusFulfilled},
+		{"past the target", StatusCheckedIn, StatusArrived},
+		{"cancelled", StatusCancelled, StatusCheckedIn},
+		{"no-show", StatusNoShow, StatusArrived},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := f.mustBook("2026-06-03T" + fmt.Sprintf("%02d", 9+slices.Index([]Status{StatusFulfilled, StatusCheckedIn, StatusCancelled, StatusNoShow}, tc.status)) + ":00:00+02:00")
+			switch tc.status {
+			case StatusFulfilled, StatusCheckedIn:
+				if _, _, err := s.Advance(ctx, clinician, b.ID, tc.status); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				stMust(s.SetStatus(ctx, f.staff, b.ID, tc.status, ""))(t)
+			}
+			got, moved, err := s.Advance(ctx, clinician, b.ID, tc.target)
+			if err != nil || moved || got.Status != tc.status {
+				t.Errorf("Advance to %s: %v, moved %v, status %s; want %s unmoved", tc.target, err, moved, got.Status, tc.status)
+			}
+		})
+	}
+	_, _, err = s.Advance(ctx, clinician, a.ID, StatusCancelled)
+	stErr(t, err, ErrUnprocessable, "arrived, checked-in or fulfilled")
+	_, _, err = s.Advance(ctx, clinician, "nope", StatusArrived)
+	stErr(t, err, ErrNotFound, "")
+	_, _, err = s.Advance(ctx, Actor{}, a.ID, StatusArrived)
+	stErr(t, err, ErrForbidden, "")
 }

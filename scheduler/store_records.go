@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"vclinic/internal/records"
 )
 
 // Limits on appointment lengths and buffers. The overlap query relies on
@@ -27,7 +29,7 @@ func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (
 	if err := checkActor(actor); err != nil {
 		return Clinician{}, err
 	}
-	c.ID, c.CreatedAt = newID(), instant(s.now())
+	c.ID, c.CreatedAt = newID(), records.Instant(s.now())
 	c.Name, c.Department = strings.TrimSpace(c.Name), strings.TrimSpace(c.Department)
 	if c.Zone == "" {
 		c.Zone = DefaultZone
@@ -38,7 +40,7 @@ func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (
 	if _, err := s.location(c.Zone); err != nil {
 		return Clinician{}, because(ErrUnprocessable, "unknown time zone %q", c.Zone)
 	}
-	err := s.inTx(ctx, "create clinician", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "create clinician", func(tx *sql.Tx) error {
 		var user any
 		if c.UserID != "" {
 			var n int
@@ -68,7 +70,7 @@ const clinicianColumns = `id, name, department, zone, user_id, created_at`
 func scanClinician(r interface{ Scan(...any) error }) (Clinician, error) {
 	var c Clinician
 	var user sql.NullString
-	err := r.Scan(&c.ID, &c.Name, &c.Department, &c.Zone, &user, tsScan{&c.CreatedAt})
+	err := r.Scan(&c.ID, &c.Name, &c.Department, &c.Zone, &user, records.Time(&c.CreatedAt))
 	c.UserID = user.String
 	return c, err
 }
@@ -95,7 +97,7 @@ func getClinician(ctx context.Context, q interface {
 // ListClinicians returns every clinician, by name.
 func (s *Store) ListClinicians(ctx context.Context) ([]Clinician, error) {
 	var out []Clinician
-	err := queryRows(ctx, s.db, `SELECT `+clinicianColumns+` FROM clinicians ORDER BY name, id`, nil, func(r *sql.Rows) error {
+	err := records.QueryRows(ctx, s.db, `SELECT `+clinicianColumns+` FROM clinicians ORDER BY name, id`, nil, func(r *sql.Rows) error {
 		c, err := scanClinician(r)
 		out = append(out, c)
 		return err
@@ -113,7 +115,7 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	if err := checkActor(actor); err != nil {
 		return Patient{}, err
 	}
-	p.ID, p.CreatedAt = newID(), instant(s.now())
+	p.ID, p.CreatedAt = newID(), records.Instant(s.now())
 	p.Name, p.Contact = strings.TrimSpace(p.Name), strings.TrimSpace(p.Contact)
 	if p.Name == "" {
 		return Patient{}, because(ErrUnprocessable, "name is required")
@@ -125,10 +127,10 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	if p.CPR != "" {
 		cpr = string(p.CPR)
 	}
-	err := s.inTx(ctx, "create patient", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "create patient", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO patients (id, name, contact, cpr, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			p.ID, p.Name, p.Contact, cpr, s.ts(p.CreatedAt))
-		if uniqueViolation(err) {
+		if records.Unique(err) {
 			// The driver's message would name the column; PostgreSQL's detail
 			// would hold the number. Neither goes further.
 			return because(ErrConflict, "a patient with this CPR number exists")
@@ -149,7 +151,7 @@ const patientColumns = `id, name, contact, cpr, created_at`
 func scanPatient(r interface{ Scan(...any) error }) (Patient, error) {
 	var p Patient
 	var cpr sql.NullString
-	err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, tsScan{&p.CreatedAt})
+	err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, records.Time(&p.CreatedAt))
 	p.CPR = CPR(cpr.String)
 	return p, err
 }
@@ -160,7 +162,7 @@ func (s *Store) GetPatient(ctx context.Context, actor Actor, id string) (Patient
 		return Patient{}, err
 	}
 	var p Patient
-	err := s.inTx(ctx, "get patient "+id, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "get patient "+id, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE id = $1`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -210,9 +212,9 @@ func (s *Store) ListPatients(ctx context.Context, actor Actor, f PatientFilter) 
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(` ORDER BY name, id LIMIT $%d`, len(args))
 	var out []Patient
-	err := s.inTx(ctx, "list patients", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "list patients", func(tx *sql.Tx) error {
 		out = out[:0]
-		err := queryRows(ctx, tx, q, args, func(r *sql.Rows) error {
+		err := records.QueryRows(ctx, tx, q, args, func(r *sql.Rows) error {
 			p, err := scanPatient(r)
 			out = append(out, p)
 			return err
@@ -270,7 +272,7 @@ func (s *Store) CreateAppointmentType(ctx context.Context, actor Actor, t Appoin
 	case t.Horizon <= t.MinNotice || t.Horizon > maxHorizon:
 		return AppointmentType{}, because(ErrUnprocessable, "horizon must be longer than the minimum notice and at most %v", maxHorizon)
 	}
-	err := s.inTx(ctx, "create appointment type", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "create appointment type", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO appointment_types
 			(id, name, duration_ms, buffer_before_ms, buffer_after_ms, min_notice_ms, horizon_ms, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -318,7 +320,7 @@ func getType(ctx context.Context, q interface {
 // ListAppointmentTypes returns every appointment type, by name.
 func (s *Store) ListAppointmentTypes(ctx context.Context) ([]AppointmentType, error) {
 	var out []AppointmentType
-	err := queryRows(ctx, s.db, `SELECT `+typeColumns+` FROM appointment_types ORDER BY name, id`, nil, func(r *sql.Rows) error {
+	err := records.QueryRows(ctx, s.db, `SELECT `+typeColumns+` FROM appointment_types ORDER BY name, id`, nil, func(r *sql.Rows) error {
 		t, err := scanType(r)
 		out = append(out, t)
 		return err

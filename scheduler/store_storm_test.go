@@ -21,11 +21,7 @@ func testStorm(t *testing.T, open func(t *testing.T) *Store) {
 	s1 := open(t)
 	f := newStoreFixture(t, s1)
 	ctx := f.ctx
-	s2, err := Open(ctx, s1.cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s1, nil)
 
 	var types []AppointmentType
 	for _, b := range [][2]time.Duration{{0, 0}, {5 * time.Minute, 10 * time.Minute}, {15 * time.Minute, 5 * time.Minute}} {

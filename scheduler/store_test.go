@@ -3,15 +3,17 @@ package scheduler
 import (
 	"bytes"
 	"context"
-	"errors"
+	"database/sql"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
 	"vclinic/internal/records/recordstest"
 )
 
@@ -19,78 +21,41 @@ import (
 // and a real PostgreSQL server (a throwaway cluster, or the server
 // VCLINIC_TEST_POSTGRES names; see package recordstest).
 
-// testPostgres is the test binary's PostgreSQL server, started on first use
-// and stopped by TestMain.
-var testPostgres struct {
-	once sync.Once
-	srv  *recordstest.Server
-	err  error
-}
+func TestMain(m *testing.M) { os.Exit(recordstest.Main(m)) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testPostgres.srv != nil {
-		if err := testPostgres.srv.Close(); err != nil {
-			os.Stderr.WriteString("stopping the test PostgreSQL: " + err.Error() + "\n")
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	os.Exit(code)
-}
-
-// postgresServer returns the shared test server, skipping t when there is
-// none and recordstest.Required is false.
-func postgresServer(t testing.TB) *recordstest.Server {
-	t.Helper()
-	testPostgres.once.Do(func() {
-		testPostgres.srv, testPostgres.err = recordstest.Start(context.Background())
-	})
-	if err := testPostgres.err; err != nil {
-		if errors.Is(err, recordstest.ErrUnavailable) && !recordstest.Required() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	return testPostgres.srv
-}
-
-// storeBackend opens a fresh, empty store of one kind.
-type storeBackend struct {
-	name string
-	open func(t testing.TB, cfg Config) *Store
-}
+// storeBackend opens fresh, empty stores of one kind.
+type storeBackend struct{ recordstest.Backend }
 
 func storeBackends() []storeBackend {
-	return []storeBackend{
-		{"sqlite", func(t testing.TB, cfg Config) *Store {
-			cfg.SQLitePath = filepath.Join(t.TempDir(), "records.db")
-			return openTestStore(t, cfg)
-		}},
-		{"postgres", func(t testing.TB, cfg Config) *Store {
-			cfg.PostgresURL = postgresServer(t).Database(t)
-			return openTestStore(t, cfg)
-		}},
+	var out []storeBackend
+	for _, b := range recordstest.Backends() {
+		out = append(out, storeBackend{b})
 	}
+	return out
 }
+
+// open opens a store on a fresh database with a pool of 8.
+func (b storeBackend) open(t testing.TB, cfg Config) *Store {
+	return openTestStore(t, b.Config(t, records.Config{MaxConns: 8}), cfg)
+}
+
+// testDBs remembers how each test store's database was opened, so that a
+// test can open a second store on it, as a second process or node would.
+var testDBs sync.Map // *Store -> records.Config
 
 // testCPRs are the CPR numbers the tests use; none may reach a log or the
 // audit log.
 var testCPRs = []string{"0101901234", "3112851111", "1508774321", "0202022222"}
 
-func openTestStore(t testing.TB, cfg Config) *Store {
+// openTestStore opens the records database rc names, its audit log and a
+// store on it; all close when t ends, and t fails if a CPR number reached
+// the log.
+func openTestStore(t testing.TB, rc records.Config, cfg Config) *Store {
 	t.Helper()
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := Open(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStoreOn(t, rc, cfg, logger)
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
 		for _, c := range testCPRs {
 			if strings.Contains(logs.String(), c) {
 				t.Errorf("a CPR number reached the log:\n%s", logs.String())
@@ -98,6 +63,41 @@ func openTestStore(t testing.TB, cfg Config) *Store {
 		}
 	})
 	return s
+}
+
+// openStoreOn opens a store on the database rc names with its own pool.
+func openStoreOn(t testing.TB, rc records.Config, cfg Config, logger *slog.Logger) *Store {
+	t.Helper()
+	ctx := context.Background()
+	db, err := records.Open(ctx, rc, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	trail, err := audit.New(ctx, db, audit.Config{Clock: cfg.Clock}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStore(ctx, db, trail, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testDBs.Store(s, rc)
+	return s
+}
+
+// reopen opens a second store, with a pool of its own, on s's database.
+func reopen(t testing.TB, s *Store, logger *slog.Logger) *Store {
+	t.Helper()
+	rc, ok := testDBs.Load(s)
+	if !ok {
+		t.Fatal("reopen: not a test store")
+	}
+	return openStoreOn(t, rc.(records.Config), s.cfg, logger)
 }
 
 type lockedBuffer struct {
@@ -120,7 +120,7 @@ func (b *lockedBuffer) String() string {
 // TestStore runs the conformance suite on each store.
 func TestStore(t *testing.T) {
 	for _, b := range storeBackends() {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			testStore(t, func(t *testing.T) *Store { return b.open(t, Config{}) })
 		})
 	}
@@ -130,33 +130,18 @@ func TestStore(t *testing.T) {
 // lengths at one clinician, on each store.
 func TestStoreStorm(t *testing.T) {
 	for _, b := range storeBackends() {
-		t.Run(b.name, func(t *testing.T) {
-			testStorm(t, func(t *testing.T) *Store { return b.open(t, Config{MaxConns: 8}) })
+		t.Run(b.Name, func(t *testing.T) {
+			testStorm(t, func(t *testing.T) *Store { return b.open(t, Config{}) })
 		})
 	}
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  Config
-		ok   bool
-	}{
-		{"sqlite", Config{SQLitePath: "/var/lib/vclinic/records.db"}, true},
-		{"postgres", Config{PostgresURL: "postgres://vclinic@db/vclinic"}, true},
-		{"neither", Config{}, false},
-		{"both", Config{SQLitePath: "a.db", PostgresURL: "postgres://db/x"}, false},
-		{"memory", Config{SQLitePath: ":memory:"}, false},
-		{"uri", Config{SQLitePath: "file:a.db"}, false},
-		{"query", Config{SQLitePath: "a.db?mode=ro"}, false},
-		{"negative pool", Config{SQLitePath: "a.db", MaxConns: -1}, false},
-		{"negative retention", Config{SQLitePath: "a.db", IdempotencyRetention: -time.Hour}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
-				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
-			}
-		})
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("the defaults: %v", err)
+	}
+	if err := (Config{IdempotencyRetention: -time.Hour}).Validate(); err == nil {
+		t.Error("a negative idempotency retention was accepted")
 	}
 }
 
@@ -168,4 +153,32 @@ func stTime(t testing.TB, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// readAudit reads the whole audit log through AuditLog, of one patient or of
+// all when patientID is "", oldest first.
+func readAudit(ctx context.Context, s *Store, actor Actor, patientID string) ([]audit.Entry, error) {
+	var out []audit.Entry
+	f := audit.Filter{PatientID: patientID, Limit: audit.MaxLimit}
+	for {
+		page, err := s.AuditLog(ctx, actor, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Rows...)
+		if page.Next == "" {
+			break
+		}
+		f.After = page.Next
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// exec runs one statement in its own transaction, bypassing the store.
+func exec(ctx context.Context, s *Store, query string, args ...any) error {
+	return s.db.InTx(ctx, "exec", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
 }

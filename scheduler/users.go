@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"vclinic/internal/records"
 )
 
 // Staff roles.
@@ -45,7 +47,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, rol
 	if err := checkActor(actor); err != nil {
 		return User{}, err
 	}
-	u := User{ID: newID(), Username: strings.ToLower(strings.TrimSpace(username)), Name: strings.TrimSpace(name), Role: role, CreatedAt: instant(s.now())}
+	u := User{ID: newID(), Username: strings.ToLower(strings.TrimSpace(username)), Name: strings.TrimSpace(name), Role: role, CreatedAt: records.Instant(s.now())}
 	if err := validUsername(u.Username); err != nil {
 		return User{}, err
 	}
@@ -63,10 +65,10 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, rol
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	err = s.inTx(ctx, "create user", func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, "create user", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, name, role, password_hash, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.Username, u.Name, u.Role, hash, s.ts(u.CreatedAt))
-		if uniqueViolation(err) {
+		if records.Unique(err) {
 			return because(ErrConflict, "user name %q is taken", u.Username)
 		}
 		if err != nil {
@@ -104,8 +106,8 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 // Authenticate checks a user name and password and returns the user. An
 // unknown name costs the same password hashing as a wrong password, and both
 // give ErrBadCredentials. Every attempt is logged, without the name tried
-// when it matches no user.
-func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
+// when it matches no user, with the address the attempt came from.
+func (s *Store) Authenticate(ctx context.Context, username, password, address string) (User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	u, hash, err := s.userBy(ctx, "username", username)
 	known := err == nil
@@ -123,7 +125,8 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (Us
 	case known:
 		actor = u.Actor()
 	}
-	err = s.inTx(ctx, "authenticate", func(tx *sql.Tx) error {
+	actor.Address = address
+	err = s.db.InTx(ctx, "authenticate", func(tx *sql.Tx) error {
 		return s.auditRecord(ctx, tx, actor, action, "user", u.ID, "", "")
 	})
 	if err != nil {
@@ -140,7 +143,7 @@ func (s *Store) userBy(ctx context.Context, column, value string) (User, string,
 	var u User
 	var hash string
 	err := s.db.QueryRowContext(ctx, `SELECT id, username, name, role, password_hash, created_at FROM users WHERE `+column+` = $1`, value).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Role, &hash, tsScan{&u.CreatedAt})
+		Scan(&u.ID, &u.Username, &u.Name, &u.Role, &hash, records.Time(&u.CreatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, "", ErrNotFound
 	}

@@ -28,7 +28,7 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, userID, password s
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	return s.inTx(ctx, "set password", func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, "set password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
 		if err != nil {
 			return err

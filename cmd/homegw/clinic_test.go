@@ -15,6 +15,10 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"vclinic/homekit"
+
+	"vclinic/internal/records"
+
+	"vclinic/internal/records/audit"
 )
 
 // clinic is the clinic's real readings API (a homekit store on SQLite and
@@ -35,11 +39,19 @@ var clinicActor = homekit.Actor{ID: "u-admin", Role: homekit.RoleAdmin}
 func newClinic(t *testing.T) *clinic {
 	t.Helper()
 	ctx := context.Background()
-	store, err := homekit.Open(ctx, homekit.Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")}, nil)
+	db, err := records.Open(ctx, records.Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { db.Close() })
+	trail, err := audit.New(ctx, db, audit.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := homekit.NewStore(ctx, db, trail, homekit.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	auth := homekit.AuthenticatorFunc(func(r *http.Request) (homekit.Principal, error) {
 		if r.Header.Get("Authorization") != "Bearer gw-token" {
 			return homekit.Principal{}, errors.New("no token")

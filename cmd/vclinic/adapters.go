@@ -95,33 +95,15 @@ func actorOf(c *signaling.Claims) scheduler.Actor {
 	return scheduler.Actor{ID: c.Subject, Role: c.Role}
 }
 
-// advance moves the appointment along the FHIR workflow to target, through
-// arrived when needed; a visit already past target is left as it is.
+// advance moves the appointment along the visit's path to target
+// (scheduler.Store.Advance); a visit already past it, or cancelled, is left
+// as it is.
 func (v visits) advance(ctx context.Context, id string, by *signaling.Claims, target scheduler.Status) error {
-	a, err := v.appointment(ctx, id, actorOf(by))
-	if err != nil {
-		return err
+	_, _, err := v.store.Advance(ctx, actorOf(by), id, target)
+	if errors.Is(err, scheduler.ErrNotFound) {
+		return signaling.ErrNoVisit
 	}
-	steps := map[scheduler.Status][]scheduler.Status{
-		scheduler.StatusArrived:   {scheduler.StatusArrived},
-		scheduler.StatusCheckedIn: {scheduler.StatusArrived, scheduler.StatusCheckedIn},
-		scheduler.StatusFulfilled: {scheduler.StatusArrived, scheduler.StatusCheckedIn, scheduler.StatusFulfilled},
-	}[target]
-	order := map[scheduler.Status]int{scheduler.StatusBooked: 0, scheduler.StatusArrived: 1,
-		scheduler.StatusCheckedIn: 2, scheduler.StatusFulfilled: 3}
-	at, ok := order[a.Status]
-	if !ok {
-		return nil // cancelled, no-show or entered in error: nothing to record
-	}
-	for _, s := range steps {
-		if order[s] <= at {
-			continue
-		}
-		if _, err := v.store.SetStatus(ctx, actorOf(by), id, s, "video visit"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 func (v visits) Arrived(ctx context.Context, id string, by *signaling.Claims) error {

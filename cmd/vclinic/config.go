@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"vclinic/internal/records/audit"
 	"vclinic/signaling"
 )
 
@@ -35,6 +36,7 @@ type serveConfig struct {
 	TURNURLs       string
 	TURNSecretFile string
 	TURNTTL        time.Duration
+	AuditRetention time.Duration
 }
 
 // envFlag describes one flag and its environment variable.
@@ -61,6 +63,7 @@ var serveFlags = []envFlag{
 	{"turn-urls", "VCLINIC_TURN_URLS", "comma-separated TURN server `URLs` handed to browsers (turn:host:3478?transport=udp,turns:host:443?transport=tcp)"},
 	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
 	{"turn-ttl", "VCLINIC_TURN_TTL", "how long a TURN credential lasts (`duration`)"},
+	{"audit-retention", "VCLINIC_AUDIT_RETENTION", "how long audit log rows are kept before they are purged (`duration`, at least 8760h)"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -73,6 +76,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		Grace:        20 * time.Second,
 		ShutdownWait: 10 * time.Second,
 		TURNTTL:      12 * time.Hour,
+		// Ten years, as Danish health records are kept.
+		AuditRetention: audit.DefaultRetention,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -83,6 +88,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
+		"audit-retention": &cfg.AuditRetention,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -173,6 +179,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.TURNTTL < time.Hour {
 		return fmt.Errorf("-turn-ttl %s: want at least 1h, longer than a visit", c.TURNTTL)
+	}
+	if c.AuditRetention < audit.MinRetention {
+		return fmt.Errorf("-audit-retention %s: want at least %s (a year)", c.AuditRetention, audit.MinRetention)
 	}
 	return nil
 }

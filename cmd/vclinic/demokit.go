@@ -18,7 +18,7 @@ const demoKitInterval = 15 * time.Second
 // sees live vitals with no hardware. It returns when ctx ends.
 func (c *clinic) runDemoKit(ctx context.Context, appt scheduler.Appointment, every time.Duration) {
 	sim := homekit.NewSim(uint64(time.Now().UnixNano()))
-	who := homekit.Submitter{PatientID: appt.PatientID, AppointmentID: appt.ID, Role: "patient"}
+	who := homekit.Submitter{PatientID: appt.PatientID, AppointmentID: appt.ID, Role: homekit.RolePatient}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {

@@ -21,6 +21,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"vclinic/homekit"
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
 	"vclinic/scheduler"
 	"vclinic/sfu"
 	"vclinic/signaling"
@@ -51,6 +53,8 @@ type clinic struct {
 	cfg    serveConfig
 	log    *slog.Logger
 	keys   *signaling.Keyring
+	db     *records.DB
+	trail  *audit.Log
 	store  *scheduler.Store
 	kit    *homekit.Store
 	media  *sfu.SFU
@@ -66,21 +70,41 @@ type clinic struct {
 	vitalsPushes atomic.Uint64
 }
 
-// openStore opens the records: PostgreSQL when a URL is given, else the
-// embedded SQLite database in the data directory.
-func openStore(ctx context.Context, data, postgres string, log *slog.Logger) (*scheduler.Store, error) {
-	cfg := scheduler.Config{PostgresURL: postgres}
+// openRecords opens the clinic's records database, once for the process:
+// PostgreSQL when a URL is given, else the embedded SQLite database in the
+// data directory; and the audit log in it.
+func openRecords(ctx context.Context, data, postgres string, retention time.Duration, log *slog.Logger) (*records.DB, *audit.Log, error) {
+	cfg := records.Config{PostgresURL: postgres}
 	if postgres == "" {
 		if err := os.MkdirAll(data, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
+			return nil, nil, fmt.Errorf("data directory: %w", err)
 		}
 		cfg.SQLitePath = filepath.Join(data, "vclinic.db")
 	}
-	store, err := scheduler.Open(ctx, cfg, log)
+	db, err := records.Open(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
+		return nil, nil, err
 	}
-	return store, nil
+	trail, err := audit.New(ctx, db, audit.Config{Retention: retention}, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, trail, nil
+}
+
+// openScheduler opens the records and the scheduler's store on them.
+func openScheduler(ctx context.Context, data, postgres string, log *slog.Logger) (*records.DB, *scheduler.Store, error) {
+	db, trail, err := openRecords(ctx, data, postgres, 0, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, store, nil
 }
 
 // newClinic opens the records and the media ports and wires the parts.
@@ -102,8 +126,18 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg.Data, cfg.Postgres, log.With("component", "records"))
+	db, trail, err := openRecords(ctx, cfg.Data, cfg.Postgres, cfg.AuditRetention, log.With("component", "records"))
 	if err != nil {
+		return nil, err
+	}
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, log.With("component", "scheduler"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	kit, err := homekit.NewStore(ctx, db, trail, homekit.Config{}, log.With("component", "homekit"))
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	media, err := sfu.New(sfu.Config{
@@ -115,10 +149,10 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		IncludeLoopback: isLoopbackHost(httpHost),
 	}, log.With("component", "sfu"))
 	if err != nil {
-		store.Close()
+		db.Close()
 		return nil, fmt.Errorf("media server: %w", err)
 	}
-	c := &clinic{cfg: cfg, log: log, keys: keys, store: store, media: media}
+	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media}
 	policy := scheduler.LinkPolicy{}
 	c.sig, err = signaling.New(signaling.Config{
 		GracePeriod:    cfg.Grace,
@@ -133,9 +167,6 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 			BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail},
 			store, tokenAuth{keys}, tokenIssuer{keys: keys, base: linkBase},
 			scheduler.PresenceFunc(c.sig.Presence), log.With("component", "api"))
-	}
-	if err == nil {
-		c.kit, err = openHomekit(ctx, cfg, c)
 	}
 	if err == nil {
 		// New readings show at once in the visit the patient is in.
@@ -163,12 +194,7 @@ func (c *clinic) Close() {
 	if err := c.media.Close(); err != nil {
 		c.log.Warn("media shutdown", "err", err)
 	}
-	if c.kit != nil {
-		if err := c.kit.Close(); err != nil {
-			c.log.Warn("home-kit records close", "err", err)
-		}
-	}
-	if err := c.store.Close(); err != nil {
+	if err := c.db.Close(); err != nil {
 		c.log.Warn("records close", "err", err)
 	}
 }
@@ -221,7 +247,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	purgeCtx, stopPurge := context.WithCancel(ctx)
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); c.store.RunIdempotencyPurge(purgeCtx, time.Hour) }()
-	defer func() { stopPurge(); <-purgeDone }()
+	// Audit rows past the retention are purged daily.
+	auditDone := make(chan struct{})
+	go func() { defer close(auditDone); c.trail.RunPurge(purgeCtx, 24*time.Hour) }()
+	defer func() { stopPurge(); <-purgeDone; <-auditDone }()
 	// The demo's links are printed once the clinic is ready: whoever reads
 	// them (a person, a script, the tests) may use them at once.
 	var links bytes.Buffer

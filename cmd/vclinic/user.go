@@ -45,12 +45,12 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 1
 	}
 	password := strings.TrimRight(line, "\r\n")
-	store, err := openStore(ctx, *data, *pg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, store, err := openScheduler(ctx, *data, *pg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic user add:", err)
 		return 1
 	}
-	defer store.Close()
+	defer db.Close()
 	u, err := store.CreateUser(ctx, scheduler.System, *username, *name, *role, password)
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic user add:", scheduler.Reason(err))

@@ -21,12 +21,12 @@ func TestUserAdd(t *testing.T) {
 	if !strings.Contains(out.String(), "created clinician anna") {
 		t.Fatalf("stdout %q", out.String())
 	}
-	store, err := openStore(ctx, data, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, store, err := openScheduler(ctx, data, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	if _, err := store.Authenticate(ctx, "anna", "correct horse battery"); err != nil {
+	defer db.Close()
+	if _, err := store.Authenticate(ctx, "anna", "correct horse battery", ""); err != nil {
 		t.Fatalf("the new user cannot sign in: %v", err)
 	}
 	for name, tc := range map[string]struct {

@@ -109,10 +109,7 @@ func TestReadingsReachTheVisitLive(t *testing.T) {
 		t.Fatalf("post second reading: %d %s", status, body)
 	}
 	waitVitals(t, clin, "8480-6")
-	entries, err := a.c.kit.Audit(context.Background(), a.patA.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := a.auditLog(a.patA.ID)
 	var shown []string
 	for _, e := range entries {
 		if e.Entity == homekit.EntityLiveVitals {

@@ -40,9 +40,20 @@ const (
 	MaxLimit     = 1000
 )
 
-// ErrInvalid marks a query the log cannot answer: a bad cursor, a limit out
-// of range, a time range that ends before it starts.
-var ErrInvalid = errors.New("audit: invalid query")
+// ErrInvalid marks a query the log cannot answer (a bad cursor, a limit out
+// of range, a time range that ends before it starts) or a row it cannot
+// take. The error is an *InvalidError with the reason.
+var ErrInvalid = errors.New("audit: invalid")
+
+// InvalidError says why a query or a row was refused.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string        { return "audit: invalid: " + e.Reason }
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // Config configures the log.
 type Config struct {
@@ -162,7 +173,7 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 // out of Detail.
 func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if e.ActorID == "" || e.ActorRole == "" || e.Action == "" || e.Entity == "" {
-		return fmt.Errorf("%w: an audit row needs an actor, a role, an action and an entity", ErrInvalid)
+		return invalid("an audit row needs an actor, a role, an action and an entity")
 	}
 	var pid any
 	if e.PatientID != "" {
@@ -222,12 +233,12 @@ func parseCursor(s string) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	parts := strings.Split(string(b), ":")
 	if err != nil || len(parts) != 3 || parts[0] != "1" {
-		return cursor{}, fmt.Errorf("%w: after: not a cursor this log gave", ErrInvalid)
+		return cursor{}, invalid("after: not a cursor this log gave")
 	}
 	ms, err1 := strconv.ParseInt(parts[1], 10, 64)
 	id, err2 := strconv.ParseInt(parts[2], 10, 64)
 	if err1 != nil || err2 != nil || id <= 0 {
-		return cursor{}, fmt.Errorf("%w: after: not a cursor this log gave", ErrInvalid)
+		return cursor{}, invalid("after: not a cursor this log gave")
 	}
 	return cursor{at: time.UnixMilli(ms).UTC(), id: id}, nil
 }
@@ -241,10 +252,10 @@ func (l *Log) Query(ctx context.Context, q records.Querier, f Filter) (Page, err
 	case limit == 0:
 		limit = DefaultLimit
 	case limit < 0 || limit > MaxLimit:
-		return Page{}, fmt.Errorf("%w: limit: from 1 to %d", ErrInvalid, MaxLimit)
+		return Page{}, invalid("limit: from 1 to %d", MaxLimit)
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return Page{}, fmt.Errorf("%w: from must be before to", ErrInvalid)
+		return Page{}, invalid("from must be before to")
 	}
 	d := l.db.Dialect()
 	var where []string

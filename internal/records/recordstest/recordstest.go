@@ -219,6 +219,27 @@ func (s *Server) Database(t testing.TB) string {
 	return dsn
 }
 
+// LoadSQL runs a plain SQL script (as pg_dump writes it) into a database
+// CreateDatabase made, with psql, stopping at the first error.
+func (s *Server) LoadSQL(ctx context.Context, dsn, file string) error {
+	psql := "psql"
+	if s.bin != "" {
+		if p := filepath.Join(s.bin, "psql"); fileExists(p) {
+			psql = p
+		}
+	}
+	cmd := exec.CommandContext(ctx, psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("recordstest: psql -f %s: %w\n%s", file, err, out)
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // Close stops a cluster Start started and removes its directory, or
 // disconnects from the server EnvURL named.
 func (s *Server) Close() error {
