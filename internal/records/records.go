@@ -127,11 +127,31 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	}
 	d.db.SetMaxOpenConns(cfg.MaxConns)
 	d.db.SetMaxIdleConns(cfg.MaxConns)
-	if err := d.db.PingContext(ctx); err != nil {
+	if err := d.connect(ctx, cfg.BusyTimeout); err != nil {
 		d.db.Close()
-		return nil, fmt.Errorf("records: connect to %s: %w", d.dialect, err)
+		return nil, fmt.Errorf("records: connect to %s: %w", d.dialect, Map(err))
 	}
 	return d, nil
+}
+
+// connect opens the first connection. On SQLite, turning a new file to WAL
+// takes the write lock and may meet another process doing the same (two
+// nodes, or `vclinic user add` beside a starting server), which SQLite
+// answers with SQLITE_BUSY at once rather than through the busy timeout:
+// try again until busy has passed.
+func (d *DB) connect(ctx context.Context, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for attempt := 1; ; attempt++ {
+		err := d.db.PingContext(ctx)
+		if err == nil || d.dialect != SQLite || !retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(1+mrand.IntN(10*min(attempt, 10))) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout on
