@@ -269,7 +269,13 @@ func (s *Server) dropped(c *conn) {
 	}
 	mb.conn = nil
 	mb.state = StateReconnecting
-	mb.grace = time.AfterFunc(s.cfg.GracePeriod, func() { s.expire(mb) })
+	mb.grace = time.AfterFunc(s.cfg.GracePeriod, func() {
+		if !s.begin() {
+			return // shutting down: Shutdown has removed everyone
+		}
+		defer s.done()
+		s.expire(mb)
+	})
 	r := mb.room
 	s.mu.Unlock()
 	c.log.Info("dropped; keeping the place", "participant", mb.id, "grace", s.cfg.GracePeriod)

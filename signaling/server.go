@@ -111,13 +111,20 @@ type Server struct {
 	media    *sfu.SFU
 	upgrader websocket.Upgrader
 
-	wg sync.WaitGroup // one per connection (reader and writer)
-
 	mu     sync.Mutex // guards the following, and every member's mutable fields
 	rooms  map[string]*room
 	resume map[string]*member // by resume token
 	conns  map[*conn]struct{}
 	closed bool
+	// active counts the work Shutdown waits for: each connection (its
+	// reader and writer) and each running grace-period expiry. drained is
+	// closed once the server is closed and active is 0.
+	active  int
+	drained chan struct{}
+
+	// upgraded, when set (by tests), runs after a WebSocket upgrade and
+	// before the connection is registered.
+	upgraded func()
 
 	connections atomic.Int64
 	accepted    atomic.Uint64
@@ -142,6 +149,8 @@ func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, 
 		rooms:  map[string]*room{},
 		resume: map[string]*member{},
 		conns:  map[*conn]struct{}{},
+
+		drained: make(chan struct{}),
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -221,22 +230,28 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageBytes)
+	if s.upgraded != nil {
+		s.upgraded()
+	}
 	log := s.log.With("room", room, "role", claims.Role)
 	c := newConn(ws, &s.cfg, log)
 
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		c.close(websocket.CloseGoingAway, ReasonShutdown)
-		go c.writeLoop()
+		// Shut down between the check above and the upgrade: say so and
+		// hang up here, in the request's own goroutine.
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ReasonShutdown),
+			time.Now().Add(s.cfg.WriteTimeout))
+		ws.Close()
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
+	s.active++
 	s.mu.Unlock()
 	s.connections.Add(1)
 	s.accepted.Add(1)
-	defer s.wg.Done()
+	defer s.done()
 	defer s.connections.Add(-1)
 
 	writerDone := make(chan struct{})
@@ -471,6 +486,7 @@ func (s *Server) Counters() Counters {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	s.drainedLocked()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -492,15 +508,41 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			m.media.Close()
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-s.drained:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// begin counts a piece of work Shutdown waits for; false once the server is
+// closed, when the work must not start.
+func (s *Server) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+// done ends a piece of work that begin (or the connection handler) counted.
+func (s *Server) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
+	s.drainedLocked()
+}
+
+// drainedLocked closes drained when the server is closed and idle.
+func (s *Server) drainedLocked() {
+	if s.closed && s.active == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -433,5 +434,55 @@ func TestShutdownTellsClients(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestShutdownTimesOutCleanly: a client that stops reading keeps Shutdown
+// from draining; when Shutdown's context ends first, it returns the
+// context's error and leaves nothing of its own running. The connection's
+// goroutines end with the connection.
+func TestShutdownTimesOutCleanly(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	c := ts.mustDial("a", ts.token(RolePatient, "p", "a"))
+	c.join()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with an ended context: %v", err)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "(*Server).Shutdown") {
+		t.Errorf("a goroutine of Shutdown outlives it:\n%s", stacks)
+	}
+	// Once the client hangs up, a second Shutdown drains at once.
+	c.ws.Close()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown after the client left: %v", err)
+	}
+}
+
+// TestRefusedDuringShutdown: a WebSocket upgraded just as the server shuts
+// down is told so (close 1001, "shutdown") and hung up in the request's own
+// goroutine; goleak (TestMain) checks that nothing is left running.
+func TestRefusedDuringShutdown(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	ts.srv.upgraded = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ts.srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}
+	c := ts.mustDial("a", ts.token(RolePatient, "p", "a"))
+	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := c.ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text != ReasonShutdown {
+		t.Fatalf("read after the upgrade: %v, want close 1001 shutdown", err)
+	}
+	if n := ts.srv.Counters().Connections; n != 0 {
+		t.Errorf("%d connections open", n)
 	}
 }
