@@ -16,6 +16,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"vclinic/internal/records"
+
+	"vclinic/homekit/gatt"
 )
 
 // Principal is the authenticated caller of the API: a member of staff, a
@@ -411,11 +413,11 @@ func (a *API) getDevices(w http.ResponseWriter, r *http.Request, ps httprouter.P
 // "address", "identifiedBy", "label"} adds a device to the kit: 201 Device.
 func (a *API) postDevice(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	var in struct {
-		Kind         DeviceKind   `json:"type"`
-		Model        string       `json:"model"`
-		Address      string       `json:"address"`
-		IdentifiedBy IdentifiedBy `json:"identifiedBy"`
-		Label        string       `json:"label"`
+		Kind         gatt.DeviceKind `json:"type"`
+		Model        string          `json:"model"`
+		Address      string          `json:"address"`
+		IdentifiedBy IdentifiedBy    `json:"identifiedBy"`
+		Label        string          `json:"label"`
 	}
 	if err := decode(w, r, maxBody, &in); err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())

@@ -5,13 +5,9 @@
 // radio: the edge (a browser through Web Bluetooth, or the Linux home
 // gateway) forwards the raw GATT characteristic values.
 //
-// Decode turns one value into measurements with LOINC and IEEE 11073-10101
-// (MDC) codes and UCUM units, plus its context (time stamp, user, status
-// bits). Decoding keeps what the
-// device sent: its unit (kPa stays kPa), its precision (37.60 stays 37.60)
-// and its special values (NaN, NRes, +/-INF), which become FHIR
-// dataAbsentReason codes. It refuses values that are structurally impossible
-// but does not judge plausibility; ingestion flags a systolic of 400 mmHg.
+// The server decodes each value with package gatt (which keeps the device's
+// unit, precision and special values) and judges plausibility itself:
+// ingestion stores and flags a systolic of 400 mmHg.
 //
 // Store keeps each patient's kit (devices and gateways), the measurements an
 // appointment expects, and the readings: raw bytes, decoder version and the

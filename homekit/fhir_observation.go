@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vclinic/homekit/gatt"
 )
 
 // FHIR R4 views of the kit and its readings, following the HL7 Personal
@@ -41,19 +43,19 @@ const (
 // Glucose is not a vital sign.
 func vitalSignsProfile(code string) string {
 	switch code {
-	case LOINCBodyTemperature:
+	case gatt.LOINCBodyTemperature:
 		return profileVitalSignsPrefix + "bodytemp"
-	case LOINCBloodPressurePanel:
+	case gatt.LOINCBloodPressurePanel:
 		return profileVitalSignsPrefix + "bp"
-	case LOINCHeartRate:
+	case gatt.LOINCHeartRate:
 		return profileVitalSignsPrefix + "heartrate"
-	case LOINCSpO2, LOINCOxygenSaturation:
+	case gatt.LOINCSpO2, gatt.LOINCOxygenSaturation:
 		return profileVitalSignsPrefix + "oxygensat"
-	case LOINCBodyWeight:
+	case gatt.LOINCBodyWeight:
 		return profileVitalSignsPrefix + "bodyweight"
-	case LOINCBodyHeight:
+	case gatt.LOINCBodyHeight:
 		return profileVitalSignsPrefix + "bodyheight"
-	case LOINCBMI:
+	case gatt.LOINCBMI:
 		return profileVitalSignsPrefix + "bmi"
 	}
 	return ""
@@ -68,18 +70,16 @@ func ref(s string) fhirObject { return fhirObject{"reference": s} }
 
 // codeOf is an Observation's code: LOINC, and the MDC code when there is one.
 // SpO2 carries 2708-6 as well, the code of the R4 oxygensat profile.
-func codeOf(code string, mdc MDC) fhirObject {
+func codeOf(code string, mdc gatt.MDC) fhirObject {
 	codings := []fhirObject{coding(SystemLOINC, code)}
-	if code == LOINCSpO2 {
-		codings = append(codings, coding(SystemLOINC, LOINCOxygenSaturation))
+	if code == gatt.LOINCSpO2 {
+		codings = append(codings, coding(SystemLOINC, gatt.LOINCOxygenSaturation))
 	}
 	if mdc != 0 {
-		codings = append(codings, coding(SystemMDC, mdc.number()))
+		codings = append(codings, coding(SystemMDC, strconv.FormatUint(uint64(mdc), 10)))
 	}
 	return fhirObject{"coding": codings}
 }
-
-func (c MDC) number() string { return strconv.FormatUint(uint64(c), 10) }
 
 // valueOf sets valueQuantity, or dataAbsentReason for a special value.
 func valueOf(o fhirObject, m StoredMeasurement) {
@@ -109,12 +109,12 @@ func Observations(readings []Reading, zone *time.Location) []fhirObject {
 		var panel []StoredMeasurement
 		hasSys, hasDia := false, false
 		for _, m := range r.Measurements {
-			hasSys = hasSys || m.Code == LOINCSystolic
-			hasDia = hasDia || m.Code == LOINCDiastolic
+			hasSys = hasSys || m.Code == gatt.LOINCSystolic
+			hasDia = hasDia || m.Code == gatt.LOINCDiastolic
 		}
 		isBP := hasSys && hasDia
 		for _, m := range r.Measurements {
-			if isBP && (m.Code == LOINCSystolic || m.Code == LOINCDiastolic || m.Code == LOINCMeanBloodPressure) {
+			if isBP && (m.Code == gatt.LOINCSystolic || m.Code == gatt.LOINCDiastolic || m.Code == gatt.LOINCMeanBloodPressure) {
 				panel = append(panel, m)
 				continue
 			}
@@ -125,8 +125,8 @@ func Observations(readings []Reading, zone *time.Location) []fhirObject {
 			out = append(out, o)
 		}
 		if len(panel) > 0 {
-			o := observation(r, LOINCBloodPressurePanel, zone, true)
-			o["code"] = codeOf(LOINCBloodPressurePanel, MDCPressBldNonInv)
+			o := observation(r, gatt.LOINCBloodPressurePanel, zone, true)
+			o["code"] = codeOf(gatt.LOINCBloodPressurePanel, gatt.MDCPressBldNonInv)
 			var comps []fhirObject
 			for _, m := range panel {
 				c := fhirObject{"code": codeOf(m.Code, m.MDC)}
@@ -202,17 +202,17 @@ func implausibleNote(o fhirObject, m StoredMeasurement) {
 
 // deviceSpecialization is the IEEE 11073-10101 device specialization code of
 // a kind (MDC_DEV_SPEC_PROFILE_*, PHD IG DeviceTypes11073MDC), or "".
-func deviceSpecialization(k DeviceKind) (string, string) {
+func deviceSpecialization(k gatt.DeviceKind) (string, string) {
 	switch k {
-	case KindPulseOximeter:
+	case gatt.KindPulseOximeter:
 		return "528388", "MDC_DEV_SPEC_PROFILE_PULS_OXIM"
-	case KindBloodPressure:
+	case gatt.KindBloodPressure:
 		return "528391", "MDC_DEV_SPEC_PROFILE_BPM"
-	case KindThermometer:
+	case gatt.KindThermometer:
 		return "528392", "MDC_DEV_SPEC_PROFILE_TEMP"
-	case KindScale:
+	case gatt.KindScale:
 		return "528399", "MDC_DEV_SPEC_PROFILE_SCALE"
-	case KindGlucoseMeter:
+	case gatt.KindGlucoseMeter:
 		return "528401", "MDC_DEV_SPEC_PROFILE_GLUCOSE"
 	}
 	return "", ""

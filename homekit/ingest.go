@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"vclinic/internal/records"
+
+	"vclinic/homekit/gatt"
 )
 
 // Ingestion turns what the edge forwards into stored readings. Each item of
@@ -63,7 +65,7 @@ type ReadingIn struct {
 	IdentifiedBy IdentifiedBy `json:"identifiedBy,omitempty"`
 	// DeviceInfo is what the edge read from the device; optional (see
 	// deviceinfo.go).
-	DeviceInfo *DeviceInfo `json:"deviceInfo,omitempty"`
+	DeviceInfo *gatt.DeviceInfo `json:"deviceInfo,omitempty"`
 }
 
 // Result is the answer for one item of a batch.
@@ -96,25 +98,6 @@ func (w Submitter) actor() Actor {
 	return Actor{ID: w.PatientID, Role: w.Role, Address: w.Address}
 }
 
-// characteristicsOf lists what each kind of device may send.
-func characteristicsOf(k DeviceKind) []uint16 {
-	switch k {
-	case KindThermometer:
-		return []uint16{TemperatureMeasurement}
-	case KindBloodPressure:
-		return []uint16{BloodPressureMeasurement}
-	case KindPulseOximeter:
-		return []uint16{PLXSpotCheckMeasurement, PLXContinuousMeasurement}
-	case KindScale:
-		return []uint16{WeightMeasurement}
-	case KindGlucoseMeter:
-		return []uint16{GlucoseMeasurement}
-	case KindHeartRate:
-		return []uint16{HeartRateMeasurement}
-	}
-	return nil
-}
-
 // prepared is a batch item that passed validation.
 type prepared struct {
 	index      int
@@ -134,14 +117,14 @@ type prepared struct {
 
 type measurementRow struct {
 	code              string
-	mdc               MDC
+	mdc               gatt.MDC
 	value             any // string, or nil for a special value
 	unit              string
 	absent            string
 	implausibleReason string
 }
 
-func rowOf(m Measurement) measurementRow {
+func rowOf(m gatt.Measurement) measurementRow {
 	r := measurementRow{code: m.Code, mdc: m.MDC, unit: m.Unit, absent: m.Absent}
 	if !m.Value.IsSpecial() {
 		r.value = m.Value.String()
@@ -216,18 +199,18 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 	if reason != "" {
 		return prepared{}, reason
 	}
-	char, err := ParseCharacteristic(in.Characteristic)
+	char, err := gatt.ParseCharacteristic(in.Characteristic)
 	if err != nil {
 		return prepared{}, err.Error()
 	}
-	if measurementsIn(char) < 0 {
-		return prepared{}, fmt.Sprintf("%s: %v", Characteristic(char), ErrUnknownCharacteristic)
+	if gatt.MeasurementsIn(char) < 0 {
+		return prepared{}, fmt.Sprintf("%s: %v", gatt.Characteristic(char), gatt.ErrUnknownCharacteristic)
 	}
-	if measurementsIn(char) == 0 {
-		return prepared{}, fmt.Sprintf("characteristic %s (%s) carries no measurement", Characteristic(char), Characteristic(char).Name())
+	if gatt.MeasurementsIn(char) == 0 {
+		return prepared{}, fmt.Sprintf("characteristic %s (%s) carries no measurement", gatt.Characteristic(char), gatt.Characteristic(char).Name())
 	}
-	if !slices.Contains(characteristicsOf(dev.Kind), char) {
-		return prepared{}, fmt.Sprintf("a %s does not send %s (%s)", dev.Kind, Characteristic(char), Characteristic(char).Name())
+	if !slices.Contains(gatt.CharacteristicsOf(dev.Kind), char) {
+		return prepared{}, fmt.Sprintf("a %s does not send %s (%s)", dev.Kind, gatt.Characteristic(char), gatt.Characteristic(char).Name())
 	}
 	raw, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(in.Value, "0x"), "0X"))
 	if err != nil || len(raw) == 0 {
@@ -246,12 +229,12 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 	if at.After(now.Add(MaxFutureSkew)) {
 		return prepared{}, fmt.Sprintf("observedAt %s is more than %v ahead of the server's clock", in.ObservedAt, MaxFutureSkew)
 	}
-	d, err := Decode(char, raw)
+	d, err := gatt.Decode(char, raw)
 	if err != nil {
 		return prepared{}, err.Error()
 	}
 	p := prepared{deviceID: dev.ID, char: char, raw: raw, seq: in.Seq, observedAt: records.Instant(at)}
-	if key, ok := RecordKeyOf(d); ok {
+	if key, ok := gatt.RecordKeyOf(d); ok {
 		// A glucose meter's stored record is named by the meter (racp.go).
 		p.seq = &key
 	}
@@ -283,7 +266,7 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 
 // deviceTime is the device's wall clock as text; a glucose record's time
 // offset is added to its base time (Glucose Service 1.0, §3.106.2.3).
-func deviceTime(d Decoded) string {
+func deviceTime(d gatt.Decoded) string {
 	t, full := d.Time.In(time.UTC)
 	if !full {
 		return d.Time.String()
@@ -303,7 +286,7 @@ func (s *Store) insertReading(ctx context.Context, tx *sql.Tx, who Submitter, p 
 			identified_by, device_info)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING`,
 		id, who.PatientID, SourceDevice, p.deviceID, nullString(who.GatewayID), who.actor().ID,
-		int64(p.char), p.raw, DecoderVersion, p.seq, s.ts(p.observedAt), s.ts(received),
+		int64(p.char), p.raw, gatt.DecoderVersion, p.seq, s.ts(p.observedAt), s.ts(received),
 		nullString(p.deviceTime), nullString(who.AppointmentID), strings.Join(p.flags, ","),
 		p.identifiedBy, p.deviceInfo)
 	if err != nil {
@@ -357,7 +340,7 @@ func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, p prepared) (Result, 
 	}
 	if !bytes.Equal(raw, p.raw) {
 		return Result{Index: p.index, Status: StatusRejected, ID: id,
-			Reason: fmt.Sprintf("seq %d of this device's %s already holds a different value", *p.seq, Characteristic(p.char))}, nil
+			Reason: fmt.Sprintf("seq %d of this device's %s already holds a different value", *p.seq, gatt.Characteristic(p.char))}, nil
 	}
 	return Result{Index: p.index, Status: StatusDuplicate, ID: id}, nil
 }
@@ -380,16 +363,16 @@ type ManualReading struct {
 // manualCodes are the codes a patient may type, with their units and MDC.
 var manualCodes = map[string]struct {
 	units []string
-	mdc   MDC
+	mdc   gatt.MDC
 }{
-	LOINCBodyTemperature: {[]string{UnitCelsius, UnitFahrenheit}, MDCTempBody},
-	LOINCSystolic:        {[]string{UnitMmHg, UnitKPa}, MDCPressBldNonInvSys},
-	LOINCDiastolic:       {[]string{UnitMmHg, UnitKPa}, MDCPressBldNonInvDia},
-	LOINCHeartRate:       {[]string{UnitPerMinute}, 0},
-	LOINCSpO2:            {[]string{UnitPercent}, MDCPulsOximSatO2},
-	LOINCBodyWeight:      {[]string{UnitKilogram, UnitPound}, MDCMassBodyActual},
-	LOINCGlucoseMoles:    {[]string{UnitMmolPerL}, MDCConcGluGen},
-	LOINCGlucoseMass:     {[]string{UnitMgPerDL}, MDCConcGluGen},
+	gatt.LOINCBodyTemperature: {[]string{gatt.UnitCelsius, gatt.UnitFahrenheit}, gatt.MDCTempBody},
+	gatt.LOINCSystolic:        {[]string{gatt.UnitMmHg, gatt.UnitKPa}, gatt.MDCPressBldNonInvSys},
+	gatt.LOINCDiastolic:       {[]string{gatt.UnitMmHg, gatt.UnitKPa}, gatt.MDCPressBldNonInvDia},
+	gatt.LOINCHeartRate:       {[]string{gatt.UnitPerMinute}, 0},
+	gatt.LOINCSpO2:            {[]string{gatt.UnitPercent}, gatt.MDCPulsOximSatO2},
+	gatt.LOINCBodyWeight:      {[]string{gatt.UnitKilogram, gatt.UnitPound}, gatt.MDCMassBodyActual},
+	gatt.LOINCGlucoseMoles:    {[]string{gatt.UnitMmolPerL}, gatt.MDCConcGluGen},
+	gatt.LOINCGlucoseMass:     {[]string{gatt.UnitMgPerDL}, gatt.MDCConcGluGen},
 }
 
 // ManualCodes lists the LOINC codes a patient may type, sorted.
@@ -434,18 +417,18 @@ func (s *Store) AddManual(ctx context.Context, who Submitter, m ManualReading, n
 		if !slices.Contains(c.units, v.Unit) {
 			return Result{}, because(ErrInvalid, "values[%d].unit %q: want one of %v", i, v.Unit, c.units)
 		}
-		d, err := ParseDecimal(v.Value)
+		d, err := gatt.ParseDecimal(v.Value)
 		if err != nil {
 			return Result{}, because(ErrInvalid, "values[%d].value: %v", i, err)
 		}
-		r := rowOf(Measurement{Code: v.Code, MDC: c.mdc, Quantity: quantity(d, v.Unit)})
+		r := rowOf(gatt.Measurement{Code: v.Code, MDC: c.mdc, Quantity: gatt.QuantityOf(d, v.Unit)})
 		if r.implausibleReason != "" && !slices.Contains(flags, FlagImplausible) {
 			flags = append(flags, FlagImplausible)
 		}
 		rows = append(rows, r)
 	}
-	if seen[LOINCSystolic] != seen[LOINCDiastolic] {
-		return Result{}, because(ErrInvalid, "a blood pressure needs both systolic (%s) and diastolic (%s)", LOINCSystolic, LOINCDiastolic)
+	if seen[gatt.LOINCSystolic] != seen[gatt.LOINCDiastolic] {
+		return Result{}, because(ErrInvalid, "a blood pressure needs both systolic (%s) and diastolic (%s)", gatt.LOINCSystolic, gatt.LOINCDiastolic)
 	}
 	id := newID()
 	err := s.db.InTx(ctx, "add patient-entered reading", func(tx *sql.Tx) error {

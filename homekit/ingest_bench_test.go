@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"vclinic/homekit/gatt"
 )
 
 // BenchmarkIngest stores new blood pressure readings (4 measurements each)
@@ -18,7 +20,7 @@ func BenchmarkIngest(b *testing.B) {
 				s := be.open(b, Config{})
 				ctx := context.Background()
 				dev, err := s.AddDevice(ctx, Actor{ID: "bench", Role: "admin"}, Device{PatientID: "pat-bench",
-					Kind: KindBloodPressure, Address: "00-1C-05-FF-E8-74", IdentifiedBy: ByBluetoothAddress})
+					Kind: gatt.KindBloodPressure, Address: "00-1C-05-FF-E8-74", IdentifiedBy: ByBluetoothAddress})
 				if err != nil {
 					b.Fatal(err)
 				}

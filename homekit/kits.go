@@ -9,26 +9,9 @@ import (
 	"time"
 
 	"vclinic/internal/records"
+
+	"vclinic/homekit/gatt"
 )
-
-// DeviceKind is what a device in a kit measures. (DeviceType, in codes.go,
-// names the kind of device that counted a pulse.)
-type DeviceKind string
-
-// Device kinds.
-const (
-	KindThermometer   DeviceKind = "thermometer"
-	KindBloodPressure DeviceKind = "blood-pressure"
-	KindPulseOximeter DeviceKind = "pulse-oximeter"
-	KindScale         DeviceKind = "scale"
-	KindGlucoseMeter  DeviceKind = "glucose-meter"
-	KindHeartRate     DeviceKind = "heart-rate"
-)
-
-// Kinds lists the device kinds.
-func Kinds() []DeviceKind {
-	return []DeviceKind{KindThermometer, KindBloodPressure, KindPulseOximeter, KindScale, KindGlucoseMeter, KindHeartRate}
-}
 
 // IdentifiedBy says what Device.Address holds.
 type IdentifiedBy string
@@ -50,22 +33,22 @@ const (
 
 // Device is one device of a patient's kit.
 type Device struct {
-	ID           string       `json:"id"`
-	PatientID    string       `json:"patientId"`
-	Kind         DeviceKind   `json:"type"`
-	Model        string       `json:"model"`
-	Address      string       `json:"address"` // Bluetooth address, system id, Web Bluetooth id or serial
-	IdentifiedBy IdentifiedBy `json:"identifiedBy"`
-	Label        string       `json:"label"`
-	CreatedAt    time.Time    `json:"createdAt"`
+	ID           string          `json:"id"`
+	PatientID    string          `json:"patientId"`
+	Kind         gatt.DeviceKind `json:"type"`
+	Model        string          `json:"model"`
+	Address      string          `json:"address"` // Bluetooth address, system id, Web Bluetooth id or serial
+	IdentifiedBy IdentifiedBy    `json:"identifiedBy"`
+	Label        string          `json:"label"`
+	CreatedAt    time.Time       `json:"createdAt"`
 }
 
 func (d Device) check() error {
 	switch {
 	case strings.TrimSpace(d.PatientID) == "":
 		return because(ErrInvalid, "patient: required")
-	case !slices.Contains(Kinds(), d.Kind):
-		return because(ErrInvalid, "type %q: want one of %v", d.Kind, Kinds())
+	case !slices.Contains(gatt.Kinds(), d.Kind):
+		return because(ErrInvalid, "type %q: want one of %v", d.Kind, gatt.Kinds())
 	case !slices.Contains([]IdentifiedBy{ByBluetoothAddress, BySystemID, ByWebBluetoothID, BySerial}, d.IdentifiedBy):
 		return because(ErrInvalid, "identifiedBy %q: want bluetooth-address, system-id, web-bluetooth-id or serial", d.IdentifiedBy)
 	case strings.TrimSpace(d.Address) == "":
@@ -174,8 +157,8 @@ func (s *Store) GatewayPatient(ctx context.Context, gatewayID string) (string, e
 
 // expectable lists the LOINC codes an appointment may expect.
 func expectable() []string {
-	return []string{LOINCBodyTemperature, LOINCBloodPressurePanel, LOINCSystolic, LOINCDiastolic, LOINCMeanBloodPressure,
-		LOINCHeartRate, LOINCSpO2, LOINCBodyWeight, LOINCBMI, LOINCBodyHeight, LOINCGlucoseMass, LOINCGlucoseMoles}
+	return []string{gatt.LOINCBodyTemperature, gatt.LOINCBloodPressurePanel, gatt.LOINCSystolic, gatt.LOINCDiastolic, gatt.LOINCMeanBloodPressure,
+		gatt.LOINCHeartRate, gatt.LOINCSpO2, gatt.LOINCBodyWeight, gatt.LOINCBMI, gatt.LOINCBodyHeight, gatt.LOINCGlucoseMass, gatt.LOINCGlucoseMoles}
 }
 
 // SetExpected says which measurements (LOINC codes) an appointment of a
@@ -238,8 +221,8 @@ func (s *Store) Expected(ctx context.Context, appointmentID string, since time.T
 	}
 	for i, e := range out {
 		code := e.Code
-		if code == LOINCBloodPressurePanel {
-			code = LOINCSystolic
+		if code == gatt.LOINCBloodPressurePanel {
+			code = gatt.LOINCSystolic
 		}
 		var n int
 		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM homekit_measurements m

@@ -3,6 +3,8 @@ package homekit
 import (
 	"fmt"
 	"strconv"
+
+	"vclinic/homekit/gatt"
 )
 
 // Plausibility. A value outside these ranges is almost certainly a device
@@ -38,18 +40,18 @@ type plausibleRange struct {
 }
 
 var plausibleRanges = map[string]plausibleRange{
-	LOINCSystolic:          {UnitMmHg, 40, 300},
-	LOINCDiastolic:         {UnitMmHg, 20, 200},
-	LOINCMeanBloodPressure: {UnitMmHg, 20, 250},
-	LOINCHeartRate:         {UnitPerMinute, 20, 300},
-	LOINCSpO2:              {UnitPercent, 50, 100},
-	LOINCOxygenSaturation:  {UnitPercent, 50, 100},
-	LOINCBodyTemperature:   {UnitCelsius, 30, 45},
-	LOINCBodyWeight:        {UnitKilogram, 0.5, 500},
-	LOINCBodyHeight:        {UnitMeter, 0.3, 2.8},
-	LOINCBMI:               {UnitKgPerM2, 5, 150},
-	LOINCGlucoseMoles:      {UnitMmolPerL, 0.5, 50},
-	LOINCGlucoseMass:       {UnitMmolPerL, 0.5, 50},
+	gatt.LOINCSystolic:          {gatt.UnitMmHg, 40, 300},
+	gatt.LOINCDiastolic:         {gatt.UnitMmHg, 20, 200},
+	gatt.LOINCMeanBloodPressure: {gatt.UnitMmHg, 20, 250},
+	gatt.LOINCHeartRate:         {gatt.UnitPerMinute, 20, 300},
+	gatt.LOINCSpO2:              {gatt.UnitPercent, 50, 100},
+	gatt.LOINCOxygenSaturation:  {gatt.UnitPercent, 50, 100},
+	gatt.LOINCBodyTemperature:   {gatt.UnitCelsius, 30, 45},
+	gatt.LOINCBodyWeight:        {gatt.UnitKilogram, 0.5, 500},
+	gatt.LOINCBodyHeight:        {gatt.UnitMeter, 0.3, 2.8},
+	gatt.LOINCBMI:               {gatt.UnitKgPerM2, 5, 150},
+	gatt.LOINCGlucoseMoles:      {gatt.UnitMmolPerL, 0.5, 50},
+	gatt.LOINCGlucoseMass:       {gatt.UnitMmolPerL, 0.5, 50},
 }
 
 // toUnit converts v from unit to want, or reports that it cannot.
@@ -58,15 +60,15 @@ func toUnit(v float64, unit, want string) (float64, bool) {
 		return v, true
 	}
 	switch unit + ">" + want {
-	case UnitKPa + ">" + UnitMmHg:
+	case gatt.UnitKPa + ">" + gatt.UnitMmHg:
 		return v * 7.50062, true
-	case UnitFahrenheit + ">" + UnitCelsius:
+	case gatt.UnitFahrenheit + ">" + gatt.UnitCelsius:
 		return (v - 32) / 1.8, true
-	case UnitPound + ">" + UnitKilogram:
+	case gatt.UnitPound + ">" + gatt.UnitKilogram:
 		return v * 0.45359237, true
-	case UnitInch + ">" + UnitMeter:
+	case gatt.UnitInch + ">" + gatt.UnitMeter:
 		return v * 0.0254, true
-	case UnitMgPerDL + ">" + UnitMmolPerL:
+	case gatt.UnitMgPerDL + ">" + gatt.UnitMmolPerL:
 		return v / 18.016, true
 	}
 	return 0, false
@@ -74,7 +76,7 @@ func toUnit(v float64, unit, want string) (float64, bool) {
 
 // implausible returns why a measured value is implausible, or "" when it is
 // plausible, special (absent) or of a code without a range.
-func implausible(code string, v Decimal, unit string) string {
+func implausible(code string, v gatt.Decimal, unit string) string {
 	r, ok := plausibleRanges[code]
 	if !ok || v.IsSpecial() {
 		return ""

@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"vclinic/internal/records"
+
+	"vclinic/homekit/gatt"
 )
 
 // Reading sources.
@@ -34,37 +35,37 @@ const (
 // own clock (DeviceTime, no zone, as it sent it), the edge's ObservedAt and
 // the server's ReceivedAt.
 type Reading struct {
-	ID             string                   `json:"id"`
-	PatientID      string                   `json:"patientId"`
-	Source         string                   `json:"source"` // device, patient-entered
-	DeviceID       string                   `json:"deviceId,omitempty"`
-	GatewayID      string                   `json:"gatewayId,omitempty"`
-	SubmittedBy    string                   `json:"submittedBy"`
-	Characteristic Optional[Characteristic] `json:"characteristic,omitzero"`
-	Raw            HexBytes                 `json:"raw,omitempty"`
-	DecoderVersion int                      `json:"decoderVersion,omitempty"`
-	Seq            Optional[int64]          `json:"seq,omitzero"`
-	ObservedAt     time.Time                `json:"observedAt"`
-	ReceivedAt     time.Time                `json:"receivedAt"`
-	DeviceTime     string                   `json:"deviceTime,omitempty"` // e.g. 2026-11-26T10:30:00, the device's wall clock
-	AppointmentID  string                   `json:"appointmentId,omitempty"`
-	Flags          []string                 `json:"flags,omitempty"`
+	ID             string                             `json:"id"`
+	PatientID      string                             `json:"patientId"`
+	Source         string                             `json:"source"` // device, patient-entered
+	DeviceID       string                             `json:"deviceId,omitempty"`
+	GatewayID      string                             `json:"gatewayId,omitempty"`
+	SubmittedBy    string                             `json:"submittedBy"`
+	Characteristic gatt.Optional[gatt.Characteristic] `json:"characteristic,omitzero"`
+	Raw            HexBytes                           `json:"raw,omitempty"`
+	DecoderVersion int                                `json:"decoderVersion,omitempty"`
+	Seq            gatt.Optional[int64]               `json:"seq,omitzero"`
+	ObservedAt     time.Time                          `json:"observedAt"`
+	ReceivedAt     time.Time                          `json:"receivedAt"`
+	DeviceTime     string                             `json:"deviceTime,omitempty"` // e.g. 2026-11-26T10:30:00, the device's wall clock
+	AppointmentID  string                             `json:"appointmentId,omitempty"`
+	Flags          []string                           `json:"flags,omitempty"`
 	// IdentifiedBy and DeviceInfo say how the edge identified the device,
 	// when it said (see ReadingIn).
 	IdentifiedBy IdentifiedBy        `json:"identifiedBy,omitempty"`
-	DeviceInfo   *DeviceInfo         `json:"deviceInfo,omitempty"`
+	DeviceInfo   *gatt.DeviceInfo    `json:"deviceInfo,omitempty"`
 	Measurements []StoredMeasurement `json:"measurements"`
 }
 
 // StoredMeasurement is one measurement of a stored reading.
 type StoredMeasurement struct {
-	Code              string            `json:"code"` // LOINC
-	MDC               MDC               `json:"mdc,omitempty"`
-	Value             Optional[Decimal] `json:"value"` // null for a special value
-	Unit              string            `json:"unit"`  // UCUM
-	Absent            string            `json:"absent,omitempty"`
-	Implausible       bool              `json:"implausible,omitempty"`
-	ImplausibleReason string            `json:"implausibleReason,omitempty"`
+	Code              string                      `json:"code"` // LOINC
+	MDC               gatt.MDC                    `json:"mdc,omitempty"`
+	Value             gatt.Optional[gatt.Decimal] `json:"value"` // null for a special value
+	Unit              string                      `json:"unit"`  // UCUM
+	Absent            string                      `json:"absent,omitempty"`
+	Implausible       bool                        `json:"implausible,omitempty"`
+	ImplausibleReason string                      `json:"implausibleReason,omitempty"`
 }
 
 // HexBytes are bytes written as lower-case hex in JSON.
@@ -110,7 +111,7 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 			}
 			x.IdentifiedBy = IdentifiedBy(by.String)
 			if info.Valid {
-				x.DeviceInfo = new(DeviceInfo)
+				x.DeviceInfo = new(gatt.DeviceInfo)
 				if err := json.Unmarshal([]byte(info.String), x.DeviceInfo); err != nil {
 					return fmt.Errorf("reading %s: stored device info: %w", x.ID, err)
 				}
@@ -118,11 +119,11 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 			x.DeviceID, x.GatewayID, x.DeviceTime, x.AppointmentID = dev.String, gw.String, dt.String, appt.String
 			x.Raw = HexBytes(raw)
 			if char.Valid {
-				x.Characteristic = some(Characteristic(char.Int64))
+				x.Characteristic = gatt.Some(gatt.Characteristic(char.Int64))
 			}
 			x.DecoderVersion = int(dv.Int64)
 			if seq.Valid {
-				x.Seq = some(seq.Int64)
+				x.Seq = gatt.Some(seq.Int64)
 			}
 			if flags != "" {
 				x.Flags = strings.Split(flags, ",")
@@ -146,13 +147,13 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason); err != nil {
 				return err
 			}
-			m.MDC = MDC(mdc)
+			m.MDC = gatt.MDC(mdc)
 			if value.Valid {
-				d, err := ParseDecimal(value.String)
+				d, err := gatt.ParseDecimal(value.String)
 				if err != nil {
 					return fmt.Errorf("reading %s: stored value: %w", id, err)
 				}
-				m.Value = some(d)
+				m.Value = gatt.Some(d)
 			}
 			if i, ok := byID[id]; ok {
 				out[i].Measurements = append(out[i].Measurements, m)
@@ -160,32 +161,4 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 			return nil
 		})
 	return out, err
-}
-
-// ParseDecimal reads a decimal number as a person or a database writes it,
-// "37.60", "-0.5", "120", keeping its decimals: "37.60" is 3760 × 10^-2.
-// It takes no exponent, sign "+" or special names.
-func ParseDecimal(s string) (Decimal, error) {
-	t := s
-	neg := strings.HasPrefix(t, "-")
-	if neg {
-		t = t[1:]
-	}
-	whole, frac, _ := strings.Cut(t, ".")
-	if whole == "" || (strings.Contains(t, ".") && frac == "") || len(frac) > 8 {
-		return Decimal{}, fmt.Errorf("number %q: want digits with an optional point and up to 8 decimals", s)
-	}
-	for _, c := range whole + frac {
-		if c < '0' || c > '9' {
-			return Decimal{}, fmt.Errorf("number %q: want digits with an optional point", s)
-		}
-	}
-	m, err := strconv.ParseInt(whole+frac, 10, 32)
-	if err != nil {
-		return Decimal{}, fmt.Errorf("number %q: too many digits", s)
-	}
-	if neg {
-		m = -m
-	}
-	return Decimal{Mantissa: int32(m), Exponent: int8(-len(frac))}, nil
 }

@@ -2,9 +2,13 @@ package homekit
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"vclinic/homekit/gatt"
 )
 
 // Sim is a simulated home kit: one patient whose blood pressure, pulse,
@@ -12,7 +16,7 @@ import (
 // thermometer, a pulse oximeter, a scale and a heart rate strap. Each method
 // returns one raw characteristic value, as the device would indicate or
 // notify it, laid out as the GATT Specification Supplement has it (see the
-// decoders beside this file for the field tables).
+// decoders in package gatt for the field tables).
 //
 // Physiology. Each quantity is a mean-reverting random walk (an
 // Ornstein-Uhlenbeck process sampled once per reading) around a baseline
@@ -69,14 +73,39 @@ func NewSim(seed uint64) *Sim {
 	return s
 }
 
+// Flag bits of the values the simulator writes (GATT Specification
+// Supplement: Blood Pressure Measurement, Temperature Measurement, PLX
+// Spot-check Measurement, Weight Measurement flags fields).
+const (
+	simBPTimeStamp     = 1 << 1
+	simBPPulseRate     = 1 << 2
+	simTempTimeStamp   = 1 << 1
+	simTempType        = 1 << 2
+	simSpotTimeStamp   = 1 << 0
+	simWeightTimeStamp = 1 << 1
+)
+
 // sfloatInt encodes a whole number as an SFLOAT with exponent 0. The walks
-// keep it far from the special mantissas, so it cannot fail.
-func sfloatInt(v float64) uint16 {
-	u, err := EncodeSFloat(Decimal{Mantissa: int32(math.Round(v))})
+// keep it far from the special mantissas and the SFLOAT's range; a value
+// outside it is an error, never a wrong value.
+func sfloatInt(v float64) (uint16, error) {
+	u, err := gatt.EncodeSFloat(gatt.Decimal{Mantissa: int32(math.Round(v))})
 	if err != nil {
-		panic("homekit: sim: " + err.Error())
+		return 0, fmt.Errorf("homekit: sim: %v as SFLOAT: %w", v, err)
 	}
-	return u
+	return u, nil
+}
+
+// appendSFloats appends whole numbers as SFLOATs, little-endian.
+func appendSFloats(b []byte, vs ...float64) ([]byte, error) {
+	for _, v := range vs {
+		u, err := sfloatInt(v)
+		if err != nil {
+			return nil, err
+		}
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b, nil
 }
 
 // appendDateTime appends t's wall clock as a Date Time (GATT Specification
@@ -97,56 +126,58 @@ func appendDateTime(b []byte, t time.Time) ([]byte, bool) {
 // stamp, pulse rate), systolic, diastolic and mean arterial pressure as
 // SFLOATs with exponent 0, the time stamp, then the pulse rate as an SFLOAT.
 // The mean is diastolic + (systolic − diastolic)/3, rounded.
-func (s *Sim) BloodPressure(t time.Time) []byte {
+func (s *Sim) BloodPressure(t time.Time) ([]byte, error) {
 	sys := math.Round(s.sys.next(s.rng))
 	dia := math.Round(s.dia.next(s.rng))
 	pulse := s.pulse.next(s.rng)
 	mean := math.Round(dia + (sys-dia)/3)
 	b := make([]byte, 1, 17)
-	b[0] = bpPulseRate
-	b = binary.LittleEndian.AppendUint16(b, sfloatInt(sys))
-	b = binary.LittleEndian.AppendUint16(b, sfloatInt(dia))
-	b = binary.LittleEndian.AppendUint16(b, sfloatInt(mean))
+	b[0] = simBPPulseRate
+	b, err := appendSFloats(b, sys, dia, mean)
+	if err != nil {
+		return nil, err
+	}
 	var ok bool
 	if b, ok = appendDateTime(b, t); ok {
-		b[0] |= bpTimeStamp
+		b[0] |= simBPTimeStamp
 	}
-	return binary.LittleEndian.AppendUint16(b, sfloatInt(pulse))
+	return appendSFloats(b, pulse)
 }
 
 // Temperature is a Temperature Measurement (0x2A1C) in Celsius: flags (time
 // stamp, temperature type), the temperature as a FLOAT with exponent -2
 // (3712 × 10^-2 = 37.12 °C), the time stamp and the type, ear (3).
-func (s *Sim) Temperature(t time.Time) []byte {
-	c := int32(math.Round(s.temp.next(s.rng) * 100))
-	u, err := EncodeFloat(Decimal{Mantissa: c, Exponent: -2})
-	if err != nil {
-		panic("homekit: sim: " + err.Error())
+func (s *Sim) Temperature(t time.Time) ([]byte, error) {
+	c := s.temp.next(s.rng) * 100
+	u, err := gatt.EncodeFloat(gatt.Decimal{Mantissa: int32(math.Round(c)), Exponent: -2})
+	if err != nil || math.Abs(c) > math.MaxInt32 {
+		return nil, fmt.Errorf("homekit: sim: temperature %v °C as FLOAT: %w", c/100, errors.Join(err, gatt.ErrOutOfRange))
 	}
 	b := make([]byte, 1, 13)
-	b[0] = tempType
+	b[0] = simTempType
 	b = binary.LittleEndian.AppendUint32(b, u)
 	var ok bool
 	if b, ok = appendDateTime(b, t); ok {
-		b[0] |= tempTimeStamp
+		b[0] |= simTempTimeStamp
 	}
-	return append(b, byte(TempEar))
+	return append(b, byte(gatt.TempEar)), nil
 }
 
 // SpotCheck is a PLX Spot-check Measurement (0x2A5E): flags (time stamp),
 // SpO2 in % and pulse rate in /min as SFLOATs with exponent 0, then the
 // time stamp.
-func (s *Sim) SpotCheck(t time.Time) []byte {
+func (s *Sim) SpotCheck(t time.Time) ([]byte, error) {
 	spo2 := s.spo2.next(s.rng)
 	pulse := s.pulse.next(s.rng)
-	b := make([]byte, 1, 12)
-	b = binary.LittleEndian.AppendUint16(b, sfloatInt(spo2))
-	b = binary.LittleEndian.AppendUint16(b, sfloatInt(pulse))
+	b, err := appendSFloats(make([]byte, 1, 12), spo2, pulse)
+	if err != nil {
+		return nil, err
+	}
 	var ok bool
 	if b, ok = appendDateTime(b, t); ok {
-		b[0] |= spotTimeStamp
+		b[0] |= simSpotTimeStamp
 	}
-	return b
+	return b, nil
 }
 
 // Weight is a Weight Measurement (0x2A9D) in SI units: flags (time stamp),
@@ -159,7 +190,7 @@ func (s *Sim) Weight(t time.Time) []byte {
 	b = binary.LittleEndian.AppendUint16(b, n)
 	var ok bool
 	if b, ok = appendDateTime(b, t); ok {
-		b[0] |= weightTimeStamp
+		b[0] |= simWeightTimeStamp
 	}
 	return b
 }
@@ -169,5 +200,23 @@ func (s *Sim) Weight(t time.Time) []byte {
 // uint8.
 func (s *Sim) HeartRate() []byte {
 	bpm := math.Round(s.pulse.next(s.rng))
-	return []byte{byte(ContactDetected) << 1, byte(bpm)}
+	return []byte{byte(gatt.ContactDetected) << 1, byte(bpm)}
+}
+
+// Value is the next simulated value of the characteristic char, measured at
+// t; an error for a characteristic the simulator does not write.
+func (s *Sim) Value(char uint16, t time.Time) ([]byte, error) {
+	switch char {
+	case gatt.BloodPressureMeasurement:
+		return s.BloodPressure(t)
+	case gatt.TemperatureMeasurement:
+		return s.Temperature(t)
+	case gatt.PLXSpotCheckMeasurement:
+		return s.SpotCheck(t)
+	case gatt.WeightMeasurement:
+		return s.Weight(t), nil
+	case gatt.HeartRateMeasurement:
+		return s.HeartRate(), nil
+	}
+	return nil, fmt.Errorf("homekit: sim: no simulation of %s: %w", gatt.Characteristic(char), gatt.ErrUnknownCharacteristic)
 }

@@ -2,17 +2,19 @@ package homekit
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
+
+	"vclinic/homekit/gatt"
 )
 
 // simCase is one of the simulator's characteristics and what its readings
 // must decode to.
 type simCase struct {
 	char  uint16
-	value func(s *Sim, t time.Time) []byte
 	want  []simWant // one per measurement, in order
-	check func(t *testing.T, d Decoded, at time.Time)
+	check func(t *testing.T, d gatt.Decoded, at time.Time)
 }
 
 type simWant struct {
@@ -22,7 +24,7 @@ type simWant struct {
 }
 
 func simCases() []simCase {
-	stamped := func(t *testing.T, d Decoded, at time.Time) {
+	stamped := func(t *testing.T, d gatt.Decoded, at time.Time) {
 		t.Helper()
 		got, ok := d.Time.In(at.Location())
 		if !ok || !got.Equal(at.Truncate(time.Second)) {
@@ -30,53 +32,53 @@ func simCases() []simCase {
 		}
 	}
 	return []simCase{
-		{BloodPressureMeasurement, (*Sim).BloodPressure, []simWant{
-			{LOINCSystolic, UnitMmHg, 115, 140, 0},
-			{LOINCDiastolic, UnitMmHg, 70, 90, 0},
-			{LOINCMeanBloodPressure, UnitMmHg, 70, 140, 0},
-			{LOINCHeartRate, UnitPerMinute, 60, 85, 0},
-		}, func(t *testing.T, d Decoded, at time.Time) {
+		{gatt.BloodPressureMeasurement, []simWant{
+			{gatt.LOINCSystolic, gatt.UnitMmHg, 115, 140, 0},
+			{gatt.LOINCDiastolic, gatt.UnitMmHg, 70, 90, 0},
+			{gatt.LOINCMeanBloodPressure, gatt.UnitMmHg, 70, 140, 0},
+			{gatt.LOINCHeartRate, gatt.UnitPerMinute, 60, 85, 0},
+		}, func(t *testing.T, d gatt.Decoded, at time.Time) {
 			stamped(t, d, at)
 			sys, dia, mean := d.Measurements[0].Value.Float64(), d.Measurements[1].Value.Float64(), d.Measurements[2].Value.Float64()
 			if want := float64(int(dia + (sys-dia)/3 + 0.5)); mean != want || mean < dia || mean > sys {
 				t.Errorf("mean %v for %v/%v, want %v", mean, sys, dia, want)
 			}
-			if d.Measurements[3].Source != BloodPressureMonitor {
+			if d.Measurements[3].Source != gatt.BloodPressureMonitor {
 				t.Errorf("pulse source %q", d.Measurements[3].Source)
 			}
 			if d.UserID.Valid || d.BloodPressureStatus.Valid {
 				t.Errorf("unexpected user id or status: %+v", d)
 			}
 		}},
-		{TemperatureMeasurement, (*Sim).Temperature, []simWant{
-			{LOINCBodyTemperature, UnitCelsius, 36.85, 37.40, 2},
-		}, func(t *testing.T, d Decoded, at time.Time) {
+		{gatt.TemperatureMeasurement, []simWant{
+			{gatt.LOINCBodyTemperature, gatt.UnitCelsius, 36.85, 37.40, 2},
+		}, func(t *testing.T, d gatt.Decoded, at time.Time) {
 			stamped(t, d, at)
-			if !d.TemperatureType.Valid || d.TemperatureType.V != TempEar {
+			if !d.TemperatureType.Valid || d.TemperatureType.V != gatt.TempEar {
 				t.Errorf("temperature type %+v, want ear", d.TemperatureType)
 			}
 		}},
-		{PLXSpotCheckMeasurement, (*Sim).SpotCheck, []simWant{
-			{LOINCSpO2, UnitPercent, 94, 99, 0},
-			{LOINCHeartRate, UnitPerMinute, 60, 85, 0},
-		}, func(t *testing.T, d Decoded, at time.Time) {
+		{gatt.PLXSpotCheckMeasurement, []simWant{
+			{gatt.LOINCSpO2, gatt.UnitPercent, 94, 99, 0},
+			{gatt.LOINCHeartRate, gatt.UnitPerMinute, 60, 85, 0},
+		}, func(t *testing.T, d gatt.Decoded, at time.Time) {
 			stamped(t, d, at)
 			if d.DeviceClockNotSet || d.MeasurementStatus.Valid || d.DeviceAndSensorStatus.Valid {
 				t.Errorf("unexpected status fields: %+v", d)
 			}
 		}},
-		{WeightMeasurement, (*Sim).Weight, []simWant{
-			{LOINCBodyWeight, UnitKilogram, 58, 97, 3},
-		}, func(t *testing.T, d Decoded, at time.Time) {
+		{gatt.WeightMeasurement, []simWant{
+			{gatt.LOINCBodyWeight, gatt.UnitKilogram, 58, 97, 3},
+		}, func(t *testing.T, d gatt.Decoded, at time.Time) {
 			stamped(t, d, at)
 			if m := d.Measurements[0].Value.Mantissa; m%50 != 0 {
 				t.Errorf("weight %v is not in 0.05 kg steps", d.Measurements[0].Value)
 			}
 		}},
-		{HeartRateMeasurement, func(s *Sim, _ time.Time) []byte { return s.HeartRate() }, []simWant{
-			{LOINCHeartRate, UnitPerMinute, 60, 85, 0},
-		}, func(t *testing.T, d Decoded, _ time.Time) {
-			if !d.SensorContact.Valid || d.SensorContact.V != ContactDetected {
+		{gatt.HeartRateMeasurement, []simWant{
+			{gatt.LOINCHeartRate, gatt.UnitPerMinute, 60, 85, 0},
+		}, func(t *testing.T, d gatt.Decoded, _ time.Time) {
+			if !d.SensorContact.Valid || d.SensorContact.V != gatt.ContactDetected {
 				t.Errorf("sensor contact %+v, want detected", d.SensorContact)
 			}
 			if !d.Time.IsZero() || d.EnergyExpended.Valid || len(d.RRIntervals) != 0 {
@@ -94,32 +96,35 @@ func TestSimDecodes(t *testing.T) {
 		for i := range 1000 {
 			at := start.Add(time.Duration(i) * 37 * time.Minute)
 			for _, c := range simCases() {
-				raw := c.value(s, at)
-				d, err := Decode(c.char, raw)
+				raw, err := s.Value(c.char, at)
 				if err != nil {
-					t.Fatalf("seed %d sample %d %s %x: %v", seed, i, Characteristic(c.char), raw, err)
+					t.Fatal(err)
+				}
+				d, err := gatt.Decode(c.char, raw)
+				if err != nil {
+					t.Fatalf("seed %d sample %d %s %x: %v", seed, i, gatt.Characteristic(c.char), raw, err)
 				}
 				if d.UnknownFlags != 0 {
-					t.Errorf("%s %x: reserved flags %#x", Characteristic(c.char), raw, d.UnknownFlags)
+					t.Errorf("%s %x: reserved flags %#x", gatt.Characteristic(c.char), raw, d.UnknownFlags)
 				}
 				if len(d.Measurements) != len(c.want) {
-					t.Fatalf("%s %x: %d measurements, want %d", Characteristic(c.char), raw, len(d.Measurements), len(c.want))
+					t.Fatalf("%s %x: %d measurements, want %d", gatt.Characteristic(c.char), raw, len(d.Measurements), len(c.want))
 				}
 				for j, w := range c.want {
 					m := d.Measurements[j]
 					v := m.Value.Float64()
 					switch {
 					case m.Code != w.code || m.Unit != w.unit:
-						t.Errorf("%s %x [%d]: %s %s, want %s %s", Characteristic(c.char), raw, j, m.Code, m.Unit, w.code, w.unit)
+						t.Errorf("%s %x [%d]: %s %s, want %s %s", gatt.Characteristic(c.char), raw, j, m.Code, m.Unit, w.code, w.unit)
 					case m.Value.IsSpecial() || m.Absent != "":
-						t.Errorf("%s %x [%d]: special value %v", Characteristic(c.char), raw, j, m.Value)
+						t.Errorf("%s %x [%d]: special value %v", gatt.Characteristic(c.char), raw, j, m.Value)
 					case v < w.min || v > w.max:
-						t.Errorf("%s %x [%d]: %v outside %v-%v", Characteristic(c.char), raw, j, m.Value, w.min, w.max)
+						t.Errorf("%s %x [%d]: %v outside %v-%v", gatt.Characteristic(c.char), raw, j, m.Value, w.min, w.max)
 					case m.Value.Decimals() != w.decimals:
-						t.Errorf("%s %x [%d]: %v has %d decimals, want %d", Characteristic(c.char), raw, j, m.Value, m.Value.Decimals(), w.decimals)
+						t.Errorf("%s %x [%d]: %v has %d decimals, want %d", gatt.Characteristic(c.char), raw, j, m.Value, m.Value.Decimals(), w.decimals)
 					}
 					if why := implausible(m.Code, m.Value, m.Unit); why != "" {
-						t.Errorf("%s %x [%d]: implausible: %s", Characteristic(c.char), raw, j, why)
+						t.Errorf("%s %x [%d]: implausible: %s", gatt.Characteristic(c.char), raw, j, why)
 					}
 				}
 				c.check(t, d, at)
@@ -136,7 +141,11 @@ func TestSimDeterministic(t *testing.T) {
 		for i := range 200 {
 			tt := at.Add(time.Duration(i) * time.Hour)
 			for _, c := range simCases() {
-				out = append(out, c.value(s, tt)...)
+				raw, err := s.Value(c.char, tt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, raw...)
 			}
 		}
 		return out
@@ -158,7 +167,11 @@ func TestSimDrifts(t *testing.T) {
 	var prev float64
 	var jumps float64
 	for i := range 1000 {
-		d, err := Decode(BloodPressureMeasurement, s.BloodPressure(at))
+		raw, err := s.BloodPressure(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := gatt.Decode(gatt.BloodPressureMeasurement, raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,12 +192,40 @@ func TestSimNoTimeStamp(t *testing.T) {
 	// A clock a Date Time cannot hold leaves the time stamp out.
 	s := NewSim(1)
 	for _, c := range simCases() {
-		d, err := Decode(c.char, c.value(s, time.Time{}))
+		raw, err := s.Value(c.char, time.Time{})
 		if err != nil {
-			t.Fatalf("%s: %v", Characteristic(c.char), err)
+			t.Fatal(err)
+		}
+		d, err := gatt.Decode(c.char, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", gatt.Characteristic(c.char), err)
 		}
 		if !d.Time.IsZero() {
-			t.Errorf("%s: time stamp %v for the zero time", Characteristic(c.char), d.Time)
+			t.Errorf("%s: time stamp %v for the zero time", gatt.Characteristic(c.char), d.Time)
 		}
+	}
+}
+
+// TestSimErrors: a value the characteristic cannot carry is an error, never
+// a wrong value or a panic.
+func TestSimErrors(t *testing.T) {
+	if _, err := sfloatInt(5000); !errors.Is(err, gatt.ErrOutOfRange) {
+		t.Errorf("sfloatInt(5000) = %v, want ErrOutOfRange (an SFLOAT holds at most 2045)", err)
+	}
+	s := NewSim(1)
+	s.sys = walk{x: 9000, mean: 9000, min: 9000, max: 9000}
+	if b, err := s.BloodPressure(time.Now()); err == nil {
+		t.Errorf("a systolic of 9000 encoded as % X", b)
+	}
+	s.temp = walk{x: 1e9, mean: 1e9, min: 1e9, max: 1e9}
+	if b, err := s.Temperature(time.Now()); err == nil {
+		t.Errorf("a temperature of 1e9 °C encoded as % X", b)
+	}
+	s.spo2 = walk{x: 1e5, mean: 1e5, min: 1e5, max: 1e5}
+	if b, err := s.SpotCheck(time.Now()); err == nil {
+		t.Errorf("an SpO2 of 1e5 %% encoded as % X", b)
+	}
+	if _, err := s.Value(gatt.GlucoseMeasurement, time.Now()); !errors.Is(err, gatt.ErrUnknownCharacteristic) {
+		t.Errorf("Value(glucose) = %v, want ErrUnknownCharacteristic", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"vclinic/internal/records"
 
 	"vclinic/internal/records/audit"
+
+	"vclinic/homekit/gatt"
 )
 
 // The store conformance suite: the same test functions run against SQLite
@@ -141,14 +143,14 @@ func newFixture(t *testing.T, s *Store) *fixture {
 		ida:   Submitter{PatientID: "pat-ida", Role: "patient"},
 		bo:    Submitter{PatientID: "pat-bo", Role: "patient"},
 	}
-	f.bp = f.device("pat-ida", KindBloodPressure, "A&D UA-651BLE")
-	f.therm = f.device("pat-ida", KindThermometer, "Beurer FT 95")
-	f.oxi = f.device("pat-ida", KindPulseOximeter, "Nonin 3230")
-	f.boTemp = f.device("pat-bo", KindThermometer, "Beurer FT 95")
+	f.bp = f.device("pat-ida", gatt.KindBloodPressure, "A&D UA-651BLE")
+	f.therm = f.device("pat-ida", gatt.KindThermometer, "Beurer FT 95")
+	f.oxi = f.device("pat-ida", gatt.KindPulseOximeter, "Nonin 3230")
+	f.boTemp = f.device("pat-bo", gatt.KindThermometer, "Beurer FT 95")
 	return f
 }
 
-func (f *fixture) device(patient string, kind DeviceKind, model string) Device {
+func (f *fixture) device(patient string, kind gatt.DeviceKind, model string) Device {
 	f.t.Helper()
 	d, err := f.s.AddDevice(f.ctx, f.staff, Device{PatientID: patient, Kind: kind, Model: model,
 		Address: "00-1C-05-FF-E8-74", IdentifiedBy: ByBluetoothAddress, Label: string(kind)})
@@ -214,7 +216,7 @@ func testDevices(t *testing.T, f *fixture) {
 		t.Fatalf("ListDevices = %d devices, %v; want 3", len(kit), err)
 	}
 	got, err := f.s.GetDevice(f.ctx, f.bp.ID)
-	if err != nil || got.Kind != KindBloodPressure || got.PatientID != "pat-ida" || !got.CreatedAt.Equal(f.bp.CreatedAt) {
+	if err != nil || got.Kind != gatt.KindBloodPressure || got.PatientID != "pat-ida" || !got.CreatedAt.Equal(f.bp.CreatedAt) {
 		t.Errorf("GetDevice = %+v, %v", got, err)
 	}
 	if _, err := f.s.GetDevice(f.ctx, "nope"); !errors.Is(err, ErrNotFound) {
@@ -222,9 +224,9 @@ func testDevices(t *testing.T, f *fixture) {
 	}
 	for _, bad := range []Device{
 		{PatientID: "p", Kind: "toaster", Address: "x", IdentifiedBy: BySerial},
-		{PatientID: "p", Kind: KindScale, Address: "x", IdentifiedBy: "guess"},
-		{PatientID: "p", Kind: KindScale, IdentifiedBy: BySerial},
-		{Kind: KindScale, Address: "x", IdentifiedBy: BySerial},
+		{PatientID: "p", Kind: gatt.KindScale, Address: "x", IdentifiedBy: "guess"},
+		{PatientID: "p", Kind: gatt.KindScale, IdentifiedBy: BySerial},
+		{Kind: gatt.KindScale, Address: "x", IdentifiedBy: BySerial},
 	} {
 		if _, err := f.s.AddDevice(f.ctx, f.staff, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("AddDevice(%+v) = %v, want ErrInvalid", bad, err)
@@ -252,8 +254,8 @@ func testStored(t *testing.T, f *fixture) {
 		byID[r.ID] = r
 	}
 	bp := byID[res[0].ID]
-	if bp.Source != SourceDevice || bp.DeviceID != f.bp.ID || bp.DecoderVersion != DecoderVersion ||
-		bp.Characteristic.V != BloodPressureMeasurement || !bp.Seq.Valid || bp.Seq.V != 1 ||
+	if bp.Source != SourceDevice || bp.DeviceID != f.bp.ID || bp.DecoderVersion != gatt.DecoderVersion ||
+		bp.Characteristic.V != gatt.BloodPressureMeasurement || !bp.Seq.Valid || bp.Seq.V != 1 ||
 		string(must(bp.Raw.MarshalText())) != "04780050005d004800" {
 		t.Errorf("blood pressure reading = %+v", bp)
 	}
@@ -309,7 +311,7 @@ func testIdempotentSeq(t *testing.T, f *fixture) {
 // testGlucoseRecords: a glucose meter's stored record is filed under the
 // meter's own record number and base time, whatever seq the edge sends.
 func testGlucoseRecords(t *testing.T, f *fixture) {
-	meter := f.device("pat-ida", KindGlucoseMeter, "GM-1")
+	meter := f.device("pat-ida", gatt.KindGlucoseMeter, "GM-1")
 	// Record 1 at 2026-06-01 08:00 and, after a reset, another record 1 at
 	// 09:00 (GATT Specification Supplement, Glucose Measurement).
 	rec1 := "060100EA070601080000" + "38C011"
@@ -318,7 +320,7 @@ func testGlucoseRecords(t *testing.T, f *fixture) {
 	if byPage.Status != StatusStored {
 		t.Fatalf("record 1 = %+v, want stored", byPage)
 	}
-	key := GlucoseRecordKey(1, DateTime{Year: 2026, Month: 6, Day: 1, Hours: 8})
+	key := gatt.GlucoseRecordKey(1, gatt.DateTime{Year: 2026, Month: 6, Day: 1, Hours: 8})
 	for _, in := range []ReadingIn{
 		// The home gateway forwards the same record with its record key.
 		{DeviceID: meter.ID, Characteristic: "2A18", Value: rec1, Seq: &key, ObservedAt: "2026-06-01T09:30:00Z"},
@@ -340,7 +342,7 @@ func testGlucoseRecords(t *testing.T, f *fixture) {
 		}
 	}
 	slices.Sort(keys)
-	want := []int64{key, GlucoseRecordKey(1, DateTime{Year: 2026, Month: 6, Day: 1, Hours: 9})}
+	want := []int64{key, gatt.GlucoseRecordKey(1, gatt.DateTime{Year: 2026, Month: 6, Day: 1, Hours: 9})}
 	if !slices.Equal(keys, want) {
 		t.Errorf("stored seqs %x, want the record keys %x", keys, want)
 	}
@@ -472,22 +474,22 @@ func testImplausible(t *testing.T, f *fixture) {
 
 func testManual(t *testing.T, f *fixture) {
 	r, err := f.s.AddManual(f.ctx, f.ida, ManualReading{Values: []ManualValue{
-		{Code: LOINCSystolic, Value: "135", Unit: UnitMmHg},
-		{Code: LOINCDiastolic, Value: "85", Unit: UnitMmHg},
+		{Code: gatt.LOINCSystolic, Value: "135", Unit: gatt.UnitMmHg},
+		{Code: gatt.LOINCDiastolic, Value: "85", Unit: gatt.UnitMmHg},
 	}}, f.now)
 	if err != nil || r.Status != StatusStored {
 		t.Fatalf("AddManual = %+v, %v", r, err)
 	}
-	if _, err := f.s.AddManual(f.ctx, f.ida, ManualReading{Values: []ManualValue{{Code: LOINCBodyTemperature, Value: "37.60", Unit: UnitCelsius}}}, f.now); err != nil {
+	if _, err := f.s.AddManual(f.ctx, f.ida, ManualReading{Values: []ManualValue{{Code: gatt.LOINCBodyTemperature, Value: "37.60", Unit: gatt.UnitCelsius}}}, f.now); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []ManualReading{
-		{Values: []ManualValue{{Code: LOINCSystolic, Value: "135", Unit: UnitMmHg}}},
-		{Values: []ManualValue{{Code: "1234-5", Value: "1", Unit: UnitMmHg}}},
-		{Values: []ManualValue{{Code: LOINCBodyTemperature, Value: "37,6", Unit: UnitCelsius}}},
-		{Values: []ManualValue{{Code: LOINCBodyTemperature, Value: "37.6", Unit: UnitMmHg}}},
+		{Values: []ManualValue{{Code: gatt.LOINCSystolic, Value: "135", Unit: gatt.UnitMmHg}}},
+		{Values: []ManualValue{{Code: "1234-5", Value: "1", Unit: gatt.UnitMmHg}}},
+		{Values: []ManualValue{{Code: gatt.LOINCBodyTemperature, Value: "37,6", Unit: gatt.UnitCelsius}}},
+		{Values: []ManualValue{{Code: gatt.LOINCBodyTemperature, Value: "37.6", Unit: gatt.UnitMmHg}}},
 		{Values: nil},
-		{ObservedAt: f.now.Add(time.Hour), Values: []ManualValue{{Code: LOINCBodyTemperature, Value: "37.6", Unit: UnitCelsius}}},
+		{ObservedAt: f.now.Add(time.Hour), Values: []ManualValue{{Code: gatt.LOINCBodyTemperature, Value: "37.6", Unit: gatt.UnitCelsius}}},
 	} {
 		if _, err := f.s.AddManual(f.ctx, f.ida, bad, f.now); !errors.Is(err, ErrInvalid) {
 			t.Errorf("AddManual(%+v) = %v, want ErrInvalid", bad, err)
@@ -508,13 +510,13 @@ func testManual(t *testing.T, f *fixture) {
 }
 
 func testExpected(t *testing.T, f *fixture) {
-	if err := f.s.SetExpected(f.ctx, f.staff, "appt-1", "pat-ida", []string{LOINCBloodPressurePanel, LOINCSpO2, LOINCBodyWeight}); err != nil {
+	if err := f.s.SetExpected(f.ctx, f.staff, "appt-1", "pat-ida", []string{gatt.LOINCBloodPressurePanel, gatt.LOINCSpO2, gatt.LOINCBodyWeight}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.s.SetExpected(f.ctx, f.staff, "appt-1", "pat-ida", []string{"nonsense"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("SetExpected(nonsense) = %v, want ErrInvalid", err)
 	}
-	if err := f.s.SetExpected(f.ctx, f.staff, "appt-1", "pat-bo", []string{LOINCSpO2}); !errors.Is(err, ErrInvalid) {
+	if err := f.s.SetExpected(f.ctx, f.staff, "appt-1", "pat-bo", []string{gatt.LOINCSpO2}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("SetExpected for another patient = %v, want ErrInvalid", err)
 	}
 	// A reading from before the link opened does not count.
@@ -524,7 +526,7 @@ func testExpected(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ExpectedMeasurement{{LOINCBodyWeight, false}, {LOINCSpO2, false}, {LOINCBloodPressurePanel, true}}
+	want := []ExpectedMeasurement{{gatt.LOINCBodyWeight, false}, {gatt.LOINCSpO2, false}, {gatt.LOINCBloodPressurePanel, true}}
 	if len(got) != len(want) {
 		t.Fatalf("Expected = %+v, want %+v", got, want)
 	}

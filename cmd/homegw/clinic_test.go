@@ -19,6 +19,8 @@ import (
 	"vclinic/internal/records"
 
 	"vclinic/internal/records/audit"
+
+	"vclinic/homekit/gatt"
 )
 
 // clinic is the clinic's real readings API (a homekit store on SQLite and
@@ -75,7 +77,7 @@ func newClinic(t *testing.T) *clinic {
 }
 
 // addDevice adds a device to pat-1's kit, as the gateway then lists it.
-func (c *clinic) addDevice(kind homekit.DeviceKind, addr string) Device {
+func (c *clinic) addDevice(kind gatt.DeviceKind, addr string) Device {
 	c.t.Helper()
 	d, err := c.store.AddDevice(context.Background(), clinicActor, homekit.Device{
 		PatientID: "pat-1", Kind: kind, Address: addr, IdentifiedBy: homekit.ByBluetoothAddress})

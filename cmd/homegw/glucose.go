@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 )
 
 // A glucose meter keeps numbered records and notifies them only when asked
@@ -19,13 +19,13 @@ import (
 // past 0xFFFF.
 //
 // Record keys. A stored record's reading seq is its record key
-// (homekit.GlucoseRecordKey: the record's sequence number and base time, both
+// (gatt.GlucoseRecordKey: the record's sequence number and base time, both
 // read from the Glucose Measurement itself); the server files the record
 // under that key whatever seq it is sent with, so the same record sent again
 // is stored once, and a record that reuses a number after a reset or a wrap
 // has another base time, so another key, and is stored. Every other reading
 // of the gateway has a time-based seq, about the Unix time in milliseconds
-// (outbox.go), far below homekit.GlucoseRecordKeyBase. A record whose base
+// (outbox.go), far below gatt.GlucoseRecordKeyBase. A record whose base
 // time is unknown (the meter's clock was never set) is told apart from the
 // others of its number by nothing: should a meter reuse both, the server
 // rejects the later one ("seq holds a different value") and the gateway keeps
@@ -72,16 +72,16 @@ func sameRecord(a, b int64) bool {
 // recordKeyOf is the key of a Glucose Measurement; false when value does not
 // decode (it is forwarded all the same, and the server judges it).
 func recordKeyOf(value []byte) (int64, bool) {
-	d, err := homekit.Decode(homekit.GlucoseMeasurement, value)
+	d, err := gatt.Decode(gatt.GlucoseMeasurement, value)
 	if err != nil {
 		return 0, false
 	}
-	return homekit.RecordKeyOf(d)
+	return gatt.RecordKeyOf(d)
 }
 
 // isGlucoseMeter reports whether dev keeps records that it sends only when
 // asked through the Record Access Control Point.
-func isGlucoseMeter(dev Device) bool { return dev.Type == string(homekit.KindGlucoseMeter) }
+func isGlucoseMeter(dev Device) bool { return dev.Type == string(gatt.KindGlucoseMeter) }
 
 // recordMode is what a recordSession does with the records it hears.
 type recordMode int
@@ -110,9 +110,9 @@ const (
 type recordSession struct {
 	g         *Gateway
 	dev       Device
-	fail      func(error)               // stops the gateway: the outbox failed
-	responses chan homekit.RACPResponse // from heard to ask
-	progress  chan struct{}             // a record was heard
+	fail      func(error)            // stops the gateway: the outbox failed
+	responses chan gatt.RACPResponse // from heard to ask
+	progress  chan struct{}          // a record was heard
 
 	mu          sync.Mutex // guards the following
 	mode        recordMode
@@ -125,13 +125,13 @@ type recordSession struct {
 
 func newRecordSession(g *Gateway, dev Device, fail func(error)) *recordSession {
 	return &recordSession{g: g, dev: dev, fail: fail,
-		responses: make(chan homekit.RACPResponse, 1), progress: make(chan struct{}, 1)}
+		responses: make(chan gatt.RACPResponse, 1), progress: make(chan struct{}, 1)}
 }
 
 // heard handles one value from the meter; an error is the outbox's.
 func (s *recordSession) heard(char uint16, value []byte) error {
 	if char == RecordAccessControlPoint {
-		resp, err := homekit.DecodeRACPResponse(value)
+		resp, err := gatt.DecodeRACPResponse(value)
 		if err != nil {
 			s.g.Log.Warn("record access control point", "device", s.dev.ID, "value", fmt.Sprintf("%X", value), "err", err)
 			return nil
@@ -144,7 +144,7 @@ func (s *recordSession) heard(char uint16, value []byte) error {
 		}
 		return nil
 	}
-	if char != homekit.GlucoseMeasurement {
+	if char != gatt.GlucoseMeasurement {
 		return s.g.forward(s.dev, char, value)
 	}
 	key, ok := recordKeyOf(value)
@@ -196,7 +196,7 @@ func (s *recordSession) run(ctx context.Context, write func([]byte) error) error
 	s.mu.Lock()
 	s.last = last
 	s.mu.Unlock()
-	resp, err := s.ask(ctx, write, homekit.RACPReportLast(), probe, 1)
+	resp, err := s.ask(ctx, write, gatt.RACPReportLast(), probe, 1)
 	if err != nil {
 		return err
 	}
@@ -204,20 +204,20 @@ func (s *recordSession) run(ctx context.Context, write func([]byte) error) error
 	newest := s.newest
 	s.mu.Unlock()
 	switch {
-	case resp.Status == homekit.RACPNoRecordsFound:
+	case resp.Status == gatt.RACPNoRecordsFound:
 		// An empty meter. The last taken stays: the next connection
 		// checks the numbering against it.
 		return nil
-	case resp.Status != homekit.RACPSuccess || newest == 0:
+	case resp.Status != gatt.RACPSuccess || newest == 0:
 		s.g.Log.Info("glucose meter did not name its most recent record; asking for all", "device", s.dev.ID, "status", resp.Status)
-		return s.report(ctx, write, homekit.RACPNumberAll(), homekit.RACPReportAll(), takeAll)
+		return s.report(ctx, write, gatt.RACPNumberAll(), gatt.RACPReportAll(), takeAll)
 	}
 	if haveLast {
 		switch n := recordNumber(last); {
 		case sameRecord(newest, last):
 			return nil
 		case recordNumber(newest) > n:
-			if err := s.report(ctx, write, homekit.RACPNumberFrom(n), homekit.RACPReportFrom(n), takeAfter); err != nil {
+			if err := s.report(ctx, write, gatt.RACPNumberFrom(n), gatt.RACPReportFrom(n), takeAfter); err != nil {
 				return err
 			}
 			s.mu.Lock()
@@ -230,7 +230,7 @@ func (s *recordSession) run(ctx context.Context, write func([]byte) error) error
 		s.g.Log.Warn("glucose meter numbers its records anew; asking for all", "device", s.dev.ID,
 			"last", recordNumber(last), "newest", recordNumber(newest))
 	}
-	if err := s.report(ctx, write, homekit.RACPNumberAll(), homekit.RACPReportAll(), takeAll); err != nil {
+	if err := s.report(ctx, write, gatt.RACPNumberAll(), gatt.RACPReportAll(), takeAll); err != nil {
 		return err
 	}
 	return s.mark(newest)
@@ -247,7 +247,7 @@ func (s *recordSession) report(ctx context.Context, write func([]byte) error, nu
 	switch {
 	case resp.Records.Valid:
 		want = int(resp.Records.V)
-	case resp.Status == homekit.RACPNoRecordsFound:
+	case resp.Status == gatt.RACPNoRecordsFound:
 	default:
 		// The meter does not count: the report is over with its
 		// response code.
@@ -257,7 +257,7 @@ func (s *recordSession) report(ctx context.Context, write func([]byte) error, nu
 	if err != nil {
 		return err
 	}
-	if resp.Status != homekit.RACPSuccess && resp.Status != homekit.RACPNoRecordsFound {
+	if resp.Status != gatt.RACPSuccess && resp.Status != gatt.RACPNoRecordsFound {
 		return fmt.Errorf("device %s: record access control point % X: %s", s.dev.ID, req, resp.Status)
 	}
 	return nil
@@ -265,7 +265,7 @@ func (s *recordSession) report(ctx context.Context, write func([]byte) error, nu
 
 // ask writes req with the session in mode and waits for the response to it
 // and, when that is a success, for want records.
-func (s *recordSession) ask(ctx context.Context, write func([]byte) error, req []byte, mode recordMode, want int) (homekit.RACPResponse, error) {
+func (s *recordSession) ask(ctx context.Context, write func([]byte) error, req []byte, mode recordMode, want int) (gatt.RACPResponse, error) {
 	s.mu.Lock()
 	s.mode, s.count = mode, 0
 	s.mu.Unlock()
@@ -279,10 +279,10 @@ func (s *recordSession) ask(ctx context.Context, write func([]byte) error, req [
 	default:
 	}
 	if err := write(req); err != nil {
-		return homekit.RACPResponse{}, fmt.Errorf("device %s: write %s % X: %w", s.dev.ID, charName(RecordAccessControlPoint), req, err)
+		return gatt.RACPResponse{}, fmt.Errorf("device %s: write %s % X: %w", s.dev.ID, charName(RecordAccessControlPoint), req, err)
 	}
-	op := homekit.RACPOpCode(req[0])
-	var resp homekit.RACPResponse
+	op := gatt.RACPOpCode(req[0])
+	var resp gatt.RACPResponse
 	answered := false
 	t := time.NewTimer(s.g.RecordTimeout)
 	defer t.Stop()
@@ -291,23 +291,23 @@ func (s *recordSession) ask(ctx context.Context, write func([]byte) error, req [
 			s.mu.Lock()
 			n := s.count
 			s.mu.Unlock()
-			if n >= want || (resp.Status != homekit.RACPSuccess && !resp.Records.Valid) {
+			if n >= want || (resp.Status != gatt.RACPSuccess && !resp.Records.Valid) {
 				return resp, nil
 			}
 		}
 		select {
 		case r := <-s.responses:
 			switch {
-			case r.OpCode == homekit.RACPResponseCode && r.RequestOpCode == op,
-				r.OpCode == homekit.RACPNumberOfStoredRecordsResponse && op == homekit.RACPReportNumberOfStoredRecords:
+			case r.OpCode == gatt.RACPResponseCode && r.RequestOpCode == op,
+				r.OpCode == gatt.RACPNumberOfStoredRecordsResponse && op == gatt.RACPReportNumberOfStoredRecords:
 				resp, answered = r, true
 			}
 		case <-s.progress:
 			t.Reset(s.g.RecordTimeout) // waits for silence, not for the whole report
 		case <-t.C:
-			return homekit.RACPResponse{}, fmt.Errorf("device %s: record access control point % X: %w", s.dev.ID, req, errNoAnswer)
+			return gatt.RACPResponse{}, fmt.Errorf("device %s: record access control point % X: %w", s.dev.ID, req, errNoAnswer)
 		case <-ctx.Done():
-			return homekit.RACPResponse{}, ctx.Err()
+			return gatt.RACPResponse{}, ctx.Err()
 		}
 	}
 }

@@ -10,51 +10,53 @@ import (
 	"time"
 
 	"vclinic/homekit"
+
+	"vclinic/homekit/gatt"
 )
 
 // The key of a record joins its number and base time as documented in
 // glucose.go, above every time-based seq.
 func TestRecordKey(t *testing.T) {
-	at := homekit.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8, Minutes: 30, Seconds: 59}
+	at := gatt.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8, Minutes: 30, Seconds: 59}
 	tests := []struct {
 		name string
 		seq  uint16
-		t    homekit.DateTime
+		t    gatt.DateTime
 		want int64
 	}{
-		{"no date", 7, homekit.DateTime{}, 1<<62 | 7},
+		{"no date", 7, gatt.DateTime{}, 1<<62 | 7},
 		{"dated", 0x1234, at, 1<<62 | 2026<<42 | 3<<38 | 1<<33 | 8<<28 | 30<<22 | 59<<16 | 0x1234},
-		{"latest", 0xFFFF, homekit.DateTime{Year: 9999, Month: 12, Day: 31, Hours: 23, Minutes: 59, Seconds: 59},
+		{"latest", 0xFFFF, gatt.DateTime{Year: 9999, Month: 12, Day: 31, Hours: 23, Minutes: 59, Seconds: 59},
 			1<<62 | 9999<<42 | 12<<38 | 31<<33 | 23<<28 | 59<<22 | 59<<16 | 0xFFFF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := homekit.GlucoseRecordKey(tt.seq, tt.t)
+			got := gatt.GlucoseRecordKey(tt.seq, tt.t)
 			if got != tt.want {
-				t.Fatalf("homekit.GlucoseRecordKey(%d, %v) = %#x, want %#x", tt.seq, tt.t, got, tt.want)
+				t.Fatalf("gatt.GlucoseRecordKey(%d, %v) = %#x, want %#x", tt.seq, tt.t, got, tt.want)
 			}
-			if got <= 0 || got < homekit.GlucoseRecordKeyBase || recordNumber(got) != tt.seq {
+			if got <= 0 || got < gatt.GlucoseRecordKeyBase || recordNumber(got) != tt.seq {
 				t.Fatalf("key %#x: not positive, below the base, or number %d", got, recordNumber(got))
 			}
 		})
 	}
 	// Far above the time-based seqs, which are Unix milliseconds.
-	if far := time.Date(100000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(); far >= homekit.GlucoseRecordKeyBase {
+	if far := time.Date(100000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(); far >= gatt.GlucoseRecordKeyBase {
 		t.Fatalf("time-based seq %d reaches the record keys", far)
 	}
 
 	later := at
 	later.Minutes++
-	k := homekit.GlucoseRecordKey(5, at)
+	k := gatt.GlucoseRecordKey(5, at)
 	for _, c := range []struct {
 		name string
 		b    int64
 		same bool
 	}{
-		{"the same record sent again", homekit.GlucoseRecordKey(5, at), true},
-		{"number reused after a reset", homekit.GlucoseRecordKey(5, later), false},
-		{"another number", homekit.GlucoseRecordKey(6, at), false},
-		{"the same number, no date", homekit.GlucoseRecordKey(5, homekit.DateTime{}), true},
+		{"the same record sent again", gatt.GlucoseRecordKey(5, at), true},
+		{"number reused after a reset", gatt.GlucoseRecordKey(5, later), false},
+		{"another number", gatt.GlucoseRecordKey(6, at), false},
+		{"the same number, no date", gatt.GlucoseRecordKey(5, gatt.DateTime{}), true},
 	} {
 		if got := sameRecord(k, c.b); got != c.same {
 			t.Errorf("%s: sameRecord = %v, want %v", c.name, got, c.same)
@@ -62,7 +64,7 @@ func TestRecordKey(t *testing.T) {
 	}
 
 	v := glucoseValue(fakeRecord{seq: 0x0102, at: time.Date(2026, 3, 1, 8, 30, 59, 0, time.UTC)})
-	if got, ok := recordKeyOf(v); !ok || got != homekit.GlucoseRecordKey(0x0102, at) {
+	if got, ok := recordKeyOf(v); !ok || got != gatt.GlucoseRecordKey(0x0102, at) {
 		t.Fatalf("recordKeyOf(% X) = %#x, %v", v, got, ok)
 	}
 	if _, ok := recordKeyOf([]byte{0x02}); ok {
@@ -80,7 +82,7 @@ func TestOutboxRecordKeys(t *testing.T) {
 	if err != nil || r.Seq != t0.UnixMilli() {
 		t.Fatalf("time-based seq %d, %v", r.Seq, err)
 	}
-	key := homekit.GlucoseRecordKey(9, homekit.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8})
+	key := gatt.GlucoseRecordKey(9, gatt.DateTime{Year: 2026, Month: 3, Day: 1, Hours: 8})
 	if r, err := ob.EnqueueRecord("glu", "2A18", []byte{2}, t0, key); err != nil || r.Seq != key {
 		t.Fatalf("record seq %#x, %v; want %#x", r.Seq, err, key)
 	}
@@ -134,7 +136,7 @@ func TestOutboxRecordKeys(t *testing.T) {
 	ob = openT(t, legacy)
 	for dev, n := range map[string]uint16{"a": 7, "b": 3} {
 		k, ok := ob.LastRecord(dev)
-		if !ok || recordNumber(k) != n || !sameRecord(k, homekit.GlucoseRecordKey(n, homekit.DateTime{Year: 2026, Month: 1, Day: 1})) {
+		if !ok || recordNumber(k) != n || !sameRecord(k, gatt.GlucoseRecordKey(n, gatt.DateTime{Year: 2026, Month: 1, Day: 1})) {
 			t.Errorf("%s: last record %#x, %v; want number %d, any base time", dev, k, ok, n)
 		}
 	}
@@ -245,7 +247,7 @@ func TestGlucoseMeterRenumbering(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				c := newClinic(t)
-				dev := c.addDevice(homekit.KindGlucoseMeter, "AA:00:00:00:00:03")
+				dev := c.addDevice(gatt.KindGlucoseMeter, "AA:00:00:00:00:03")
 				meter := &fakeMeter{
 					next: tt.first, clock: t0.Add(-48 * time.Hour),
 					noLast: tt.noLast, overtake: overtake, cutAfter: tt.cutAfter,
@@ -319,7 +321,7 @@ func checkMeter(t *testing.T, c *clinic, dev Device, m *fakeMeter) {
 // last one taken.
 func TestGlucoseMeterAcrossRestart(t *testing.T) {
 	c := newClinic(t)
-	dev := c.addDevice(homekit.KindGlucoseMeter, "AA:00:00:00:00:03")
+	dev := c.addDevice(gatt.KindGlucoseMeter, "AA:00:00:00:00:03")
 	meter := &fakeMeter{
 		next: 1, clock: t0.Add(-48 * time.Hour), drops: 1, settled: make(chan struct{}),
 		connect: func(m *fakeMeter, n int) {
@@ -348,7 +350,7 @@ func TestGlucoseMeterAcrossRestart(t *testing.T) {
 	if got := requestsText(radio.meterRequests(dev.Address)); !slices.Equal(got, want) {
 		t.Fatalf("requests %q, want %q", got, want)
 	}
-	newest := homekit.GlucoseRecordKey(7, homekit.DateTime{Year: 2026, Month: 2, Day: 27, Hours: 8, Minutes: 6})
+	newest := gatt.GlucoseRecordKey(7, gatt.DateTime{Year: 2026, Month: 2, Day: 27, Hours: 8, Minutes: 6})
 	if k, ok := ob.LastRecord(dev.ID); !ok || k != newest {
 		t.Fatalf("last record %#x, %v; want %#x", k, ok, newest)
 	}

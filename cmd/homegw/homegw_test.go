@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"vclinic/homekit"
+
+	"vclinic/homekit/gatt"
 )
 
 // fakeServer implements POST /api/v1/readings with the server's rule:
@@ -557,7 +559,7 @@ func runGateway(t *testing.T, g *Gateway, done func() bool) {
 // are stored once each, on the clinic's real readings API.
 func TestReconnectAfterDeviceDrop(t *testing.T) {
 	c := newClinic(t)
-	therm := c.addDevice(homekit.KindThermometer, "AA:00:00:00:00:04")
+	therm := c.addDevice(gatt.KindThermometer, "AA:00:00:00:00:04")
 	want := map[string]int{}
 	temps := func(from, n int) []fakeValue {
 		var s []fakeValue

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 )
 
 // The outbox is one append-only log, outbox.log, in its directory. Every
@@ -59,7 +59,7 @@ import (
 //     as long as the clock does not go back past the old readings and a
 //     device averaged at most one reading per millisecond.
 //   - A glucose meter's stored record has its key as seq (recordKey in
-//     glucose.go: at or above homekit.GlucoseRecordKeyBase, far above every time-based
+//     glucose.go: at or above gatt.GlucoseRecordKeyBase, far above every time-based
 //     seq); such seqs do not count towards the device's time-based counter.
 //   - The last glucose record taken per device (the next connection checks
 //     the meter's numbering against it and asks for what follows) is an "m"
@@ -238,7 +238,7 @@ func (o *Outbox) replay(f *os.File) (int64, error) {
 			}
 			r := *rec.R
 			o.next = max(o.next, r.ID+1)
-			if r.Seq < homekit.GlucoseRecordKeyBase {
+			if r.Seq < gatt.GlucoseRecordKeyBase {
 				o.seqs[r.DeviceID] = max(o.seqs[r.DeviceID], r.Seq)
 			}
 			if r.Record > 0 {
@@ -303,7 +303,7 @@ func (o *Outbox) Enqueue(deviceID, char string, value []byte, at time.Time) (Rea
 // (recordKey) is key: the key is the reading's seq, so the same record taken
 // twice has the same seq. It leaves LastRecord alone (see MarkRecord).
 func (o *Outbox) EnqueueRecord(deviceID, char string, value []byte, at time.Time, key int64) (Reading, error) {
-	if key < homekit.GlucoseRecordKeyBase {
+	if key < gatt.GlucoseRecordKeyBase {
 		return Reading{}, fmt.Errorf("outbox: %d is not a record key", key)
 	}
 	return o.enqueue(deviceID, char, value, at, key)
@@ -381,7 +381,7 @@ func (o *Outbox) LastRecord(deviceID string) (int64, bool) {
 // device. The caller marks a record only once every record up to it is
 // enqueued.
 func (o *Outbox) MarkRecord(deviceID string, key int64) error {
-	if key < homekit.GlucoseRecordKeyBase {
+	if key < gatt.GlucoseRecordKeyBase {
 		return fmt.Errorf("outbox: %d is not a record key", key)
 	}
 	o.mu.Lock()
@@ -401,10 +401,10 @@ func (o *Outbox) MarkRecord(deviceID string, key int64) error {
 // number plus one, 1..65536) as the key of a record of that number whose
 // base time is unknown; a key is returned as is.
 func upgradeRecordKey(k int64) int64 {
-	if k >= homekit.GlucoseRecordKeyBase || k <= 0 {
+	if k >= gatt.GlucoseRecordKeyBase || k <= 0 {
 		return k
 	}
-	return homekit.GlucoseRecordKey(uint16(k-1), homekit.DateTime{})
+	return gatt.GlucoseRecordKey(uint16(k-1), gatt.DateTime{})
 }
 
 // Ready is signalled when readings may be pending.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"vclinic/homekit"
+
+	"vclinic/homekit/gatt"
 )
 
 // options are run's settings; main fills them from the flags.
@@ -61,36 +63,19 @@ type result struct {
 // characteristicOf is the characteristic kitsim sends for a device type, or
 // 0 for a type it does not simulate.
 func characteristicOf(kind string) uint16 {
-	switch homekit.DeviceKind(kind) {
-	case homekit.KindBloodPressure:
-		return homekit.BloodPressureMeasurement
-	case homekit.KindThermometer:
-		return homekit.TemperatureMeasurement
-	case homekit.KindPulseOximeter:
-		return homekit.PLXSpotCheckMeasurement
-	case homekit.KindScale:
-		return homekit.WeightMeasurement
-	case homekit.KindHeartRate:
-		return homekit.HeartRateMeasurement
+	switch gatt.DeviceKind(kind) {
+	case gatt.KindBloodPressure:
+		return gatt.BloodPressureMeasurement
+	case gatt.KindThermometer:
+		return gatt.TemperatureMeasurement
+	case gatt.KindPulseOximeter:
+		return gatt.PLXSpotCheckMeasurement
+	case gatt.KindScale:
+		return gatt.WeightMeasurement
+	case gatt.KindHeartRate:
+		return gatt.HeartRateMeasurement
 	}
 	return 0
-}
-
-// value is the next simulated value of char, measured at t.
-func value(s *homekit.Sim, char uint16, t time.Time) []byte {
-	switch char {
-	case homekit.BloodPressureMeasurement:
-		return s.BloodPressure(t)
-	case homekit.TemperatureMeasurement:
-		return s.Temperature(t)
-	case homekit.PLXSpotCheckMeasurement:
-		return s.SpotCheck(t)
-	case homekit.WeightMeasurement:
-		return s.Weight(t)
-	case homekit.HeartRateMeasurement:
-		return s.HeartRate()
-	}
-	panic(fmt.Sprintf("kitsim: no simulation of %04X", char))
 }
 
 // httpError is an answer other than 2xx.
@@ -178,10 +163,14 @@ func run(ctx context.Context, c *http.Client, base string, o options) error {
 			char := characteristicOf(d.Type)
 			seq := max(now.UnixMilli(), lastSeq[i]+1)
 			lastSeq[i] = seq
+			raw, err := sim.Value(char, now)
+			if err != nil {
+				return fmt.Errorf("device %s: %w", d.ID, err)
+			}
 			batch[i] = reading{
 				DeviceID:       d.ID,
 				Characteristic: fmt.Sprintf("%04X", char),
-				Value:          hex.EncodeToString(value(sim, char, now)),
+				Value:          hex.EncodeToString(raw),
 				Seq:            seq,
 				ObservedAt:     now.Format(time.RFC3339Nano),
 			}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 )
 
 const testToken = "tok-123"
@@ -53,7 +53,7 @@ func (f *fakeClinic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var wantChar = map[string]uint16{"dev-bp": homekit.BloodPressureMeasurement, "dev-temp": homekit.TemperatureMeasurement}
+var wantChar = map[string]uint16{"dev-bp": gatt.BloodPressureMeasurement, "dev-temp": gatt.TemperatureMeasurement}
 
 func (f *fakeClinic) postReadings(w http.ResponseWriter, r *http.Request) {
 	t := f.t
@@ -97,7 +97,7 @@ func (f *fakeClinic) postReadings(w http.ResponseWriter, r *http.Request) {
 			t.Errorf("reading for device %q, not in the kit or not simulated", in.DeviceID)
 			continue
 		}
-		char, err := homekit.ParseCharacteristic(in.Characteristic)
+		char, err := gatt.ParseCharacteristic(in.Characteristic)
 		if err != nil || char != want {
 			t.Errorf("%s: characteristic %q, want %04X", in.DeviceID, in.Characteristic, want)
 		}
@@ -107,7 +107,7 @@ func (f *fakeClinic) postReadings(w http.ResponseWriter, r *http.Request) {
 		raw, err := hex.DecodeString(in.Value)
 		if err != nil {
 			t.Errorf("%s: value %q: %v", in.DeviceID, in.Value, err)
-		} else if d, err := homekit.Decode(want, raw); err != nil {
+		} else if d, err := gatt.Decode(want, raw); err != nil {
 			t.Errorf("%s: value %s does not decode: %v", in.DeviceID, in.Value, err)
 		} else if len(d.Measurements) == 0 || d.Time.IsZero() {
 			t.Errorf("%s: value %s: %d measurements, time %v", in.DeviceID, in.Value, len(d.Measurements), d.Time)

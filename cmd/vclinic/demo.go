@@ -11,6 +11,8 @@ import (
 	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
+
+	"vclinic/homekit/gatt"
 )
 
 // demoSessionTTL is how long the printed staff links stay signed in.
@@ -184,9 +186,9 @@ func demoKit(ctx context.Context, kit *homekit.Store, by scheduler.User, patient
 	}
 	actor := homekit.Actor{ID: by.ID, Role: by.Role}
 	for _, d := range []homekit.Device{
-		{Kind: homekit.KindBloodPressure, Model: "Blood pressure monitor", Address: "00:09:1F:00:00:01", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Arm cuff"},
-		{Kind: homekit.KindPulseOximeter, Model: "Pulse oximeter", Address: "00:09:1F:00:00:02", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Finger clip"},
-		{Kind: homekit.KindThermometer, Model: "Ear thermometer", Address: "00:09:1F:00:00:03", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Thermometer"},
+		{Kind: gatt.KindBloodPressure, Model: "Blood pressure monitor", Address: "00:09:1F:00:00:01", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Arm cuff"},
+		{Kind: gatt.KindPulseOximeter, Model: "Pulse oximeter", Address: "00:09:1F:00:00:02", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Finger clip"},
+		{Kind: gatt.KindThermometer, Model: "Ear thermometer", Address: "00:09:1F:00:00:03", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Thermometer"},
 	} {
 		d.PatientID = patientID
 		if _, err := kit.AddDevice(ctx, actor, d); err != nil {

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"time"
 
 	"vclinic/homekit"
 	"vclinic/scheduler"
+
+	"vclinic/homekit/gatt"
 )
 
 // demoKitInterval is how often the demo patient's simulated kit measures.
@@ -38,21 +41,20 @@ func (c *clinic) runDemoKit(ctx context.Context, appt scheduler.Appointment, eve
 		now := time.Now()
 		var batch []homekit.ReadingIn
 		for _, d := range devices {
-			var char string
-			var raw []byte
-			switch d.Kind {
-			case homekit.KindBloodPressure:
-				char, raw = "2A35", sim.BloodPressure(now)
-			case homekit.KindPulseOximeter:
-				char, raw = "2A5E", sim.SpotCheck(now)
-			case homekit.KindThermometer:
-				char, raw = "2A1C", sim.Temperature(now)
-			default:
+			chars := gatt.CharacteristicsOf(d.Kind)
+			if len(chars) == 0 {
+				continue
+			}
+			raw, err := sim.Value(chars[0], now)
+			if errors.Is(err, gatt.ErrUnknownCharacteristic) {
+				continue // a device the simulator does not play (a glucose meter)
+			} else if err != nil {
+				c.log.Warn("demo kit", "device", d.ID, "err", err)
 				continue
 			}
 			seq := now.UnixMilli()
-			batch = append(batch, homekit.ReadingIn{DeviceID: d.ID, Characteristic: char, Value: hex.EncodeToString(raw),
-				Seq: &seq, ObservedAt: now.UTC().Format(time.RFC3339Nano)})
+			batch = append(batch, homekit.ReadingIn{DeviceID: d.ID, Characteristic: gatt.Characteristic(chars[0]).String(),
+				Value: hex.EncodeToString(raw), Seq: &seq, ObservedAt: now.UTC().Format(time.RFC3339Nano)})
 		}
 		res, err := c.kit.Ingest(ctx, who, batch, now)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 )
 
 const gattUsage = `Usage: vclinic gatt decode <characteristic> <hex>
@@ -46,7 +46,7 @@ func runGATTDecode(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, gattUsage)
 		return 2
 	}
-	char, err := homekit.ParseCharacteristic(args[0])
+	char, err := gatt.ParseCharacteristic(args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic gatt decode:", err)
 		return 1
@@ -56,8 +56,8 @@ func runGATTDecode(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vclinic gatt decode:", err)
 		return 1
 	}
-	d, err := homekit.Decode(char, raw)
-	if errors.Is(err, homekit.ErrUnknownCharacteristic) {
+	d, err := gatt.Decode(char, raw)
+	if errors.Is(err, gatt.ErrUnknownCharacteristic) {
 		fmt.Fprintf(stderr, "vclinic gatt decode: %v (known: %s)\n", err, knownCharacteristics())
 		return 1
 	}
@@ -99,7 +99,7 @@ func parseHexValue(s string) ([]byte, error) {
 
 func knownCharacteristics() string {
 	var names []string
-	for _, c := range homekit.Characteristics() {
+	for _, c := range gatt.Characteristics() {
 		names = append(names, fmt.Sprintf("%04X", c))
 	}
 	return strings.Join(names, " ")

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// gatt runs `vclinic gatt args...` in process.
-func gatt(args ...string) (code int, stdout, stderr string) {
+// runGATTCommand runs `vclinic gatt args...` in process.
+func runGATTCommand(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = runGATT(args, &out, &errOut)
 	return code, out.String(), errOut.String()
@@ -29,7 +29,7 @@ func TestGATTDecodeCharacteristicForms(t *testing.T) {
 			{"00", "78", "00", "50", "00", "5D", "00"}, // split by the shell
 		} {
 			t.Run(char+" "+strings.Join(value, " "), func(t *testing.T) {
-				code, out, errOut := gatt(append([]string{"decode", char}, value...)...)
+				code, out, errOut := runGATTCommand(append([]string{"decode", char}, value...)...)
 				if code != 0 || errOut != "" {
 					t.Fatalf("exit %d, stderr %q", code, errOut)
 				}
@@ -87,7 +87,7 @@ func TestGATTDecodeOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := gatt("decode", tt.char, tt.hex)
+			code, out, errOut := runGATTCommand("decode", tt.char, tt.hex)
 			if code != 0 || errOut != "" {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}
@@ -149,7 +149,7 @@ func checkGATTShape(t *testing.T, out string) {
 }
 
 func TestGATTDecodeExactNumberText(t *testing.T) {
-	_, out, _ := gatt("decode", "2A1C", "00 B0 0E 00 FE")
+	_, out, _ := runGATTCommand("decode", "2A1C", "00 B0 0E 00 FE")
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
 	var obj struct {
@@ -192,7 +192,7 @@ func TestGATTDecodeBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := gatt(tt.args...)
+			code, out, errOut := runGATTCommand(tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
 			}
@@ -210,7 +210,7 @@ func TestGATTDecodeBadInput(t *testing.T) {
 }
 
 func TestGATTHelp(t *testing.T) {
-	code, out, errOut := gatt("-h")
+	code, out, errOut := runGATTCommand("-h")
 	if code != 0 || out != "" || !strings.HasPrefix(errOut, "Usage:") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}

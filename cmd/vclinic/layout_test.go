@@ -63,21 +63,24 @@ var importRules = map[string][]string{
 	"vclinic/web":                          {},
 	"vclinic/signaling":                    {"vclinic/sfu"},
 	"vclinic/scheduler":                    {"vclinic/internal/records/..."},
-	"vclinic/homekit":                      {"vclinic/internal/records/..."},
+	"vclinic/homekit":                      {"vclinic/internal/records/...", "vclinic/homekit/gatt"},
+	"vclinic/homekit/gatt":                 {},
 	"vclinic/internal/records":             {},
 	"vclinic/internal/records/audit":       {"vclinic/internal/records"},
 	"vclinic/internal/records/recordstest": {"vclinic/internal/records"},
 	"vclinic/cmd/vclinic":                  {anyOfOurs},
-	"vclinic/cmd/homegw":                   {anyOfOurs},
+	"vclinic/cmd/homegw":                   {"vclinic/homekit/gatt"},
 	"vclinic/cmd/kitsim":                   {anyOfOurs},
 	"vclinic/cmd/vcload":                   {anyOfOurs},
 }
 
 // testImportRules lets tests import more than the package itself may: the
-// records database's own tests start their databases with recordstest.
+// records database's own tests start their databases with recordstest; the
+// home gateway's tests run it against the real readings API.
 var testImportRules = map[string][]string{
 	"vclinic/internal/records":       {"vclinic/internal/records/recordstest"},
 	"vclinic/internal/records/audit": {"vclinic/internal/records/recordstest"},
+	"vclinic/cmd/homegw":             {"vclinic/homekit", "vclinic/internal/records/..."},
 }
 
 // forbiddenDeps are modules and packages a package must not link at all.
@@ -162,6 +165,32 @@ func TestImportRulesRefuse(t *testing.T) {
 	}
 	if !slices.Contains(importRules["vclinic/cmd/vclinic"], anyOfOurs) {
 		t.Error("cmd/vclinic cannot wire the parts")
+	}
+}
+
+// TestDecoderStandsAlone: the Bluetooth decoder imports the standard library
+// only, and the home gateway, which runs on small Linux boxes, links the
+// decoder but no database driver, records package or HTTP router (its
+// binary, not its tests).
+func TestDecoderStandsAlone(t *testing.T) {
+	for _, p := range goList(t, "-deps", "vclinic/homekit/gatt") {
+		if !p.Standard && p.ImportPath != "vclinic/homekit/gatt" {
+			t.Errorf("homekit/gatt depends on %s, which is not the standard library", p.ImportPath)
+		}
+	}
+	deps := goList(t, "-deps", "vclinic/cmd/homegw")
+	var linksDecoder bool
+	for _, p := range deps {
+		linksDecoder = linksDecoder || p.ImportPath == "vclinic/homekit/gatt"
+		for _, bad := range []string{"vclinic/internal/records", "vclinic/homekit", "modernc.org/sqlite",
+			"github.com/jackc/pgx", "github.com/julienschmidt/httprouter", "database/sql"} {
+			if p.ImportPath == bad || strings.HasPrefix(p.ImportPath, bad+"/") && !strings.HasPrefix(p.ImportPath, "vclinic/homekit/gatt") {
+				t.Errorf("the home gateway links %s", p.ImportPath)
+			}
+		}
+	}
+	if !linksDecoder {
+		t.Error("the home gateway does not link the decoder")
 	}
 }
 

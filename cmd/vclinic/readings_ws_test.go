@@ -12,6 +12,8 @@ import (
 	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
+
+	"vclinic/homekit/gatt"
 )
 
 // sendReadings sends a readings message with id over ws.
@@ -179,7 +181,7 @@ func TestReadingsOverTheVisitWebSocket(t *testing.T) {
 	var list struct {
 		Readings []struct {
 			ID, DeviceID, AppointmentID, SubmittedBy, IdentifiedBy string
-			DeviceInfo                                             *homekit.DeviceInfo
+			DeviceInfo                                             *gatt.DeviceInfo
 		}
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
