@@ -15,9 +15,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"vclinic/internal/records"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
 )
 
 // Principal is the authenticated caller of the API: a member of staff, a

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"vclinic/internal/records"
-
-	"vclinic/internal/records/recordstest"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
+	"vclinic/internal/records/recordstest"
 )
 
 // A blood pressure monitor's System ID as the edge reads it from 0x2A23

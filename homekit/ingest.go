@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"vclinic/internal/records"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
 )
 
 // Ingestion turns what the edge forwards into stored readings. Each item of

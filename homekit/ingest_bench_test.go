@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records/recordstest"
 )
 
 // BenchmarkIngest stores new blood pressure readings (4 measurements each)
@@ -14,10 +15,10 @@ import (
 // batch is one transaction with the audit entry. The PostgreSQL cluster the
 // tests start runs with fsync off.
 func BenchmarkIngest(b *testing.B) {
-	for _, be := range storeBackends() {
+	for _, be := range recordstest.Backends() {
 		for _, size := range []int{1, 50} {
 			b.Run(fmt.Sprintf("%s/batch=%d", be.Name, size), func(b *testing.B) {
-				s := be.open(b, Config{})
+				s := openStore(b, be, Config{})
 				ctx := context.Background()
 				dev, err := s.AddDevice(ctx, Actor{ID: "bench", Role: "admin"}, Device{PatientID: "pat-bench",
 					Kind: gatt.KindBloodPressure, Address: "00-1C-05-FF-E8-74", IdentifiedBy: ByBluetoothAddress})

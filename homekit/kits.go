@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"vclinic/internal/records"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
 )
 
 // IdentifiedBy says what Device.Address holds.

@@ -2,12 +2,12 @@ package homekit
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
-	"net/http/httptest"
 )
 
 func TestLiveFeedHearsStoredReadings(t *testing.T) {

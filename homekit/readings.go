@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"vclinic/internal/records"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
 )
 
 // Reading sources.

@@ -1,6 +1,9 @@
 package homekit
 
-import "vclinic/internal/records"
+import (
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
+)
 
 // The schema is written once for both dialects (see records.Dialect.DDL).
 // Every table is named homekit_*: other parts keep their tables in the same
@@ -118,19 +121,8 @@ ALTER TABLE homekit_readings ADD COLUMN identified_by TEXT
 -- What the edge read from the device (DeviceInfo as JSON); NULL when nothing.
 ALTER TABLE homekit_readings ADD COLUMN device_info TEXT;
 `,
-	}, {
-		Version: 3,
-		Name:    "audit rows carried into the clinic's audit log",
-		// The clinic keeps one audit log (package audit, which the store is
-		// given and whose table exists before this step runs). Older rows
-		// keep their time, actor and detail; they have no address.
-		Common: `
-INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, patient_id, address, detail)
-	SELECT at, actor_id, actor_role, action, entity, entity_id, patient_id, '', detail FROM homekit_audit ORDER BY at, id;
-DROP TABLE homekit_audit;
-`,
-		Postgres: `
-DROP FUNCTION homekit_audit_append_only();
-`,
-	}}
+	},
+		// The clinic keeps one audit log (package audit).
+		audit.CarryOver(3, "homekit_audit", "homekit_audit_append_only"),
+	}
 }

@@ -10,13 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"vclinic/internal/records/recordstest"
-
-	"vclinic/internal/records"
-
-	"vclinic/internal/records/audit"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
+	"vclinic/internal/records/recordstest"
 )
 
 // The store conformance suite: the same test functions run against SQLite
@@ -26,43 +23,20 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(recordstest.Main(m)) }
 
-type storeBackend struct{ recordstest.Backend }
-
-func storeBackends() []storeBackend {
-	var out []storeBackend
-	for _, b := range recordstest.Backends() {
-		out = append(out, storeBackend{b})
-	}
-	return out
-}
-
-// open opens a store on a fresh database with a pool of 8.
-func (b storeBackend) open(t testing.TB, cfg Config) *Store {
+// openStore opens a store on a fresh database of b's kind with a pool of 8.
+func openStore(t testing.TB, b recordstest.Backend, cfg Config) *Store {
 	return openTestStore(t, b.Config(t, records.Config{MaxConns: 8}), cfg)
 }
 
 // sqliteStore opens a store on a fresh SQLite database.
-func sqliteStore(t testing.TB) *Store { return storeBackends()[0].open(t, Config{}) }
+func sqliteStore(t testing.TB) *Store { return openStore(t, recordstest.Backends()[0], Config{}) }
 
 // openTestStore opens the records database rc names, its audit log and a
 // store on it; all close when t ends.
 func openTestStore(t testing.TB, rc records.Config, cfg Config) *Store {
 	t.Helper()
-	ctx := context.Background()
-	db, err := records.Open(ctx, rc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	trail, err := audit.New(ctx, db, audit.Config{Clock: cfg.Clock}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewStore(ctx, db, trail, cfg, nil)
+	db, trail := recordstest.OpenAt(t, rc, cfg.Clock)
+	s, err := NewStore(context.Background(), db, trail, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +63,7 @@ func exec(ctx context.Context, s *Store, query string, args ...any) error {
 
 // TestStore runs the conformance suite on each store.
 func TestStore(t *testing.T) {
-	for _, b := range storeBackends() {
+	for _, b := range recordstest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name string
@@ -111,7 +85,7 @@ func TestStore(t *testing.T) {
 				{"GlucoseRecords", testGlucoseRecords},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					tc.test(t, newFixture(t, b.open(t, Config{})))
+					tc.test(t, newFixture(t, openStore(t, b, Config{})))
 				})
 			}
 		})

@@ -15,7 +15,6 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"vclinic/internal/records"
-
 	"vclinic/internal/records/audit"
 )
 

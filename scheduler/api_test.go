@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"vclinic/internal/records/recordstest"
 )
 
 // testAuth reads "Bearer <role>:<id>[:<appointment>]".
@@ -76,7 +78,7 @@ type apiFixture struct {
 }
 
 func newAPIFixture(t *testing.T) *apiFixture {
-	s := storeBackends()[0].open(t, Config{})
+	s := openStore(t, recordstest.Backends()[0], Config{})
 	f := &apiFixture{storeFixture: newStoreFixture(t, s), presence: &testPresence{rooms: map[string][2]int{}}}
 	u := stMust(s.CreateUser(f.ctx, f.admin, "anna", "Dr. Anna Holm", RoleClinician, "a long password"))(t)
 	f.mine = stMust(s.CreateClinician(f.ctx, f.staff, Clinician{Name: "Dr. Anna Holm", UserID: u.ID}))(t)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"vclinic/internal/records"
+	"vclinic/internal/records/recordstest"
 )
 
 // testClock is a store clock the test moves by hand.
@@ -66,7 +67,7 @@ func (f *expiryFixture) keys() []string {
 // with the default retention of 24 h and an injected clock.
 func TestIdempotencyExpiry(t *testing.T) {
 	const retention = 24 * time.Hour
-	for _, b := range storeBackends() {
+	for _, b := range recordstest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name string
@@ -81,7 +82,7 @@ func TestIdempotencyExpiry(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					clock := &testClock{t: stTime(t, "2026-06-01T07:00:00+02:00")}
-					s := b.open(t, Config{Clock: clock.Now})
+					s := openStore(t, b, Config{Clock: clock.Now})
 					if got := s.cfg.IdempotencyRetention; got != retention {
 						t.Fatalf("default retention %v, want %v", got, retention)
 					}

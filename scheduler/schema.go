@@ -1,6 +1,9 @@
 package scheduler
 
-import "vclinic/internal/records"
+import (
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
+)
 
 // The schema is written once for both dialects (see records.Dialect.DDL).
 // Durations are BIGINT milliseconds, wall-clock times INTEGER minutes after
@@ -137,19 +140,8 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 		Common: `
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 `,
-	}, {
-		Version: 3,
-		Name:    "audit rows carried into the clinic's audit log",
-		// The clinic keeps one audit log (package audit, which the store is
-		// given and whose table exists before this step runs). Older rows
-		// keep their time, actor and detail; they have no address.
-		Common: `
-INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, patient_id, address, detail)
-	SELECT at, actor_id, actor_role, action, entity, entity_id, patient_id, '', detail FROM audit ORDER BY at, id;
-DROP TABLE audit;
-`,
-		Postgres: `
-DROP FUNCTION audit_append_only();
-`,
-	}}
+	},
+		// The clinic keeps one audit log (package audit).
+		audit.CarryOver(3, "audit", "audit_append_only"),
+	}
 }

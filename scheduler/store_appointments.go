@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"vclinic/internal/records"
-
 	"vclinic/internal/records/audit"
 )
 

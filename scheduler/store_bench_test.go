@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vclinic/internal/records"
+	"vclinic/internal/records/recordstest"
 )
 
 // BenchmarkBook books non-conflicting appointments with 1 and 32 concurrent
@@ -17,7 +18,7 @@ import (
 // still runs the whole check (availability, overlap, audit). The PostgreSQL
 // cluster the tests start runs with fsync off.
 func BenchmarkBook(b *testing.B) {
-	for _, be := range storeBackends() {
+	for _, be := range recordstest.Backends() {
 		for _, clients := range []int{1, 32} {
 			b.Run(fmt.Sprintf("%s/clients=%d", be.Name, clients), func(b *testing.B) {
 				benchmarkBook(b, openTestStore(b, be.Config(b, records.Config{MaxConns: min(clients, 16)}), Config{}), clients)

@@ -23,19 +23,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(recordstest.Main(m)) }
 
-// storeBackend opens fresh, empty stores of one kind.
-type storeBackend struct{ recordstest.Backend }
-
-func storeBackends() []storeBackend {
-	var out []storeBackend
-	for _, b := range recordstest.Backends() {
-		out = append(out, storeBackend{b})
-	}
-	return out
-}
-
-// open opens a store on a fresh database with a pool of 8.
-func (b storeBackend) open(t testing.TB, cfg Config) *Store {
+// openStore opens a store on a fresh database of b's kind with a pool of 8.
+func openStore(t testing.TB, b recordstest.Backend, cfg Config) *Store {
 	return openTestStore(t, b.Config(t, records.Config{MaxConns: 8}), cfg)
 }
 
@@ -68,21 +57,8 @@ func openTestStore(t testing.TB, rc records.Config, cfg Config) *Store {
 // openStoreOn opens a store on the database rc names with its own pool.
 func openStoreOn(t testing.TB, rc records.Config, cfg Config, logger *slog.Logger) *Store {
 	t.Helper()
-	ctx := context.Background()
-	db, err := records.Open(ctx, rc, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	trail, err := audit.New(ctx, db, audit.Config{Clock: cfg.Clock}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewStore(ctx, db, trail, cfg, logger)
+	db, trail := recordstest.OpenAt(t, rc, cfg.Clock)
+	s, err := NewStore(context.Background(), db, trail, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +95,9 @@ func (b *lockedBuffer) String() string {
 
 // TestStore runs the conformance suite on each store.
 func TestStore(t *testing.T) {
-	for _, b := range storeBackends() {
+	for _, b := range recordstest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			testStore(t, func(t *testing.T) *Store { return b.open(t, Config{}) })
+			testStore(t, func(t *testing.T) *Store { return openStore(t, b, Config{}) })
 		})
 	}
 }
@@ -129,9 +105,9 @@ func TestStore(t *testing.T) {
 // TestStoreStorm fires 200 concurrent bookings of overlapping times and
 // lengths at one clinician, on each store.
 func TestStoreStorm(t *testing.T) {
-	for _, b := range storeBackends() {
+	for _, b := range recordstest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			testStorm(t, func(t *testing.T) *Store { return b.open(t, Config{}) })
+			testStorm(t, func(t *testing.T) *Store { return openStore(t, b, Config{}) })
 		})
 	}
 }

@@ -15,12 +15,9 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"vclinic/homekit"
-
-	"vclinic/internal/records"
-
-	"vclinic/internal/records/audit"
-
 	"vclinic/homekit/gatt"
+	"vclinic/internal/records"
+	"vclinic/internal/records/recordstest"
 )
 
 // clinic is the clinic's real readings API (a homekit store on SQLite and
@@ -41,15 +38,7 @@ var clinicActor = homekit.Actor{ID: "u-admin", Role: homekit.RoleAdmin}
 func newClinic(t *testing.T) *clinic {
 	t.Helper()
 	ctx := context.Background()
-	db, err := records.Open(ctx, records.Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	trail, err := audit.New(ctx, db, audit.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, trail := recordstest.OpenAt(t, records.Config{SQLitePath: filepath.Join(t.TempDir(), "records.db")}, nil)
 	store, err := homekit.NewStore(ctx, db, trail, homekit.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)

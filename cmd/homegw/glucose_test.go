@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"vclinic/homekit"
-
 	"vclinic/homekit/gatt"
 )
 

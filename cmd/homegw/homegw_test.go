@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"vclinic/homekit"
-
 	"vclinic/homekit/gatt"
 )
 

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"vclinic/homekit"
-
 	"vclinic/homekit/gatt"
 )
 

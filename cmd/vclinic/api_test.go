@@ -17,10 +17,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"vclinic/internal/records/audit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
-
-	"vclinic/internal/records/audit"
 )
 
 // apiClinic is the wired clinic in-process on a real SQLite store, with a

@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 	"vclinic/scheduler"
 	"vclinic/signaling"
-
-	"vclinic/homekit/gatt"
 )
 
 // demoSessionTTL is how long the printed staff links stay signed in.

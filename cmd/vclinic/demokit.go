@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"vclinic/homekit"
-	"vclinic/scheduler"
-
 	"vclinic/homekit/gatt"
+	"vclinic/scheduler"
 )
 
 // demoKitInterval is how often the demo patient's simulated kit measures.

@@ -10,10 +10,9 @@ import (
 	"github.com/gorilla/websocket"
 
 	"vclinic/homekit"
+	"vclinic/homekit/gatt"
 	"vclinic/scheduler"
 	"vclinic/signaling"
-
-	"vclinic/homekit/gatt"
 )
 
 // sendReadings sends a readings message with id over ws.

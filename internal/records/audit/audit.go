@@ -118,9 +118,26 @@ func New(ctx context.Context, db *records.DB, cfg Config, logger *slog.Logger) (
 	return &Log{db: db, cfg: cfg, log: logger}, nil
 }
 
-// Table is the log's table, for owners whose migrations carry their older
-// rows into it.
-const Table = "audit_log"
+// CarryOver is the migration step by which an owner moves the rows of an
+// audit table of its own, written before the clinic had one log, into the
+// log: time, actor, action, entity, patient and detail as they were, no
+// address. It drops the old table, and on PostgreSQL the trigger function
+// (guard) that kept it append-only. The log's own migrations must have run
+// first: New does that, and the owner's store takes the *Log.
+func CarryOver(version int, table, guard string) records.Migration {
+	return records.Migration{
+		Version: version,
+		Name:    "audit rows carried into the clinic's audit log",
+		Common: `
+INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, patient_id, address, detail)
+	SELECT at, actor_id, actor_role, action, entity, entity_id, patient_id, '', detail FROM ` + table + ` ORDER BY at, id;
+DROP TABLE ` + table + `;
+`,
+		Postgres: `
+DROP FUNCTION ` + guard + `();
+`,
+	}
+}
 
 func migrations() []records.Migration {
 	return []records.Migration{{

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
 )
 
 // shared is the test binary's PostgreSQL server, started on first use and
@@ -73,6 +75,30 @@ func (b Backend) Open(t testing.TB, cfg records.Config) *records.DB {
 		}
 	})
 	return db
+}
+
+// OpenAt opens the records database rc names (a Backend's Config) and its
+// audit log, whose rows clock stamps (time.Now when nil): what a store of the
+// clinic is built on. The pool closes when t ends. Call it again with the
+// same rc for a second pool on the same database, as a second process or
+// node has.
+func OpenAt(t testing.TB, rc records.Config, clock func() time.Time) (*records.DB, *audit.Log) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := records.Open(ctx, rc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	trail, err := audit.New(ctx, db, audit.Config{Clock: clock}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, trail
 }
 
 // Backends lists SQLite and PostgreSQL.
