@@ -1,6 +1,9 @@
 package signaling
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors.
 var (
@@ -9,6 +12,9 @@ var (
 	// ErrInvalidToken means a token is malformed, badly signed, of an unknown
 	// key or expired: HTTP 401.
 	ErrInvalidToken = errors.New("invalid or expired token")
+	// ErrTokenExpired is an ErrInvalidToken: a well-signed token past its
+	// expiry. Keyring.Verify answers its claims with it.
+	ErrTokenExpired = fmt.Errorf("%w: expired", ErrInvalidToken)
 	// ErrForbidden means a valid token does not allow the action: HTTP 403.
 	ErrForbidden = errors.New("token does not allow this")
 	// ErrBadReadings means a ReadingsSink refused a batch of readings as a

@@ -10,7 +10,7 @@ import (
 // appointments' rooms only; admins (operations) see roles, states and quality
 // only.
 func (s *Server) ServeRoom(w http.ResponseWriter, r *http.Request, id string) {
-	claims, err := s.keys.FromRequest(r)
+	claims, err := s.cfg.Authenticator.Authenticate(r)
 	if err == nil && claims.Role != RoleClinician && claims.Role != RoleAdmin {
 		err = ErrForbidden
 	}
@@ -34,7 +34,7 @@ func (s *Server) ServeRoom(w http.ResponseWriter, r *http.Request, id string) {
 // ServeAdmit answers POST /api/v1/appointments/{id}/admit: the appointment's
 // clinician lets everyone in its waiting room into the call.
 func (s *Server) ServeAdmit(w http.ResponseWriter, r *http.Request, appt string) {
-	claims, err := s.keys.FromRequest(r)
+	claims, err := s.cfg.Authenticator.Authenticate(r)
 	if err != nil {
 		problem(w, StatusFor(err), "sign in first")
 		return
@@ -51,7 +51,7 @@ func (s *Server) ServeAdmit(w http.ResponseWriter, r *http.Request, appt string)
 // ServeEnd answers POST /api/v1/appointments/{id}/end: the appointment's
 // clinician ends the visit for everyone.
 func (s *Server) ServeEnd(w http.ResponseWriter, r *http.Request, appt string) {
-	claims, err := s.keys.FromRequest(r)
+	claims, err := s.cfg.Authenticator.Authenticate(r)
 	if err != nil {
 		problem(w, StatusFor(err), "sign in first")
 		return

@@ -37,7 +37,7 @@ func (s *Server) handleReadings(c *conn, claims *Claims, id string, m *Readings)
 		s.refuse(c, id, CodeForbidden, "this server takes no readings over the WebSocket")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), readingsTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, readingsTimeout)
 	defer cancel()
 	results, err := s.cfg.Readings.SubmitReadings(ctx, claims, m.Readings)
 	if err == nil && len(results) != len(m.Readings) {

@@ -80,6 +80,14 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	appt := s.isAppointmentRoom(roomID, claims)
 
 	s.mu.Lock()
+	if s.closed {
+		// Shutdown has ended everyone; a join it raced would be left with
+		// media nobody closes.
+		s.mu.Unlock()
+		c.send(TypeLeave, "", Leave{Reason: ReasonShutdown})
+		c.close(websocket.CloseGoingAway, ReasonShutdown)
+		return
+	}
 	r := s.rooms[roomID]
 	if r == nil {
 		r = &room{id: roomID, members: map[string]*member{}, appt: appt}

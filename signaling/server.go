@@ -54,7 +54,26 @@ type Config struct {
 	// VitalsAudit records who is shown a patient's live home readings; nil
 	// records nothing.
 	VitalsAudit VitalsAudit
+	// Authenticator finds and checks the caller of every request (the
+	// WebSocket upgrade and the HTTP routes); nil verifies the token alone
+	// (Keyring.FromRequest). The clinic's own also checks what the token
+	// names: that the staff session is live, that the invitation's
+	// appointment still takes its link.
+	Authenticator Authenticator
 }
+
+// Authenticator finds the caller of a request: ErrInvalidToken (401) for a
+// missing, invalid, expired or revoked credential, ErrForbidden (403) for one
+// that may not be used here.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*Claims, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (*Claims, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Claims, error) { return f(r) }
 
 func (c *Config) setDefaults() {
 	if c.GracePeriod == 0 {
@@ -116,11 +135,16 @@ type Server struct {
 	resume map[string]*member // by resume token
 	conns  map[*conn]struct{}
 	closed bool
-	// active counts the work Shutdown waits for: each connection (its
-	// reader and writer) and each running grace-period expiry. drained is
-	// closed once the server is closed and active is 0.
+	// active counts the work Shutdown waits for: each WebSocket handler
+	// (from before its upgrade, its reader and writer included) and each
+	// running grace-period expiry. drained is closed once the server is
+	// closed and active is 0.
 	active  int
 	drained chan struct{}
+	// ctx bounds the calls a connection makes to the clinic's records
+	// (visits, readings, audit); Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// upgraded, when set (by tests), runs after a WebSocket upgrade and
 	// before the connection is registered.
@@ -141,6 +165,9 @@ func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, 
 	if keys == nil || media == nil {
 		return nil, errors.New("signaling: New needs a keyring and a media server")
 	}
+	if cfg.Authenticator == nil {
+		cfg.Authenticator = AuthenticatorFunc(keys.FromRequest)
+	}
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
@@ -152,6 +179,7 @@ func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, 
 
 		drained: make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
@@ -197,7 +225,7 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "room: want 1-64 letters, digits, - or _", http.StatusBadRequest)
 		return
 	}
-	claims, err := s.keys.FromRequest(r)
+	claims, err := s.cfg.Authenticator.Authenticate(r)
 	if err == nil {
 		err = claims.MayJoin(room)
 	}
@@ -218,13 +246,13 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	// The handler is counted from here, the upgrade included: Shutdown
+	// waits for it, whatever moment it comes.
+	if !s.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	defer s.done()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -247,11 +275,9 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.active++
 	s.mu.Unlock()
 	s.connections.Add(1)
 	s.accepted.Add(1)
-	defer s.done()
 	defer s.connections.Add(-1)
 
 	writerDone := make(chan struct{})
@@ -514,6 +540,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Close ends what Shutdown left running when its context ended first: it
+// cancels the connections' calls to the clinic's records, cuts every socket
+// (a client that stopped reading holds its writer until the write
+// deadline otherwise) and waits until nothing of the server runs. It shuts
+// down first if Shutdown was not called.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = s.Shutdown(ctx) // says goodbye to whoever reads it, then cuts below
+		s.mu.Lock()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.ws.NetConn().Close()
+	}
+	<-s.drained
+}
+
+// isClosed reports whether Shutdown has begun.
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // begin counts a piece of work Shutdown waits for; false once the server is

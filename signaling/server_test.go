@@ -437,42 +437,62 @@ func TestShutdownTellsClients(t *testing.T) {
 	}
 }
 
-// TestShutdownTimesOutCleanly: a client that stops reading keeps Shutdown
-// from draining; when Shutdown's context ends first, it returns the
-// context's error and leaves nothing of its own running. The connection's
-// goroutines end with the connection.
+// TestShutdownTimesOutCleanly: a connection still being set up keeps
+// Shutdown from draining; when Shutdown's context ends first, it returns the
+// context's error and leaves nothing of its own running. Once the
+// connection is done, Shutdown drains.
 func TestShutdownTimesOutCleanly(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	c := ts.mustDial("a", ts.token(RolePatient, "p", "a"))
-	c.join()
+	entered, release := make(chan struct{}), make(chan struct{})
+	ts.srv.upgraded = func() {
+		close(entered)
+		<-release
+	}
+	dialed := make(chan error, 1)
+	go func() {
+		c, _, err := ts.dial("a", ts.token(RolePatient, "p", "a"), nil)
+		if err == nil {
+			_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, _, err = c.ws.ReadMessage()
+		}
+		dialed <- err
+	}()
+	<-entered
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Shutdown with an ended context: %v", err)
+		t.Fatalf("Shutdown with an ended context and a connection being set up: %v", err)
 	}
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "(*Server).Shutdown") {
 		t.Errorf("a goroutine of Shutdown outlives it:\n%s", stacks)
 	}
-	// Once the client hangs up, a second Shutdown drains at once.
-	c.ws.Close()
+	close(release)
+	var ce *websocket.CloseError
+	if err := <-dialed; !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("the connection set up during shutdown: %v, want close 1001", err)
+	}
 	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := ts.srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown after the client left: %v", err)
+		t.Fatalf("Shutdown after the connection ended: %v", err)
 	}
 }
 
 // TestRefusedDuringShutdown: a WebSocket upgraded just as the server shuts
 // down is told so (close 1001, "shutdown") and hung up in the request's own
-// goroutine; goleak (TestMain) checks that nothing is left running.
+// goroutine, which Shutdown waits for.
 func TestRefusedDuringShutdown(t *testing.T) {
 	ts := newTestServer(t, Config{})
+	shut := make(chan error, 1)
 	ts.srv.upgraded = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ts.srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			shut <- ts.srv.Shutdown(ctx)
+		}()
+		for !ts.srv.isClosed() {
+			runtime.Gosched()
 		}
 	}
 	c := ts.mustDial("a", ts.token(RolePatient, "p", "a"))
@@ -482,7 +502,48 @@ func TestRefusedDuringShutdown(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text != ReasonShutdown {
 		t.Fatalf("read after the upgrade: %v, want close 1001 shutdown", err)
 	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
 	if n := ts.srv.Counters().Connections; n != 0 {
 		t.Errorf("%d connections open", n)
+	}
+}
+
+// TestCloseCutsWhatShutdownLeft: after a Shutdown that timed out, Close
+// cancels the server's calls, cuts the sockets it holds and returns only
+// once nothing of the server runs (here, a connection still being set up).
+func TestCloseCutsWhatShutdownLeft(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	ts.srv.upgraded = func() {
+		close(entered)
+		<-release
+	}
+	go func() {
+		c, _, err := ts.dial("a", ts.token(RolePatient, "p", "a"), nil)
+		if err == nil {
+			c.ws.ReadMessage()
+		}
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		ts.srv.Close()
+		close(closed)
+	}()
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if ts.srv.ctx.Err() == nil {
+		t.Error("Close left the server's context live")
 	}
 }

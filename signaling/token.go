@@ -108,6 +108,22 @@ type Keyring struct {
 	active string
 }
 
+// SetClock sets the clock that signing and verifying read (time.Now unless
+// set), for tests that need tokens to expire.
+func (k *Keyring) SetClock(now func() time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.now = now
+}
+
+// clock reads the keyring's clock.
+func (k *Keyring) clock() time.Time {
+	k.mu.RLock()
+	now := k.now
+	k.mu.RUnlock()
+	return now()
+}
+
 // OpenKeyring loads the keys in dir, creating dir and a first key if there are none.
 func OpenKeyring(dir string) (*Keyring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -187,7 +203,7 @@ func (k *Keyring) Rotate() (string, error) {
 		return "", fmt.Errorf("keyring: marshal: %w", err)
 	}
 	kid := keyID(priv.Public().(ed25519.PublicKey))
-	name := k.now().UTC().Format("20060102T150405.000000000Z") + "-" + kid + keyFileSuffix
+	name := k.clock().UTC().Format("20060102T150405.000000000Z") + "-" + kid + keyFileSuffix
 	path := filepath.Join(k.dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -257,7 +273,7 @@ func (k *Keyring) Sign(req TokenRequest) (string, error) {
 	if req.TTL <= 0 || req.TTL > maxTTL {
 		return "", fmt.Errorf("sign: ttl %s: want more than 0 and at most %s", req.TTL, maxTTL)
 	}
-	now := k.now()
+	now := k.clock()
 	jti := make([]byte, 12)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("sign: %w", err)
@@ -306,9 +322,10 @@ func (k *Keyring) Verify(token string) (*Claims, error) {
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(30*time.Second),
-		jwt.WithTimeFunc(k.now),
+		jwt.WithTimeFunc(k.clock),
 	)
-	if err != nil {
+	expired := errors.Is(err, jwt.ErrTokenExpired)
+	if err != nil && !(expired && onlyExpired(err)) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if !validRole(claims.Role) || claims.Subject == "" {
@@ -320,7 +337,26 @@ func (k *Keyring) Verify(token string) (*Claims, error) {
 	if claims.Appt != "" && (!IsGuest(claims.Role) || claims.Room != claims.Appt) {
 		return nil, fmt.Errorf("%w: inconsistent appointment scope", ErrInvalidToken)
 	}
+	if expired {
+		// Well signed and only past its expiry: the claims come back with
+		// the error, so that an invitation whose appointment was moved
+		// later can be honoured by who knows the appointment.
+		return &claims, fmt.Errorf("%w: %w", ErrTokenExpired, err)
+	}
 	return &claims, nil
+}
+
+// onlyExpired reports whether a jwt validation error says nothing but that
+// the token expired (jwt/v5 joins every failed check into one error).
+func onlyExpired(err error) bool {
+	for _, e := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid,
+		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience, jwt.ErrTokenUsedBeforeIssued,
+		jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidSubject, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidId} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }
 
 // FromRequest finds and verifies the token of an HTTP request: an

@@ -126,6 +126,20 @@ func TestVerifyRefuses(t *testing.T) {
 	if _, err := k.Verify(good); err != nil {
 		t.Fatalf("good token: %v", err)
 	}
+	// An expired token's claims come back with ErrTokenExpired, for the
+	// caller that may honour a moved appointment; a tampered or foreign one
+	// gives nothing, expired or not.
+	claims, err := k.Verify(expired)
+	if !errors.Is(err, ErrTokenExpired) || claims == nil || claims.Subject != "p" {
+		t.Errorf("expired token: %+v, %v; want its claims and ErrTokenExpired", claims, err)
+	}
+	other.now = func() time.Time { return past }
+	expiredForeign := mustSign(t, other, TokenRequest{Role: RolePatient, Subject: "p", Room: "a", TTL: time.Hour})
+	for name, tok := range map[string]string{"foreign key": foreign, "tampered": tampered, "alg none": none, "expired and foreign": expiredForeign} {
+		if claims, err := k.Verify(tok); claims != nil || errors.Is(err, ErrTokenExpired) {
+			t.Errorf("%s: claims %+v, %v", name, claims, err)
+		}
+	}
 }
 
 func TestKeyringPersistsAndRotates(t *testing.T) {

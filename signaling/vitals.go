@@ -75,7 +75,7 @@ func (s *Server) showVitals(m *member, patientID string, vs []Vital) {
 		return
 	}
 	if record {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		err := s.cfg.VitalsAudit.VitalsShown(ctx, m.sub, m.role, room, patientID)
 		cancel()
 		if err != nil {

@@ -65,7 +65,7 @@ func (s *Server) isAppointmentRoom(room string, claims *Claims) bool {
 	if s.cfg.Visits == nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 	defer cancel()
 	_, err := s.cfg.Visits.Window(ctx, room, time.Now())
 	return err == nil
@@ -82,7 +82,7 @@ func (s *Server) arrived(room string, claims *Claims) {
 	if s.cfg.Visits == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 	defer cancel()
 	if err := s.cfg.Visits.Arrived(ctx, room, claims); err != nil {
 		s.log.Warn("record arrival", "room", room, "err", err)
@@ -150,7 +150,7 @@ func (s *Server) admit(r *room, ms []*member, by *Claims) {
 	list := r.listLocked()
 	s.mu.Unlock()
 	if first && s.cfg.Visits != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+		ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 		if err := s.cfg.Visits.Admitted(ctx, r.id, by); err != nil {
 			s.log.Warn("record admission", "room", r.id, "err", err)
 		}
@@ -198,7 +198,7 @@ func (s *Server) End(ctx context.Context, appt string, by *Claims) error {
 // tells them: a patient who reopens the link after "ended" finds it closed.
 func (s *Server) endRoom(r *room, by *Claims) {
 	if s.cfg.Visits != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), visitTimeout)
+		ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 		err := s.cfg.Visits.Ended(ctx, r.id, by)
 		cancel()
 		if err != nil && !errors.Is(err, ErrNoVisit) {
