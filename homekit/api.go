@@ -72,16 +72,28 @@ type APIConfig struct {
 	Now func() time.Time
 	// Live, when set, hears of readings as they are stored.
 	Live LiveFeed
-	// Visits, when set, says whether a member of staff may see and change
-	// what an appointment expects from the home kit; unset, the route's roles
-	// decide alone.
+	// Visits answers what the home kit, which knows appointments and
+	// patients only by id, must ask of the clinic's records: who may manage
+	// an appointment's expected measurements and whose appointment it is,
+	// whether its visit is open to its invitation link, whether a patient
+	// exists. Unset (tests of this package alone), the route's roles decide,
+	// a visit is always open and every patient exists.
 	Visits VisitAccess
 }
 
-// VisitAccess decides who may manage an appointment's expected
-// measurements: an error wrapping ErrForbidden or ErrNotFound refuses.
+// VisitAccess is what the home kit asks of the clinic's appointments and
+// patients. Errors wrapping ErrForbidden or ErrNotFound refuse.
 type VisitAccess interface {
-	MayManageVisit(ctx context.Context, p Principal, appointmentID string) error
+	// MayManageVisit says whether p may see and change what appointment
+	// appointmentID expects from the home kit, and whose appointment it is.
+	MayManageVisit(ctx context.Context, p Principal, appointmentID string) (patientID string, err error)
+	// VisitOpen is nil while the appointment's visit is open to its
+	// invitation links (the patient may join, and send readings); an
+	// ErrForbidden with the reason otherwise.
+	VisitOpen(ctx context.Context, appointmentID string) error
+	// PatientExists is nil for a patient the clinic knows, ErrNotFound
+	// otherwise.
+	PatientExists(ctx context.Context, patientID string) error
 }
 
 // Validate reports a configuration the API cannot use.
@@ -256,6 +268,12 @@ func (a *API) submitter(ctx context.Context, p Principal) (Submitter, error) {
 		}
 		return Submitter{PatientID: pid, GatewayID: p.ID, Role: p.Role, Address: p.Address}, nil
 	}
+	if p.Role == RolePatient && p.Appt != "" && a.cfg.Visits != nil {
+		// An invitation link sends readings during its visit only.
+		if err := a.cfg.Visits.VisitOpen(ctx, p.Appt); err != nil {
+			return Submitter{}, err
+		}
+	}
 	return Submitter{PatientID: p.ID, AppointmentID: p.Appt, Role: p.Role, Address: p.Address}, nil
 }
 
@@ -377,30 +395,40 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	a.publish(r.Context(), who.PatientID, []Result{res})
 }
 
-// mayRead reports whether p may read patientID's kit and readings: staff,
-// the patient, or the patient's gateway (the kit only).
-func (a *API) mayRead(r *http.Request, p Principal, patientID string, kitOnly bool) bool {
+// mayRead says whether p may read patientID's kit (kitOnly) or readings:
+// staff may; the patient and the patient's gateway may read the kit, never
+// the readings (an invitation link is for one visit, not the history: 403).
+// Anyone else's, whether or not that patient exists, is 404.
+func (a *API) mayRead(w http.ResponseWriter, r *http.Request, p Principal, patientID string, kitOnly bool) bool {
+	own := false
 	switch {
 	case p.IsStaff():
 		return true
 	case p.Role == RolePatient:
-		return p.ID == patientID
-	case p.Role == RoleGateway && kitOnly:
+		own = p.ID == patientID
+	case p.Role == RoleGateway:
 		pid, err := a.store.GatewayPatient(r.Context(), p.ID)
-		return err == nil && pid == patientID
+		own = err == nil && pid == patientID
 	}
-	return false
+	switch {
+	case !own:
+		a.problem(w, r, http.StatusNotFound, "no such patient")
+		return false
+	case !kitOnly:
+		a.problem(w, r, http.StatusForbidden, "readings are read by the clinic; a link or gateway sends them")
+		return false
+	}
+	return true
 }
 
 // getDevices: GET /api/v1/patients/:id/devices lists the kit. Another
 // patient's kit is 404, whether or not that patient exists.
 func (a *API) getDevices(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	id := ps.ByName("id")
-	if !a.mayRead(r, p, id, true) {
-		a.problem(w, r, http.StatusNotFound, "no such patient")
+	if !a.mayRead(w, r, p, id, true) {
 		return
 	}
-	ds, err := a.store.ListDevices(r.Context(), id)
+	ds, err := a.store.ListDevices(r.Context(), p.actor(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -422,6 +450,9 @@ func (a *API) postDevice(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !a.patientExists(w, r, ps.ByName("id")) {
+		return
+	}
 	d, err := a.store.AddDevice(r.Context(), p.actor(), Device{PatientID: ps.ByName("id"), Kind: in.Kind, Model: in.Model,
 		Address: in.Address, IdentifiedBy: in.IdentifiedBy, Label: in.Label})
 	if err != nil {
@@ -429,6 +460,19 @@ func (a *API) postDevice(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		return
 	}
 	writeJSON(w, http.StatusCreated, d)
+}
+
+// patientExists asks cfg.Visits whether the clinic knows patientID; on a
+// refusal it has answered (404).
+func (a *API) patientExists(w http.ResponseWriter, r *http.Request, patientID string) bool {
+	if a.cfg.Visits == nil {
+		return true
+	}
+	if err := a.cfg.Visits.PatientExists(r.Context(), patientID); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
 }
 
 // since reads the since= parameter (RFC 3339); absent means all.
@@ -448,8 +492,7 @@ func since(r *http.Request) (time.Time, error) {
 // and the patient. Another patient's readings are 404.
 func (a *API) getReadings(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	id := ps.ByName("id")
-	if !a.mayRead(r, p, id, false) {
-		a.problem(w, r, http.StatusNotFound, "no such patient")
+	if !a.mayRead(w, r, p, id, false) {
 		return
 	}
 	from, err := since(r)
@@ -465,13 +508,12 @@ func (a *API) getReadings(w http.ResponseWriter, r *http.Request, ps httprouter.
 	writeJSON(w, http.StatusOK, map[string]any{"readings": rs})
 }
 
-// putExpected: PUT /api/v1/appointments/:id/expected {"patientId", "codes"}
-// answers as getExpected does.
+// putExpected: PUT /api/v1/appointments/:id/expected {"codes"} answers as
+// getExpected does. The expected measurements are filed under the
+// appointment's own patient; a patientId in the body, which older pages
+// send, must be that patient (422 otherwise).
 func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	id := ps.ByName("id")
-	if !a.mayManageVisit(w, r, id, p) {
-		return
-	}
 	from, err := since(r)
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
@@ -485,45 +527,64 @@ func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := a.store.SetExpected(r.Context(), p.actor(), id, in.PatientID, in.Codes); err != nil {
+	pid, ok := a.visitPatient(w, r, id, p, in.PatientID)
+	if !ok {
+		return
+	}
+	if in.PatientID != "" && in.PatientID != pid {
+		a.problem(w, r, http.StatusUnprocessableEntity, "patientId: not this appointment's patient")
+		return
+	}
+	if err := a.store.SetExpected(r.Context(), p.actor(), id, pid, in.Codes); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeExpected(w, r, id, from)
+	a.writeExpected(w, r, p, id, pid, from)
 }
 
-// mayManageVisit asks cfg.Visits whether p may manage appointment id; on a
-// refusal it has answered.
-func (a *API) mayManageVisit(w http.ResponseWriter, r *http.Request, id string, p Principal) bool {
+// visitPatient asks cfg.Visits whether p may manage appointment id, and
+// whose appointment it is; on a refusal it has answered. Without Visits the
+// patient is the one the request names, or the one already on file.
+func (a *API) visitPatient(w http.ResponseWriter, r *http.Request, id string, p Principal, named string) (string, bool) {
 	if a.cfg.Visits == nil {
-		return true
+		if named != "" {
+			return named, true
+		}
+		pid, err := a.store.expectedPatient(r.Context(), id)
+		if err != nil {
+			a.fail(w, r, err)
+			return "", false
+		}
+		return pid, true
 	}
-	if err := a.cfg.Visits.MayManageVisit(r.Context(), p, id); err != nil {
+	pid, err := a.cfg.Visits.MayManageVisit(r.Context(), p, id)
+	if err != nil {
 		a.fail(w, r, err)
-		return false
+		return "", false
 	}
-	return true
+	return pid, true
 }
 
 // getExpected: GET /api/v1/appointments/:id/expected?since=<link opened>
 // says which expected measurements have arrived.
 func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
 	id := ps.ByName("id")
-	if !a.mayManageVisit(w, r, id, p) {
-		return
-	}
 	from, err := since(r)
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	a.writeExpected(w, r, id, from)
+	pid, ok := a.visitPatient(w, r, id, p, "")
+	if !ok {
+		return
+	}
+	a.writeExpected(w, r, p, id, pid, from)
 }
 
 // writeExpected answers with appointment id's expected measurements and
 // whether each has arrived since from.
-func (a *API) writeExpected(w http.ResponseWriter, r *http.Request, id string, from time.Time) {
-	es, err := a.store.Expected(r.Context(), id, from)
+func (a *API) writeExpected(w http.ResponseWriter, r *http.Request, p Principal, id, patientID string, from time.Time) {
+	es, err := a.store.Expected(r.Context(), p.actor(), id, patientID, from)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -579,18 +640,13 @@ func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprout
 
 // fhirDevice: GET /fhir/r4/Device?patient=<id> is a searchset Bundle of the
 // patient's kit and gateways.
-func (a *API) fhirDevice(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ Principal) {
+func (a *API) fhirDevice(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	pid := patientParam(r)
 	if pid == "" {
 		fhirError(w, http.StatusBadRequest, "required", "patient: required")
 		return
 	}
-	ds, err := a.store.ListDevices(r.Context(), pid)
-	if err != nil {
-		a.fhirFail(w, r, err)
-		return
-	}
-	gs, err := a.store.ListGateways(r.Context(), pid)
+	ds, gs, err := a.store.Kit(r.Context(), p.actor(), pid)
 	if err != nil {
 		a.fhirFail(w, r, err)
 		return

@@ -22,6 +22,9 @@ func (a *API) postGateway(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.problem(w, r, http.StatusBadRequest, "id: at most 64 characters; label: at most 100")
 		return
 	}
+	if !a.patientExists(w, r, ps.ByName("id")) {
+		return
+	}
 	g, err := a.store.AddGateway(r.Context(), p.actor(), Gateway{ID: in.ID, PatientID: ps.ByName("id"), Label: in.Label})
 	if err != nil {
 		a.fail(w, r, err)

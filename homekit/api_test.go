@@ -156,10 +156,13 @@ func TestAPIAuthorisation(t *testing.T) {
 		{"POST", "/api/v1/readings", "gateway:gw-unknown", one, 404},
 		{"POST", "/api/v1/readings", "gateway:gw-ida", one, 200},
 		{"POST", "/api/v1/readings/manual", "gateway:gw-ida", `{"values": []}`, 403},
-		{"GET", "/api/v1/patients/pat-ida/readings", "patient:pat-ida", "", 200},
+		// A link or a gateway sends readings, never reads the history: 403
+		// for its own patient's, 404 for anyone else's.
+		{"GET", "/api/v1/patients/pat-ida/readings", "patient:pat-ida", "", 403},
 		{"GET", "/api/v1/patients/pat-ida/readings", "patient:pat-bo", "", 404},
 		{"GET", "/api/v1/patients/pat-nobody/readings", "patient:pat-bo", "", 404},
-		{"GET", "/api/v1/patients/pat-ida/readings", "gateway:gw-ida", "", 404},
+		{"GET", "/api/v1/patients/pat-ida/readings", "gateway:gw-ida", "", 403},
+		{"GET", "/api/v1/patients/pat-bo/readings", "gateway:gw-ida", "", 404},
 		{"GET", "/api/v1/patients/pat-ida/readings", "clinician:u1", "", 200},
 		{"GET", "/api/v1/patients/pat-ida/readings?since=yesterday", "clinician:u1", "", 400},
 		{"GET", "/api/v1/patients/pat-ida/devices", "patient:pat-ida", "", 200},

@@ -142,7 +142,7 @@ func (s *Store) Ingest(ctx context.Context, who Submitter, batch []ReadingIn, no
 	if len(batch) > MaxBatch {
 		return nil, because(ErrInvalid, "%d readings in one batch; at most %d", len(batch), MaxBatch)
 	}
-	kit, err := s.ListDevices(ctx, who.PatientID)
+	kit, err := devicesOf(ctx, s.db, who.PatientID)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -88,10 +89,27 @@ func scanDevice(r interface{ Scan(...any) error }) (Device, error) {
 	return d, err
 }
 
-// ListDevices returns a patient's kit, oldest first.
-func (s *Store) ListDevices(ctx context.Context, patientID string) ([]Device, error) {
+// ListDevices returns a patient's kit, oldest first, and records that actor
+// read it.
+func (s *Store) ListDevices(ctx context.Context, actor Actor, patientID string) ([]Device, error) {
+	var out []Device
+	err := s.db.InTx(ctx, "list devices of patient "+patientID, func(tx *sql.Tx) error {
+		var err error
+		if out, err = devicesOf(ctx, tx, patientID); err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditList, "device", "", patientID, fmt.Sprintf("%d devices", len(out)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// devicesOf reads a patient's kit, oldest first.
+func devicesOf(ctx context.Context, q records.Querier, patientID string) ([]Device, error) {
 	out := []Device{}
-	err := records.QueryRows(ctx, s.db, `SELECT `+deviceColumns+` FROM homekit_devices WHERE patient_id = $1 ORDER BY created_at, id`,
+	err := records.QueryRows(ctx, q, `SELECT `+deviceColumns+` FROM homekit_devices WHERE patient_id = $1 ORDER BY created_at, id`,
 		[]any{patientID}, func(r *sql.Rows) error {
 			d, err := scanDevice(r)
 			out = append(out, d)
@@ -202,52 +220,86 @@ type ExpectedMeasurement struct {
 	Arrived bool   `json:"arrived"`
 }
 
-// Expected returns what an appointment expects, by code, with arrived set
-// when a reading with that code from the patient was observed at or after
-// since (when the appointment's link opened).
-func (s *Store) Expected(ctx context.Context, appointmentID string, since time.Time) ([]ExpectedMeasurement, error) {
-	out := []ExpectedMeasurement{}
-	var patientID string
-	err := records.QueryRows(ctx, s.db, `SELECT code, patient_id FROM homekit_expected WHERE appointment_id = $1 ORDER BY code`,
-		[]any{appointmentID}, func(r *sql.Rows) error {
-			var e ExpectedMeasurement
-			err := r.Scan(&e.Code, &patientID)
-			out = append(out, e)
+// Expected returns what an appointment of patientID's expects, by code, with
+// arrived set when a reading with that code from the patient was observed at
+// or after since (when the appointment's link opened), and records that
+// actor read it (whether a patient's measurements arrived is their data).
+func (s *Store) Expected(ctx context.Context, actor Actor, appointmentID, patientID string, since time.Time) ([]ExpectedMeasurement, error) {
+	var out []ExpectedMeasurement
+	err := s.db.InTx(ctx, "expected measurements of appointment "+appointmentID, func(tx *sql.Tx) error {
+		out = []ExpectedMeasurement{}
+		err := records.QueryRows(ctx, tx, `SELECT code FROM homekit_expected WHERE appointment_id = $1 AND patient_id = $2 ORDER BY code`,
+			[]any{appointmentID, patientID}, func(r *sql.Rows) error {
+				var e ExpectedMeasurement
+				err := r.Scan(&e.Code)
+				out = append(out, e)
+				return err
+			})
+		if err != nil {
 			return err
-		})
+		}
+		for i, e := range out {
+			code := e.Code
+			if code == gatt.LOINCBloodPressurePanel {
+				code = gatt.LOINCSystolic
+			}
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM homekit_measurements m
+				JOIN homekit_readings r ON r.id = m.reading_id
+				WHERE r.patient_id = $1 AND m.code = $2 AND r.observed_at >= $3`,
+				patientID, code, s.ts(since)).Scan(&n)
+			if err != nil {
+				return err
+			}
+			out[i].Arrived = n > 0
+		}
+		return s.auditRecord(ctx, tx, actor, AuditRead, "expected", appointmentID, patientID,
+			fmt.Sprintf("%d expected measurements", len(out)))
+	})
 	if err != nil {
 		return nil, err
-	}
-	for i, e := range out {
-		code := e.Code
-		if code == gatt.LOINCBloodPressurePanel {
-			code = gatt.LOINCSystolic
-		}
-		var n int
-		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM homekit_measurements m
-			JOIN homekit_readings r ON r.id = m.reading_id
-			WHERE r.patient_id = $1 AND m.code = $2 AND r.observed_at >= $3`,
-			patientID, code, s.ts(since)).Scan(&n)
-		if err != nil {
-			return nil, err
-		}
-		out[i].Arrived = n > 0
 	}
 	return out, nil
 }
 
-// ListGateways returns a patient's gateways, oldest first.
-func (s *Store) ListGateways(ctx context.Context, patientID string) ([]Gateway, error) {
-	out := []Gateway{}
-	err := records.QueryRows(ctx, s.db, `SELECT id, patient_id, label, created_at FROM homekit_gateways WHERE patient_id = $1 ORDER BY created_at, id`,
-		[]any{patientID}, func(r *sql.Rows) error {
-			var g Gateway
-			err := r.Scan(&g.ID, &g.PatientID, &g.Label, records.Time(&g.CreatedAt))
-			out = append(out, g)
+// Kit returns a patient's devices and gateways, oldest first, and records
+// that actor read them.
+func (s *Store) Kit(ctx context.Context, actor Actor, patientID string) ([]Device, []Gateway, error) {
+	var ds []Device
+	var gs []Gateway
+	err := s.db.InTx(ctx, "kit of patient "+patientID, func(tx *sql.Tx) error {
+		var err error
+		if ds, err = devicesOf(ctx, tx, patientID); err != nil {
 			return err
-		})
+		}
+		gs = []Gateway{}
+		err = records.QueryRows(ctx, tx, `SELECT id, patient_id, label, created_at FROM homekit_gateways WHERE patient_id = $1 ORDER BY created_at, id`,
+			[]any{patientID}, func(r *sql.Rows) error {
+				var g Gateway
+				err := r.Scan(&g.ID, &g.PatientID, &g.Label, records.Time(&g.CreatedAt))
+				gs = append(gs, g)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditList, "device", "", patientID,
+			fmt.Sprintf("%d devices, %d gateways", len(ds), len(gs)))
+	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return ds, gs, nil
+}
+
+// expectedPatient is the patient whose expected measurements appointment
+// appointmentID holds, "" when it holds none (for an API without the
+// clinic's appointments to ask).
+func (s *Store) expectedPatient(ctx context.Context, appointmentID string) (string, error) {
+	var pid string
+	err := s.db.QueryRowContext(ctx, `SELECT patient_id FROM homekit_expected WHERE appointment_id = $1 LIMIT 1`, appointmentID).Scan(&pid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return pid, err
 }

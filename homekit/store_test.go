@@ -185,7 +185,7 @@ func testMigrations(t *testing.T, f *fixture) {
 }
 
 func testDevices(t *testing.T, f *fixture) {
-	kit, err := f.s.ListDevices(f.ctx, "pat-ida")
+	kit, err := f.s.ListDevices(f.ctx, Actor{ID: "user-clin", Role: RoleClinician}, "pat-ida")
 	if err != nil || len(kit) != 3 {
 		t.Fatalf("ListDevices = %d devices, %v; want 3", len(kit), err)
 	}
@@ -496,7 +496,7 @@ func testExpected(t *testing.T, f *fixture) {
 	// A reading from before the link opened does not count.
 	f.ingest(f.ida, ReadingIn{DeviceID: f.oxi.ID, Characteristic: "2A5E", Value: hexSpO2, ObservedAt: "2026-06-01T08:00:00Z"})
 	f.ingest(f.ida, ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: hexBP, ObservedAt: observed})
-	got, err := f.s.Expected(f.ctx, "appt-1", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	got, err := f.s.Expected(f.ctx, Actor{ID: "user-clin", Role: RoleClinician}, "appt-1", "pat-ida", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,9 @@ type Authenticator interface {
 // invitation links (full URLs that carry their token in the fragment).
 type Issuer interface {
 	Session(u User, ttl time.Duration) (string, error)
-	GuestLink(a Appointment, role, subject, name string) (string, error)
+	// GuestLink mints a link for a guest of appointment a whose token
+	// expires at until (LinkPolicy.Until).
+	GuestLink(a Appointment, role, subject, name string, until time.Time) (string, error)
 }
 
 // Presence tells how many are in an appointment's waiting room and call now.

@@ -22,7 +22,25 @@ type appointmentView struct {
 	PatientLink         string `json:"patientLink,omitempty"`
 }
 
-// view dresses an appointment for p: staff get names and the patient's link.
+// patientLink mints the patient's invitation link of ap for p, or answers
+// "" when p may not send it: only those who may run the visit (the
+// appointment's clinician, schedulers, admins; Store.MayRunVisit) get it, and
+// only while the appointment is on the calendar and its links still work.
+func (a *API) patientLink(r *http.Request, p Principal, ap Appointment, pt Patient) (string, error) {
+	until := a.cfg.Links.Until(ap)
+	if !ap.Status.Occupies() || !until.After(a.cfg.Now()) {
+		return "", nil
+	}
+	if err := a.store.MayRunVisit(r.Context(), p.Actor, ap.ID); errors.Is(err, ErrForbidden) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name, until)
+}
+
+// view dresses an appointment for p: staff get names, and those who may run
+// the visit the patient's link.
 func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentView, error) {
 	v := appointmentView{Appointment: ap,
 		BufferBeforeMinutes: int(ap.BufferBefore / time.Minute), BufferAfterMinutes: int(ap.BufferAfter / time.Minute)}
@@ -40,14 +58,8 @@ func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentVie
 		return v, err
 	}
 	v.PatientName = pt.Name
-	if ap.Status.Occupies() {
-		link, err := a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name)
-		if err != nil {
-			return v, err
-		}
-		v.PatientLink = link
-	}
-	return v, nil
+	v.PatientLink, err = a.patientLink(r, p, ap, pt)
+	return v, err
 }
 
 func (a *API) writeAppointment(w http.ResponseWriter, r *http.Request, p Principal, status int, ap Appointment) {
@@ -141,6 +153,11 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 			return
 		}
 	}
+	// The same question as every change to an appointment: may p run it?
+	if err := a.store.MayRunVisit(r.Context(), p.Actor, ps.ByName("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ap, err := a.store.SetStatus(r.Context(), p.Actor, ps.ByName("id"), StatusCancelled, req.Reason)
 	if err != nil {
 		a.fail(w, r, err)
@@ -220,11 +237,12 @@ func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	if !ap.Status.Occupies() {
-		a.problem(w, r, http.StatusConflict, "the appointment is "+string(ap.Status))
+	until := a.cfg.Links.Until(ap)
+	if !ap.Status.Occupies() || !until.After(a.cfg.Now()) {
+		a.problem(w, r, http.StatusConflict, "the appointment is "+string(ap.Status)+" and over")
 		return
 	}
-	link, err := a.issuer.GuestLink(ap, req.Role, req.Role+"-"+newID(), req.Name)
+	link, err := a.issuer.GuestLink(ap, req.Role, req.Role+"-"+newID(), req.Name, until)
 	if err != nil {
 		a.fail(w, r, err)
 		return

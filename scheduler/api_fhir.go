@@ -144,18 +144,19 @@ func (a *API) parties(r *http.Request, p Principal, ap Appointment) (Clinician, 
 	if err != nil {
 		return c, pt, "", err
 	}
-	link := ""
-	if ap.Status.Occupies() {
-		if link, err = a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name); err != nil {
-			return c, pt, "", err
-		}
-	}
-	return c, pt, link, nil
+	link, err := a.patientLink(r, p, ap, pt)
+	return c, pt, link, err
 }
 
 // inviteICS: GET /api/v1/appointments/{id}/invite.ics (RFC 5545, METHOD per
 // RFC 5546: REQUEST, or CANCEL once cancelled).
 func (a *API) inviteICS(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	// The invitation is for whoever sends it: the appointment's clinician, a
+	// scheduler or an admin; asked before anything is read.
+	if err := a.store.MayRunVisit(r.Context(), p.Actor, ps.ByName("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ap, err := a.store.GetAppointment(r.Context(), p.Actor, ps.ByName("id"))
 	if err != nil {
 		a.fail(w, r, err)

@@ -38,7 +38,7 @@ type testIssuer struct{}
 
 func (testIssuer) Session(u User, _ time.Duration) (string, error) { return "session-" + u.ID, nil }
 
-func (testIssuer) GuestLink(a Appointment, role, subject, _ string) (string, error) {
+func (testIssuer) GuestLink(a Appointment, role, subject, _ string, _ time.Time) (string, error) {
 	return "https://clinic.example/visit/" + a.ID + "#t=" + role + ":" + subject, nil
 }
 

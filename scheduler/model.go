@@ -138,6 +138,12 @@ func (s Status) Occupies() bool {
 	return s != StatusCancelled && s != StatusEnteredInError
 }
 
+// Active reports whether the visit can still take place: booked, the
+// patient arrived, or the consultation under way.
+func (s Status) Active() bool {
+	return s == StatusBooked || s == StatusArrived || s == StatusCheckedIn
+}
+
 // Interval is a half-open span [Start, End) of instants.
 type Interval struct {
 	Start time.Time

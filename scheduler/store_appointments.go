@@ -159,6 +159,24 @@ func (s *Store) PractitionerOf(ctx context.Context, appointmentID string) (strin
 	return user.String, nil
 }
 
+// LinkState returns what decides whether appointment id's invitation links
+// work (LinkPolicy.Window and Until): its status and times, and the patient
+// the links belong to. It reads no patient data and writes no audit row: it
+// runs on every request an invitation link makes.
+func (s *Store) LinkState(ctx context.Context, id string) (Appointment, error) {
+	var a Appointment
+	err := s.db.QueryRowContext(ctx, `SELECT id, patient_id, clinician_id, status, start_at, end_at, updated_at
+		FROM appointments WHERE id = $1`, id).
+		Scan(&a.ID, &a.PatientID, &a.ClinicianID, &a.Status, records.Time(&a.Start), records.Time(&a.End), records.Time(&a.UpdatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, because(ErrNotFound, "appointment %s", id)
+	}
+	if err != nil {
+		return a, fmt.Errorf("link state of appointment %s: %w", id, err)
+	}
+	return a, nil
+}
+
 // MayRunVisit reports whether actor may act on the visit of appointment id:
 // its status, its guests' links, what it expects from the home kit.
 // Schedulers and admins may on any appointment, a clinician only on their

@@ -108,6 +108,19 @@ func (s *Store) ListClinicians(ctx context.Context) ([]Clinician, error) {
 	return out, nil
 }
 
+// PatientExists is nil when the clinic knows patient id, ErrNotFound
+// otherwise. It reads nothing of the patient and writes no audit row.
+func (s *Store) PatientExists(ctx context.Context, id string) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM patients WHERE id = $1`, id).Scan(&n); err != nil {
+		return fmt.Errorf("patient %s: %w", id, err)
+	}
+	if n == 0 {
+		return because(ErrNotFound, "no patient %s", id)
+	}
+	return nil
+}
+
 // CreatePatient adds a patient. The CPR number is optional; when given it
 // must be 10 digits and belong to no other patient. ID and CreatedAt are
 // assigned.

@@ -44,3 +44,36 @@ func TestLinkWindow(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkUntil(t *testing.T) {
+	start := time.Date(2026, 10, 25, 9, 0, 0, 0, time.UTC)
+	end := start.Add(30 * time.Minute)
+	booked := Appointment{Start: start, End: end, Status: StatusBooked, UpdatedAt: start.Add(-72 * time.Hour)}
+	at := func(s Status, updated time.Time) Appointment {
+		a := booked
+		a.Status, a.UpdatedAt = s, updated
+		return a
+	}
+	p := LinkPolicy{}
+	for _, tc := range []struct {
+		name string
+		a    Appointment
+		want time.Time
+	}{
+		{"booked: a day after the end", booked, end.Add(24 * time.Hour)},
+		{"under way", at(StatusCheckedIn, start), end.Add(24 * time.Hour)},
+		{"ended early", at(StatusFulfilled, start.Add(10*time.Minute)), end.Add(24 * time.Hour)},
+		{"ended late", at(StatusFulfilled, end.Add(20*time.Minute)), end.Add(20*time.Minute + 24*time.Hour)},
+		{"cancelled two days before", at(StatusCancelled, start.Add(-48*time.Hour)), start.Add(-24 * time.Hour)},
+		{"no-show", at(StatusNoShow, end.Add(time.Hour)), end.Add(25 * time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Until(tc.a); !got.Equal(tc.want) {
+				t.Errorf("Until = %v, want %v", got, tc.want)
+			}
+			if w := p.Window(tc.a, start); !w.Until.Equal(tc.want) || w.Status != tc.a.Status {
+				t.Errorf("window %+v", w)
+			}
+		})
+	}
+}

@@ -15,11 +15,11 @@ import (
 // scheduler's API authenticates with signaling's tokens, and signaling's
 // waiting room asks scheduler about appointments.
 
-// tokenAuth authenticates API requests with vclinic tokens.
-type tokenAuth struct{ keys *signaling.Keyring }
+// tokenAuth authenticates the scheduler's API requests (clinicAuth).
+type tokenAuth struct{ auth clinicAuth }
 
 func (t tokenAuth) Authenticate(r *http.Request) (scheduler.Principal, error) {
-	c, err := t.keys.FromRequest(r)
+	c, err := t.auth.Authenticate(r)
 	if err != nil {
 		return scheduler.Principal{}, err
 	}
@@ -36,14 +36,15 @@ func (t tokenIssuer) Session(u scheduler.User, ttl time.Duration) (string, error
 	return t.keys.Sign(signaling.TokenRequest{Role: u.Role, Subject: u.ID, Name: u.Name, TTL: ttl})
 }
 
-// linkTTL is how long an invitation token stays valid: the longest the
-// signing allows. The token only has to outlive the appointment's window,
-// wherever a reschedule moves it; whether the link works is decided at every
-// use from the appointment's current time and status.
-const linkTTL = 366 * 24 * time.Hour
-
-func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string) (string, error) {
-	ttl := linkTTL
+// GuestLink mints an invitation link whose token expires at until, a day
+// after the visit (scheduler.LinkPolicy.Until). Whether the link works is
+// decided at every use from the appointment as it is now, so a reschedule
+// moves the link's span on (see guestExpiry).
+func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string, until time.Time) (string, error) {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return "", fmt.Errorf("invitation link of appointment %s: its links ended at %s", a.ID, until.Format(time.RFC3339))
+	}
 	tok, err := t.keys.Sign(signaling.TokenRequest{Role: role, Subject: subject, Name: name, Appt: a.ID, TTL: ttl})
 	if err != nil {
 		return "", err

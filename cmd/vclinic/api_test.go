@@ -663,7 +663,16 @@ func TestAPIExpectedOnlyTheAppointmentsClinician(t *testing.T) {
 			t.Fatalf("GET: %d %s", got, b)
 		}
 	}
-	if after := auditRows(); len(after) != len(before) {
-		t.Errorf("polling the checklist wrote %d scheduler audit rows, want none: %+v", len(after)-len(before), after[len(before):])
+	// Whether a patient's measurements arrived is their data: each read is
+	// on the audit log, naming who, whose and from where.
+	after := auditRows()
+	if len(after) != len(before)+5 {
+		t.Fatalf("5 reads of the checklist wrote %d audit rows, want 5", len(after)-len(before))
+	}
+	for _, e := range after[len(before):] {
+		if e.Entity != "expected" || e.EntityID != a.apptA.ID || e.PatientID != a.patA.ID ||
+			e.ActorID != a.clinUser.ID || e.Address != "127.0.0.1" {
+			t.Errorf("audit row %+v", e)
+		}
 	}
 }

@@ -93,7 +93,7 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	if err != nil {
 		return err
 	}
-	patientLink, err := issuer.GuestLink(appt, signaling.RolePatient, karen.ID, karen.Name)
+	patientLink, err := issuer.GuestLink(appt, signaling.RolePatient, karen.ID, karen.Name, scheduler.LinkPolicy{}.Until(appt))
 	if err != nil {
 		return err
 	}
@@ -179,11 +179,11 @@ func demoAppointment(ctx context.Context, s *scheduler.Store, actor scheduler.Ac
 
 // demoKit gives the demo patient a home kit of three devices.
 func demoKit(ctx context.Context, kit *homekit.Store, by scheduler.User, patientID string) error {
-	have, err := kit.ListDevices(ctx, patientID)
+	actor := homekit.Actor{ID: by.ID, Role: by.Role}
+	have, err := kit.ListDevices(ctx, actor, patientID)
 	if err != nil || len(have) > 0 {
 		return err
 	}
-	actor := homekit.Actor{ID: by.ID, Role: by.Role}
 	for _, d := range []homekit.Device{
 		{Kind: gatt.KindBloodPressure, Model: "Blood pressure monitor", Address: "00:09:1F:00:00:01", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Arm cuff"},
 		{Kind: gatt.KindPulseOximeter, Model: "Pulse oximeter", Address: "00:09:1F:00:00:02", IdentifiedBy: homekit.ByBluetoothAddress, Label: "Finger clip"},

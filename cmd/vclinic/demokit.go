@@ -32,7 +32,8 @@ func (c *clinic) runDemoKit(ctx context.Context, appt scheduler.Appointment, eve
 		if _, inCall := c.sig.Presence(appt.ID); inCall < 2 {
 			continue // measure while the patient and the clinician are in the call
 		}
-		devices, err := c.kit.ListDevices(ctx, appt.PatientID)
+		// The simulated kit is the patient's own, as a gateway would read it.
+		devices, err := c.kit.ListDevices(ctx, homekit.Actor{ID: appt.PatientID, Role: homekit.RolePatient}, appt.PatientID)
 		if err != nil {
 			c.log.Warn("demo kit", "err", err)
 			continue

@@ -5,17 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"vclinic/homekit"
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
-// homekitAuth authenticates the home-kit API with the clinic's tokens.
-type homekitAuth struct{ keys *signaling.Keyring }
+// homekitAuth authenticates the home-kit API's requests (clinicAuth).
+type homekitAuth struct{ auth clinicAuth }
 
 func (h homekitAuth) Authenticate(r *http.Request) (homekit.Principal, error) {
-	c, err := h.keys.FromRequest(r)
+	c, err := h.auth.Authenticate(r)
 	if err != nil {
 		return homekit.Principal{}, err
 	}
@@ -34,18 +35,57 @@ func vitalsOf(recent []homekit.Reading) []signaling.Vital {
 	return out
 }
 
-// visitAccess applies the scheduler's rule for who may run an appointment's
-// visit (scheduler.Store.MayRunVisit) to its expected home measurements. The
-// rule reads only who the practitioner is, so the call page may poll the
-// checklist without filling the audit log.
-type visitAccess struct{ store *scheduler.Store }
+// visitAccess answers the home kit's questions about appointments and
+// patients from the scheduler: who may manage an appointment's expected
+// home measurements (scheduler.Store.MayRunVisit, which reads only who the
+// practitioner is) and whose appointment it is, whether its visit is open to
+// its invitation link (scheduler.LinkPolicy), whether a patient exists.
+type visitAccess struct {
+	store *scheduler.Store
+	links scheduler.LinkPolicy
+	now   func() time.Time
+}
 
 // MayManageVisit implements homekit.VisitAccess.
-func (v visitAccess) MayManageVisit(ctx context.Context, p homekit.Principal, appointmentID string) error {
-	err := v.store.MayRunVisit(ctx, scheduler.Actor{ID: p.ID, Role: p.Role}, appointmentID)
+func (v visitAccess) MayManageVisit(ctx context.Context, p homekit.Principal, appointmentID string) (string, error) {
+	if err := v.store.MayRunVisit(ctx, scheduler.Actor{ID: p.ID, Role: p.Role}, appointmentID); err != nil {
+		return "", homekitError(err)
+	}
+	ap, err := v.store.LinkState(ctx, appointmentID)
+	if err != nil {
+		return "", homekitError(err)
+	}
+	return ap.PatientID, nil
+}
+
+// VisitOpen implements homekit.VisitAccess.
+func (v visitAccess) VisitOpen(ctx context.Context, appointmentID string) error {
+	ap, err := v.store.LinkState(ctx, appointmentID)
+	if err != nil {
+		return homekitError(err)
+	}
+	switch w := v.links.Window(ap, v.now()); w.State {
+	case scheduler.LinkOpen:
+		return nil
+	case scheduler.LinkEarly:
+		return fmt.Errorf("%w: the visit opens at %s; readings are sent during the visit", homekit.ErrForbidden, w.Opens.Format(time.RFC3339))
+	default:
+		return fmt.Errorf("%w: the visit is over (%s); readings are sent during the visit", homekit.ErrForbidden, w.Status)
+	}
+}
+
+// PatientExists implements homekit.VisitAccess.
+func (v visitAccess) PatientExists(ctx context.Context, patientID string) error {
+	return homekitError(v.store.PatientExists(ctx, patientID))
+}
+
+// homekitError says a scheduler refusal in the home kit's words.
+func homekitError(err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, scheduler.ErrNotFound):
-		return fmt.Errorf("%w: no such appointment", homekit.ErrNotFound)
+		return fmt.Errorf("%w: %s", homekit.ErrNotFound, scheduler.Reason(err))
 	case errors.Is(err, scheduler.ErrForbidden):
 		return fmt.Errorf("%w: %s", homekit.ErrForbidden, scheduler.Reason(err))
 	}

@@ -154,7 +154,9 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	}
 	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media}
 	policy := scheduler.LinkPolicy{}
+	auth := clinicAuth{keys: keys, store: store, links: policy, now: time.Now}
 	c.sig, err = signaling.New(signaling.Config{
+		Authenticator:  auth,
 		GracePeriod:    cfg.Grace,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
 		TURN:           turn,
@@ -165,7 +167,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err == nil {
 		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,
 			BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail},
-			store, tokenAuth{keys}, tokenIssuer{keys: keys, base: linkBase},
+			store, tokenAuth{auth}, tokenIssuer{keys: keys, base: linkBase},
 			scheduler.PresenceFunc(c.sig.Presence), log.With("component", "api"))
 	}
 	if err == nil {
@@ -176,8 +178,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 			c.vitalsPushes.Add(uint64(rooms))
 			c.log.Debug("live vitals", "values", len(vs), "visits", rooms)
 		})
-		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store}},
-			c.kit, homekitAuth{keys}, log.With("component", "homekit-api"))
+		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store: store, links: policy, now: time.Now}},
+			c.kit, homekitAuth{auth}, log.With("component", "homekit-api"))
 	}
 	if err == nil {
 		c.web, err = web.New(web.Config{})
@@ -285,8 +287,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
 	if err := sig.Shutdown(sctx); err != nil {
-		log.Warn("signaling shutdown", "err", err)
+		log.Warn("signaling shutdown: cutting the connections left", "err", err)
 	}
+	sig.Close()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}

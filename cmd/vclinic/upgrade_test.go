@@ -218,7 +218,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 		t.Errorf("appointment type: %v", err)
 	}
 
-	devs, err := kit.ListDevices(ctx, want.Patients["Karen Jensen"])
+	devs, err := kit.ListDevices(ctx, homekit.Actor{ID: admin.ID, Role: admin.Role}, want.Patients["Karen Jensen"])
 	var devIDs []string
 	for _, d := range devs {
 		devIDs = append(devIDs, d.ID)
@@ -232,7 +232,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	if pid, err := kit.GatewayPatient(ctx, want.Gateway); err != nil || pid != want.Patients["Karen Jensen"] {
 		t.Errorf("gateway's patient %q, %v", pid, err)
 	}
-	exp, err := kit.Expected(ctx, want.Appointments["booked"].ID, time.Time{})
+	exp, err := kit.Expected(ctx, homekit.Actor{ID: admin.ID, Role: admin.Role}, want.Appointments["booked"].ID, want.Patients["Karen Jensen"], time.Time{})
 	if err != nil || len(exp) != 2 {
 		t.Errorf("expected measurements %+v, %v", exp, err)
 	}

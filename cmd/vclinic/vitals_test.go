@@ -119,12 +119,13 @@ func TestReadingsReachTheVisitLive(t *testing.T) {
 	if want := []string{"clinician read " + visit.ID}; !slices.Equal(shown, want) {
 		t.Fatalf("live-vitals audit entries %q, want %q", shown, want)
 	}
-	// Patient B's link cannot post to patient A's device: the same answer as
-	// for a device that does not exist.
+	// Patient B's link, two hours before its visit, sends nothing (a link
+	// sends readings during its visit; that B's link cannot post to A's
+	// devices is the home kit's own test).
 	other := a.patientToken(a.apptB, a.patB.ID)
 	status, body, _ = a.do("POST", "/api/v1/readings", other, strings.Replace(reading, `"seq":1`, `"seq":2`, 1), nil)
-	if status != 200 || !strings.Contains(string(body), `"status":"rejected"`) {
-		t.Fatalf("another patient's device: %d %s", status, body)
+	if status != 403 || !strings.Contains(string(body), "readings are sent during the visit") {
+		t.Fatalf("a link before its visit: %d %s", status, body)
 	}
 	// Nor read A's readings.
 	if status, _, _ := a.do("GET", "/api/v1/patients/"+a.patA.ID+"/readings", other, "", nil); status != 404 && status != 403 {

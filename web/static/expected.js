@@ -1,16 +1,18 @@
 // "Expected today" on the clinician's call page: the home measurements the
 // appointment expects (GET /api/v1/appointments/{id}/expected?since=…), each
 // with ✓ arrived or not yet, and a small editor that sets the list (PUT the
-// same path with {"patientId", "codes"}). It asks again every 10 seconds and
-// after each vitals message. Where the endpoints answer 401, 403 or 404 (no
+// same path with {"patientId", "codes"}). It asks again after each vitals
+// message (a reading arrived) and, as a safety net, every 5 minutes: each
+// answer is a read of the patient's data and on the audit log, so the list
+// is not polled. Where the endpoints answer 401, 403 or 404 (no
 // such appointment, no home kit, not allowed) it stays hidden. The pure parts
 // are exported for tests.
 
 import { pickLang } from './text.js';
 import { codeName, Requestable, vitalsStrings } from './vitals.js';
 
-/** How often the list is asked for again. */
-export const refreshMillis = 10000;
+/** How often the list is asked for again when no reading arrives. */
+export const refreshMillis = 5 * 60 * 1000;
 
 /** The words, English and Danish. */
 export const expectedStrings = {

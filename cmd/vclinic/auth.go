@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"vclinic/scheduler"
+	"vclinic/signaling"
+)
+
+// clinicAuth authenticates every request the clinic serves, for every part:
+// the scheduler's and the home kit's APIs and the signaling server. A token
+// must be well signed (signaling.Keyring); beyond the token, what it names
+// must still hold:
+//
+//   - An invitation link (a guest token bound to an appointment) works from
+//     booking until a day after its visit ended or was cancelled
+//     (scheduler.LinkPolicy.Until), decided from the appointment as it is
+//     now. Its token expires then too; when the appointment was moved later
+//     since the link was sent, the same link works on until the new end.
+type clinicAuth struct {
+	keys  *signaling.Keyring
+	store *scheduler.Store
+	links scheduler.LinkPolicy
+	now   func() time.Time
+}
+
+// maxLinkResurrection bounds how long after its own expiry an invitation
+// token may still be honoured because its appointment was moved later: the
+// longest a booking may lie ahead.
+const maxLinkResurrection = 366 * 24 * time.Hour
+
+// Authenticate implements signaling.Authenticator: signaling.ErrInvalidToken
+// for a missing, invalid, expired or ended credential.
+func (a clinicAuth) Authenticate(r *http.Request) (*signaling.Claims, error) {
+	c, err := a.keys.FromRequest(r)
+	if errors.Is(err, signaling.ErrTokenExpired) && c != nil && c.Appt != "" &&
+		c.ExpiresAt != nil && a.now().Sub(c.ExpiresAt.Time) < maxLinkResurrection {
+		err = nil // the appointment decides, below
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Appt != "" {
+		if err := a.checkLink(r.Context(), c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// checkLink refuses an invitation link whose appointment is gone or whose
+// span has ended.
+func (a clinicAuth) checkLink(ctx context.Context, c *signaling.Claims) error {
+	ap, err := a.store.LinkState(ctx, c.Appt)
+	if errors.Is(err, scheduler.ErrNotFound) {
+		return fmt.Errorf("%w: the appointment of this link is gone", signaling.ErrInvalidToken)
+	}
+	if err != nil {
+		return fmt.Errorf("invitation link: %w", err)
+	}
+	if c.Role == signaling.RolePatient && c.Subject != ap.PatientID {
+		return fmt.Errorf("%w: the link is not this appointment's patient's", signaling.ErrInvalidToken)
+	}
+	if until := a.links.Until(ap); !a.now().Before(until) {
+		return fmt.Errorf("%w: the link ended at %s", signaling.ErrInvalidToken, until.Format(time.RFC3339))
+	}
+	return nil
+}
