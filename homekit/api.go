@@ -172,6 +172,12 @@ func (a *API) anyone(h handler) httprouter.Handle {
 			return
 		}
 		p.Address = clientAddress(r)
+		for _, param := range ps {
+			if !records.ValidID(param.Value) {
+				a.problem(w, r, http.StatusBadRequest, param.Key+": want 1-64 letters, digits, - or _")
+				return
+			}
+		}
 		h(w, r, ps, p)
 	}
 }
@@ -247,6 +253,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusUnprocessableEntity, Reason(err))
 	case errors.Is(err, ErrForbidden):
 		a.problem(w, r, http.StatusForbidden, Reason(err))
+	case errors.Is(err, ErrConflict):
+		a.problem(w, r, http.StatusConflict, Reason(err))
 	case errors.Is(err, records.ErrBusy):
 		// The records were too busy through every retry: nothing was
 		// stored, and the same request may be sent again.
@@ -630,6 +638,10 @@ func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprout
 		fhirError(w, http.StatusBadRequest, "required", "patient: required")
 		return
 	}
+	if !records.ValidID(pid) {
+		fhirError(w, http.StatusBadRequest, "value", "patient: not a patient id")
+		return
+	}
 	rs, err := a.store.ListReadings(r.Context(), p.actor(), pid, time.Time{})
 	if err != nil {
 		a.fhirFail(w, r, err)
@@ -644,6 +656,10 @@ func (a *API) fhirDevice(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	pid := patientParam(r)
 	if pid == "" {
 		fhirError(w, http.StatusBadRequest, "required", "patient: required")
+		return
+	}
+	if !records.ValidID(pid) {
+		fhirError(w, http.StatusBadRequest, "value", "patient: not a patient id")
 		return
 	}
 	ds, gs, err := a.store.Kit(r.Context(), p.actor(), pid)

@@ -42,6 +42,10 @@ const (
 	// MaxFutureSkew is how far in the future (by the server's clock) an
 	// edge's observedAt may be: clocks drift, but not by more.
 	MaxFutureSkew = 5 * time.Minute
+	// MaxAge is how far in the past an observedAt may be: a gateway that
+	// was offline for months still delivers, a reading dated year 1 is a
+	// broken clock or a forgery.
+	MaxAge = 5 * 366 * 24 * time.Hour
 )
 
 // Result statuses.
@@ -228,6 +232,9 @@ func prepare(in ReadingIn, kit []Device, now time.Time) (prepared, string) {
 	if at.After(now.Add(MaxFutureSkew)) {
 		return prepared{}, fmt.Sprintf("observedAt %s is more than %v ahead of the server's clock", in.ObservedAt, MaxFutureSkew)
 	}
+	if at.Before(now.Add(-MaxAge)) {
+		return prepared{}, fmt.Sprintf("observedAt %s is more than five years ago", in.ObservedAt)
+	}
 	d, err := gatt.Decode(char, raw)
 	if err != nil {
 		return prepared{}, err.Error()
@@ -400,6 +407,9 @@ func (s *Store) AddManual(ctx context.Context, who Submitter, m ManualReading, n
 	}
 	if m.ObservedAt.After(now.Add(MaxFutureSkew)) {
 		return Result{}, because(ErrInvalid, "observedAt is in the future")
+	}
+	if m.ObservedAt.Before(now.Add(-MaxAge)) {
+		return Result{}, because(ErrInvalid, "observedAt is more than five years ago")
 	}
 	var rows []measurementRow
 	var flags []string

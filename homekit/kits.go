@@ -53,8 +53,11 @@ func (d Device) check() error {
 		return because(ErrInvalid, "identifiedBy %q: want bluetooth-address, system-id, web-bluetooth-id or serial", d.IdentifiedBy)
 	case strings.TrimSpace(d.Address) == "":
 		return because(ErrInvalid, "address: required")
-	case len(d.Model) > 200 || len(d.Label) > 200 || len(d.Address) > 200:
-		return because(ErrInvalid, "model, label and address: at most 200 bytes each")
+	}
+	for _, f := range []struct{ name, v string }{{"model", d.Model}, {"label", d.Label}, {"address", d.Address}} {
+		if reason := records.CheckText(f.v, 200); reason != "" {
+			return because(ErrInvalid, "%s: %s", f.name, reason)
+		}
 	}
 	return nil
 }
@@ -148,6 +151,12 @@ func (s *Store) AddGateway(ctx context.Context, actor Actor, g Gateway) (Gateway
 	if g.ID == "" {
 		g.ID = newID()
 	}
+	if !records.ValidID(g.ID) {
+		return Gateway{}, because(ErrInvalid, "id %q: want 1-64 letters, digits, - or _", g.ID)
+	}
+	if reason := records.CheckText(g.Label, 100); reason != "" {
+		return Gateway{}, because(ErrInvalid, "label: %s", reason)
+	}
 	g.CreatedAt = records.Instant(s.now())
 	err := s.db.InTx(ctx, "add gateway", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO homekit_gateways (id, patient_id, label, created_at) VALUES ($1, $2, $3, $4)`,
@@ -156,6 +165,9 @@ func (s *Store) AddGateway(ctx context.Context, actor Actor, g Gateway) (Gateway
 		}
 		return s.auditRecord(ctx, tx, actor, AuditCreate, "gateway", g.ID, g.PatientID, "")
 	})
+	if records.Unique(err) {
+		return Gateway{}, because(ErrConflict, "gateway %s is registered already", g.ID)
+	}
 	if err != nil {
 		return Gateway{}, err
 	}

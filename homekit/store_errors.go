@@ -7,7 +7,7 @@ import (
 
 // Sentinel errors of the store. Store calls wrap them with a reason a person
 // can act on (see Reason). The HTTP layer maps them: ErrNotFound 404,
-// ErrInvalid 422, ErrForbidden 403.
+// ErrInvalid 422, ErrForbidden 403, ErrConflict 409.
 var (
 	// ErrNotFound: no such record, or one the caller may not see.
 	ErrNotFound = errors.New("not found")
@@ -16,6 +16,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrForbidden: the acting user may not do this.
 	ErrForbidden = errors.New("forbidden")
+	// ErrConflict: the request contradicts the records as they stand (a
+	// gateway id that is taken).
+	ErrConflict = errors.New("conflict")
 )
 
 // reasonError is a sentinel with a reason.

@@ -156,6 +156,12 @@ func (a *API) anyone(h handler) httprouter.Handle {
 			return
 		}
 		p.Address = clientAddress(r)
+		for _, param := range ps {
+			if !records.ValidID(param.Value) {
+				a.problem(w, r, http.StatusBadRequest, param.Key+": want 1-64 letters, digits, - or _")
+				return
+			}
+		}
 		h(w, r, ps, p)
 	}
 }

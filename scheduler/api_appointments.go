@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"vclinic/internal/records"
 )
 
 // appointmentView is an appointment as the API shows it.
@@ -71,6 +73,15 @@ func (a *API) writeAppointment(w http.ResponseWriter, r *http.Request, p Princip
 	writeJSON(w, status, v)
 }
 
+// durationMinutesRule is what a durationMinutes may be: 0 (the type's, or
+// unchanged) or 5 to 480. It is checked before it becomes a time.Duration,
+// which a large number would overflow into an ordinary length.
+const durationMinutesRule = "durationMinutes: 5 to 480, or leave it out"
+
+func durationMinutesOK(n int) bool {
+	return n == 0 || (n >= int(minDuration/time.Minute) && n <= int(maxDuration/time.Minute))
+}
+
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 128
 
@@ -102,6 +113,10 @@ func (a *API) book(w http.ResponseWriter, r *http.Request, _ httprouter.Params, 
 	}
 	if req.DurationMinutes == 0 && req.TypeID == "" {
 		a.problem(w, r, http.StatusBadRequest, "give durationMinutes or typeId")
+		return
+	}
+	if !durationMinutesOK(req.DurationMinutes) {
+		a.problem(w, r, http.StatusUnprocessableEntity, durationMinutesRule)
 		return
 	}
 	b, err := a.store.Book(r.Context(), p.Actor, BookRequest{
@@ -180,6 +195,10 @@ func (a *API) reschedule(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !durationMinutesOK(req.DurationMinutes) {
+		a.problem(w, r, http.StatusUnprocessableEntity, durationMinutesRule)
+		return
+	}
 	ap, err := a.store.Reschedule(r.Context(), p.Actor, ps.ByName("id"), start,
 		time.Duration(req.DurationMinutes)*time.Minute, a.cfg.Now())
 	if err != nil {
@@ -223,8 +242,12 @@ func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.problem(w, r, http.StatusBadRequest, "role: want relative or interpreter")
 		return
 	}
-	if req.Name == "" || len(req.Name) > 100 {
-		a.problem(w, r, http.StatusBadRequest, "name: want 1-100 characters")
+	if records.Blank(req.Name) {
+		a.problem(w, r, http.StatusBadRequest, "name: required")
+		return
+	}
+	if reason := records.CheckText(req.Name, 100); reason != "" {
+		a.problem(w, r, http.StatusUnprocessableEntity, "name: "+reason)
 		return
 	}
 	// Authorised first: a refused clinician reads nothing of the appointment.

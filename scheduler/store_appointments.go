@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"vclinic/internal/records"
@@ -240,8 +241,10 @@ func (s *Store) SetStatus(ctx context.Context, actor Actor, id string, to Status
 	if err := checkActor(actor); err != nil {
 		return Appointment{}, err
 	}
-	if len(reason) > 1000 {
-		return Appointment{}, because(ErrUnprocessable, "reason longer than 1000 bytes")
+	// A reason typed in a box may run over lines: it is kept as one.
+	reason = strings.Join(strings.Fields(reason), " ")
+	if r := records.CheckText(reason, 1000); r != "" {
+		return Appointment{}, because(ErrUnprocessable, "reason: %s", r)
 	}
 	reason = audit.RedactCPR(reason)
 	var out Appointment

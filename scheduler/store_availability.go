@@ -21,8 +21,8 @@ func (s *Store) PutAvailability(ctx context.Context, actor Actor, clinicianID st
 	a.ClinicianID = clinicianID
 	a.Rules, a.Exceptions = slices.Clone(a.Rules), slices.Clone(a.Exceptions)
 	if a.Zone != "" {
-		if _, err := s.location(a.Zone); err != nil {
-			return Availability{}, because(ErrUnprocessable, "unknown time zone %q", a.Zone)
+		if err := s.checkZone(a.Zone); err != nil {
+			return Availability{}, err
 		}
 	}
 	if err := validateAvailability(&a); err != nil {

@@ -23,6 +23,38 @@ const (
 	maxHorizon     = 2 * 366 * 24 * time.Hour
 )
 
+// maxName bounds names, departments and contact details, in characters.
+const maxName = 200
+
+// field is one text value of a record and its bound, for checkTexts.
+type field struct {
+	name, value string
+	max         int
+}
+
+// checkTexts refuses, with ErrUnprocessable and the field's name, text the
+// records do not keep (records.CheckText).
+func checkTexts(fs ...field) error {
+	for _, f := range fs {
+		if reason := records.CheckText(f.value, f.max); reason != "" {
+			return because(ErrUnprocessable, "%s: %s", f.name, reason)
+		}
+	}
+	return nil
+}
+
+// checkZone refuses a time zone that is not an IANA zone: "Local" would be
+// whatever zone the server runs in.
+func (s *Store) checkZone(zone string) error {
+	if zone == "Local" {
+		return because(ErrUnprocessable, "time zone %q: want an IANA zone such as Europe/Copenhagen", zone)
+	}
+	if _, err := s.location(zone); err != nil {
+		return because(ErrUnprocessable, "unknown time zone %q", zone)
+	}
+	return nil
+}
+
 // CreateClinician adds a clinician. Zone defaults to DefaultZone; UserID, if
 // set, names an existing user. ID and CreatedAt are assigned.
 func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (Clinician, error) {
@@ -37,8 +69,11 @@ func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (
 	if c.Name == "" {
 		return Clinician{}, because(ErrUnprocessable, "name is required")
 	}
-	if _, err := s.location(c.Zone); err != nil {
-		return Clinician{}, because(ErrUnprocessable, "unknown time zone %q", c.Zone)
+	if err := checkTexts(field{"name", c.Name, maxName}, field{"department", c.Department, maxName}); err != nil {
+		return Clinician{}, err
+	}
+	if err := s.checkZone(c.Zone); err != nil {
+		return Clinician{}, err
 	}
 	err := s.db.InTx(ctx, "create clinician", func(tx *sql.Tx) error {
 		var user any
@@ -133,6 +168,9 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	if p.Name == "" {
 		return Patient{}, because(ErrUnprocessable, "name is required")
 	}
+	if err := checkTexts(field{"name", p.Name, maxName}, field{"contact", p.Contact, maxName}); err != nil {
+		return Patient{}, err
+	}
 	if err := p.CPR.Validate(); err != nil {
 		return Patient{}, because(ErrUnprocessable, "CPR number must be 10 digits")
 	}
@@ -205,6 +243,9 @@ func (s *Store) ListPatients(ctx context.Context, actor Actor, f PatientFilter) 
 	if err := checkActor(actor); err != nil {
 		return nil, err
 	}
+	if reason := records.CheckText(f.Name, maxName); reason != "" {
+		return nil, because(ErrUnprocessable, "name: %s", reason)
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -276,6 +317,8 @@ func (s *Store) CreateAppointmentType(ctx context.Context, actor Actor, t Appoin
 	switch {
 	case t.Name == "":
 		return AppointmentType{}, because(ErrUnprocessable, "name is required")
+	case records.CheckText(t.Name, maxName) != "":
+		return AppointmentType{}, because(ErrUnprocessable, "name: %s", records.CheckText(t.Name, maxName))
 	case t.Duration < minDuration || t.Duration > maxDuration:
 		return AppointmentType{}, because(ErrUnprocessable, "duration must be %v to %v", minDuration, maxDuration)
 	case t.BufferBefore < 0 || t.BufferBefore > maxBuffer || t.BufferAfter < 0 || t.BufferAfter > maxBuffer:

@@ -54,6 +54,8 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, rol
 	switch {
 	case u.Name == "":
 		return User{}, because(ErrUnprocessable, "name is required")
+	case records.CheckText(u.Name, maxName) != "":
+		return User{}, because(ErrUnprocessable, "name: %s", records.CheckText(u.Name, maxName))
 	case role != RoleClinician && role != RoleScheduler && role != RoleAdmin:
 		return User{}, because(ErrUnprocessable, "role must be clinician, scheduler or admin")
 	case len(password) < minPasswordLen:

@@ -25,13 +25,21 @@ import (
 //go:embed static
 var embedded embed.FS
 
-// ContentSecurityPolicy is sent with every page. It allows scripts, styles and
-// connections only from this origin (plus WebSockets), so no inline script or
-// style may appear in the pages.
-const ContentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; " +
-	"media-src 'self' blob: mediastream:; img-src 'self' data:; style-src 'self'; " +
-	"script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
-	"frame-ancestors 'none'"
+// ContentSecurityPolicy is sent with every page of a request to host. It
+// allows scripts, styles and connections only from this origin, the
+// signaling WebSocket of this host included (wss:, and ws: when the page
+// itself came over plain HTTP), so no inline script or style may appear in
+// the pages and no script could talk to another host.
+func ContentSecurityPolicy(host string, tls bool) string {
+	ws := "wss://" + host
+	if !tls {
+		ws += " ws://" + host
+	}
+	return "default-src 'self'; connect-src 'self' " + ws + "; " +
+		"media-src 'self' blob: mediastream:; img-src 'self' data:; style-src 'self'; " +
+		"script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
+		"frame-ancestors 'none'"
+}
 
 // maxAssetMaxAge bounds Config.AssetMaxAge.
 const maxAssetMaxAge = 365 * 24 * time.Hour
@@ -228,7 +236,7 @@ func (w *Web) CalendarPage(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, name, permissions string) {
 	h := rw.Header()
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("Content-Security-Policy", ContentSecurityPolicy(r.Host, r.TLS != nil))
 	// The fragment never travels in a Referer, but the path names the room.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -126,7 +126,7 @@ func TestPages(t *testing.T) {
 				}
 				want := map[string]string{
 					"Content-Type":            "text/html; charset=utf-8",
-					"Content-Security-Policy": ContentSecurityPolicy,
+					"Content-Security-Policy": ContentSecurityPolicy(strings.TrimPrefix(srv.URL, "http://"), false),
 					"Referrer-Policy":         "no-referrer",
 					"X-Content-Type-Options":  "nosniff",
 					"X-Frame-Options":         "DENY",
@@ -151,20 +151,27 @@ func TestPages(t *testing.T) {
 
 func TestContentSecurityPolicy(t *testing.T) {
 	// The directives the pages rely on; a change here must be a decision.
+	csp := ContentSecurityPolicy("clinic.example.org", true)
 	for _, d := range []string{
 		"default-src 'self'",
-		"connect-src 'self' ws: wss:",
+		"connect-src 'self' wss://clinic.example.org",
 		"media-src 'self' blob: mediastream:",
 		"img-src 'self' data:",
 		"style-src 'self'",
 		"script-src 'self'",
 	} {
-		if !strings.Contains(ContentSecurityPolicy+";", d+";") {
+		if !strings.Contains(csp+";", d+";") {
 			t.Errorf("CSP lacks %q", d)
 		}
 	}
-	if strings.Contains(ContentSecurityPolicy, "unsafe-") {
-		t.Errorf("CSP allows unsafe sources: %s", ContentSecurityPolicy)
+	// WebSockets to this host only: never any host, never plain ws: under TLS.
+	for _, bad := range []string{"unsafe-", " ws:", " wss:;", "ws://"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("CSP holds %q: %s", bad, csp)
+		}
+	}
+	if plain := ContentSecurityPolicy("127.0.0.1:8080", false); !strings.Contains(plain, "connect-src 'self' wss://127.0.0.1:8080 ws://127.0.0.1:8080;") {
+		t.Errorf("CSP over plain HTTP: %s", plain)
 	}
 }
 

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -249,3 +253,184 @@ func TestSecurityKitOfNoPatient(t *testing.T) {
 		t.Errorf("a row about a patient who does not exist: %+v", e)
 	}
 }
+
+// Defect: bad input got a 500 or was stored. Each is a clear 4xx now, and
+// nothing of it is stored.
+func TestSecurityBadInputRefused(t *testing.T) {
+	a := newAPIClinic(t)
+	sched := a.schedulerToken()
+	if status, b, _ := a.do("POST", "/api/v1/patients/"+a.patA.ID+"/gateways", sched, `{"id":"gw-1","label":"hall"}`, nil); status != 201 {
+		t.Fatalf("first gateway: %d %s", status, b)
+	}
+	long := strings.Repeat("x", 60000)
+	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute).UTC().Format(time.RFC3339)
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"a gateway id that is taken", "POST", "/api/v1/patients/" + a.patA.ID + "/gateways", `{"id":"gw-1","label":"x"}`, 409},
+		{"a gateway id with ../", "POST", "/api/v1/patients/" + a.patA.ID + "/gateways", `{"id":"../gw","label":"x"}`, 422},
+		{"a patient search of 60,000 characters", "GET", "/api/v1/patients?q=" + long[:50000], "", 422},
+		{"an id with CR LF", "GET", "/api/v1/appointments/a%0D%0ASet-Cookie:x", "", 400},
+		{"an id with a dot", "GET", "/api/v1/appointments/a.b", "", 400},
+		{"a duration that overflows", "POST", "/api/v1/appointments",
+			`{"clinicianId":"` + a.clin.ID + `","patientId":"` + a.patA.ID + `","start":"` + start + `","durationMinutes":153722867280912930}`, 422},
+		{"a name of control characters", "POST", "/api/v1/patients", `{"name":"\u0001\u0002\u0003"}`, 422},
+		{"a name with NUL", "POST", "/api/v1/patients", `{"name":"Karen\u0000Jensen"}`, 422},
+		{"a name with a bidi override", "POST", "/api/v1/patients", `{"name":"Karen \u202eJensen"}`, 422},
+		{"a name of 60,000 characters", "POST", "/api/v1/patients", `{"name":"` + long + `"}`, 422},
+		{"a clinician in zone Local", "POST", "/api/v1/clinicians", `{"name":"Dr. Local","zone":"Local"}`, 422},
+		{"a device label with a newline", "POST", "/api/v1/patients/" + a.patA.ID + "/devices",
+			`{"type":"scale","address":"00:09:1F:00:00:09","identifiedBy":"bluetooth-address","label":"a\nb"}`, 422},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(a.auditLog(""))
+			status, b, _ := a.do(tc.method, tc.path, sched, tc.body, nil)
+			if status != tc.want {
+				t.Errorf("%d %s, want %d", status, b, tc.want)
+			}
+			if tc.method == "POST" {
+				if after := a.auditLog(""); len(after) != before {
+					t.Errorf("a refused request left %d audit rows: %+v", len(after)-before, after[before:])
+				}
+			}
+		})
+	}
+	// A reading dated year 1 is rejected, not stored.
+	status, b, _ := a.do("POST", "/api/v1/patients/"+a.patA.ID+"/devices", sched,
+		`{"type":"thermometer","address":"00:09:1F:00:00:0A","identifiedBy":"bluetooth-address"}`, nil)
+	if status != 201 {
+		t.Fatalf("device: %d %s", status, b)
+	}
+	var dev struct{ ID string }
+	_ = json.Unmarshal(b, &dev)
+	gw := a.token(signaling.TokenRequest{Role: "gateway", Subject: "gw-1"})
+	status, b, _ = a.do("POST", "/api/v1/readings", gw, `{"readings":[{"deviceId":"`+dev.ID+
+		`","characteristic":"2A1C","value":"00B00E0000","seq":1,"observedAt":"0001-01-01T00:00:00Z"}]}`, nil)
+	if status != 200 || !strings.Contains(string(b), `"status":"rejected"`) || !strings.Contains(string(b), "five years") {
+		t.Errorf("a reading of year 1: %d %s", status, b)
+	}
+}
+
+// Defect: a body sent a byte every few seconds was never timed out.
+func TestSecuritySlowBodyTimesOut(t *testing.T) {
+	if httpServer(http.NotFoundHandler(), discardLog(), nil, requestReadTimeout).ReadTimeout <= 0 {
+		t.Fatal("the clinic's server has no read timeout")
+	}
+	a := newAPIClinic(t)
+	srv := httptest.NewUnstartedServer(a.c.routes())
+	srv.Config = httpServer(a.c.routes(), discardLog(), nil, 500*time.Millisecond)
+	srv.Start()
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/readings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	start := time.Now()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for time.Since(start) < 5*time.Second {
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(conn)
+	<-ended
+	if time.Since(start) >= 5*time.Second {
+		t.Fatalf("a trickled body held the connection for 5 s (read: %v)", err)
+	}
+}
+
+// Defect: CSRF rested on SameSite=Lax alone, a JSON body without a
+// Content-Type was taken, and API answers lacked nosniff.
+func TestSecurityCookieRequestsComeFromTheClinic(t *testing.T) {
+	a := newAPIClinic(t)
+	cookie := map[string]string{"Cookie": signaling.SessionCookie + "=" + a.clinicianToken()}
+	with := func(extra map[string]string) map[string]string {
+		h := map[string]string{}
+		for k, v := range cookie {
+			h[k] = v
+		}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+	cancel := "/api/v1/appointments/" + a.apptA.ID + "/cancel"
+	read := "/api/v1/patients/" + a.patA.ID + "/devices"
+	for _, tc := range []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		want                     int
+	}{
+		{"a change from another site", "POST", cancel, `{}`, with(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"}), 403},
+		{"a change from another port of the host", "POST", cancel, `{}`, with(map[string]string{"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site", "Content-Type": "application/json"}), 403},
+		{"a change without Origin or Sec-Fetch-Site", "POST", cancel, `{}`, with(map[string]string{"Content-Type": "application/json"}), 403},
+		{"a read by a link on another site", "GET", read, "", with(map[string]string{"Sec-Fetch-Site": "cross-site"}), 403},
+		{"a form post", "POST", cancel, `reason=x`, with(map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}), 415},
+		{"a text/plain body", "POST", cancel, `{"reason":"x"}`, with(map[string]string{"Content-Type": "text/plain", "Sec-Fetch-Site": "same-origin"}), 415},
+		{"a read from the clinic's page", "GET", read, "", with(map[string]string{"Sec-Fetch-Site": "same-origin"}), 200},
+		{"a read typed into the address bar", "GET", read, "", with(map[string]string{"Sec-Fetch-Site": "none"}), 200},
+		{"a change from the clinic's page", "POST", cancel, `{"reason":"ill"}`, with(map[string]string{"Origin": a.srv.URL, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}), 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(a.auditLog(a.patA.ID))
+			status, b, _ := a.doRaw(tc.method, tc.path, tc.body, tc.hdr)
+			if status != tc.want {
+				t.Errorf("%d %s, want %d", status, b, tc.want)
+			}
+			if tc.want >= 400 {
+				if after := a.auditLog(a.patA.ID); len(after) != before {
+					t.Errorf("a refused request left %d audit rows", len(after)-before)
+				}
+			}
+		})
+	}
+	// A JSON body without a Content-Type is not taken, bearer or not.
+	if status, b, _ := a.doRaw("POST", "/api/v1/patients", `{"name":"No Type"}`, map[string]string{"Authorization": "Bearer " + a.schedulerToken()}); status != 415 {
+		t.Errorf("a body without a Content-Type: %d %s, want 415", status, b)
+	}
+	req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/appointments/"+a.apptA.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+a.schedulerToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("API answer headers %v: want nosniff, and no HSTS over plain HTTP", resp.Header)
+	}
+	rec := httptest.NewRecorder()
+	newGuard("https://clinic.example.org", nil, true).wrap(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/visit/x", nil))
+	if hsts := rec.Header().Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+		t.Errorf("HSTS under TLS: %q", hsts)
+	}
+}
+
+// doRaw sends a request with exactly the headers given (no Content-Type or
+// token added) and returns the status, body and content type.
+func (a *apiClinic) doRaw(method, path, body string, hdr map[string]string) (int, []byte, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header.Get("Content-Type")
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -65,6 +65,7 @@ type clinic struct {
 	// while the visit is on (-demo only).
 	demoAppt scheduler.Appointment
 	web      *web.Web
+	guard    guard
 	ready    atomic.Bool
 	// vitalsPushes counts live vitals pushes to visits, for metrics.
 	vitalsPushes atomic.Uint64
@@ -152,7 +153,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, fmt.Errorf("media server: %w", err)
 	}
-	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media}
+	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
+		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure)}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, now: time.Now}
 	c.sig, err = signaling.New(signaling.Config{
@@ -229,13 +231,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	defer c.Close()
 	media, sig := c.media, c.sig
 
-	srv := &http.Server{
-		Handler:           c.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         tlsConfig,
-	}
+	srv := httpServer(c.routes(), log, tlsConfig, requestReadTimeout)
 
 	errc := make(chan error, 1)
 	go func() {
@@ -297,6 +293,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	return nil
 }
 
+// requestReadTimeout bounds the reading of one request, its body included.
+const requestReadTimeout = 30 * time.Second
+
+// httpServer is the clinic's HTTP server. A request, its body included, is
+// read within readTimeout, so that a body sent a byte every few seconds holds
+// no connection for long; a WebSocket sets its own deadlines once upgraded.
+func httpServer(h http.Handler, log *slog.Logger, tlsConfig *tls.Config, readTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+	}
+}
+
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
@@ -356,7 +369,7 @@ func (c *clinic) routes() http.Handler {
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))
-	return c.logRequests(r)
+	return c.logRequests(c.guard.wrap(r))
 }
 
 // logRequests logs each request's method, path (never the query or fragment),
