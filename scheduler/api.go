@@ -27,6 +27,9 @@ type Principal struct {
 	Name string
 	// Appt is the appointment a guest's invitation link belongs to.
 	Appt string
+	// Session is the staff session the token belongs to, "" for other
+	// tokens.
+	Session string
 }
 
 // IsStaff reports whether the caller is a member of staff.
@@ -50,7 +53,8 @@ type Authenticator interface {
 // Issuer mints what the API hands out: staff session tokens and guest
 // invitation links (full URLs that carry their token in the fragment).
 type Issuer interface {
-	Session(u User, ttl time.Duration) (string, error)
+	// Session mints the token of staff session sessionID of u.
+	Session(u User, sessionID string, ttl time.Duration) (string, error)
 	// GuestLink mints a link for a guest of appointment a whose token
 	// expires at until (LinkPolicy.Until).
 	GuestLink(a Appointment, role, subject, name string, until time.Time) (string, error)
@@ -87,6 +91,7 @@ type APIConfig struct {
 
 // API serves /api/v1 and /fhir/r4 over the store.
 type API struct {
+	logins   loginLimiter
 	cfg      APIConfig
 	store    *Store
 	auth     Authenticator
@@ -110,7 +115,8 @@ func NewAPI(cfg APIConfig, store *Store, auth Authenticator, issuer Issuer, pres
 	if presence == nil {
 		presence = PresenceFunc(func(string) (int, int) { return 0, 0 })
 	}
-	return &API{cfg: cfg, store: store, auth: auth, issuer: issuer, presence: presence, log: log}, nil
+	return &API{cfg: cfg, store: store, auth: auth, issuer: issuer, presence: presence, log: log,
+		logins: loginLimiter{now: cfg.Now}}, nil
 }
 
 // Routes registers the API's routes.
@@ -142,6 +148,11 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))
 	r.GET("/api/v1/audit", a.roles(a.auditLog, RoleAdmin))
 	r.GET("/api/v1/me/access-log", a.roles(a.accessLog, RolePatient))
+	r.POST("/api/v1/me/password", a.staff(a.changePassword))
+	r.POST("/api/v1/users/:id/unlock", a.roles(a.userAction("unlock"), RoleAdmin))
+	r.POST("/api/v1/users/:id/sign-out", a.staff(a.userAction("sign-out")))
+	r.POST("/api/v1/users/:id/disable", a.roles(a.userAction("disable"), RoleAdmin))
+	r.POST("/api/v1/users/:id/enable", a.roles(a.userAction("enable"), RoleAdmin))
 }
 
 // handler is an API handler with its authenticated caller.
@@ -255,6 +266,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusForbidden, Reason(err))
 	case errors.Is(err, ErrBadCredentials):
 		a.problem(w, r, http.StatusUnauthorized, ErrBadCredentials.Error())
+	case errors.Is(err, ErrThrottled):
+		// A locked name and a busy password check answer alike: wait.
+		a.tooMany(w, r, RetryAfter(err), "too many attempts; try again later")
 	case errors.As(err, &invalidQuery):
 		a.problem(w, r, http.StatusBadRequest, invalidQuery.Reason)
 	case errors.Is(err, records.ErrBusy):

@@ -43,38 +43,6 @@ func (a *API) clinicianOfUser(r *http.Request, userID string) (Clinician, error)
 	return Clinician{}, because(ErrNotFound, "no clinician record for this user")
 }
 
-func (a *API) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	var req struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if err := decode(w, r, &req); err != nil {
-		a.problem(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	u, err := a.store.Authenticate(r.Context(), req.Username, req.Password, clientAddress(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	tok, err := a.issuer.Session(u, a.cfg.SessionTTL)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: a.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(a.cfg.SessionTTL / time.Second),
-	})
-	writeJSON(w, http.StatusOK, a.userView(r, u))
-}
-
-func (a *API) logout(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
-		Secure: a.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (a *API) me(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	u, err := a.store.GetUser(r.Context(), p.ID)
 	if err != nil {

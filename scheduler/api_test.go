@@ -36,7 +36,9 @@ func (testAuth) Authenticate(r *http.Request) (Principal, error) {
 // testIssuer mints links that name what they are for.
 type testIssuer struct{}
 
-func (testIssuer) Session(u User, _ time.Duration) (string, error) { return "session-" + u.ID, nil }
+func (testIssuer) Session(u User, sid string, _ time.Duration) (string, error) {
+	return "session-" + u.ID + "-" + sid, nil
+}
 
 func (testIssuer) GuestLink(a Appointment, role, subject, _ string, _ time.Time) (string, error) {
 	return "https://clinic.example/visit/" + a.ID + "#t=" + role + ":" + subject, nil

@@ -143,5 +143,35 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 	},
 		// The clinic keeps one audit log (package audit).
 		audit.CarryOver(3, "audit", "audit_append_only"),
+		{
+			Version: 4,
+			Name:    "sessions, sign-in throttling, disabled users",
+			Common: `
+-- A disabled user cannot sign in, and their sessions end.
+ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false;
+-- Tokens of the user issued before this no longer work (sign out
+-- everywhere, a new password); NULL when never.
+ALTER TABLE users ADD COLUMN signed_out_at {{ts}};
+-- Failed sign-ins by the name tried, known or not, so that a lock says
+-- nothing of whether the name exists.
+CREATE TABLE login_failures (
+	username     TEXT PRIMARY KEY,
+	failures     INTEGER NOT NULL,
+	locked_until {{ts}},
+	last_at      {{ts}} NOT NULL
+);
+CREATE TABLE sessions (
+	id           TEXT PRIMARY KEY,
+	user_id      TEXT NOT NULL REFERENCES users (id),
+	created_at   {{ts}} NOT NULL,
+	last_seen_at {{ts}} NOT NULL,
+	expires_at   {{ts}} NOT NULL,
+	revoked_at   {{ts}},
+	address      TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+`,
+		},
 	}
 }

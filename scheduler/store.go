@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,12 @@ type Config struct {
 	// booking, measured on Clock from the booking; an older key is treated
 	// as new and PurgeIdempotencyKeys deletes it. Default 24 h.
 	IdempotencyRetention time.Duration
+	// HashSlots is how many argon2id password hashes (19 MiB each) run at
+	// once; the others wait. Default the number of CPUs.
+	HashSlots int
+	// HashWait is how long a sign-in waits for a slot before it is turned
+	// away (ErrThrottled). Default 10 s.
+	HashWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -31,6 +38,12 @@ func (c Config) withDefaults() Config {
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = 24 * time.Hour
 	}
+	if c.HashSlots == 0 {
+		c.HashSlots = runtime.NumCPU()
+	}
+	if c.HashWait == 0 {
+		c.HashWait = 10 * time.Second
+	}
 	return c
 }
 
@@ -38,6 +51,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	if c.IdempotencyRetention < 0 {
 		return errors.New("scheduler store: IdempotencyRetention must not be negative")
+	}
+	if c.HashSlots < 0 || c.HashWait < 0 {
+		return errors.New("scheduler store: HashSlots and HashWait must not be negative")
 	}
 	return nil
 }
@@ -54,6 +70,9 @@ type Store struct {
 	now   func() time.Time
 
 	zones sync.Map // zone name -> *time.Location
+
+	// hashSlots admits HashSlots argon2id computations at a time.
+	hashSlots chan struct{}
 
 	dummyOnce sync.Once // guards dummyHash
 	dummyHash string    // verified against when the user is unknown
@@ -73,7 +92,7 @@ func NewStore(ctx context.Context, db *records.DB, trail *audit.Log, cfg Config,
 	if db == nil || trail == nil {
 		return nil, errors.New("scheduler store: a records database and an audit log are required")
 	}
-	s := &Store{db: db, trail: trail, cfg: cfg, log: logger, now: cfg.Clock}
+	s := &Store{db: db, trail: trail, cfg: cfg, log: logger, now: cfg.Clock, hashSlots: make(chan struct{}, cfg.HashSlots)}
 	if err := db.Migrate(ctx, "scheduler", migrations()); err != nil {
 		return nil, fmt.Errorf("scheduler store: %w", err)
 	}

@@ -39,6 +39,8 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"PractitionerOf", testPractitionerOf},
 		{"Advance", testAdvance},
 		{"Users", testUsers},
+		{"SignInThrottle", testSignInThrottle},
+		{"Sessions", testSessions},
 		{"ExclusionBackstop", testExclusionBackstop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

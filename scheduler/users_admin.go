@@ -16,7 +16,8 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (User, erro
 	return u, nil
 }
 
-// SetPassword replaces a user's password (kept only as an argon2id hash).
+// SetPassword replaces a user's password (kept only as an argon2id hash)
+// and signs the user out everywhere: a new password ends every session.
 func (s *Store) SetPassword(ctx context.Context, actor Actor, userID, password string) error {
 	if err := checkActor(actor); err != nil {
 		return err
@@ -24,7 +25,12 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, userID, password s
 	if len(password) < minPasswordLen || len(password) > maxPasswordLen {
 		return because(ErrUnprocessable, "password must have %d to %d characters", minPasswordLen, maxPasswordLen)
 	}
+	free, err := s.passwordWork(ctx)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
 	hash, err := hashPassword(password)
+	free()
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
@@ -37,6 +43,9 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, userID, password s
 			return err
 		} else if n == 0 {
 			return because(ErrNotFound, "no such user")
+		}
+		if err := s.signOutEverywhere(ctx, tx, userID); err != nil {
+			return err
 		}
 		return s.auditRecord(ctx, tx, actor, AuditUpdate, "user", userID, "", "password")
 	})

@@ -65,6 +65,8 @@ type Claims struct {
 	// Appt names the appointment a guest's invitation belongs to; its room is
 	// the appointment id, and it passes through the waiting room.
 	Appt string `json:"appt,omitempty"`
+	// Session is the staff session (sign-in) the token belongs to.
+	Session string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -236,7 +238,10 @@ type TokenRequest struct {
 	// Appt binds a guest token to an appointment; Room is then the
 	// appointment id too (set automatically when empty).
 	Appt string
-	TTL  time.Duration
+	// Session names the staff session the token belongs to (a sign-in),
+	// so that the session's end ends the token; staff only.
+	Session string
+	TTL     time.Duration
 }
 
 // maxTTL bounds any token's lifetime.
@@ -264,6 +269,9 @@ func (k *Keyring) Sign(req TokenRequest) (string, error) {
 	if IsGuest(req.Role) && req.Room == "" {
 		return "", fmt.Errorf("sign: a %s token needs a room", req.Role)
 	}
+	if req.Session != "" && (IsGuest(req.Role) || req.Role == RoleGateway) {
+		return "", fmt.Errorf("sign: a %s token belongs to no staff session", req.Role)
+	}
 	if !IsGuest(req.Role) && req.Room != "" {
 		return "", fmt.Errorf("sign: a %s token is not scoped to a room", req.Role)
 	}
@@ -279,10 +287,11 @@ func (k *Keyring) Sign(req TokenRequest) (string, error) {
 		return "", fmt.Errorf("sign: %w", err)
 	}
 	claims := Claims{
-		Role: req.Role,
-		Name: req.Name,
-		Room: req.Room,
-		Appt: req.Appt,
+		Role:    req.Role,
+		Name:    req.Name,
+		Room:    req.Room,
+		Appt:    req.Appt,
+		Session: req.Session,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   req.Subject,

@@ -23,7 +23,7 @@ func (t tokenAuth) Authenticate(r *http.Request) (scheduler.Principal, error) {
 	if err != nil {
 		return scheduler.Principal{}, err
 	}
-	return scheduler.Principal{Actor: scheduler.Actor{ID: c.Subject, Role: c.Role}, Name: c.Name, Appt: c.Appt}, nil
+	return scheduler.Principal{Actor: scheduler.Actor{ID: c.Subject, Role: c.Role}, Name: c.Name, Appt: c.Appt, Session: c.Session}, nil
 }
 
 // tokenIssuer mints staff sessions and guest invitation links.
@@ -32,8 +32,8 @@ type tokenIssuer struct {
 	base string // scheme://host:port the links point to
 }
 
-func (t tokenIssuer) Session(u scheduler.User, ttl time.Duration) (string, error) {
-	return t.keys.Sign(signaling.TokenRequest{Role: u.Role, Subject: u.ID, Name: u.Name, TTL: ttl})
+func (t tokenIssuer) Session(u scheduler.User, sessionID string, ttl time.Duration) (string, error) {
+	return t.keys.Sign(signaling.TokenRequest{Role: u.Role, Subject: u.ID, Name: u.Name, Session: sessionID, TTL: ttl})
 }
 
 // GuestLink mints an invitation link whose token expires at until, a day

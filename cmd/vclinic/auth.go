@@ -21,10 +21,15 @@ import (
 //     (scheduler.LinkPolicy.Until), decided from the appointment as it is
 //     now. Its token expires then too; when the appointment was moved later
 //     since the link was sent, the same link works on until the new end.
+//   - A staff token works while its user is enabled and was not signed out
+//     everywhere since the token was issued, and while its session (a
+//     sign-in) is open: not logged out, expired or idle for idle
+//     (scheduler.Store.CheckStaff).
 type clinicAuth struct {
 	keys  *signaling.Keyring
 	store *scheduler.Store
 	links scheduler.LinkPolicy
+	idle  time.Duration
 	now   func() time.Time
 }
 
@@ -46,6 +51,19 @@ func (a clinicAuth) Authenticate(r *http.Request) (*signaling.Claims, error) {
 	}
 	if c.Appt != "" {
 		if err := a.checkLink(r.Context(), c); err != nil {
+			return nil, err
+		}
+	}
+	if c.Role == signaling.RoleClinician || c.Role == signaling.RoleScheduler || c.Role == signaling.RoleAdmin {
+		var issued time.Time
+		if c.IssuedAt != nil {
+			issued = c.IssuedAt.Time
+		}
+		err := a.store.CheckStaff(r.Context(), c.Subject, c.Session, issued, a.idle)
+		if errors.Is(err, scheduler.ErrSessionEnded) {
+			return nil, fmt.Errorf("%w: %w", signaling.ErrInvalidToken, err)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -37,6 +37,7 @@ type serveConfig struct {
 	TURNSecretFile string
 	TURNTTL        time.Duration
 	AuditRetention time.Duration
+	SessionIdle    time.Duration
 }
 
 // envFlag describes one flag and its environment variable.
@@ -64,6 +65,7 @@ var serveFlags = []envFlag{
 	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
 	{"turn-ttl", "VCLINIC_TURN_TTL", "how long a TURN credential lasts (`duration`)"},
 	{"audit-retention", "VCLINIC_AUDIT_RETENTION", "how long audit log rows are kept before they are purged (`duration`, at least 8760h)"},
+	{"session-idle", "VCLINIC_SESSION_IDLE", "how long a staff sign-in lasts without a request (`duration`); it lasts 12h at most"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -78,6 +80,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		TURNTTL:      12 * time.Hour,
 		// Ten years, as Danish health records are kept.
 		AuditRetention: audit.DefaultRetention,
+		SessionIdle:    30 * time.Minute,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,7 +91,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
-		"audit-retention": &cfg.AuditRetention,
+		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -179,6 +182,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.TURNTTL < time.Hour {
 		return fmt.Errorf("-turn-ttl %s: want at least 1h, longer than a visit", c.TURNTTL)
+	}
+	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
+		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)
 	}
 	if c.AuditRetention < audit.MinRetention {
 		return fmt.Errorf("-audit-retention %s: want at least %s (a year)", c.AuditRetention, audit.MinRetention)

@@ -85,11 +85,13 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	c.demoAppt = appt
 
 	issuer := tokenIssuer{keys: c.keys, base: base}
-	schedTok, err := issuer.Session(sched, demoSessionTTL)
+	// The printed links are operator tokens (no session, so no idle
+	// timeout): whoever runs the demo may open them hours later.
+	schedTok, err := issuer.Session(sched, "", demoSessionTTL)
 	if err != nil {
 		return err
 	}
-	clinTok, err := issuer.Session(clinUser, demoSessionTTL)
+	clinTok, err := issuer.Session(clinUser, "", demoSessionTTL)
 	if err != nil {
 		return err
 	}

@@ -434,3 +434,150 @@ func (a *apiClinic) doRaw(method, path, body string, hdr map[string]string) (int
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// login signs in over the API and answers the status, the session cookie's
+// token and the Retry-After header.
+func (a *apiClinic) login(username, password string) (int, string, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest("POST", a.srv.URL+"/api/v1/login", strings.NewReader(`{"username":"`+username+`","password":"`+password+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", a.srv.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	tok := ""
+	for _, c := range resp.Cookies() {
+		if c.Name == signaling.SessionCookie {
+			tok = c.Value
+		}
+	}
+	return resp.StatusCode, tok, resp.Header.Get("Retry-After")
+}
+
+// me asks GET /api/v1/me with a bearer token and answers the status.
+func (a *apiClinic) me(token string) int {
+	a.t.Helper()
+	status, _, _ := a.do("GET", "/api/v1/me", token, "", nil)
+	return status
+}
+
+// Defect: login had no rate limit, and 30 wrong passwords in a second were
+// all answered.
+func TestSecurityLoginThrottled(t *testing.T) {
+	a := newAPIClinic(t)
+	for i := 1; i <= scheduler.LockAfter; i++ {
+		if status, _, _ := a.login("anna", "wrong password "+fmt.Sprint(i)); status != 401 {
+			t.Fatalf("attempt %d: %d, want 401", i, status)
+		}
+	}
+	// Locked: the right password is not even checked, and a name that does
+	// not exist would answer alike.
+	status, _, retry := a.login("anna", "a long password 2")
+	if status != 429 || retry != fmt.Sprint(int(scheduler.LockFor.Seconds())) {
+		t.Fatalf("after %d failures: %d, Retry-After %q; want 429 and %v", scheduler.LockAfter, status, retry, scheduler.LockFor)
+	}
+	// An admin unlocks.
+	admin, err := a.c.store.CreateUser(context.Background(), scheduler.System, "root", "Ada Admin", scheduler.RoleAdmin, "a long password 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminTok := a.token(signaling.TokenRequest{Role: "admin", Subject: admin.ID})
+	if status, b, _ := a.do("POST", "/api/v1/users/"+a.clinUser.ID+"/unlock", adminTok, "", nil); status != 204 {
+		t.Fatalf("unlock: %d %s", status, b)
+	}
+	if status, _, _ := a.do("POST", "/api/v1/users/"+a.clinUser.ID+"/unlock", a.schedulerToken(), "", nil); status != 403 {
+		t.Errorf("a scheduler unlocks: %d, want 403", status)
+	}
+	if status, tok, _ := a.login("anna", "a long password 2"); status != 200 || tok == "" {
+		t.Fatalf("after the unlock: %d", status)
+	}
+	// Per address: names that do not exist, tried one after another, meet
+	// the address's limit.
+	var last int
+	for i := range 30 {
+		status, _, retry := a.login(fmt.Sprintf("nobody-%d", i), "wrong password")
+		last = status
+		if status == 429 {
+			if retry == "" || retry == "0" {
+				t.Errorf("429 with Retry-After %q", retry)
+			}
+			break
+		}
+	}
+	if last != 429 {
+		t.Errorf("30 attempts from one address were all answered")
+	}
+}
+
+// Defect: logout did not end the session: its token worked for 12 hours.
+func TestSecuritySessionsEnd(t *testing.T) {
+	a := newAPIClinic(t)
+	status, tok, _ := a.login("anna", "a long password 2")
+	if status != 200 || tok == "" || a.me(tok) != 200 {
+		t.Fatalf("sign-in: %d", status)
+	}
+	claims, err := a.c.keys.Verify(tok)
+	if err != nil || claims.Session == "" {
+		t.Fatalf("the session token names no session: %+v, %v", claims, err)
+	}
+	logout := func(token string) int {
+		status, _, _ := a.doRaw("POST", "/api/v1/logout", "", map[string]string{
+			"Cookie": signaling.SessionCookie + "=" + token, "Origin": a.srv.URL})
+		return status
+	}
+	if got := logout(tok); got != 204 {
+		t.Fatalf("logout: %d", got)
+	}
+	if got := a.me(tok); got != 401 {
+		t.Errorf("the token after logout: %d, want 401", got)
+	}
+	// Sign out everywhere (an admin's), disabling, a new password: each
+	// ends the tokens issued before.
+	admin, err := a.c.store.CreateUser(context.Background(), scheduler.System, "root", "Ada Admin", scheduler.RoleAdmin, "a long password 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminTok := a.token(signaling.TokenRequest{Role: "admin", Subject: admin.ID})
+	for _, tc := range []struct {
+		name string
+		do   func(tok string) int
+	}{
+		{"signed out everywhere", func(string) int {
+			s, _, _ := a.do("POST", "/api/v1/users/"+a.clinUser.ID+"/sign-out", adminTok, "", nil)
+			return s
+		}},
+		{"disabled", func(string) int {
+			s, _, _ := a.do("POST", "/api/v1/users/"+a.clinUser.ID+"/disable", adminTok, "", nil)
+			return s
+		}},
+		{"a new password", func(tok string) int {
+			s, _, _ := a.do("POST", "/api/v1/me/password", tok, `{"current":"a long password 2","new":"another long password"}`, nil)
+			return s
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, tok, _ := a.login("anna", "a long password 2")
+			if a.me(tok) != 200 {
+				t.Fatal("fresh sign-in refused")
+			}
+			if got := tc.do(tok); got != 204 && got != 200 {
+				t.Fatalf("%s: %d", tc.name, got)
+			}
+			if got := a.me(tok); got != 401 {
+				t.Errorf("the token after: %d, want 401", got)
+			}
+			if tc.name == "disabled" {
+				if status, _, _ := a.login("anna", "a long password 2"); status != 401 {
+					t.Errorf("a disabled user signs in: %d", status)
+				}
+				a.do("POST", "/api/v1/users/"+a.clinUser.ID+"/enable", adminTok, "", nil)
+			}
+		})
+	}
+	if status, tok, _ := a.login("anna", "another long password"); status != 200 || a.me(tok) != 200 {
+		t.Errorf("the new password: %d", status)
+	}
+}

@@ -156,7 +156,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
 		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure)}
 	policy := scheduler.LinkPolicy{}
-	auth := clinicAuth{keys: keys, store: store, links: policy, now: time.Now}
+	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
 	c.sig, err = signaling.New(signaling.Config{
 		Authenticator:  auth,
 		GracePeriod:    cfg.Grace,

@@ -1,0 +1,189 @@
+package scheduler
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// loginLimiter limits sign-in attempts per client address: a bucket of
+// loginBurst attempts, refilled one every loginRefill. It lives in the
+// process (each node of a cluster keeps its own; the per-name lock in the
+// records is shared).
+type loginLimiter struct {
+	now func() time.Time
+
+	mu      sync.Mutex // guards buckets
+	buckets map[string]*loginBucket
+}
+
+type loginBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// Per-address sign-in limits.
+const (
+	loginBurst  = 10
+	loginRefill = 6 * time.Second
+	// loginBuckets bounds the addresses remembered; the full ones are
+	// forgotten first.
+	loginBuckets = 100_000
+)
+
+// allow takes one attempt for address, or answers how long to wait.
+func (l *loginLimiter) allow(address string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[string]*loginBucket{}
+	}
+	b := l.buckets[address]
+	if b == nil {
+		if len(l.buckets) >= loginBuckets {
+			l.forgetFullLocked(now)
+		}
+		b = &loginBucket{tokens: loginBurst, at: now}
+		l.buckets[address] = b
+	}
+	b.tokens = math.Min(loginBurst, b.tokens+float64(now.Sub(b.at))/float64(loginRefill))
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(loginRefill))
+}
+
+// forgetFullLocked drops the buckets that have refilled: they remember
+// nothing a new bucket would not.
+func (l *loginLimiter) forgetFullLocked(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+float64(now.Sub(b.at))/float64(loginRefill) >= loginBurst {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// tooMany answers 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3).
+func (a *API) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	a.problem(w, r, http.StatusTooManyRequests, detail)
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	address := clientAddress(r)
+	if ok, wait := a.logins.allow(address); !ok {
+		a.tooMany(w, r, wait, "too many sign-in attempts from this address; wait a moment")
+		return
+	}
+	u, err := a.store.Authenticate(r.Context(), req.Username, req.Password, address)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.startSession(w, r, u)
+}
+
+// startSession opens a session of u, sets its cookie and answers the user.
+func (a *API) startSession(w http.ResponseWriter, r *http.Request, u User) {
+	ss, err := a.store.OpenSession(r.Context(), u, a.cfg.SessionTTL, clientAddress(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	tok, err := a.issuer.Session(u, ss.ID, a.cfg.SessionTTL)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: a.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(a.cfg.SessionTTL / time.Second),
+	})
+	writeJSON(w, http.StatusOK, a.userView(r, u))
+}
+
+// logout ends the caller's session, if the request has one, and clears the
+// cookie either way.
+func (a *API) logout(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if p, err := a.auth.Authenticate(r); err == nil && p.Session != "" {
+		p.Address = clientAddress(r)
+		if err := a.store.EndSession(r.Context(), p.Actor, p.Session); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: a.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// changePassword: POST /api/v1/me/password {"current", "new"}. The current
+// password is checked as a sign-in is (and counts towards a lock); the new
+// one ends every session, this one included, and a new session begins.
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	var req struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	u, err := a.store.GetUser(r.Context(), p.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if ok, wait := a.logins.allow(p.Address); !ok {
+		a.tooMany(w, r, wait, "too many attempts from this address; wait a moment")
+		return
+	}
+	if _, err := a.store.Authenticate(r.Context(), u.Username, req.Current, p.Address); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.store.SetPassword(r.Context(), p.Actor, u.ID, req.New); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.startSession(w, r, u)
+}
+
+// userAction serves POST /api/v1/users/{id}/{unlock,sign-out,disable,enable}
+// (admins; a user may sign themselves out everywhere).
+func (a *API) userAction(action string) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+		id := ps.ByName("id")
+		var err error
+		switch action {
+		case "unlock":
+			err = a.store.Unlock(r.Context(), p.Actor, id)
+		case "sign-out":
+			err = a.store.SignOutEverywhere(r.Context(), p.Actor, id)
+		case "disable":
+			err = a.store.SetDisabled(r.Context(), p.Actor, id, true)
+		case "enable":
+			err = a.store.SetDisabled(r.Context(), p.Actor, id, false)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
