@@ -38,6 +38,7 @@ type serveConfig struct {
 	TURNTTL        time.Duration
 	AuditRetention time.Duration
 	SessionIdle    time.Duration
+	TrustedProxies string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -66,6 +67,7 @@ var serveFlags = []envFlag{
 	{"turn-ttl", "VCLINIC_TURN_TTL", "how long a TURN credential lasts (`duration`)"},
 	{"audit-retention", "VCLINIC_AUDIT_RETENTION", "how long audit log rows are kept before they are purged (`duration`, at least 8760h)"},
 	{"session-idle", "VCLINIC_SESSION_IDLE", "how long a staff sign-in lasts without a request (`duration`); it lasts 12h at most"},
+	{"trusted-proxies", "VCLINIC_TRUSTED_PROXIES", "comma-separated `addresses or CIDRs` of reverse proxies whose X-Forwarded-For names the client"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -91,7 +93,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
-		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle,
+		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -182,6 +184,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.TURNTTL < time.Hour {
 		return fmt.Errorf("-turn-ttl %s: want at least 1h, longer than a visit", c.TURNTTL)
+	}
+	if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
+		return err
 	}
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)

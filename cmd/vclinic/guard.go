@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -136,5 +138,76 @@ func guardProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"type": "about:blank", "title": http.StatusText(status), "status": status,
 		"detail": detail, "instance": r.URL.Path,
+	})
+}
+
+// trustedProxies are the reverse proxies (a TLS load balancer) whose
+// X-Forwarded-For the clinic believes: a request from one of them comes
+// from the last address in the header that is not itself a trusted proxy.
+// The client's address is what the audit log records and what sign-in
+// attempts are limited by; without this every request behind a proxy would
+// come from the proxy.
+type trustedProxies []*net.IPNet
+
+// parseTrustedProxies reads a comma-separated list of CIDRs or addresses.
+func parseTrustedProxies(list string) (trustedProxies, error) {
+	var out trustedProxies
+	for _, s := range splitList(list) {
+		if !strings.Contains(s, "/") {
+			if ip := net.ParseIP(s); ip != nil && ip.To4() != nil {
+				s += "/32"
+			} else {
+				s += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("-trusted-proxies: %q is not an address or CIDR", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (t trustedProxies) trusts(ip net.IP) bool {
+	for _, n := range t {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// wrap puts the client's address in RemoteAddr for a request a trusted
+// proxy forwarded (X-Forwarded-For, read from the right).
+func (t trustedProxies) wrap(next http.Handler) http.Handler {
+	if len(t) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		peer := net.ParseIP(host)
+		if err != nil || peer == nil || !t.trusts(peer) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var hops []string
+		for _, h := range r.Header.Values("X-Forwarded-For") {
+			hops = append(hops, strings.Split(h, ",")...)
+		}
+		client := peer
+		for i := len(hops) - 1; i >= 0; i-- {
+			ip := net.ParseIP(strings.TrimSpace(hops[i]))
+			if ip == nil {
+				break // a malformed hop: believe nothing before it
+			}
+			client = ip
+			if !t.trusts(ip) {
+				break
+			}
+		}
+		r2 := r.Clone(r.Context())
+		r2.RemoteAddr = net.JoinHostPort(client.String(), "0")
+		next.ServeHTTP(w, r2)
 	})
 }

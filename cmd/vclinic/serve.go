@@ -66,6 +66,7 @@ type clinic struct {
 	demoAppt scheduler.Appointment
 	web      *web.Web
 	guard    guard
+	proxies  trustedProxies
 	ready    atomic.Bool
 	// vitalsPushes counts live vitals pushes to visits, for metrics.
 	vitalsPushes atomic.Uint64
@@ -153,8 +154,14 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, fmt.Errorf("media server: %w", err)
 	}
+	proxies, err := parseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		db.Close()
+		media.Close()
+		return nil, err
+	}
 	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
-		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure)}
+		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
 	c.sig, err = signaling.New(signaling.Config{
@@ -369,7 +376,7 @@ func (c *clinic) routes() http.Handler {
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))
-	return c.logRequests(c.guard.wrap(r))
+	return c.proxies.wrap(c.logRequests(c.guard.wrap(r)))
 }
 
 // logRequests logs each request's method, path (never the query or fragment),
