@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
+
+	"vclinic/homekit/gatt"
 )
 
 // Device is one device of the patient's kit, as GET
@@ -44,15 +45,12 @@ type RecordAccess func(ctx context.Context, write func(request []byte) error) er
 
 // RecordAccessControlPoint is the characteristic a glucose meter is asked
 // for its stored records through.
-const RecordAccessControlPoint uint16 = 0x2A52
+const RecordAccessControlPoint uint16 = gatt.RecordAccessControlPoint
 
-// MeasurementChars are the characteristics the gateway forwards: blood
-// pressure, temperature, pulse oximetry (spot check and continuous), weight,
-// glucose and heart rate.
-var MeasurementChars = []uint16{0x2A35, 0x2A1C, 0x2A5E, 0x2A5F, 0x2A9D, 0x2A18, 0x2A37}
-
-// IsMeasurement reports whether the gateway forwards char.
-func IsMeasurement(char uint16) bool { return slices.Contains(MeasurementChars, char) }
+// IsMeasurement reports whether the gateway forwards char: a characteristic
+// the decoder reads as measurements (blood pressure, temperature, pulse
+// oximetry spot check and continuous, weight, glucose, heart rate).
+func IsMeasurement(char uint16) bool { return gatt.MeasurementsIn(char) > 0 }
 
 // charName is the form the server takes, e.g. "2A35".
 func charName(char uint16) string { return fmt.Sprintf("%04X", char) }
