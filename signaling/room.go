@@ -452,7 +452,9 @@ func toICEInit(c *ICECandidate) webrtc.ICECandidateInit {
 
 // RoomStatus is what operations and clinicians see of a live room.
 type RoomStatus struct {
-	ID           string              `json:"id"`
+	ID string `json:"id"`
+	// Node is the id of the node that hosts the room.
+	Node         string              `json:"node"`
 	Participants []ParticipantStatus `json:"participants"`
 }
 
@@ -472,7 +474,7 @@ func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
 	if r == nil {
 		return RoomStatus{}, false
 	}
-	st := RoomStatus{ID: id}
+	st := RoomStatus{ID: id, Node: s.cfg.NodeID}
 	for _, p := range r.listLocked() {
 		m := r.members[p.ID]
 		ps := ParticipantStatus{Participant: p, Stats: m.stats}

@@ -54,6 +54,8 @@ type Config struct {
 	// VitalsAudit records who is shown a patient's live home readings; nil
 	// records nothing.
 	VitalsAudit VitalsAudit
+	// NodeID names this node in a cluster (room status shows it).
+	NodeID string
 	// Authenticator finds and checks the caller of every request (the
 	// WebSocket upgrade and the HTTP routes); nil verifies the token alone
 	// (Keyring.FromRequest). The clinic's own also checks what the token

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -97,17 +97,36 @@ func ValidRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 // keyFileSuffix ends a signing key file's name.
 const keyFileSuffix = ".key"
 
-// Keyring holds the Ed25519 keys that sign and verify tokens. Keys live as PKCS #8
-// PEM files named <creation time>-<kid>.key (mode 0600) in one directory, so that they can rotate
-// (a new key signs, old ones still verify until removed) and several nodes can
-// share them. The newest key signs.
+// Keyring holds the Ed25519 keys that sign and verify tokens. The keys live in
+// a KeyStore: a directory of PKCS #8 PEM files (one node, DirKeys) or a table
+// of the clinic's records shared by every node of a cluster. Keys rotate: the
+// newest signs, older ones verify until removed. A token signed with a key
+// the keyring has not seen makes it read the store again (at most once a
+// second), so that a key another node made verifies at once.
 type Keyring struct {
-	dir string
-	now func() time.Time
+	store KeyStore
+	now   func() time.Time
 
-	mu     sync.RWMutex // guards the following
-	keys   map[string]ed25519.PrivateKey
-	active string
+	mu       sync.RWMutex // guards the following
+	keys     map[string]ed25519.PrivateKey
+	created  map[string]time.Time
+	active   string
+	reloaded time.Time // when the store was last read for an unknown key
+}
+
+// StoredKey is one signing key as a KeyStore keeps it.
+type StoredKey struct {
+	ID      string    // keyID of its public key
+	Created time.Time // the newest signs
+	DER     []byte    // PKCS #8
+}
+
+// KeyStore keeps a keyring's keys.
+type KeyStore interface {
+	// Keys answers every key stored.
+	Keys(ctx context.Context) ([]StoredKey, error)
+	// Add stores a new key.
+	Add(ctx context.Context, k StoredKey) error
 }
 
 // SetClock sets the clock that signing and verifying read (time.Now unless
@@ -131,71 +150,72 @@ func OpenKeyring(dir string) (*Keyring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keyring %s: %w", dir, err)
 	}
-	k := &Keyring{dir: dir, now: time.Now, keys: map[string]ed25519.PrivateKey{}}
-	if err := k.load(); err != nil {
+	return OpenKeyStore(context.Background(), DirKeys(dir))
+}
+
+// OpenKeyStore loads the keys store keeps, and makes a first one if there
+// are none.
+func OpenKeyStore(ctx context.Context, store KeyStore) (*Keyring, error) {
+	k := &Keyring{store: store, now: time.Now, keys: map[string]ed25519.PrivateKey{}, created: map[string]time.Time{}}
+	if err := k.Reload(ctx); err != nil {
 		return nil, err
 	}
-	if len(k.keys) == 0 {
-		if _, err := k.Rotate(); err != nil {
+	k.mu.RLock()
+	none := len(k.keys) == 0
+	k.mu.RUnlock()
+	if none {
+		if _, err := k.Rotate(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return k, nil
 }
 
-func (k *Keyring) load() error {
-	entries, err := os.ReadDir(k.dir)
+// Reload reads the store again: keys another node added verify, and the
+// newest of all signs.
+func (k *Keyring) Reload(ctx context.Context) error {
+	stored, err := k.store.Keys(ctx)
 	if err != nil {
-		return fmt.Errorf("keyring %s: %w", k.dir, err)
+		return fmt.Errorf("keyring: %w", err)
 	}
-	type loaded struct {
-		kid  string
-		name string
-	}
-	var order []loaded
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), keyFileSuffix) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, sk := range stored {
+		if _, ok := k.keys[sk.ID]; ok {
 			continue
 		}
-		path := filepath.Join(k.dir, e.Name())
-		raw, err := os.ReadFile(path)
+		parsed, err := x509.ParsePKCS8PrivateKey(sk.DER)
 		if err != nil {
-			return fmt.Errorf("keyring: read %s: %w", path, err)
-		}
-		block, _ := pem.Decode(raw)
-		if block == nil || block.Type != "PRIVATE KEY" {
-			return fmt.Errorf("keyring: %s: not a PEM private key", path)
-		}
-		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return fmt.Errorf("keyring: %s: %w", path, err)
+			return fmt.Errorf("keyring: key %s: %w", sk.ID, err)
 		}
 		priv, ok := parsed.(ed25519.PrivateKey)
 		if !ok {
-			return fmt.Errorf("keyring: %s: not an Ed25519 key", path)
+			return fmt.Errorf("keyring: key %s: not an Ed25519 key", sk.ID)
 		}
 		kid := keyID(priv.Public().(ed25519.PublicKey))
-		k.keys[kid] = priv
-		order = append(order, loaded{kid, e.Name()})
+		if kid != sk.ID {
+			return fmt.Errorf("keyring: key %s holds the key of %s", sk.ID, kid)
+		}
+		k.keys[kid], k.created[kid] = priv, sk.Created
 	}
-	// Names start with the creation time, so the last one is the newest.
-	sort.Slice(order, func(i, j int) bool { return order[i].name < order[j].name })
-	if len(order) > 0 {
-		k.active = order[len(order)-1].kid
+	for kid, at := range k.created {
+		if a, ok := k.created[k.active]; !ok || at.After(a) || (at.Equal(a) && kid > k.active) {
+			k.active = kid
+		}
 	}
 	return nil
 }
 
 // keyID derives a key id from the public key: the first 12 bytes of its SHA-256,
-// base64url. Stable across nodes that share the key file.
+// base64url. Stable across nodes that share the key.
 func keyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-// Rotate creates a new signing key and makes it the active one; older keys keep
-// verifying. It returns the new key id.
-func (k *Keyring) Rotate() (string, error) {
+// Rotate creates a new signing key, stores it and makes it the active one;
+// older keys keep verifying. It returns the new key id.
+func (k *Keyring) Rotate(ctx context.Context) (string, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return "", fmt.Errorf("keyring: generate: %w", err)
@@ -204,29 +224,112 @@ func (k *Keyring) Rotate() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("keyring: marshal: %w", err)
 	}
-	kid := keyID(priv.Public().(ed25519.PublicKey))
-	name := k.clock().UTC().Format("20060102T150405.000000000Z") + "-" + kid + keyFileSuffix
-	path := filepath.Join(k.dir, name)
+	sk := StoredKey{ID: keyID(priv.Public().(ed25519.PublicKey)), Created: k.clock().UTC(), DER: der}
+	if err := k.store.Add(ctx, sk); err != nil {
+		return "", fmt.Errorf("keyring: %w", err)
+	}
+	k.mu.Lock()
+	k.keys[sk.ID], k.created[sk.ID] = priv, sk.Created
+	k.active = sk.ID
+	k.mu.Unlock()
+	return sk.ID, nil
+}
+
+// verificationKey finds the public key of kid, reading the store again
+// (at most once a second) when it is not known.
+func (k *Keyring) verificationKey(kid string) (ed25519.PublicKey, error) {
+	k.mu.RLock()
+	priv, ok := k.keys[kid]
+	recent := time.Since(k.reloaded) < time.Second
+	k.mu.RUnlock()
+	if !ok && !recent {
+		k.mu.Lock()
+		k.reloaded = time.Now()
+		k.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := k.Reload(ctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		k.mu.RLock()
+		priv, ok = k.keys[kid]
+		k.mu.RUnlock()
+	}
+	if !ok {
+		return nil, fmt.Errorf("unknown key id %q", kid)
+	}
+	return priv.Public().(ed25519.PublicKey), nil
+}
+
+// DirKeys keeps keys as PKCS #8 PEM files named <creation time>-<kid>.key
+// (mode 0600) in a directory: the keys of one node.
+type DirKeys string
+
+// Keys implements KeyStore.
+func (d DirKeys) Keys(context.Context) ([]StoredKey, error) {
+	entries, err := os.ReadDir(string(d))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", d, err)
+	}
+	var out []StoredKey
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, keyFileSuffix) {
+			continue
+		}
+		path := filepath.Join(string(d), name)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		block, _ := pem.Decode(raw)
+		if block == nil || block.Type != "PRIVATE KEY" {
+			return nil, fmt.Errorf("%s: not a PEM private key", path)
+		}
+		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		priv, ok := parsed.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: not an Ed25519 key", path)
+		}
+		// Names start with the creation time; the file's own time is the
+		// fallback for a name that does not.
+		created, err := time.Parse(keyTimeLayout, strings.SplitN(name, "-", 2)[0])
+		if err != nil {
+			if info, err := e.Info(); err == nil {
+				created = info.ModTime()
+			}
+		}
+		out = append(out, StoredKey{ID: keyID(priv.Public().(ed25519.PublicKey)), Created: created.UTC(), DER: block.Bytes})
+	}
+	return out, nil
+}
+
+// keyTimeLayout is how a key file's name begins: its creation time.
+const keyTimeLayout = "20060102T150405.000000000Z"
+
+// Add implements KeyStore: it writes the file and syncs it.
+func (d DirKeys) Add(_ context.Context, k StoredKey) error {
+	path := filepath.Join(string(d), k.Created.UTC().Format(keyTimeLayout)+"-"+k.ID+keyFileSuffix)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("keyring: create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: k.DER}); err != nil {
 		f.Close()
-		return "", fmt.Errorf("keyring: write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return "", fmt.Errorf("keyring: sync %s: %w", path, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("keyring: close %s: %w", path, err)
+		return fmt.Errorf("close %s: %w", path, err)
 	}
-	k.mu.Lock()
-	k.keys[kid] = priv
-	k.active = kid
-	k.mu.Unlock()
-	return kid, nil
+	return nil
 }
 
 // TokenRequest describes a token to sign.
@@ -319,13 +422,7 @@ func (k *Keyring) Verify(token string) (*Claims, error) {
 	var claims Claims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		k.mu.RLock()
-		priv, ok := k.keys[kid]
-		k.mu.RUnlock()
-		if !ok {
-			return nil, fmt.Errorf("unknown key id %q", kid)
-		}
-		return priv.Public(), nil
+		return k.verificationKey(kid)
 	},
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(issuer),

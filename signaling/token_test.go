@@ -1,12 +1,15 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -157,7 +160,7 @@ func TestKeyringPersistsAndRotates(t *testing.T) {
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode %v, want 0600", info.Mode().Perm())
 	}
-	if _, err := k1.Rotate(); err != nil {
+	if _, err := k1.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	fresh := mustSign(t, k1, TokenRequest{Role: RoleClinician, Subject: "c"})
@@ -206,5 +209,69 @@ func TestFromRequest(t *testing.T) {
 				t.Fatalf("subject %q", c.Subject)
 			}
 		})
+	}
+}
+
+// memKeys is a KeyStore in memory, shared like a table of the records.
+type memKeys struct {
+	mu   sync.Mutex
+	keys []StoredKey
+}
+
+func (m *memKeys) Keys(context.Context) ([]StoredKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.keys), nil
+}
+
+func (m *memKeys) Add(_ context.Context, k StoredKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys = append(m.keys, k)
+	return nil
+}
+
+// TestSharedKeys: nodes that share a key store verify each other's tokens,
+// a key one node makes verifies at once on the others, and the newest key
+// signs everywhere after a reload.
+func TestSharedKeys(t *testing.T) {
+	ctx := context.Background()
+	store := &memKeys{}
+	a, err := OpenKeyStore(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenKeyStore(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(store.keys) != 1 {
+		t.Fatalf("%d keys after two nodes started, want the first node's one", len(store.keys))
+	}
+	tok := mustSign(t, a, TokenRequest{Role: RoleClinician, Subject: "c"})
+	if _, err := b.Verify(tok); err != nil {
+		t.Fatalf("node b verifies node a's token: %v", err)
+	}
+	kid, err := a.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := mustSign(t, a, TokenRequest{Role: RoleClinician, Subject: "c"})
+	if _, err := b.Verify(fresh); err != nil {
+		t.Fatalf("node b verifies a token of node a's new key: %v", err)
+	}
+	b.mu.RLock()
+	active := b.active
+	b.mu.RUnlock()
+	if active != kid {
+		t.Errorf("node b signs with %s, want the newest key %s", active, kid)
+	}
+	// A token of a key no store holds stays refused.
+	other, err := OpenKeyStore(ctx, &memKeys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(mustSign(t, other, TokenRequest{Role: RoleClinician, Subject: "c"})); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a foreign token: %v", err)
 	}
 }

@@ -39,6 +39,8 @@ type serveConfig struct {
 	AuditRetention time.Duration
 	SessionIdle    time.Duration
 	TrustedProxies string
+	Redis          string
+	NodeID         string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -68,6 +70,8 @@ var serveFlags = []envFlag{
 	{"audit-retention", "VCLINIC_AUDIT_RETENTION", "how long audit log rows are kept before they are purged (`duration`, at least 8760h)"},
 	{"session-idle", "VCLINIC_SESSION_IDLE", "how long a staff sign-in lasts without a request (`duration`); it lasts 12h at most"},
 	{"trusted-proxies", "VCLINIC_TRUSTED_PROXIES", "comma-separated `addresses or CIDRs` of reverse proxies whose X-Forwarded-For names the client"},
+	{"redis", "VCLINIC_REDIS", "Redis `URL` (redis://, rediss:// for TLS, unix://; ?addr=host:port more than once for a Redis Cluster, ?master=name for Sentinel) that, with -postgres, makes this node part of a cluster"},
+	{"node-id", "VCLINIC_NODE_ID", "this node's `id` in a cluster, stable across restarts; default the host name and the HTTP port, e.g. web3-8080"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -94,6 +98,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
+		"redis": &cfg.Redis, "node-id": &cfg.NodeID,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -187,6 +192,17 @@ func (c serveConfig) validate() error {
 	}
 	if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
 		return err
+	}
+	if c.Redis != "" && c.Postgres == "" {
+		return errors.New("-redis makes a cluster node, and a cluster keeps its records in PostgreSQL: give -postgres too")
+	}
+	if c.Redis != "" {
+		if _, err := redisOptions(c.Redis); err != nil {
+			return err
+		}
+	}
+	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
+		return fmt.Errorf("-node-id %q: want 1-64 letters, digits, ., - or _", c.NodeID)
 	}
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)

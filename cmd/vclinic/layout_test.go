@@ -62,6 +62,8 @@ var importRules = map[string][]string{
 	"vclinic/sfu":                          {},
 	"vclinic/web":                          {},
 	"vclinic/signaling":                    {"vclinic/sfu"},
+	"vclinic/signaling/cluster":            {},
+	"vclinic/internal/redistest":           {},
 	"vclinic/scheduler":                    {"vclinic/internal/records/..."},
 	"vclinic/homekit":                      {"vclinic/internal/records/...", "vclinic/homekit/gatt"},
 	"vclinic/homekit/gatt":                 {},
@@ -81,6 +83,7 @@ var testImportRules = map[string][]string{
 	"vclinic/internal/records":       {"vclinic/internal/records/recordstest"},
 	"vclinic/internal/records/audit": {"vclinic/internal/records/recordstest"},
 	"vclinic/cmd/homegw":             {"vclinic/homekit", "vclinic/internal/records/..."},
+	"vclinic/signaling/cluster":      {"vclinic/internal/redistest"},
 }
 
 // forbiddenDeps are modules and packages a package must not link at all.

@@ -102,6 +102,7 @@ var matrix = map[string]row{
 	"GET /fhir/r4/Device":                    {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients/{id}/gateways":    {body: `{"label":"hall"}`, def: 403, status: staffAll(201)},
 	"GET /api/v1/audit":                      {def: 403, status: map[string]int{adminRole: 200}},
+	"GET /api/v1/cluster":                    {def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/me/access-log":              {def: 403, status: map[string]int{patient: 200, patientOther: 200}},
 	// Only appointment A's clinician knows this password; for other staff
 	// the current password is wrong (401).
@@ -178,7 +179,7 @@ func openAPIRoutes(t *testing.T) []string {
 // source (httprouter keeps no list), as the OpenAPI document writes them.
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
-	re := regexp.MustCompile(`r\.(GET|POST|PUT|DELETE|PATCH)\("(/(?:api|fhir)/[^"]+)"`)
+	re := regexp.MustCompile(`r\.(?:(GET|POST|PUT|DELETE|PATCH)\(|HandlerFunc\(http\.Method(Get|Post|Put|Delete|Patch), )"(/(?:api|fhir)/[^"]+)"`)
 	var out []string
 	for _, f := range []string{"serve.go", "../../scheduler/api.go", "../../homekit/api.go"} {
 		b, err := os.ReadFile(f)
@@ -186,8 +187,8 @@ func registeredRoutes(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(m[2], "{$1}")
-			out = append(out, m[1]+" "+path)
+			path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(m[3], "{$1}")
+			out = append(out, strings.ToUpper(m[1]+m[2])+" "+path)
 		}
 	}
 	if len(out) < 30 {

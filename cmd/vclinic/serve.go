@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/redis/go-redis/v9"
 
 	"vclinic/homekit"
 	"vclinic/internal/records"
@@ -26,6 +27,7 @@ import (
 	"vclinic/scheduler"
 	"vclinic/sfu"
 	"vclinic/signaling"
+	"vclinic/signaling/cluster"
 	"vclinic/web"
 )
 
@@ -67,6 +69,11 @@ type clinic struct {
 	web      *web.Web
 	guard    guard
 	proxies  trustedProxies
+	auth     clinicAuth
+	// registry is the cluster's view of its nodes (this node alone without
+	// -redis); rdb the Redis client behind it, nil without.
+	registry *cluster.Registry
+	rdb      redis.UniversalClient
 	ready    atomic.Bool
 	// vitalsPushes counts live vitals pushes to visits, for metrics.
 	vitalsPushes atomic.Uint64
@@ -115,10 +122,6 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	keys, err := signaling.OpenKeyring(filepath.Join(cfg.Data, "keys"))
-	if err != nil {
-		return nil, err
-	}
 	httpHost, _, _ := net.SplitHostPort(cfg.Addr)
 	pub, err := publicIPs(cfg.PublicHost)
 	if err != nil {
@@ -130,6 +133,11 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	}
 	db, trail, err := openRecords(ctx, cfg.Data, cfg.Postgres, cfg.AuditRetention, log.With("component", "records"))
 	if err != nil {
+		return nil, err
+	}
+	keys, err := openKeys(ctx, cfg.Data, db)
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, log.With("component", "scheduler"))
@@ -164,7 +172,24 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
+	c.auth = auth
+	mediaHost := cfg.PublicHost
+	if mediaHost == "" {
+		mediaHost = httpHost
+	}
+	c.registry, c.rdb, err = newRegistry(ctx, cfg, linkBase, mediaHost, func() cluster.Load {
+		if c.sig == nil {
+			return cluster.Load{}
+		}
+		n := c.sig.Counters()
+		return cluster.Load{Rooms: n.Rooms, Participants: n.Members}
+	}, c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	c.sig, err = signaling.New(signaling.Config{
+		NodeID:         c.registry.ID(),
 		Authenticator:  auth,
 		GracePeriod:    cfg.Grace,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
@@ -204,6 +229,14 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 func (c *clinic) Close() {
 	if err := c.media.Close(); err != nil {
 		c.log.Warn("media shutdown", "err", err)
+	}
+	if c.registry != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c.registry.Leave(ctx)
+		cancel()
+	}
+	if c.rdb != nil {
+		c.rdb.Close()
 	}
 	if err := c.db.Close(); err != nil {
 		c.log.Warn("records close", "err", err)
@@ -255,7 +288,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Audit rows past the retention are purged daily.
 	auditDone := make(chan struct{})
 	go func() { defer close(auditDone); c.trail.RunPurge(purgeCtx, 24*time.Hour) }()
-	defer func() { stopPurge(); <-purgeDone; <-auditDone }()
+	// The node tells the cluster it lives, and reads signing keys other
+	// nodes made.
+	beatDone := make(chan struct{})
+	go func() { defer close(beatDone); c.registry.Run(purgeCtx) }()
+	keysDone := make(chan struct{})
+	go func() { defer close(keysDone); c.reloadKeys(purgeCtx, time.Minute) }()
+	defer func() { stopPurge(); <-purgeDone; <-auditDone; <-beatDone; <-keysDone }()
 	// The demo's links are printed once the clinic is ready: whoever reads
 	// them (a person, a script, the tests) may use them at once.
 	var links bytes.Buffer
@@ -287,6 +326,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	log.Info("shutting down", "wait", cfg.ShutdownWait.String())
 	c.ready.Store(false)
+	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	c.registry.Drain(dctx)
+	dcancel()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
 	if err := sig.Shutdown(sctx); err != nil {
@@ -356,6 +398,7 @@ func (c *clinic) routes() http.Handler {
 	})
 	r.Handler(http.MethodGet, "/metrics", c.metricsHandler())
 	r.HandlerFunc(http.MethodGet, "/ws", c.sig.ServeWS)
+	r.HandlerFunc(http.MethodGet, "/api/v1/cluster", c.serveCluster)
 	r.GET("/api/v1/rooms/:room", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
 		c.sig.ServeRoom(w, req, p.ByName("room"))
 	})
