@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +109,101 @@ func TestClusterView(t *testing.T) {
 	if _, err := parseServeConfig([]string{"-redis", rds.URL()}, io.Discard); err == nil || !strings.Contains(err.Error(), "-postgres") {
 		t.Errorf("-redis without -postgres: %v", err)
 	}
+}
+
+// TestClusterBookingStorm: 200 bookings of overlapping times for one
+// clinician, sent at once and spread over three nodes on one PostgreSQL:
+// every booking is either made or refused as overlapping, and the ones made
+// never overlap.
+func TestClusterBookingStorm(t *testing.T) {
+	dsn := recordstest.Postgres(t).Database(t)
+	var nodes []*clusterNode
+	for _, id := range []string{"web1-8080", "web2-8080", "web3-8080"} {
+		n, err := startNode(t, dsn, "", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	ctx := context.Background()
+	s := nodes[0].c.store
+	sched, err := s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", "scheduler", "a long password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clin, err := s.CreateClinician(ctx, sched.Actor(), scheduler.Clinician{Name: "Dr. Anna Holm", Zone: scheduler.DefaultZone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: 0, End: scheduler.Clock(24, 0)})
+	}
+	if _, err := s.PutAvailability(ctx, sched.Actor(), clin.ID, av); err != nil {
+		t.Fatal(err)
+	}
+	pat, err := s.CreatePatient(ctx, sched.Actor(), scheduler.Patient{Name: "Karen Jensen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := nodes[0].c.keys.Sign(signaling.TokenRequest{Role: "scheduler", Subject: sched.ID, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	const bookers = 200
+	type result struct {
+		status int
+		start  time.Time
+		end    time.Time
+	}
+	results := make([]result, bookers)
+	var wg sync.WaitGroup
+	for i := range bookers {
+		wg.Go(func() {
+			// Starts every 5 minutes over ~8 h, lengths 10-60 min: many overlap.
+			start := base.Add(time.Duration(i*5%480) * time.Minute)
+			minutes := 10 + (i*7)%51
+			body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":%d}`,
+				clin.ID, pat.ID, start.UTC().Format(time.RFC3339), minutes)
+			req, _ := http.NewRequest("POST", nodes[i%3].srv.URL+"/api/v1/appointments", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			results[i] = result{resp.StatusCode, start, start.Add(time.Duration(minutes) * time.Minute)}
+		})
+	}
+	wg.Wait()
+	var made []result
+	for i, r := range results {
+		switch r.status {
+		case 201:
+			made = append(made, r)
+		case 409:
+		default:
+			t.Errorf("booking %d: %d, want 201 or 409", i, r.status)
+		}
+	}
+	for i := range made {
+		for j := i + 1; j < len(made); j++ {
+			if made[i].start.Before(made[j].end) && made[j].start.Before(made[i].end) {
+				t.Errorf("bookings %v-%v and %v-%v overlap", made[i].start, made[i].end, made[j].start, made[j].end)
+			}
+		}
+	}
+	// What the nodes answered is what the records hold.
+	booked, err := s.ListAppointments(ctx, sched.Actor(), clin.ID, base.Add(-time.Hour), base.Add(10*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(booked) != len(made) || len(made) == 0 {
+		t.Errorf("%d bookings answered 201, %d in the records", len(made), len(booked))
+	}
+	t.Logf("%d of %d bookings made across three nodes, none overlapping", len(made), bookers)
 }
