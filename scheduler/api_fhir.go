@@ -144,7 +144,7 @@ func (a *API) parties(r *http.Request, p Principal, ap Appointment) (Clinician, 
 	if err != nil {
 		return c, pt, "", err
 	}
-	link, err := a.patientLink(r, p, ap, pt)
+	link, err := a.patientLink(p, ap, c, pt)
 	return c, pt, link, err
 }
 

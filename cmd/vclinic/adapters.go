@@ -39,7 +39,7 @@ func (t tokenIssuer) Session(u scheduler.User, sessionID string, ttl time.Durati
 // GuestLink mints an invitation link whose token expires at until, a day
 // after the visit (scheduler.LinkPolicy.Until). Whether the link works is
 // decided at every use from the appointment as it is now, so a reschedule
-// moves the link's span on (see guestExpiry).
+// moves the link's span on (clinicAuth).
 func (t tokenIssuer) GuestLink(a scheduler.Appointment, role, subject, name string, until time.Time) (string, error) {
 	ttl := time.Until(until)
 	if ttl <= 0 {
