@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ var auditColumns = []string{"id", "at", "actorId", "actorRole", "action", "entit
 func auditFilter(q url.Values, allowed ...string) (audit.Filter, error) {
 	var f audit.Filter
 	for k := range q {
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			return f, fmt.Errorf("unknown parameter %q; known: %s", k, strings.Join(allowed, ", "))
 		}
 		if len(q[k]) > 1 {
@@ -52,15 +53,6 @@ func auditFilter(q url.Values, allowed ...string) (audit.Filter, error) {
 		f.Limit = n
 	}
 	return f, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // auditLog serves GET /api/v1/audit: the clinic's audit log for an admin,
@@ -105,7 +97,7 @@ func (a *API) accessLog(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		for i, e := range page.Rows {
 			rows[i] = append(auditRecordCSV(e.Entry), e.ActorName)
 		}
-		writeCSV(w, r, append(auditColumns, "actorName"), rows, page.Next)
+		writeCSV(w, r, slices.Concat(auditColumns, []string{"actorName"}), rows, page.Next)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
