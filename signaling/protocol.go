@@ -162,6 +162,7 @@ const (
 	ReasonShutdown = "shutdown" // the server is shutting down; reconnect shortly
 	ReasonTimeout  = "timeout"  // no message within the keepalive window
 	ReasonEnded    = "ended"    // the room was closed
+	ReasonMoved    = "moved"    // the room is on another node now; reconnect and join again
 )
 
 // Envelope is one frame on the wire.

@@ -77,7 +77,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	if name == "" {
 		name = claims.Role
 	}
-	appt := s.isAppointmentRoom(roomID, claims)
+	appt, admitted := s.isAppointmentRoom(roomID, claims)
 
 	s.mu.Lock()
 	if s.closed {
@@ -89,8 +89,15 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		return
 	}
 	r := s.rooms[roomID]
+	if r == nil && s.cfg.Placement != nil && !s.cfg.Placement.Holds(roomID) {
+		// The lease taken before the upgrade has lapsed or gone to another
+		// node meanwhile: the client joins again, where the room is now.
+		s.mu.Unlock()
+		s.sendMoved(c)
+		return
+	}
 	if r == nil {
-		r = &room{id: roomID, members: map[string]*member{}, appt: appt}
+		r = &room{id: roomID, members: map[string]*member{}, appt: appt, admitted: admitted}
 		s.rooms[roomID] = r
 	}
 	var replaced *member
@@ -344,7 +351,72 @@ func (s *Server) removeLocked(mb *member) {
 	delete(mb.room.members, mb.id)
 	if len(mb.room.members) == 0 && s.rooms[mb.room.id] == mb.room {
 		delete(s.rooms, mb.room.id)
+		if s.cfg.Placement != nil {
+			s.cfg.Placement.Closed(mb.room.id)
+		}
 	}
+}
+
+// sendMoved tells a client that its room is not (or no longer) on this
+// node: leave {reason: moved}, close 1012 (service restart). The client
+// connects again and joins where the room is now.
+func (s *Server) sendMoved(c *conn) {
+	c.send(TypeLeave, "", Leave{Reason: ReasonMoved})
+	c.close(websocket.CloseServiceRestart, ReasonMoved)
+}
+
+// Evict ends rooms on this node that it may no longer host (their leases
+// lapsed or went to another node, or the node drains): every participant
+// gets leave {reason: moved} and joins again on the node that hosts the room
+// next. Rooms not here are ignored.
+func (s *Server) Evict(rooms []string) {
+	for _, id := range rooms {
+		s.mu.Lock()
+		r := s.rooms[id]
+		if r == nil {
+			s.mu.Unlock()
+			continue
+		}
+		var ms []*member
+		var conns []*conn
+		for _, m := range r.members {
+			ms = append(ms, m)
+			if m.conn != nil {
+				conns = append(conns, m.conn)
+			}
+		}
+		for _, m := range ms {
+			s.removeLocked(m)
+		}
+		s.mu.Unlock()
+		s.log.Warn("room moved away from this node", "room", id, "participants", len(ms))
+		for _, c := range conns {
+			s.sendMoved(c)
+		}
+		for _, m := range ms {
+			if m.media != nil {
+				m.media.Close()
+			}
+		}
+	}
+}
+
+// RoomIDs lists the rooms live on this node.
+func (s *Server) RoomIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for id := range s.rooms {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Hosts reports whether room is live on this node.
+func (s *Server) Hosts(room string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[room] != nil
 }
 
 // current reports whether c is still the connection of mb.

@@ -56,12 +56,30 @@ type Config struct {
 	VitalsAudit VitalsAudit
 	// NodeID names this node in a cluster (room status shows it).
 	NodeID string
+	// Placement keeps which node of a cluster hosts which room; nil hosts
+	// every room on this node.
+	Placement Placement
 	// Authenticator finds and checks the caller of every request (the
 	// WebSocket upgrade and the HTTP routes); nil verifies the token alone
 	// (Keyring.FromRequest). The clinic's own also checks what the token
 	// names: that the staff session is live, that the invitation's
 	// appointment still takes its link.
 	Authenticator Authenticator
+}
+
+// Placement keeps which node hosts which room. A room lives on one node; a
+// node hosts a room only while Holds says so.
+type Placement interface {
+	// Open makes this node the room's host, or confirms it is; an error
+	// (the room is on another node, the records are unreachable) refuses
+	// the WebSocket with 503, and the client retries.
+	Open(ctx context.Context, room string) error
+	// Holds reports whether this node may host room now. It is called with
+	// the server's lock held and must not call back into the server.
+	Holds(room string) bool
+	// Closed says the room has gone from this node. Called with the
+	// server's lock held.
+	Closed(room string)
 }
 
 // Authenticator finds the caller of a request: ErrInvalidToken (401) for a
@@ -248,6 +266,15 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	if s.cfg.Placement != nil {
+		if err := s.cfg.Placement.Open(r.Context(), room); err != nil {
+			s.refused.Add(1)
+			s.log.Info("websocket refused: room placement", "room", room, "err", err)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "the room is moving to another node; try again", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	// The handler is counted from here, the upgrade included: Shutdown
 	// waits for it, whatever moment it comes.
 	if !s.begin() {
@@ -378,6 +405,12 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 	if mb == nil || !s.current(mb, c) {
 		s.refuse(c, id, CodeNotJoined, "join or resume first")
 		return false
+	}
+	if s.cfg.Placement != nil && !s.cfg.Placement.Holds(room) {
+		// The lease lapsed (a paused process, the records out of reach) or
+		// went to another node: this node hosts the room no longer.
+		s.Evict([]string{room})
+		return true
 	}
 	switch msg.(type) {
 	case *SDP, *Candidate, *ICERestart:

@@ -45,4 +45,8 @@ type VisitWindow struct {
 	// clinician cannot sign in, and then no clinician may. Never sent to
 	// clients.
 	Practitioner string `json:"-"`
+	// Admitted says that the clinician has let the guests in: a room opened
+	// again (on another node after its node died, or after everyone left)
+	// lets guests in without a second admission. Never sent to clients.
+	Admitted bool `json:"-"`
 }

@@ -57,18 +57,16 @@ func (s *Server) checkPractitioner(ctx context.Context, room string, claims *Cla
 }
 
 // isAppointmentRoom reports whether room belongs to an appointment: always for
-// an appointment-bound guest token, and for anyone else when Visits knows it.
-func (s *Server) isAppointmentRoom(room string, claims *Claims) bool {
-	if claims.Appt != "" {
-		return true
-	}
+// an appointment-bound guest token, and for anyone else when Visits knows it;
+// and whether the appointment's clinician has admitted its guests already.
+func (s *Server) isAppointmentRoom(room string, claims *Claims) (appt, admitted bool) {
 	if s.cfg.Visits == nil {
-		return false
+		return claims.Appt != "", false
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 	defer cancel()
-	_, err := s.cfg.Visits.Window(ctx, room, time.Now())
-	return err == nil
+	w, err := s.cfg.Visits.Window(ctx, room, time.Now())
+	return err == nil || claims.Appt != "", err == nil && w.Admitted
 }
 
 func (s *Server) isWaiting(mb *member) bool {

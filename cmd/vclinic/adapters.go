@@ -72,7 +72,8 @@ func (v visits) Window(ctx context.Context, id string, now time.Time) (signaling
 		return signaling.VisitWindow{}, err
 	}
 	w := v.policy.Window(a, now)
-	out := signaling.VisitWindow{Opens: w.Opens, Closes: w.Closes, Start: w.Start, End: w.End}
+	out := signaling.VisitWindow{Opens: w.Opens, Closes: w.Closes, Start: w.Start, End: w.End,
+		Admitted: a.Status == scheduler.StatusCheckedIn}
 	switch w.State {
 	case scheduler.LinkEarly:
 		out.State = signaling.WindowEarly

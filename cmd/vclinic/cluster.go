@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -135,5 +136,42 @@ func (c *clinic) reloadKeys(ctx context.Context, every time.Duration) {
 		if err := c.keys.Reload(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("signing keys: reload failed", "err", err)
 		}
+	}
+}
+
+// runCluster keeps the node in the cluster until ctx ends: its heartbeat in
+// the registry and, in a cluster, the renewal of its rooms' leases.
+func (c *clinic) runCluster(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { c.registry.Run(ctx) })
+	if c.place != nil {
+		c.place.leases.OnLost(c.sig.Evict)
+		wg.Go(func() { c.place.leases.Run(ctx) })
+	}
+	wg.Wait()
+}
+
+// drainRooms waits, until ctx ends, for the visits on this node to end;
+// then it gives up the leases of the rooms left, so that other nodes may
+// host them at once, and tells their participants to join again, which
+// places each room on another node.
+func (c *clinic) drainRooms(ctx context.Context) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for c.sig.Counters().Rooms > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	rooms := c.sig.RoomIDs()
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.place.leases.ReleaseAll(rctx); err != nil {
+		c.log.Warn("drain: release room leases; other nodes take the rooms when the leases lapse", "err", err)
+	}
+	if len(rooms) > 0 {
+		c.log.Info("drain: moving the visits left to other nodes", "rooms", len(rooms))
+		c.sig.Evict(rooms)
 	}
 }

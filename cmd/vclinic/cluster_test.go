@@ -47,7 +47,7 @@ func startNode(t *testing.T, dsn, redisURL, id string) (*clusterNode, error) {
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); c.registry.Run(ctx) }()
+	go func() { defer close(done); c.runCluster(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done

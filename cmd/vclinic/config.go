@@ -14,6 +14,7 @@ import (
 
 	"vclinic/internal/records/audit"
 	"vclinic/signaling"
+	"vclinic/signaling/cluster"
 )
 
 // serveConfig is everything `vclinic` reads from flags and the environment.
@@ -41,6 +42,7 @@ type serveConfig struct {
 	TrustedProxies string
 	Redis          string
 	NodeID         string
+	RoomLease      time.Duration
 }
 
 // envFlag describes one flag and its environment variable.
@@ -72,6 +74,7 @@ var serveFlags = []envFlag{
 	{"trusted-proxies", "VCLINIC_TRUSTED_PROXIES", "comma-separated `addresses or CIDRs` of reverse proxies whose X-Forwarded-For names the client"},
 	{"redis", "VCLINIC_REDIS", "Redis `URL` (redis://, rediss:// for TLS, unix://; ?addr=host:port more than once for a Redis Cluster, ?master=name for Sentinel) that, with -postgres, makes this node part of a cluster"},
 	{"node-id", "VCLINIC_NODE_ID", "this node's `id` in a cluster, stable across restarts; default the host name and the HTTP port, e.g. web3-8080"},
+	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -87,6 +90,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		// Ten years, as Danish health records are kept.
 		AuditRetention: audit.DefaultRetention,
 		SessionIdle:    30 * time.Minute,
+		RoomLease:      cluster.DefaultLeaseTTL,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -98,7 +102,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
-		"redis": &cfg.Redis, "node-id": &cfg.NodeID,
+		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -203,6 +207,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
 		return fmt.Errorf("-node-id %q: want 1-64 letters, digits, ., - or _", c.NodeID)
+	}
+	if c.RoomLease < time.Second || c.RoomLease > 5*time.Minute {
+		return fmt.Errorf("-room-lease %s: want 1s to 5m", c.RoomLease)
 	}
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)

@@ -74,7 +74,10 @@ type clinic struct {
 	// -redis); rdb the Redis client behind it, nil without.
 	registry *cluster.Registry
 	rdb      redis.UniversalClient
-	ready    atomic.Bool
+	// place routes each room's requests to the node that hosts it; nil
+	// outside a cluster.
+	place *placement
+	ready atomic.Bool
 	// vitalsPushes counts live vitals pushes to visits, for metrics.
 	vitalsPushes atomic.Uint64
 }
@@ -188,7 +191,18 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		c.Close()
 		return nil, err
 	}
+	var placer signaling.Placement
+	if cfg.Redis != "" {
+		leases, err := cluster.NewLeases(ctx, db, c.registry.ID(), cfg.RoomLease, log.With("component", "cluster"))
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.place = newPlacement(c, leases)
+		placer = leases
+	}
 	c.sig, err = signaling.New(signaling.Config{
+		Placement:      placer,
 		NodeID:         c.registry.ID(),
 		Authenticator:  auth,
 		GracePeriod:    cfg.Grace,
@@ -229,6 +243,14 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 func (c *clinic) Close() {
 	if err := c.media.Close(); err != nil {
 		c.log.Warn("media shutdown", "err", err)
+	}
+	if c.place != nil {
+		// Whatever the node still holds is free for other nodes at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := c.place.leases.ReleaseAll(ctx); err != nil {
+			c.log.Warn("cluster: release room leases", "err", err)
+		}
+		cancel()
 	}
 	if c.registry != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -288,10 +310,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Audit rows past the retention are purged daily.
 	auditDone := make(chan struct{})
 	go func() { defer close(auditDone); c.trail.RunPurge(purgeCtx, 24*time.Hour) }()
-	// The node tells the cluster it lives, and reads signing keys other
-	// nodes made.
+	// The node tells the cluster it lives, renews its rooms' leases, and
+	// reads signing keys other nodes made.
 	beatDone := make(chan struct{})
-	go func() { defer close(beatDone); c.registry.Run(purgeCtx) }()
+	go func() { defer close(beatDone); c.runCluster(purgeCtx) }()
 	keysDone := make(chan struct{})
 	go func() { defer close(keysDone); c.reloadKeys(purgeCtx, time.Minute) }()
 	defer func() { stopPurge(); <-purgeDone; <-auditDone; <-beatDone; <-keysDone }()
@@ -331,6 +353,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	dcancel()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
+	if c.place != nil {
+		// A cluster node drains: it takes no new rooms, lets its visits
+		// end up to -shutdown-wait, then hands the rest to other nodes.
+		c.drainRooms(sctx)
+		sctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+	}
 	if err := sig.Shutdown(sctx); err != nil {
 		log.Warn("signaling shutdown: cutting the connections left", "err", err)
 	}
@@ -397,16 +426,23 @@ func (c *clinic) routes() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	r.Handler(http.MethodGet, "/metrics", c.metricsHandler())
-	r.HandlerFunc(http.MethodGet, "/ws", c.sig.ServeWS)
+	// What concerns one room is served by the node that hosts it
+	// (onRoomNode; this node outside a cluster).
+	r.HandlerFunc(http.MethodGet, "/ws", func(w http.ResponseWriter, req *http.Request) {
+		c.onRoomNode(w, req, req.URL.Query().Get("room"), true, c.sig.ServeWS)
+	})
 	r.HandlerFunc(http.MethodGet, "/api/v1/cluster", c.serveCluster)
 	r.GET("/api/v1/rooms/:room", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		c.sig.ServeRoom(w, req, p.ByName("room"))
+		room := p.ByName("room")
+		c.onRoomNode(w, req, room, false, func(w http.ResponseWriter, req *http.Request) { c.sig.ServeRoom(w, req, room) })
 	})
 	r.POST("/api/v1/appointments/:id/admit", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		c.sig.ServeAdmit(w, req, p.ByName("id"))
+		id := p.ByName("id")
+		c.onRoomNode(w, req, id, false, func(w http.ResponseWriter, req *http.Request) { c.sig.ServeAdmit(w, req, id) })
 	})
 	r.POST("/api/v1/appointments/:id/end", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		c.sig.ServeEnd(w, req, p.ByName("id"))
+		id := p.ByName("id")
+		c.onRoomNode(w, req, id, false, func(w http.ResponseWriter, req *http.Request) { c.sig.ServeEnd(w, req, id) })
 	})
 	c.api.Routes(r)
 	c.kitAPI.Routes(r)

@@ -270,6 +270,13 @@ func (r *Registry) Drain(ctx context.Context) {
 	}
 }
 
+// Draining reports whether Drain was called.
+func (r *Registry) Draining() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state == StateDraining
+}
+
 // Leave gives up the node id's claim, so that the node can start again at
 // once (a restart), and leaves the entry to age into dead.
 func (r *Registry) Leave(ctx context.Context) {

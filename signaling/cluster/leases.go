@@ -36,9 +36,10 @@ type Leases struct {
 	ttl  time.Duration
 	log  *slog.Logger
 
-	mu   sync.Mutex // guards the following
-	held map[string]*lease
-	lost func(rooms []string)
+	mu       sync.Mutex // guards the following
+	held     map[string]*lease
+	lost     func(rooms []string)
+	draining bool // ReleaseAll was called: no new leases
 }
 
 // lease is one room this node holds.
@@ -63,6 +64,9 @@ const openWithin = 30 * time.Second
 
 // ErrElsewhere means another node holds the room's lease.
 var ErrElsewhere = errors.New("cluster: the room is hosted by another node")
+
+// ErrDraining means this node is shutting down and takes no rooms.
+var ErrDraining = errors.New("cluster: this node is draining and takes no rooms")
 
 // DefaultLeaseTTL is how long a room's lease lasts without renewal. After a
 // node dies its rooms move once their leases lapse: a longer lease rides out
@@ -135,7 +139,11 @@ func (l *Leases) Open(ctx context.Context, room string) error {
 		l.mu.Unlock()
 		return nil
 	}
+	draining := l.draining
 	l.mu.Unlock()
+	if draining {
+		return ErrDraining
+	}
 	start := time.Now()
 	var token int64
 	err := l.db.InTx(ctx, "take the lease of room "+room, func(tx *sql.Tx) error {
@@ -312,9 +320,10 @@ func (l *Leases) Renew(ctx context.Context) error {
 }
 
 // ReleaseAll gives up every lease this node holds (a drain), so that other
-// nodes may take the rooms at once.
+// nodes may take the rooms at once; from then on Open refuses new ones.
 func (l *Leases) ReleaseAll(ctx context.Context) error {
 	l.mu.Lock()
+	l.draining = true
 	var rooms []string
 	var tokens []int64
 	for room, h := range l.held {

@@ -163,6 +163,9 @@ func TestLeases(t *testing.T) {
 			t.Fatalf("%s after the drain: %v", room, err)
 		}
 	}
+	if err := a2.Open(ctx, "r4"); !errors.Is(err, ErrDraining) {
+		t.Fatalf("a drained node takes a room: %v", err)
+	}
 	if got := b.Rooms(); len(got) != 3 {
 		t.Fatalf("b holds %v", got)
 	}

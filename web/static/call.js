@@ -27,6 +27,7 @@ import {
   PCPublish,
   PCSubscribe,
   ProtocolVersion,
+  ReasonMoved,
   ReasonShutdown,
   StateActive,
   TypeAdmit,
@@ -440,8 +441,9 @@ export class Call {
 
   /** @param {import('./protocol.js').Leave} p */
   _onLeave(p) {
-    // On shutdown the server closes the socket next; Signal reconnects.
-    if (p.reason === ReasonShutdown) return;
+    // On shutdown, or when the room moves to another node of the clinic,
+    // the server closes the socket next; Signal reconnects and joins again.
+    if (p.reason === ReasonShutdown || p.reason === ReasonMoved) return;
     this._end('ended', p.reason || 'ended');
   }
 

@@ -87,6 +87,7 @@ export const ReasonReplaced = 'replaced'; // the same person joined from another
 export const ReasonShutdown = 'shutdown'; // the server is shutting down; reconnect shortly
 export const ReasonTimeout = 'timeout'; // no message within the keepalive window
 export const ReasonEnded = 'ended'; // the room was closed
+export const ReasonMoved = 'moved'; // the room is on another node now; reconnect and join again
 
 /**
  * One frame on the wire.
