@@ -148,6 +148,10 @@ func (c *clinic) runCluster(ctx context.Context) {
 		c.place.leases.OnLost(c.sig.Evict)
 		wg.Go(func() { c.place.leases.Run(ctx) })
 	}
+	if c.rdb != nil {
+		wg.Go(func() { c.runVitalsFeed(ctx) })
+		wg.Go(func() { c.runPresence(ctx) })
+	}
 	wg.Wait()
 }
 

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"vclinic/internal/records/recordstest"
 	"vclinic/internal/redistest"
@@ -149,5 +153,210 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	}
 	if on2 := hosts(nodes, room); len(on2) != 1 || on2[0] == on[0] {
 		t.Fatalf("after the drain the room is on %v (was on %s)", on2, on[0])
+	}
+}
+
+// doJSON sends a request with a bearer token to base and returns the status
+// and body.
+func doJSON(t *testing.T, method, url, token, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// joinWS opens room's WebSocket on base and joins; it returns the socket
+// and what joined said.
+func joinWS(t *testing.T, base, room, token string) (*websocket.Conn, signaling.Joined) {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(base, "http") + "/ws?room=" + room
+	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+	ws, resp, err := d.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s via %s: %v (%d)", room, base, err, status)
+	}
+	t.Cleanup(func() { ws.Close() })
+	payload, _ := json.Marshal(signaling.Join{Version: signaling.ProtocolVersion})
+	if err := ws.WriteJSON(signaling.Envelope{Type: signaling.TypeJoin, ID: "1", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := ws.ReadJSON(&env); err != nil {
+			t.Fatalf("waiting for joined: %v", err)
+		}
+		switch env.Type {
+		case signaling.TypeJoined:
+			var j signaling.Joined
+			_ = json.Unmarshal(env.Payload, &j)
+			return ws, j
+		case signaling.TypeError, signaling.TypeLeave:
+			t.Fatalf("join: %s %s", env.Type, env.Payload)
+		}
+	}
+}
+
+// TestClusterVisitAcrossNodes: the patient's link is opened on node 1, the
+// clinician's day list and console are on node 2, the reading is posted to
+// node 3. The day list shows the patient waiting, the admission from node
+// 2 lets them in, and the reading shows on the clinician's socket. When the
+// room moves to another node, the patient joins again straight into the
+// call: admission is on record, not in the dead room's memory.
+func TestClusterVisitAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	s := nodes[0].c.store
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sched, err := s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", scheduler.RoleScheduler, "a long password 1")
+	must(err)
+	clinUser, err := s.CreateUser(ctx, scheduler.System, "anna", "Dr. Anna Holm", scheduler.RoleClinician, "a long password 2")
+	must(err)
+	clin, err := s.CreateClinician(ctx, sched.Actor(), scheduler.Clinician{Name: "Dr. Anna Holm", Zone: scheduler.DefaultZone, UserID: clinUser.ID})
+	must(err)
+	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: 0, End: scheduler.Clock(24, 0)})
+	}
+	_, err = s.PutAvailability(ctx, sched.Actor(), clin.ID, av)
+	must(err)
+	pat, err := s.CreatePatient(ctx, sched.Actor(), scheduler.Patient{Name: "Karen Jensen"})
+	must(err)
+	b, err := s.Book(ctx, sched.Actor(), scheduler.BookRequest{ClinicianID: clin.ID, PatientID: pat.ID,
+		Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
+	must(err)
+	visit := b.Appointment
+	sign := func(req signaling.TokenRequest) string {
+		req.TTL = time.Hour
+		tok, err := nodes[0].c.keys.Sign(req)
+		must(err)
+		return tok
+	}
+	schedTok := sign(signaling.TokenRequest{Role: "scheduler", Subject: sched.ID})
+	clinTok := sign(signaling.TokenRequest{Role: "clinician", Subject: clinUser.ID, Name: clinUser.Name})
+	patTok := sign(signaling.TokenRequest{Role: "patient", Subject: pat.ID, Appt: visit.ID})
+	n1, n2, n3 := nodes[0].srv.URL, nodes[1].srv.URL, nodes[2].srv.URL
+
+	status, body := doJSON(t, "POST", n3+"/api/v1/patients/"+pat.ID+"/devices", schedTok,
+		`{"type":"blood-pressure","model":"UA-651BLE","address":"00:09:1F:AA:BB:CC","identifiedBy":"bluetooth-address","label":"Arm cuff"}`)
+	if status != 201 {
+		t.Fatalf("add device: %d %s", status, body)
+	}
+	var dev struct{ ID string }
+	_ = json.Unmarshal(body, &dev)
+
+	patWS, joined := joinWS(t, n1, visit.ID, patTok)
+	if !joined.Waiting {
+		t.Fatal("the patient was not put in the waiting room")
+	}
+	// The day list on node 2 shows them waiting, wherever the room is.
+	dayList := n2 + "/api/v1/clinicians/" + clin.ID + "/presence?from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
+		"&to=" + time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)
+	waiting := func() int {
+		status, body := doJSON(t, "GET", dayList, clinTok, "")
+		var p struct {
+			Appointments []struct {
+				AppointmentID string
+				Waiting       int
+			}
+		}
+		if status != 200 || json.Unmarshal(body, &p) != nil {
+			t.Fatalf("presence: %d %s", status, body)
+		}
+		for _, a := range p.Appointments {
+			if a.AppointmentID == visit.ID {
+				return a.Waiting
+			}
+		}
+		return -1
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for waiting() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2's day list does not show the patient waiting (room on %v)", hosts(nodes, visit.ID))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	clinWS, _ := joinWS(t, n2, visit.ID, clinTok)
+	if status, body := doJSON(t, "POST", n2+"/api/v1/appointments/"+visit.ID+"/admit", clinTok, ""); status != 200 {
+		t.Fatalf("admit through node 2: %d %s", status, body)
+	}
+	reading := `{"readings":[{"deviceId":"` + dev.ID + `","characteristic":"00002a35-0000-1000-8000-00805f9b34fb",` +
+		`"value":"04780050005D004800","seq":1,"observedAt":"` + time.Now().UTC().Format(time.RFC3339) + `"}]}`
+	// Posted to node 3, or to node 1 when node 3 hosts the room: to a node
+	// that does not.
+	readingNode := n3
+	if on := hosts(nodes, visit.ID); len(on) == 1 && on[0] == nodes[2].c.registry.ID() {
+		readingNode = n1
+	}
+	sent := time.Now()
+	if status, body := doJSON(t, "POST", readingNode+"/api/v1/readings", patTok, reading); status != 200 || !strings.Contains(string(body), `"status":"stored"`) {
+		t.Fatalf("post reading to another node: %d %s", status, body)
+	}
+	if v := waitVitals(t, clinWS, "8480-6"); v.Value != "120" {
+		t.Fatalf("systolic %+v", v)
+	}
+	t.Logf("reading posted to a node without the room, shown on node 2's socket after %s", time.Since(sent))
+
+	// The room's node hands the room over (a drain); the patient joins
+	// again and is in the call at once.
+	on := hosts(nodes, visit.ID)
+	if len(on) != 1 {
+		t.Fatalf("room on %v", on)
+	}
+	for _, n := range nodes {
+		if n.c.registry.ID() == on[0] {
+			dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			n.c.registry.Drain(dctx)
+			n.c.drainRooms(dctx)
+			cancel()
+		}
+	}
+	for _, ws := range []*websocket.Conn{patWS, clinWS} {
+		if reason := leaveReason(t, ws); reason != signaling.ReasonMoved {
+			t.Fatalf("leave reason %q, want moved", reason)
+		}
+	}
+	_, again := joinWS(t, n1, visit.ID, patTok)
+	if again.Waiting {
+		t.Fatal("the admitted patient was sent back to the waiting room")
+	}
+	if on2 := hosts(nodes, visit.ID); len(on2) != 1 || on2[0] == on[0] {
+		t.Fatalf("after the move the room is on %v (was on %v)", on2, on)
+	}
+}
+
+// leaveReason reads until leave and returns its reason.
+func leaveReason(t *testing.T, ws *websocket.Conn) string {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := ws.ReadJSON(&env); err != nil {
+			t.Fatalf("waiting for leave: %v", err)
+		}
+		if env.Type == signaling.TypeLeave {
+			var l signaling.Leave
+			_ = json.Unmarshal(env.Payload, &l)
+			return l.Reason
+		}
 	}
 }

@@ -25,6 +25,10 @@ const hopHeader = "X-Vclinic-Hop"
 // lease has not lapsed yet, or Redis (which says where nodes are) is away.
 var errMoving = errors.New("the room is moving between nodes")
 
+// errRelayRefused means the node a WebSocket was relayed to would not take
+// the room.
+var errRelayRefused = errors.New("the node would not take the room")
+
 // placement sends each request about one room (its WebSocket, its status,
 // admit and end) to the node that hosts the room, and places a room that is
 // live nowhere on the least loaded live node. The request is relayed as it
@@ -67,6 +71,15 @@ func newPlacement(c *clinic, leases *cluster.Leases) *placement {
 			pr.Out.Host = pr.In.Host // origin checks and links see the address the browser used
 			pr.SetXForwarded()
 			pr.Out.Header.Set(hopHeader, p.self)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			// A node that will not take the room after all (it drains, shuts
+			// down, or lost a race for the room to another node) answers
+			// 503: the WebSocket is placed again rather than refused.
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Request.Header.Get("Upgrade") != "" {
+				return errRelayRefused
+			}
+			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// Nothing was written: the caller decides whether to try elsewhere.

@@ -216,15 +216,12 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,
 			BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail},
 			store, tokenAuth{auth}, tokenIssuer{keys: keys, base: linkBase},
-			scheduler.PresenceFunc(c.sig.Presence), log.With("component", "api"))
+			scheduler.PresenceFunc(c.presence), log.With("component", "api"))
 	}
 	if err == nil {
 		// New readings show at once in the visit the patient is in.
 		live := homekit.LiveFeedFunc(func(patientID string, recent []homekit.Reading) {
-			vs := vitalsOf(recent)
-			rooms := c.sig.PushVitals(patientID, vs)
-			c.vitalsPushes.Add(uint64(rooms))
-			c.log.Debug("live vitals", "values", len(vs), "visits", rooms)
+			c.pushVitals(patientID, vitalsOf(recent))
 		})
 		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store: store, links: policy, now: time.Now}},
 			c.kit, homekitAuth{auth}, log.With("component", "homekit-api"))
