@@ -546,6 +546,11 @@ func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
 	if r == nil {
 		return RoomStatus{}, false
 	}
+	if s.cfg.Placement != nil && !s.cfg.Placement.Holds(id) {
+		// Not this node's any more (its lease lapsed): it goes now.
+		go s.Evict([]string{id})
+		return RoomStatus{}, false
+	}
 	st := RoomStatus{ID: id, Node: s.cfg.NodeID}
 	for _, p := range r.listLocked() {
 		m := r.members[p.ID]

@@ -184,8 +184,22 @@ func (p *clusterPeer) session(ctx context.Context) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go clusterPublish(sctx, audio, video)
+	// Pings every second; a socket silent for 4 s is dropped, as the page
+	// drops one (a node paused or cut off sends no close).
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				send(signaling.TypePing, signaling.Ping{})
+			}
+		}
+	}()
 	for {
-		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_ = ws.SetReadDeadline(time.Now().Add(4 * time.Second))
 		_, data, err := ws.ReadMessage()
 		if err != nil {
 			return
