@@ -20,7 +20,14 @@ import (
 )
 
 // startCluster starts n nodes on one PostgreSQL and one Redis.
-func startCluster(t *testing.T, n int) []*clusterNode {
+func startCluster(t testing.TB, n int) []*clusterNode {
+	nodes, _ := startClusterRedis(t, n)
+	return nodes
+}
+
+// startClusterRedis starts n nodes on one PostgreSQL and one Redis, and
+// returns the Redis too.
+func startClusterRedis(t testing.TB, n int) ([]*clusterNode, *redistest.Server) {
 	t.Helper()
 	dsn := recordstest.Postgres(t).Database(t)
 	rds := redistest.Start(t)
@@ -32,7 +39,7 @@ func startCluster(t *testing.T, n int) []*clusterNode {
 		}
 		nodes = append(nodes, node)
 	}
-	return nodes
+	return nodes, rds
 }
 
 // hosts lists the nodes on which room is live.
@@ -176,7 +183,7 @@ func doJSON(t *testing.T, method, url, token, body string) (int, []byte) {
 
 // joinWS opens room's WebSocket on base and joins; it returns the socket
 // and what joined said.
-func joinWS(t *testing.T, base, room, token string) (*websocket.Conn, signaling.Joined) {
+func joinWS(t testing.TB, base, room, token string) (*websocket.Conn, signaling.Joined) {
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(base, "http") + "/ws?room=" + room
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}

@@ -30,7 +30,7 @@ type clusterNode struct {
 	srv *httptest.Server
 }
 
-func startNode(t *testing.T, dsn, redisURL, id string) (*clusterNode, error) {
+func startNode(t testing.TB, dsn, redisURL, id string) (*clusterNode, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
