@@ -359,6 +359,7 @@ export const devicesStrings = {
     unknownDevice: 'This device cannot be used here.',
     failed: 'The device could not be connected. Turn it on, keep it close and try again.',
     sendFailed: 'The value could not be sent to the clinic. Please measure again in a moment.',
+    queued: 'The value is kept on this device and is sent as soon as the clinic answers. Keep this page open.',
     rejected: 'The clinic could not use this value. Please measure again. If it happens again, call the clinic.',
     racp: {
       sent: 'The meter has sent its stored values.',
@@ -398,6 +399,7 @@ export const devicesStrings = {
     unknownDevice: 'Dette apparat kan ikke bruges her.',
     failed: 'Apparatet kunne ikke forbindes. Tænd det, hold det tæt på, og prøv igen.',
     sendFailed: 'Værdien kunne ikke sendes til klinikken. Mål igen om lidt.',
+    queued: 'Værdien gemmes på dette apparat og sendes, så snart klinikken svarer. Hold siden åben.',
     rejected: 'Klinikken kunne ikke bruge denne værdi. Mål igen. Ring til klinikken, hvis det sker igen.',
     racp: {
       sent: 'Apparatet har sendt sine gemte værdier.',
@@ -503,6 +505,33 @@ export async function readIdentity(server) {
 }
 
 /**
+ * @typedef {object} Outbox
+ * @property {Array<{p: Paired, reading: object}>} items
+ * @property {number} attempt sends that failed in a row
+ * @property {boolean} timer a later send is set
+ */
+
+/**
+ * How long the outbox waits before it sends again after attempt failures
+ * in a row: 2 s, 4 s, 8 s, 16 s, then every 30 s.
+ * @param {number} attempt
+ */
+export function outboxDelayMs(attempt) {
+  return Math.min(2000 * 2 ** attempt, 30000);
+}
+
+/**
+ * Whether a failed send may pass by itself: no answer at all (status 0 or
+ * none), or the clinic's servers busy or failing over (429, 5xx). A 4xx
+ * says the reading itself is refused, and sending it again changes nothing.
+ * @param {any} err
+ */
+export function retryable(err) {
+  const status = err?.status;
+  return typeof status !== 'number' || status === 0 || status === 429 || status >= 500;
+}
+
+/**
  * The device panel on the patient's page: the pair button (or the plain
  * explanation where the browser cannot), the connection line, the last value
  * sent, and the manual entry form.
@@ -511,7 +540,8 @@ export class HomeDevices {
   /**
    * @param {HTMLElement} root a section to fill
    * @param {{api: import('./api.js').API, patientId: string, words?: DevicesWords,
-   *   bluetooth?: any, storage?: Storage|null, locale?: string, socket?: SocketSend|null}} opts
+   *   bluetooth?: any, storage?: Storage|null, locale?: string, socket?: SocketSend|null,
+   *   later?: (fn: () => void, ms: number) => unknown}} opts
    */
   constructor(root, opts) {
     this.root = root;
@@ -521,6 +551,10 @@ export class HomeDevices {
     this.bluetooth = opts.bluetooth;
     this.locale = opts.locale || undefined;
     this.socket = opts.socket || null;
+    /** @type {(fn: () => void, ms: number) => unknown} */
+    this.later = opts.later || ((fn, ms) => setTimeout(fn, ms));
+    /** @type {Outbox} readings waiting for the clinic to answer, oldest first */
+    this.outbox = { items: [], attempt: 0, timer: false };
     this.seq = new SeqCounter(opts.storage ?? null);
     /** @type {Map<string, Paired>} by Web Bluetooth device id */
     this.paired = new Map();
@@ -799,17 +833,83 @@ export class HomeDevices {
     };
     p.lastValue = hex;
     p.lastSentAt = at;
-    const sent = await this.send(reading);
-    p.lastStatus = sent.status;
-    p.lastVia = sent.via;
-    if (this.last) {
-      this.last.hidden = false;
-      const time = new Date().toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit' });
-      this.last.textContent =
-        p.lastStatus === 'failed' ? this.w.sendFailed : p.lastStatus === 'rejected' ? this.w.rejected : fill(this.w.lastSent, { time });
-      this.last.dataset.value = hex;
-      this.last.dataset.status = p.lastStatus;
+    await this.deliver(p, reading);
+  }
+
+  /**
+   * Sends a reading of p, and when the clinic cannot take it now (no
+   * network, or the clinic's servers answer 5xx or 429 while they fail
+   * over) keeps it in the outbox, in order, and sends it again later: a
+   * reading taken at home is not lost to a bad moment. Sending again is
+   * safe: the server stores a (device, characteristic, seq) once.
+   * @param {Paired} p
+   * @param {object} reading
+   */
+  async deliver(p, reading) {
+    if (this.outbox.items.length > 0) {
+      // Behind the ones waiting: readings arrive in the order taken.
+      this.outbox.items.push({ p, reading });
+      this.showLast(p, 'queued', '');
+      return;
     }
+    const sent = await this.send(reading);
+    if (sent.status === 'failed' && sent.retry) {
+      this.outbox.items.push({ p, reading });
+      this.showLast(p, 'queued', '');
+      this.flushLater();
+      return;
+    }
+    this.showLast(p, sent.status, sent.via);
+  }
+
+  /** Sends the outbox again after the next delay (outboxDelayMs). */
+  flushLater() {
+    if (this.outbox.timer) return;
+    this.outbox.timer = true;
+    this.later(() => {
+      this.outbox.timer = false;
+      this.flush();
+    }, outboxDelayMs(this.outbox.attempt++));
+  }
+
+  /** Sends the outbox's readings in order until one cannot go yet. */
+  async flush() {
+    const box = this.outbox;
+    while (box.items.length > 0) {
+      const { p, reading } = box.items[0];
+      const sent = await this.send(reading);
+      if (sent.status === 'failed' && sent.retry) {
+        this.flushLater();
+        return;
+      }
+      box.items.shift();
+      this.showLast(p, sent.status, sent.via);
+    }
+    box.attempt = 0;
+  }
+
+  /**
+   * Shows what became of p's last value.
+   * @param {Paired} p
+   * @param {string} status stored, duplicate, rejected, failed or queued
+   * @param {string} via
+   */
+  showLast(p, status, via) {
+    p.lastStatus = status;
+    p.lastVia = via;
+    if (!this.last) return;
+    this.last.hidden = false;
+    const time = new Date().toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit' });
+    this.last.textContent =
+      status === 'failed'
+        ? this.w.sendFailed
+        : status === 'rejected'
+          ? this.w.rejected
+          : status === 'queued'
+            ? this.w.queued
+            : fill(this.w.lastSent, { time });
+    this.last.dataset.value = p.lastValue;
+    this.last.dataset.status = status;
   }
 
   /**
@@ -819,7 +919,8 @@ export class HomeDevices {
    * server stores a (device, characteristic, seq) once and answers
    * "duplicate".
    * @param {object} reading
-   * @returns {Promise<{status: string, via: 'socket'|'http'|''}>}
+   * @returns {Promise<{status: string, via: 'socket'|'http'|'', retry?: boolean}>} retry
+   *   says a failure may pass (see retryable)
    */
   async send(reading) {
     if (this.socket) {
@@ -837,7 +938,7 @@ export class HomeDevices {
       return { status: res?.results?.[0]?.status || '', via: 'http' };
     } catch (err) {
       console.warn('vclinic: send reading:', err);
-      return { status: 'failed', via: '' };
+      return { status: 'failed', via: '', retry: retryable(err) };
     }
   }
 

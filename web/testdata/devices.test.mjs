@@ -21,6 +21,9 @@ import {
   normalHex,
   readIdentity,
   sameSystemId,
+  devicesWords,
+  outboxDelayMs,
+  retryable,
 } from '../static/devices.js';
 
 test('toHex gives the bytes of a DataView, upper case, no spaces', () => {
@@ -213,9 +216,77 @@ test('a reading goes over the socket when it answers, else over HTTP', async () 
   assert.deepEqual(await send.call({ socket: down, api }, reading), { status: 'duplicate', via: 'http' });
   assert.deepEqual(posted, [{ path: '/api/v1/readings', body: { readings: [reading] } }]);
 
-  // No socket (outside a visit), and HTTP failing too.
+  // No socket (outside a visit), and HTTP failing too: a failure that may
+  // pass (no answer) says so, a refusal (4xx) does not.
   const failing = { post: async () => Promise.reject(new Error('offline')) };
-  assert.deepEqual(await send.call({ socket: null, api: failing }, reading), { status: 'failed', via: '' });
+  assert.deepEqual(await send.call({ socket: null, api: failing }, reading), { status: 'failed', via: '', retry: true });
+  const refusing = { post: async () => Promise.reject(Object.assign(new Error('HTTP 403'), { status: 403 })) };
+  assert.deepEqual(await send.call({ socket: null, api: refusing }, reading), { status: 'failed', via: '', retry: false });
+});
+
+test('retryable: no answer, 429 and 5xx may pass; other 4xx do not', () => {
+  assert.equal(retryable(new Error('offline')), true);
+  for (const status of [0, 429, 500, 502, 503]) assert.equal(retryable({ status }), true, String(status));
+  for (const status of [400, 401, 403, 404, 409, 413, 422]) assert.equal(retryable({ status }), false, String(status));
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 9].map(outboxDelayMs), [2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test('readings the clinic cannot take now wait in the outbox and go in order once it answers', async () => {
+  // The clinic answers 503 (its database fails over) twice, then stores.
+  let down = 2;
+  const posted = [];
+  const api = {
+    post: async (/** @type {string} */ _path, /** @type {any} */ body) => {
+      if (down > 0) {
+        down--;
+        return Promise.reject(Object.assign(new Error('HTTP 503'), { status: 503 }));
+      }
+      posted.push(body.readings[0].seq);
+      return { results: [{ index: 0, status: 'stored' }] };
+    },
+  };
+  /** @type {Array<{fn: () => void, ms: number}>} */
+  const timers = [];
+  const box = Object.create(HomeDevices.prototype);
+  Object.assign(box, {
+    api,
+    socket: null,
+    last: null,
+    w: devicesWords({ language: 'en' }),
+    later: (/** @type {() => void} */ fn, /** @type {number} */ ms) => timers.push({ fn, ms }),
+    outbox: { items: [], attempt: 0, timer: false },
+  });
+  const p = /** @type {any} */ ({ lastValue: '', lastStatus: '', lastVia: '' });
+  const reading = (/** @type {number} */ seq) => ({ deviceId: 'd', characteristic: '2A35', value: '00', seq, observedAt: '2026-01-01T00:00:00Z' });
+
+  await box.deliver(p, reading(1));
+  assert.equal(p.lastStatus, 'queued');
+  await box.deliver(p, reading(2)); // behind the first, not sent ahead of it
+  assert.equal(p.lastStatus, 'queued');
+  assert.equal(box.outbox.items.length, 2);
+  assert.deepEqual(timers.map((t) => t.ms), [2000]);
+
+  // The first retry meets the second 503 and waits longer.
+  await timers.shift()?.fn();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(posted, []);
+  assert.deepEqual(timers.map((t) => t.ms), [4000]);
+
+  // Then the clinic answers: both go, in the order taken.
+  await timers.shift()?.fn();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(posted, [1, 2]);
+  assert.equal(box.outbox.items.length, 0);
+  assert.equal(p.lastStatus, 'stored');
+  assert.equal(box.outbox.attempt, 0);
+  assert.equal(timers.length, 0);
+
+  // A refused reading is not kept.
+  const refusing = { post: async () => Promise.reject(Object.assign(new Error('HTTP 422'), { status: 422 })) };
+  box.api = refusing;
+  await box.deliver(p, reading(3));
+  assert.equal(p.lastStatus, 'failed');
+  assert.equal(box.outbox.items.length, 0);
 });
 
 test('manualBody sends LOINC codes and UCUM units, leaves empty fields out', () => {
