@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -53,6 +54,8 @@ type member struct {
 	// shown are the patients whose live home readings this participant has
 	// been shown, each recorded once by the VitalsAudit (guarded by srv.mu).
 	shown map[string]bool
+	// showMu makes showVitals's check of shown and its record one step.
+	showMu sync.Mutex
 }
 
 // randomToken returns n random bytes, base64url. crypto/rand.Read never fails

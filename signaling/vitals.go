@@ -63,6 +63,10 @@ func (s *Server) PushVitals(patientID string, vs []Vital) int {
 // showVitals sends vs, readings of patientID, to m once its being shown them
 // is on record.
 func (s *Server) showVitals(m *member, patientID string, vs []Vital) {
+	// One record per participant and patient, even when a push and the
+	// values sent on joining race: the check and the record go together.
+	m.showMu.Lock()
+	defer m.showMu.Unlock()
 	s.mu.Lock()
 	c := m.conn
 	record := s.cfg.VitalsAudit != nil && !m.shown[patientID] && !(m.role == RolePatient && m.sub == patientID)
