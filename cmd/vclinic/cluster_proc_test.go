@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"vclinic/internal/keystore"
 	"vclinic/internal/records/recordstest"
 	"vclinic/internal/redistest"
 	"vclinic/scheduler"
@@ -88,7 +89,7 @@ func startProcCluster(t *testing.T, n int, extra ...string) *procCluster {
 	if pc.store, err = scheduler.NewStore(ctx, db, trail, scheduler.Config{}, logger); err != nil {
 		t.Fatal(err)
 	}
-	if pc.keys, err = openKeys(ctx, t.TempDir(), db); err != nil {
+	if pc.keys, err = keystore.Open(ctx, t.TempDir(), db); err != nil {
 		t.Fatal(err)
 	}
 	return pc

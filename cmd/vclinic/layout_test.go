@@ -68,6 +68,7 @@ var importRules = map[string][]string{
 	"vclinic/homekit":                      {"vclinic/internal/records/...", "vclinic/homekit/gatt"},
 	"vclinic/homekit/gatt":                 {},
 	"vclinic/internal/records":             {},
+	"vclinic/internal/keystore":            {"vclinic/internal/records", "vclinic/signaling", "vclinic/sfu"},
 	"vclinic/internal/records/audit":       {"vclinic/internal/records"},
 	"vclinic/internal/records/recordstest": {"vclinic/internal/records", "vclinic/internal/records/audit"},
 	"vclinic/cmd/vclinic":                  {anyOfOurs},

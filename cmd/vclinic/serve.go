@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"vclinic/homekit"
+	"vclinic/internal/keystore"
 	"vclinic/internal/records"
 	"vclinic/internal/records/audit"
 	"vclinic/scheduler"
@@ -138,7 +139,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err != nil {
 		return nil, err
 	}
-	keys, err := openKeys(ctx, cfg.Data, db)
+	keys, err := keystore.Open(ctx, cfg.Data, db)
 	if err != nil {
 		db.Close()
 		return nil, err

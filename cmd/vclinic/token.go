@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"vclinic/internal/keystore"
 	"vclinic/internal/records"
 	"vclinic/signaling"
 )
@@ -67,7 +68,7 @@ func openTokenKeys(data, postgres string) (*signaling.Keyring, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := openKeys(ctx, data, db)
+	keys, err := keystore.Open(ctx, data, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -1,4 +1,8 @@
-package main
+// Package keystore opens the clinic's token signing keys where they live:
+// in the records database when it is PostgreSQL (every node of a cluster
+// signs and verifies with the same keys), else in the data directory. The
+// server, `vclinic token` and the load tool open them the same way.
+package keystore
 
 import (
 	"context"
@@ -55,11 +59,11 @@ func (k recordKeys) Add(ctx context.Context, sk signaling.StoredKey) error {
 	})
 }
 
-// openKeys opens the token signing keys: in the records database when they
+// Open opens the token signing keys: in the records database when they
 // are PostgreSQL (a cluster shares them), else in the data directory. A
 // PostgreSQL database that holds no key yet takes the data directory's, so
 // that links sent before the move keep working.
-func openKeys(ctx context.Context, data string, db *records.DB) (*signaling.Keyring, error) {
+func Open(ctx context.Context, data string, db *records.DB) (*signaling.Keyring, error) {
 	dir := filepath.Join(data, "keys")
 	if db == nil || db.Dialect() != records.Postgres {
 		return signaling.OpenKeyring(dir)
