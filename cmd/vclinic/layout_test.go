@@ -85,6 +85,7 @@ var testImportRules = map[string][]string{
 	"vclinic/internal/records/audit": {"vclinic/internal/records/recordstest"},
 	"vclinic/cmd/homegw":             {"vclinic/homekit", "vclinic/internal/records/..."},
 	"vclinic/signaling/cluster":      {"vclinic/internal/redistest", "vclinic/internal/records/..."},
+	"vclinic/internal/keystore":      {"vclinic/internal/records/..."},
 }
 
 // forbiddenDeps are modules and packages a package must not link at all.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"vclinic/internal/keystore"
+	"vclinic/internal/records"
 	"vclinic/signaling"
 )
 
@@ -32,13 +35,18 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
 
-	base, _ := url.Parse(cfg.URL) // validated
+	if len(cfg.URLs) == 0 || (cfg.ServerPID > 0 && len(cfg.ServerPIDs) == 0) {
+		if err := cfg.validate(); err != nil {
+			return nil, err
+		}
+	}
+	base, _ := url.Parse(cfg.URLs[0]) // validated
 	host := base.Hostname()
 	loopback := host == "localhost"
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		loopback = true
 	}
-	keys, err := openServerKeys(cfg.Data)
+	keys, err := openServerKeys(ctx, cfg.Data, cfg.Postgres)
 	if err != nil {
 		return nil, err
 	}
@@ -46,26 +54,33 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	if err != nil {
 		return nil, err
 	}
-	ws := *base
-	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
-	ws.Path = strings.TrimSuffix(base.Path, "/") + "/ws"
+	var wsURLs, metricsURLs []string
+	for _, raw := range cfg.URLs {
+		u, _ := url.Parse(raw) // validated
+		ws := *u
+		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+		ws.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
+		wsURLs = append(wsURLs, ws.String())
+		metricsURLs = append(metricsURLs, strings.TrimSuffix(u.String(), "/")+"/metrics")
+	}
 	env := &peerEnv{
 		api:         api,
 		dialer:      &websocket.Dialer{HandshakeTimeout: cfg.JoinTimeout, Subprotocols: []string{signaling.ProtocolName}},
-		wsURL:       ws.String(),
+		wsURLs:      wsURLs,
 		joinTimeout: cfg.JoinTimeout,
 		log:         log,
 	}
-	metricsURL := strings.TrimSuffix(base.String(), "/") + "/metrics"
 	httpClient := &http.Client{Timeout: 5 * time.Second}
 
-	var pid string
+	var pids []string
+	for _, p := range cfg.ServerPIDs {
+		pids = append(pids, strconv.Itoa(p))
+	}
 	ticks, ticksKnown := int64(100), false
 	var idle procSample
-	if cfg.ServerPID > 0 {
-		pid = strconv.Itoa(cfg.ServerPID)
+	if len(pids) > 0 {
 		ticks, ticksKnown = clockTicks(ctx)
-		if idle, err = readProc(pid, ticks); err != nil {
+		if idle, err = readProcs(pids, ticks); err != nil {
 			return nil, fmt.Errorf("-server-pid: %w", err)
 		}
 	}
@@ -74,7 +89,7 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(progress, "vcload: joining %d rooms of %d (%d participants) at %s\n", cfg.Rooms, cfg.Size, n, cfg.URL)
+	fmt.Fprintf(progress, "vcload: joining %d rooms of %d (%d participants) at %s\n", cfg.Rooms, cfg.Size, n, strings.Join(cfg.URLs, ", "))
 	startErrs := startAll(ctx, parts, cfg.Ramp)
 	defer func() {
 		if !closeAll(parts, closeTimeout) {
@@ -99,18 +114,24 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	take := func() (snapshot, error) {
 		s := snapshotOf(parts)
 		var err error
-		if pid != "" {
-			if s.server, err = readProc(pid, ticks); err != nil {
+		if len(pids) > 0 {
+			if s.server, err = readProcs(pids, ticks); err != nil {
 				return s, fmt.Errorf("server process: %w (did it exit?)", err)
 			}
 		}
 		s.self, _ = readProc("self", ticks)
 		s.selfDrops, _ = udpDrops("self")
-		if pid != "" {
-			s.serverDrops, s.serverDropsErr = udpDrops(pid)
+		for _, pid := range pids {
+			drops, err := udpDrops(pid)
+			s.serverDrops += drops
+			s.serverDropsErr = errors.Join(s.serverDropsErr, err)
 		}
 		s.load = loadAverage()
-		s.counters, s.countersErr = scrapeMetrics(ctx, httpClient, metricsURL)
+		for _, m := range metricsURLs {
+			c, err := scrapeMetrics(ctx, httpClient, m)
+			s.counters.add(c)
+			s.countersErr = errors.Join(s.countersErr, err)
+		}
 		return s, nil
 	}
 	from, err := take()
@@ -125,16 +146,29 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 		return nil, err
 	}
 	rep := buildReport(cfg, parts, startErrs, from, to)
-	if pid != "" {
-		rep.Server = serverFiguresOf(cfg.ServerPID, ticks, ticksKnown, idle, from, to, joined)
+	if len(pids) > 0 {
+		rep.Server = serverFiguresOf(cfg.ServerPIDs, ticks, ticksKnown, idle, from, to, joined)
 	}
 	return rep, nil
 }
 
-// openServerKeys opens the server's keyring. OpenKeyring would create a fresh key
-// in an empty directory, and tokens signed with it would all be refused, so an
-// empty or missing key directory is an error here.
-func openServerKeys(data string) (*signaling.Keyring, error) {
+// openServerKeys opens the server's keyring: a cluster's in PostgreSQL
+// (postgres), else the data directory's. An empty key store is an error:
+// tokens signed with a key the server does not know would all be refused,
+// so the load tool never makes one.
+func openServerKeys(ctx context.Context, data, postgres string) (*signaling.Keyring, error) {
+	if postgres != "" {
+		db, err := records.Open(ctx, records.Config{PostgresURL: postgres}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("-postgres: %w", err)
+		}
+		defer db.Close()
+		keys, err := keystore.OpenExisting(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("-postgres: %w", err)
+		}
+		return keys, nil
+	}
 	dir := filepath.Join(data, "keys")
 	found, _ := filepath.Glob(filepath.Join(dir, "*.key"))
 	if len(found) == 0 {
@@ -174,7 +208,7 @@ func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv) ([]*part
 				return nil, fmt.Errorf("room %s: token: %w", room, err)
 			}
 			parts = append(parts, &participant{
-				env: env, room: room, token: tok, name: req.Name,
+				env: env, room: room, token: tok, name: req.Name, wsURL: env.wsURLs[len(parts)%len(env.wsURLs)],
 				log: env.log.With("room", room, "n", i),
 			})
 		}

@@ -25,6 +25,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,15 +49,22 @@ type config struct {
 	Ramp        time.Duration
 	JoinTimeout time.Duration
 	ServerPID   int
-	JSON        bool
-	Verbose     bool
+	// ServerPIDs are the processes measured: ServerPID, or the list
+	// -server-pid gave (a cluster's nodes).
+	ServerPIDs []int
+	// URLs are the nodes' base URLs (-url, comma-separated); participant
+	// i joins through URLs[i % len], as a load balancer would spread them.
+	URLs     []string
+	Postgres string
+	JSON     bool
+	Verbose  bool
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	cfg := config{}
 	fs := flag.NewFlagSet("vcload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base `URL` of the vclinic server")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base `URL` of the vclinic server; a comma-separated list for a cluster's nodes, which the participants join through in turn")
 	fs.StringVar(&cfg.Data, "data", "./vclinic-data", "the server's data `directory` (its signing keys mint the tokens)")
 	fs.IntVar(&cfg.Rooms, "rooms", 10, "`number` of rooms")
 	fs.IntVar(&cfg.Size, "size", 2, "participants per room")
@@ -63,7 +72,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "wait after the last join before measuring")
 	fs.DurationVar(&cfg.Ramp, "ramp", 50*time.Millisecond, "delay between two joins")
 	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", 15*time.Second, "how long one participant may take to join and connect")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server, for its CPU time and RSS from /proc (0: not measured)")
+	pids := fs.String("server-pid", "", "`pid` of the server, for its CPU time and RSS from /proc (empty: not measured); a comma-separated list sums a cluster's nodes")
+	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL` of a cluster's records, whose signing keys mint the tokens (instead of -data's)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log each participant's progress")
 	fs.Usage = func() {
@@ -76,13 +86,35 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return cfg, cfg.validate()
+	for _, f := range strings.Split(*pids, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return cfg, fmt.Errorf("-server-pid %q: want process ids", *pids)
+		}
+		cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+	}
+	if len(cfg.ServerPIDs) > 0 {
+		cfg.ServerPID = cfg.ServerPIDs[0]
+	}
+	err := cfg.validate()
+	return cfg, err
 }
 
-func (c config) validate() error {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("-url %q: want http://host:port or https://host:port", c.URL)
+func (c *config) validate() error {
+	c.URLs = c.URLs[:0]
+	for _, raw := range strings.Split(c.URL, ",") {
+		raw = strings.TrimSpace(raw)
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-url %q: want http://host:port or https://host:port, or a comma-separated list", c.URL)
+		}
+		c.URLs = append(c.URLs, raw)
+	}
+	if c.ServerPID > 0 && len(c.ServerPIDs) == 0 {
+		c.ServerPIDs = []int{c.ServerPID}
 	}
 	switch {
 	case c.Rooms < 1 || c.Rooms > 500:

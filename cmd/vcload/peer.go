@@ -23,7 +23,7 @@ import (
 type peerEnv struct {
 	api         *webrtc.API
 	dialer      *websocket.Dialer
-	wsURL       string // ws://host:port/ws
+	wsURLs      []string // ws://host:port/ws of each node
 	joinTimeout time.Duration
 	log         *slog.Logger
 }
@@ -35,6 +35,7 @@ type participant struct {
 	env         *peerEnv
 	room, token string
 	name        string
+	wsURL       string // the node this participant joins through
 	log         *slog.Logger
 
 	// Written by start before it returns; read-only afterwards.
@@ -112,7 +113,7 @@ func (p *participant) start(parent context.Context) error {
 	defer dcancel()
 
 	hdr := http.Header{"Authorization": {"Bearer " + p.token}}
-	ws, resp, err := p.env.dialer.DialContext(dctx, p.env.wsURL+"?room="+url.QueryEscape(p.room), hdr)
+	ws, resp, err := p.env.dialer.DialContext(dctx, p.wsURL+"?room="+url.QueryEscape(p.room), hdr)
 	if err != nil {
 		if resp != nil {
 			return fmt.Errorf("room %s: websocket: %w (HTTP %s)", p.room, err, resp.Status)

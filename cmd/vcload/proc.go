@@ -92,6 +92,20 @@ func readProc(pid string, ticksPerSecond int64) (procSample, error) {
 	return procSample{cpu: time.Duration(ticks) * time.Second / time.Duration(ticksPerSecond), rss: rss}, nil
 }
 
+// readProcs sums the samples of several processes (a cluster's nodes).
+func readProcs(pids []string, ticksPerSecond int64) (procSample, error) {
+	var sum procSample
+	for _, pid := range pids {
+		s, err := readProc(pid, ticksPerSecond)
+		if err != nil {
+			return sum, err
+		}
+		sum.cpu += s.cpu
+		sum.rss += s.rss
+	}
+	return sum, nil
+}
+
 // udpDrops sums the receive drops of the UDP sockets process pid holds: the
 // last column of /proc/net/udp and udp6, datagrams the kernel dropped because
 // the socket's receive buffer was full (proc(5)). It tells loss at the server's
@@ -250,6 +264,14 @@ type serverCounters struct {
 }
 
 // scrapeMetrics fetches and parses the server's /metrics.
+// add sums another node's counters into c.
+func (c *serverCounters) add(o serverCounters) {
+	c.forwarded += o.forwarded
+	c.dropped += o.dropped
+	c.nacks += o.nacks
+	c.plis += o.plis
+}
+
 func scrapeMetrics(ctx context.Context, client *http.Client, url string) (serverCounters, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"vclinic/signaling"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -161,5 +166,42 @@ func TestUDPDropsSelf(t *testing.T) {
 	}
 	if n, err := udpDrops("self"); err != nil || n != 0 {
 		t.Errorf("udpDrops(self) = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestConfigLists: -url and -server-pid take a cluster's nodes as
+// comma-separated lists; the participants are spread over the URLs in turn.
+func TestConfigLists(t *testing.T) {
+	cfg, err := parseConfig([]string{"-url", "http://127.0.0.1:1, http://127.0.0.1:2,http://127.0.0.1:3", "-server-pid", "11,12,13"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"}; !slices.Equal(cfg.URLs, want) {
+		t.Fatalf("URLs %q", cfg.URLs)
+	}
+	if !slices.Equal(cfg.ServerPIDs, []int{11, 12, 13}) || cfg.ServerPID != 11 {
+		t.Fatalf("pids %v %d", cfg.ServerPIDs, cfg.ServerPID)
+	}
+	env := &peerEnv{wsURLs: []string{"ws://a/ws", "ws://b/ws", "ws://c/ws"}, log: slog.New(slog.DiscardHandler)}
+	keys, err := signaling.OpenKeyring(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rooms, cfg.Size = 2, 2
+	parts, err := newParticipants(cfg, keys, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range parts {
+		got = append(got, p.wsURL)
+	}
+	if want := []string{"ws://a/ws", "ws://b/ws", "ws://c/ws", "ws://a/ws"}; !slices.Equal(got, want) {
+		t.Fatalf("participants join through %q, want %q", got, want)
+	}
+	for _, bad := range [][]string{{"-url", "http://a:1,ftp://b"}, {"-server-pid", "12,x"}, {"-server-pid", "-3"}} {
+		if _, err := parseConfig(bad, io.Discard); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -184,6 +184,7 @@ func (p *packets) add(expected, received int64) {
 // serverFigures are the server's costs over the window.
 type serverFigures struct {
 	PID               int   `json:"pid"`
+	PIDs              []int `json:"pids"` // all the processes summed: a cluster's nodes
 	ClockTicks        int64 `json:"clockTicks"`
 	ClockTicksAssumed bool  `json:"clockTicksAssumed,omitempty"`
 
@@ -273,8 +274,8 @@ func buildReport(cfg config, parts []*participant, startErrs []error, from, to s
 	return r
 }
 
-func serverFiguresOf(pid int, ticks int64, ticksKnown bool, idle procSample, from, to snapshot, joined int) *serverFigures {
-	s := &serverFigures{PID: pid, ClockTicks: ticks, ClockTicksAssumed: !ticksKnown}
+func serverFiguresOf(pids []int, ticks int64, ticksKnown bool, idle procSample, from, to snapshot, joined int) *serverFigures {
+	s := &serverFigures{PID: pids[0], PIDs: pids, ClockTicks: ticks, ClockTicksAssumed: !ticksKnown}
 	window := to.at.Sub(from.at).Seconds()
 	s.CPUSeconds = (to.server.cpu - from.server.cpu).Seconds()
 	s.CPUPercent = 100 * s.CPUSeconds / window
@@ -346,7 +347,7 @@ func (r *report) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "keyframe requests %d, sender packets/frames skipped late %d, server errors %d\n",
 		r.KeyframeRequests, r.SkippedLate, r.ServerErrors)
 	if s := r.Server; s != nil {
-		fmt.Fprintf(&b, "server pid %d: CPU %.2f s over the window (%.0f%% of one core)", s.PID, s.CPUSeconds, s.CPUPercent)
+		fmt.Fprintf(&b, "server pid %s: CPU %.2f s over the window (%.0f%% of one core)", pidList(s.PIDs), s.CPUSeconds, s.CPUPercent)
 		if s.ClockTicksAssumed {
 			fmt.Fprintf(&b, " [CLK_TCK assumed %d]", s.ClockTicks)
 		}
@@ -368,4 +369,13 @@ func (r *report) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "machine load average %.2f at the start, %.2f at the end\n", r.LoadAverage[0], r.LoadAverage[1])
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// pidList prints process ids as 123 or 123+456+789 (summed).
+func pidList(pids []int) string {
+	out := make([]string, len(pids))
+	for i, p := range pids {
+		out[i] = fmt.Sprint(p)
+	}
+	return strings.Join(out, "+")
 }

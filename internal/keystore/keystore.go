@@ -89,3 +89,24 @@ func Open(ctx context.Context, data string, db *records.DB) (*signaling.Keyring,
 	}
 	return signaling.OpenKeyStore(ctx, store)
 }
+
+// OpenExisting opens the keys kept in db (PostgreSQL) without making one: a
+// tool that signs for a running cluster must use its keys. It fails when db
+// holds none.
+func OpenExisting(ctx context.Context, db *records.DB) (*signaling.Keyring, error) {
+	if db.Dialect() != records.Postgres {
+		return nil, errors.New("keystore: the records keep signing keys only on PostgreSQL")
+	}
+	store, err := openRecordKeys(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	have, err := store.Keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if len(have) == 0 {
+		return nil, errors.New("signing keys: the database holds none yet; start a node on it first")
+	}
+	return signaling.OpenKeyStore(ctx, store)
+}
