@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ import (
 
 	"vclinic/internal/keystore"
 	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
+	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -85,7 +88,11 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 		}
 	}
 
-	parts, err := newParticipants(cfg, keys, env)
+	clinician, err := loadClinician(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := newParticipants(cfg, keys, env, clinician)
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +188,48 @@ func openServerKeys(ctx context.Context, data, postgres string) (*signaling.Keyr
 	return keys, nil
 }
 
+// loadClinician makes the staff account the rooms' clinicians sign in as:
+// the server accepts a clinician's token only for a live staff account. It
+// is made in the server's records (the cluster's PostgreSQL, or the SQLite
+// database in the data directory), with a random password nobody keeps.
+// Without records to write to (a bare signaling server) it returns a
+// made-up subject.
+func loadClinician(ctx context.Context, cfg config) (string, error) {
+	rc := records.Config{PostgresURL: cfg.Postgres}
+	if cfg.Postgres == "" {
+		rc.SQLitePath = filepath.Join(cfg.Data, "vclinic.db")
+		if _, err := os.Stat(rc.SQLitePath); err != nil {
+			return "vcload-clinician", nil
+		}
+	}
+	logger := slog.New(slog.DiscardHandler)
+	db, err := records.Open(ctx, rc, logger)
+	if err != nil {
+		return "", fmt.Errorf("the server's records: %w", err)
+	}
+	defer db.Close()
+	trail, err := audit.New(ctx, db, audit.Config{}, logger)
+	if err != nil {
+		return "", fmt.Errorf("the server's records: %w", err)
+	}
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, logger)
+	if err != nil {
+		return "", fmt.Errorf("the server's records: %w", err)
+	}
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	u, err := store.CreateUser(ctx, scheduler.System, "vcload-"+hex.EncodeToString(b[:4]), "Load clinician",
+		scheduler.RoleClinician, hex.EncodeToString(b))
+	if err != nil {
+		return "", fmt.Errorf("the load's clinician account: %w", err)
+	}
+	return u.ID, nil
+}
+
 // newParticipants mints a token for everyone: a clinician first in each room, the
 // others patients of that room. Room ids carry a random run id, so that a second
 // run never meets the first one's participants still in their grace period.
-func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv) ([]*participant, error) {
+func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv, clinician string) ([]*participant, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	run := hex.EncodeToString(b)
@@ -201,7 +246,7 @@ func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv) ([]*part
 				TTL:     ttl,
 			}
 			if i == 0 {
-				req.Role, req.Room, req.Name = signaling.RoleClinician, "", fmt.Sprintf("Load clinician %d", r)
+				req.Role, req.Room, req.Name, req.Subject = signaling.RoleClinician, "", fmt.Sprintf("Load clinician %d", r), clinician
 			}
 			tok, err := keys.Sign(req)
 			if err != nil {
