@@ -5,6 +5,8 @@
 //	vclinic token [flags]      print an access token for scripts and operators
 //	vclinic user add [flags]   add a member of staff
 //	vclinic gatt decode C HEX  decode a Bluetooth health-device value
+//	vclinic health             exit 0 when the local node answers /healthz
+//	vclinic drain              SIGTERM the local node and wait until it stopped
 package main
 
 import (
@@ -33,6 +35,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runGATT(args[1:], stdout, stderr)
 		case "user":
 			return runUser(ctx, args[1:], os.Stdin, stdout, stderr)
+		case "health":
+			return runHealth(ctx, args[1:], stdout, stderr)
+		case "drain":
+			return runDrain(ctx, args[1:], stdout, stderr)
 		case "help":
 			printUsage(stderr)
 			return 0
@@ -50,6 +56,8 @@ Usage:
   vclinic token [flags]         print an access token (vclinic token -h)
   vclinic user add [flags]      add a member of staff (vclinic user add -h)
   vclinic gatt decode C HEX     decode a Bluetooth health-device value
+  vclinic health [-ready]       exit 0 when the node answers /healthz (/readyz): container health checks
+  vclinic drain                 SIGTERM the node (pid 1) and wait until it drained and stopped: a preStop hook
 
 Serve flags (each also read from the environment variable shown):
 `)
