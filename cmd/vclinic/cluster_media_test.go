@@ -120,7 +120,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	for _, p := range peers {
 		wg.Go(func() { p.run(ctx) })
 	}
-	if !allHear(peers, 60*time.Second) {
+	if !allHear(peers, time.Time{}, 60*time.Second) {
 		t.Fatalf("media did not flow between nodes; room on %v", hosts(nodes, room))
 	}
 	on := hosts(nodes, room)
@@ -148,6 +148,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	nodes[host].c.registry.Drain(dctx)
 	nodes[host].c.drainRooms(dctx)
 	dcancel()
+	drained := time.Now()
 	if nodes[host].c.sig.Hosts(room) {
 		t.Fatal("the drained node still hosts the room")
 	}
@@ -155,7 +156,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	for peers[0].sessionCount() == sessions && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !allHear(peers, 60*time.Second) {
+	if !allHear(peers, drained, 60*time.Second) {
 		t.Fatalf("after the drain media did not flow; room on %v", hosts(nodes, room))
 	}
 	if on2 := hosts(nodes, room); len(on2) != 1 || on2[0] == on[0] {

@@ -52,8 +52,8 @@ func (p *clusterPeer) run(ctx context.Context) {
 }
 
 // hears reports whether p got media of both kinds from other's current
-// session within the last second.
-func (p *clusterPeer) hears(other *clusterPeer) bool {
+// session within the last second, and after after.
+func (p *clusterPeer) hears(other *clusterPeer, after time.Time) bool {
 	oid := other.current()
 	if oid == "" {
 		return false
@@ -61,7 +61,8 @@ func (p *clusterPeer) hears(other *clusterPeer) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, kind := range []string{"audio", "video"} {
-		if time.Since(p.lastRx[oid+"/"+kind]) > time.Second {
+		at := p.lastRx[oid+"/"+kind]
+		if time.Since(at) > time.Second || !at.After(after) {
 			return false
 		}
 	}
@@ -281,14 +282,16 @@ func clusterPublish(ctx context.Context, audio, video *webrtc.TrackLocalStaticRT
 	}
 }
 
-// allHear waits up to within for every peer to hear every other.
-func allHear(peers []*clusterPeer, within time.Duration) bool {
+// allHear waits up to within for every peer to hear every other, with
+// media that arrived after after (a call that broke at after is not taken
+// for whole by the packets still arriving from before).
+func allHear(peers []*clusterPeer, after time.Time, within time.Duration) bool {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		ok := true
 		for _, a := range peers {
 			for _, b := range peers {
-				if a != b && !a.hears(b) {
+				if a != b && !a.hears(b, after) {
 					ok = false
 				}
 			}
