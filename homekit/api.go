@@ -94,6 +94,11 @@ type VisitAccess interface {
 	// PatientExists is nil for a patient the clinic knows, ErrNotFound
 	// otherwise.
 	PatientExists(ctx context.Context, patientID string) error
+	// MayReadClinical is nil when staff member p may see patientID's
+	// clinical data (readings, Observations, expected measurements): a
+	// clinician with a care relation to the patient. ErrForbidden, with
+	// the reason, otherwise.
+	MayReadClinical(ctx context.Context, p Principal, patientID string) error
 }
 
 // Validate reports a configuration the API cannot use.
@@ -410,8 +415,10 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 func (a *API) mayRead(w http.ResponseWriter, r *http.Request, p Principal, patientID string, kitOnly bool) bool {
 	own := false
 	switch {
-	case p.IsStaff():
+	case p.IsStaff() && kitOnly:
 		return true
+	case p.IsStaff():
+		return a.mayReadClinical(w, r, p, patientID)
 	case p.Role == RolePatient:
 		own = p.ID == patientID
 	case p.Role == RoleGateway:
@@ -424,6 +431,20 @@ func (a *API) mayRead(w http.ResponseWriter, r *http.Request, p Principal, patie
 		return false
 	case !kitOnly:
 		a.problem(w, r, http.StatusForbidden, "readings are read by the clinic; a link or gateway sends them")
+		return false
+	}
+	return true
+}
+
+// mayReadClinical says whether staff member p may see patientID's
+// clinical data (VisitAccess.MayReadClinical), and answers 403 when not.
+// Without a VisitAccess (a home kit on its own) staff may.
+func (a *API) mayReadClinical(w http.ResponseWriter, r *http.Request, p Principal, patientID string) bool {
+	if a.cfg.Visits == nil {
+		return true
+	}
+	if err := a.cfg.Visits.MayReadClinical(r.Context(), p, patientID); err != nil {
+		a.fail(w, r, err)
 		return false
 	}
 	return true
@@ -536,7 +557,7 @@ func (a *API) putExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	pid, ok := a.visitPatient(w, r, id, p, in.PatientID)
-	if !ok {
+	if !ok || !a.mayReadClinical(w, r, p, pid) {
 		return
 	}
 	if in.PatientID != "" && in.PatientID != pid {
@@ -583,7 +604,7 @@ func (a *API) getExpected(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	pid, ok := a.visitPatient(w, r, id, p, "")
-	if !ok {
+	if !ok || !a.mayReadClinical(w, r, p, pid) {
 		return
 	}
 	a.writeExpected(w, r, p, id, pid, from)
@@ -641,6 +662,19 @@ func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprout
 	if !records.ValidID(pid) {
 		fhirError(w, http.StatusBadRequest, "value", "patient: not a patient id")
 		return
+	}
+	if a.cfg.Visits != nil {
+		if err := a.cfg.Visits.MayReadClinical(r.Context(), p, pid); err != nil {
+			switch {
+			case errors.Is(err, ErrForbidden):
+				fhirError(w, http.StatusForbidden, "forbidden", Reason(err))
+			case errors.Is(err, ErrNotFound):
+				fhirError(w, http.StatusNotFound, "not-found", "no such patient")
+			default:
+				a.fhirFail(w, r, err)
+			}
+			return
+		}
 	}
 	rs, err := a.store.ListReadings(r.Context(), p.actor(), pid, time.Time{})
 	if err != nil {

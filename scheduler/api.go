@@ -153,6 +153,9 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/users/:id/sign-out", a.staff(a.userAction("sign-out")))
 	r.POST("/api/v1/users/:id/disable", a.roles(a.userAction("disable"), RoleAdmin))
 	r.POST("/api/v1/users/:id/enable", a.roles(a.userAction("enable"), RoleAdmin))
+	r.POST("/api/v1/patients/:id/care-team", a.roles(a.postCareTeam, RoleAdmin))
+	r.POST("/api/v1/patients/:id/break-glass", a.roles(a.postBreakGlass, RoleClinician))
+	r.GET("/api/v1/break-glass", a.roles(a.listBreakGlass, RoleAdmin))
 }
 
 // handler is an API handler with its authenticated caller.

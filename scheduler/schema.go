@@ -173,5 +173,32 @@ CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 `,
 		},
+		{
+			Version: 5,
+			Name:    "care relations: care teams and breaking the glass",
+			Common: `
+-- Clinicians an admin has assigned to a patient's care, beyond those who
+-- have an appointment with them.
+CREATE TABLE care_team (
+	patient_id  TEXT NOT NULL REFERENCES patients (id),
+	user_id     TEXT NOT NULL REFERENCES users (id),
+	assigned_by TEXT NOT NULL,
+	assigned_at {{ts}} NOT NULL,
+	PRIMARY KEY (patient_id, user_id)
+);
+-- A clinician without a care relation who opened a patient's data, with
+-- the reason they gave, for admins to review.
+CREATE TABLE break_glass (
+	id         TEXT PRIMARY KEY,
+	patient_id TEXT NOT NULL REFERENCES patients (id),
+	user_id    TEXT NOT NULL REFERENCES users (id),
+	reason     TEXT NOT NULL,
+	opened_at  {{ts}} NOT NULL,
+	until_at   {{ts}} NOT NULL
+);
+CREATE INDEX break_glass_user ON break_glass (user_id, patient_id, until_at);
+CREATE INDEX break_glass_opened ON break_glass (opened_at);
+`,
+		},
 	}
 }

@@ -29,11 +29,17 @@ type Config struct {
 	// HashWait is how long a sign-in waits for a slot before it is turned
 	// away (ErrThrottled). Default 10 s.
 	HashWait time.Duration
+	// CareWindow is how far before and after today an appointment gives
+	// its clinician a care relation to the patient. Default 30 days.
+	CareWindow time.Duration
 }
 
 func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.CareWindow == 0 {
+		c.CareWindow = DefaultCareWindow
 	}
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = 24 * time.Hour

@@ -42,6 +42,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"SignInThrottle", testSignInThrottle},
 		{"Sessions", testSessions},
 		{"ExclusionBackstop", testExclusionBackstop},
+		{"CareRelation", testCareRelation},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))
@@ -1012,4 +1013,65 @@ func testAdvance(t *testing.T, f *storeFixture) {
 	stErr(t, err, ErrNotFound, "")
 	_, _, err = s.Advance(ctx, Actor{}, a.ID, StatusArrived)
 	stErr(t, err, ErrForbidden, "")
+}
+
+// testCareRelation: a clinician is related to a patient's care by an
+// appointment within the care window, the care team, or broken glass; the
+// glass is on record for admins.
+func testCareRelation(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	u := stMust(s.CreateUser(ctx, f.admin, "p.berg", "Per Berg", RoleClinician, "correct horse battery"))(t)
+	berg := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Per Berg", UserID: u.ID}))(t)
+	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
+	stMust(s.PutAvailability(ctx, f.staff, berg.ID, Availability{Rules: av.Rules}))(t)
+	f.clin = berg
+	appt := f.mustBook("2026-06-02T10:00:00+02:00")
+	own := Actor{ID: u.ID, Role: RoleClinician}
+	if how, err := s.careRelation(ctx, own, f.pat.ID, f.now); err != nil || how != CareAppointment {
+		t.Fatalf("the appointment's clinician: %q %v", how, err)
+	}
+	// Out of the window on either side.
+	for _, at := range []time.Time{f.now.Add(-DefaultCareWindow - 24*time.Hour), f.now.Add(DefaultCareWindow + 48*time.Hour)} {
+		_, err := s.careRelation(ctx, own, f.pat.ID, at)
+		stErr(t, err, ErrForbidden, "no care relation")
+	}
+	// A cancelled appointment makes none.
+	stMust(s.SetStatus(ctx, f.staff, appt.ID, StatusCancelled, "ill"))(t)
+	_, err := s.careRelation(ctx, own, f.pat.ID, f.now)
+	stErr(t, err, ErrForbidden, "no care relation")
+
+	other := stMust(s.CreateUser(ctx, f.admin, "l.dahl", "Lis Dahl", RoleClinician, "correct horse battery"))(t)
+	them := Actor{ID: other.ID, Role: RoleClinician}
+	_, err = s.careRelation(ctx, them, f.pat.ID, f.now)
+	stErr(t, err, ErrForbidden, "no care relation")
+	_, err = s.careRelation(ctx, f.staff, f.pat.ID, f.now)
+	stErr(t, err, ErrForbidden, "clinicians caring")
+	_, err = s.careRelation(ctx, them, "no-such-patient", f.now)
+	stErr(t, err, ErrNotFound, "")
+
+	_, err = s.AssignCareTeam(ctx, f.staff, f.pat.ID, other.ID)
+	stErr(t, err, ErrForbidden, "admin")
+	stMust(s.AssignCareTeam(ctx, f.admin, f.pat.ID, other.ID))(t)
+	again := stMust(s.AssignCareTeam(ctx, f.admin, f.pat.ID, other.ID))(t)
+	if again.AssignedBy != f.admin.ID {
+		t.Fatalf("assigned again: %+v", again)
+	}
+	if how, err := s.careRelation(ctx, them, f.pat.ID, f.now); err != nil || how != CareTeam {
+		t.Fatalf("on the care team: %q %v", how, err)
+	}
+
+	_, err = s.OpenBreakGlass(ctx, own, f.pat.ID, "too short")
+	stErr(t, err, ErrUnprocessable, "reason")
+	b := stMust(s.OpenBreakGlass(ctx, own, f.pat.ID, "the patient called the ward at night"))(t)
+	if how, err := s.careRelation(ctx, own, f.pat.ID, b.OpenedAt.Add(time.Hour)); err != nil || how != CareBreakGlass {
+		t.Fatalf("after breaking the glass: %q %v", how, err)
+	}
+	_, err = s.careRelation(ctx, own, f.pat.ID, b.Until.Add(time.Minute))
+	stErr(t, err, ErrForbidden, "no care relation")
+	_, err = s.ListBreakGlass(ctx, own, time.Time{})
+	stErr(t, err, ErrForbidden, "admins")
+	list := stMust(s.ListBreakGlass(ctx, f.admin, time.Time{}))(t)
+	if len(list) != 1 || list[0].ID != b.ID || list[0].Reason != "the patient called the ward at night" {
+		t.Fatalf("break-glass list %+v", list)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"vclinic/internal/records/audit"
+	"vclinic/scheduler"
 	"vclinic/signaling"
 	"vclinic/signaling/cluster"
 )
@@ -43,6 +44,7 @@ type serveConfig struct {
 	Redis          string
 	NodeID         string
 	RoomLease      time.Duration
+	CareWindow     time.Duration
 }
 
 // envFlag describes one flag and its environment variable.
@@ -74,6 +76,7 @@ var serveFlags = []envFlag{
 	{"trusted-proxies", "VCLINIC_TRUSTED_PROXIES", "comma-separated `addresses or CIDRs` of reverse proxies whose X-Forwarded-For names the client"},
 	{"redis", "VCLINIC_REDIS", "Redis `URL` (redis://, rediss:// for TLS, unix://; ?addr=host:port more than once for a Redis Cluster, ?master=name for Sentinel) that, with -postgres, makes this node part of a cluster"},
 	{"node-id", "VCLINIC_NODE_ID", "this node's `id` in a cluster, stable across restarts; default the host name and the HTTP port, e.g. web3-8080"},
+	{"care-window", "VCLINIC_CARE_WINDOW", "how far before and after today an appointment gives its clinician access to the patient's clinical data (`duration`)"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
 
@@ -91,6 +94,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		AuditRetention: audit.DefaultRetention,
 		SessionIdle:    30 * time.Minute,
 		RoomLease:      cluster.DefaultLeaseTTL,
+		CareWindow:     scheduler.DefaultCareWindow,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,7 +106,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
-		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease,
+		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -207,6 +211,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
 		return fmt.Errorf("-node-id %q: want 1-64 letters, digits, ., - or _", c.NodeID)
+	}
+	if c.CareWindow < 24*time.Hour || c.CareWindow > 366*24*time.Hour {
+		return fmt.Errorf("-care-window %s: want 24h to 8784h", c.CareWindow)
 	}
 	if c.RoomLease < time.Second || c.RoomLease > 5*time.Minute {
 		return fmt.Errorf("-room-lease %s: want 1s to 5m", c.RoomLease)

@@ -74,6 +74,13 @@ func (v visitAccess) VisitOpen(ctx context.Context, appointmentID string) error 
 	}
 }
 
+// MayReadClinical implements homekit.VisitAccess: a clinician with a care
+// relation to the patient (scheduler.Store.CareRelation).
+func (v visitAccess) MayReadClinical(ctx context.Context, p homekit.Principal, patientID string) error {
+	_, err := v.store.CareRelation(ctx, scheduler.Actor{ID: p.ID, Role: p.Role}, patientID)
+	return homekitError(err)
+}
+
 // PatientExists implements homekit.VisitAccess.
 func (v visitAccess) PatientExists(ctx context.Context, patientID string) error {
 	return homekitError(v.store.PatientExists(ctx, patientID))

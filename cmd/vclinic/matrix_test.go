@@ -95,10 +95,17 @@ var matrix = map[string]row{
 	"GET /api/v1/patients/{id}/devices":        {def: 404, status: with(staffAll(200), map[string]int{patient: 200, gateway: 200})},
 	"POST /api/v1/patients/{id}/devices": {body: `{"type":"scale","address":"00:09:1F:00:00:0B","identifiedBy":"bluetooth-address"}`,
 		def: 403, status: staffAll(201)},
-	"GET /api/v1/patients/{id}/readings":     {def: 404, status: with(staffAll(200), map[string]int{patient: 403, gateway: 403})},
-	"GET /api/v1/appointments/{id}/expected": {def: 403, status: ownStaff(200)},
-	"PUT /api/v1/appointments/{id}/expected": {body: `{"codes":["8310-5"]}`, def: 403, status: ownStaff(200)},
-	"GET /fhir/r4/Observation":               {def: 403, status: staffAll(200)},
+	// Clinical data: the clinicians caring for the patient (appointment A's
+	// clinician has an appointment with patient A within the care window);
+	// never schedulers or admins.
+	"GET /api/v1/patients/{id}/readings": {def: 404, status: map[string]int{clinician: 200, clinicianOther: 403,
+		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
+	"GET /api/v1/appointments/{id}/expected": {def: 403, status: map[string]int{clinician: 200}},
+	"PUT /api/v1/appointments/{id}/expected": {body: `{"codes":["8310-5"]}`, def: 403, status: map[string]int{clinician: 200}},
+	"GET /fhir/r4/Observation":               {def: 403, status: map[string]int{clinician: 200}},
+	"POST /api/v1/patients/{id}/care-team":   {body: `{"userId":"{clinicianUser}"}`, def: 403, status: map[string]int{adminRole: 201}},
+	"POST /api/v1/patients/{id}/break-glass": {body: `{"reason":"covering the ward tonight"}`, def: 403, status: map[string]int{clinician: 201, clinicianOther: 201}},
+	"GET /api/v1/break-glass":                {def: 403, status: map[string]int{adminRole: 200}},
 	"GET /fhir/r4/Device":                    {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients/{id}/gateways":    {body: `{"label":"hall"}`, def: 403, status: staffAll(201)},
 	"GET /api/v1/audit":                      {def: 403, status: map[string]int{adminRole: 200}},
@@ -292,7 +299,7 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 		path += "?patient=" + m.patA.ID
 	}
 	filled = strings.NewReplacer(
-		"{appt}", m.apptA.ID, "{patient}", m.patA.ID, "{clinician}", m.clin.ID,
+		"{appt}", m.apptA.ID, "{patient}", m.patA.ID, "{clinician}", m.clin.ID, "{clinicianUser}", m.clinUser.ID,
 		"{start}", time.Now().Add(time.Duration(26+m.slot)*time.Hour).Truncate(time.Hour).UTC().Format(time.RFC3339),
 		"{later}", m.apptA.Start.Add(48*time.Hour).UTC().Format(time.RFC3339),
 	).Replace(body)

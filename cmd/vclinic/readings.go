@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"vclinic/homekit"
+	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -47,6 +48,13 @@ func (a vitalsAudit) VitalsShown(ctx context.Context, viewerID, viewerRole, room
 	kit := a.c.kit // wired before the clinic serves
 	if kit == nil {
 		return errors.New("home-kit records not ready")
+	}
+	// A clinician is shown a patient's values only with a care relation
+	// (the visit's own clinician has one through its appointment).
+	if viewerRole == signaling.RoleClinician {
+		if _, err := a.c.store.CareRelation(ctx, scheduler.Actor{ID: viewerID, Role: viewerRole}, patientID); err != nil {
+			return err
+		}
 	}
 	return kit.AuditShown(ctx, homekit.Actor{ID: viewerID, Role: viewerRole}, homekit.EntityLiveVitals, room, patientID)
 }

@@ -197,8 +197,9 @@ func TestReadingsOverTheVisitWebSocket(t *testing.T) {
 			t.Fatalf("first reading identified by %q with %+v, want type and the device information", rd.IdentifiedBy, rd.DeviceInfo)
 		}
 	}
-	if status, body, _ := a.do("GET", "/api/v1/patients/"+a.patB.ID+"/readings", clinTok, "", nil); status != 200 ||
-		!strings.Contains(string(body), `"readings":[]`) {
-		t.Fatalf("patient B's readings: %d %s, want none", status, body)
+	// Patient B is another clinician's: no care relation, no readings.
+	if status, body, _ := a.do("GET", "/api/v1/patients/"+a.patB.ID+"/readings", clinTok, "", nil); status != 403 ||
+		!strings.Contains(string(body), "no care relation") {
+		t.Fatalf("patient B's readings: %d %s, want 403", status, body)
 	}
 }

@@ -144,7 +144,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, err
 	}
-	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, log.With("component", "scheduler"))
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow}, log.With("component", "scheduler"))
 	if err != nil {
 		db.Close()
 		return nil, err
