@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,18 @@ type APIConfig struct {
 	OrganizerEmail string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// SignInLimit, when set, limits sign-in attempts per client address
+	// across the cluster (LoginBurst attempts, one more every
+	// LoginRefill); when it fails, or is nil, the process's own limiter
+	// does.
+	SignInLimit AttemptLimiter
+}
+
+// AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
+// refilled one every LoginRefill, shared by every node, or answers how long
+// to wait.
+type AttemptLimiter interface {
+	Allow(ctx context.Context, key string) (ok bool, wait time.Duration, err error)
 }
 
 // API serves /api/v1 and /fhir/r4 over the store.

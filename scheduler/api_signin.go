@@ -12,8 +12,8 @@ import (
 
 // loginLimiter limits sign-in attempts per client address: a bucket of
 // loginBurst attempts, refilled one every loginRefill. It lives in the
-// process (each node of a cluster keeps its own; the per-name lock in the
-// records is shared).
+// process; a cluster shares one through APIConfig.SignInLimit (the per-name
+// lock is in the records, shared too).
 type loginLimiter struct {
 	now func() time.Time
 
@@ -28,8 +28,10 @@ type loginBucket struct {
 
 // Per-address sign-in limits.
 const (
-	loginBurst  = 10
-	loginRefill = 6 * time.Second
+	LoginBurst  = 10
+	LoginRefill = 6 * time.Second
+	loginBurst  = LoginBurst
+	loginRefill = LoginRefill
 	// loginBuckets bounds the addresses remembered; the full ones are
 	// forgotten first.
 	loginBuckets = 100_000
@@ -70,6 +72,20 @@ func (l *loginLimiter) forgetFullLocked(now time.Time) {
 	}
 }
 
+// allowSignIn takes a sign-in attempt from address: from the cluster's
+// shared limiter when there is one and it answers, else from this
+// process's.
+func (a *API) allowSignIn(r *http.Request, address string) (bool, time.Duration) {
+	if a.cfg.SignInLimit != nil {
+		ok, wait, err := a.cfg.SignInLimit.Allow(r.Context(), address)
+		if err == nil {
+			return ok, wait
+		}
+		a.log.Warn("shared sign-in limit unavailable; limiting on this node alone", "err", err)
+	}
+	return a.logins.allow(address)
+}
+
 // tooMany answers 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3).
 func (a *API) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, detail string) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -86,7 +102,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 		return
 	}
 	address := clientAddress(r)
-	if ok, wait := a.logins.allow(address); !ok {
+	if ok, wait := a.allowSignIn(r, address); !ok {
 		a.tooMany(w, r, wait, "too many sign-in attempts from this address; wait a moment")
 		return
 	}

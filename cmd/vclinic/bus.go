@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -134,4 +135,46 @@ func (c *clinic) presence(room string) (waiting, inCall int) {
 		return 0, 0
 	}
 	return waiting, inCall
+}
+
+// signInBucket is a token bucket in Redis (burst ARGV[1], one more every
+// ARGV[2] ms), on Redis's own clock so that the nodes' clocks do not
+// matter: it answers {1, 0} for an attempt taken, {0, wait ms} otherwise.
+var signInBucket = redis.NewScript(`
+local burst = tonumber(ARGV[1])
+local refill = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) / refill)
+local ok, wait = 0, 0
+if tokens >= 1 then
+	tokens = tokens - 1
+	ok = 1
+else
+	wait = math.ceil((1 - tokens) * refill)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * refill))
+return {ok, wait}`)
+
+// redisSignInLimit is the cluster's per-address sign-in limit
+// (scheduler.AttemptLimiter), shared by every node through Redis.
+type redisSignInLimit struct{ rdb redis.UniversalClient }
+
+// Allow implements scheduler.AttemptLimiter.
+func (l redisSignInLimit) Allow(ctx context.Context, address string) (bool, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	res, err := signInBucket.Run(ctx, l.rdb, []string{"{vclinic}:signin:" + address},
+		scheduler.LoginBurst, scheduler.LoginRefill.Milliseconds()).Int64Slice()
+	if err != nil {
+		return false, 0, err
+	}
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("sign-in limit: unexpected answer %v", res)
+	}
+	return res[0] == 1, time.Duration(res[1]) * time.Millisecond, nil
 }

@@ -214,8 +214,11 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		VitalsAudit:    vitalsAudit{c},
 	}, keys, media, log.With("component", "signaling"))
 	if err == nil {
-		c.api, err = scheduler.NewAPI(scheduler.APIConfig{Links: policy, SecureCookies: secure,
-			BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail},
+		apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail}
+		if c.rdb != nil {
+			apiCfg.SignInLimit = redisSignInLimit{c.rdb}
+		}
+		c.api, err = scheduler.NewAPI(apiCfg,
 			store, tokenAuth{auth}, tokenIssuer{keys: keys, base: linkBase},
 			scheduler.PresenceFunc(c.presence), log.With("component", "api"))
 	}
