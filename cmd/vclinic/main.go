@@ -7,6 +7,8 @@
 //	vclinic gatt decode C HEX  decode a Bluetooth health-device value
 //	vclinic health             exit 0 when the local node answers /healthz
 //	vclinic drain              SIGTERM the local node and wait until it stopped
+//	vclinic backup OUT         copy the embedded records and keys, online
+//	vclinic restore IN         restore such a copy into a new data directory
 package main
 
 import (
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runHealth(ctx, args[1:], stdout, stderr)
 		case "drain":
 			return runDrain(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return runBackup(ctx, args[1:], stdout, stderr)
+		case "restore":
+			return runRestore(ctx, args[1:], stdout, stderr)
 		case "help":
 			printUsage(stderr)
 			return 0
@@ -58,6 +64,8 @@ Usage:
   vclinic gatt decode C HEX     decode a Bluetooth health-device value
   vclinic health [-ready]       exit 0 when the node answers /healthz (/readyz): container health checks
   vclinic drain                 SIGTERM the node (pid 1) and wait until it drained and stopped: a preStop hook
+  vclinic backup [-data DIR] OUT    copy the records and signing keys while the clinic runs
+  vclinic restore [-data DIR] IN    restore a backup into a data directory without records
 
 Serve flags (each also read from the environment variable shown):
 `)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,7 +69,12 @@ func TestUpgradeFromRelease(t *testing.T) {
 	}{
 		{"sqlite", func(t *testing.T) records.Config {
 			path := filepath.Join(t.TempDir(), "vclinic.db")
-			copyFile(t, filepath.Join(upgradeFixture, "vclinic.db"), path)
+			if err := copyFile(filepath.Join(upgradeFixture, "vclinic.db"), path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
 			return records.Config{SQLitePath: path}
 		}},
 		{"postgres", func(t *testing.T) records.Config {
@@ -96,24 +100,6 @@ func TestUpgradeFromRelease(t *testing.T) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	ctx := context.Background()

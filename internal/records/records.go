@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -256,4 +257,23 @@ func lockKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return int64(h.Sum64())
+}
+
+// BackupTo writes a consistent copy of an SQLite database to path, a file
+// that must not exist, while the clinic runs (VACUUM INTO,
+// https://www.sqlite.org/lang_vacuum.html#vacuuminto: a read transaction,
+// so writers carry on). PostgreSQL is backed up with its own tools
+// (pg_dump, continuous archiving).
+func (d *DB) BackupTo(ctx context.Context, path string) error {
+	if d.dialect != SQLite {
+		return errors.New("records: back up PostgreSQL with pg_dump or continuous archiving")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("records: backup: %s exists", path)
+	}
+	if _, err := d.db.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+		return fmt.Errorf("records: backup: %w", Map(err))
+	}
+	// Health data: readable by the clinic's user alone, as the database is.
+	return os.Chmod(path, 0o600)
 }

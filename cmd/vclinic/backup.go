@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
+)
+
+// What a backup of the embedded clinic holds: the records, and the keys the
+// records need (the token signing keys; tokens and links already sent verify
+// with them). A backup is as secret as the keys.
+const (
+	backupDB   = "vclinic.db"
+	backupKeys = "keys"
+)
+
+// runBackup is `vclinic backup -data DIR OUT`: a consistent copy of the
+// embedded clinic's records and keys into the new directory OUT, taken
+// while the clinic runs.
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fset := flag.NewFlagSet("vclinic backup", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	data := fset.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), "data `directory` of the clinic [$VCLINIC_DATA]")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: vclinic backup [-data DIR] OUT")
+		fmt.Fprintln(stderr, "Copies the clinic's records (an online SQLite backup) and its signing keys into the new directory OUT.")
+		fmt.Fprintln(stderr, "A cluster's PostgreSQL is backed up with pg_dump or continuous archiving (deploy/README.md).")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fset.NArg() != 1 {
+		fset.Usage()
+		return 2
+	}
+	if err := backup(ctx, *data, fset.Arg(0)); err != nil {
+		fmt.Fprintln(stderr, "vclinic backup:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "backed up to", fset.Arg(0))
+	return 0
+}
+
+func backup(ctx context.Context, data, out string) error {
+	src := filepath.Join(data, backupDB)
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("no records in %s: %w", data, err)
+	}
+	if err := os.Mkdir(out, 0o700); err != nil {
+		return fmt.Errorf("the backup directory must be new: %w", err)
+	}
+	db, err := records.Open(ctx, records.Config{SQLitePath: src}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.BackupTo(ctx, filepath.Join(out, backupDB)); err != nil {
+		return err
+	}
+	return copyDir(filepath.Join(data, backupKeys), filepath.Join(out, backupKeys))
+}
+
+// runRestore is `vclinic restore -data DIR IN`: the records and keys of the
+// backup IN into the data directory DIR, which must hold no records yet.
+// The records are checked (SQLite's integrity check, and the clinic's
+// migrations) before the command says they are restored.
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fset := flag.NewFlagSet("vclinic restore", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	data := fset.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), "data `directory` to restore into; it must hold no records [$VCLINIC_DATA]")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: vclinic restore [-data DIR] IN")
+		fmt.Fprintln(stderr, "Restores a backup made by vclinic backup into a data directory without records; start vclinic on it after.")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fset.NArg() != 1 {
+		fset.Usage()
+		return 2
+	}
+	if err := restore(ctx, fset.Arg(0), *data); err != nil {
+		fmt.Fprintln(stderr, "vclinic restore:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "restored into", *data)
+	return 0
+}
+
+func restore(ctx context.Context, in, data string) error {
+	src := filepath.Join(in, backupDB)
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("%s is not a backup: %w", in, err)
+	}
+	dst := filepath.Join(data, backupDB)
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("%s holds records already; restore into an empty data directory", data)
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return err
+	}
+	if err := copyFile(src, dst); err != nil {
+		return err
+	}
+	if err := copyDir(filepath.Join(in, backupKeys), filepath.Join(data, backupKeys)); err != nil {
+		return err
+	}
+	db, err := records.Open(ctx, records.Config{SQLitePath: dst}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var ok string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		return fmt.Errorf("the restored records fail SQLite's integrity check: %s %v", ok, err)
+	}
+	if _, err := audit.New(ctx, db, audit.Config{}, nil); err != nil {
+		return fmt.Errorf("the restored records: %w", err)
+	}
+	return nil
+}
+
+// copyDir copies the regular files of dir (not below) into a new directory
+// to, keeping their modes. A missing dir copies nothing.
+func copyDir(dir, to string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := copyFile(filepath.Join(dir, e.Name()), filepath.Join(to, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFile copies a file to a new path with the same mode, synced.
+func copyFile(from, to string) error {
+	st, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, st.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
