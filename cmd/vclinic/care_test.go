@@ -131,3 +131,39 @@ func TestCareRelation(t *testing.T) {
 		t.Fatalf("on the care team: %d %s", status, b)
 	}
 }
+
+// TestLiveVitalsNeedCareRelation: in a room with the patient, a clinician
+// caring for the patient is shown their live readings; another clinician in
+// the same room is not, and no record says they were.
+func TestLiveVitalsNeedCareRelation(t *testing.T) {
+	a := newAPIClinic(t)
+	ctx := context.Background()
+	otherUser, err := a.c.store.CreateUser(ctx, scheduler.System, "peter", "Dr. Peter Berg", scheduler.RoleClinician, "a long password 7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const room = "ward-round"
+	a.wsJoin(room, a.token(signaling.TokenRequest{Role: "patient", Subject: a.patA.ID, Room: room}))
+	caring := a.wsJoin(room, a.clinicianToken())
+	other := a.wsJoin(room, a.token(signaling.TokenRequest{Role: "clinician", Subject: otherUser.ID}))
+	time.Sleep(200 * time.Millisecond) // all three in the room
+	a.c.pushVitals(a.patA.ID, []signaling.Vital{{Code: "8867-4", Value: "72", Unit: "/min", At: time.Now().UTC(), Source: "device"}})
+	if v := waitVitals(t, caring, "8867-4"); v.Value != "72" {
+		t.Fatalf("the caring clinician was shown %+v", v)
+	}
+	_ = other.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := other.ReadJSON(&env); err != nil {
+			break // nothing more within the deadline
+		}
+		if env.Type == signaling.TypeVitals {
+			t.Fatalf("a clinician without a care relation was shown the patient's live readings: %s", env.Payload)
+		}
+	}
+	for _, e := range a.auditLog(a.patA.ID) {
+		if e.ActorID == otherUser.ID {
+			t.Fatalf("an audit row says the other clinician was shown the readings: %+v", e)
+		}
+	}
+}
