@@ -100,7 +100,6 @@ func TestUpgradeFromRelease(t *testing.T) {
 	}
 }
 
-
 func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	ctx := context.Background()
 	db, err := records.Open(ctx, rc, nil)
