@@ -10,7 +10,7 @@ import (
 // local midnight, dates TEXT YYYY-MM-DD.
 
 // migrations is the scheduler's schema history.
-func migrations() []records.Migration {
+func migrations(key *CPRKey) []records.Migration {
 	return []records.Migration{{
 		Version: 1,
 		Name:    "records",
@@ -199,6 +199,17 @@ CREATE TABLE break_glass (
 CREATE INDEX break_glass_user ON break_glass (user_id, patient_id, until_at);
 CREATE INDEX break_glass_opened ON break_glass (opened_at);
 `,
+		},
+		{
+			Version: 6,
+			Name:    "CPR numbers encrypted at rest",
+			Common: `
+-- The keyed hash of the number (CPRKey): finds a patient by it and keeps
+-- numbers unique; cpr holds the number encrypted.
+ALTER TABLE patients ADD COLUMN cpr_index TEXT;
+CREATE UNIQUE INDEX patients_cpr_index ON patients (cpr_index);
+`,
+			Data: encryptCPRs(key),
 		},
 	}
 }

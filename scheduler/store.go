@@ -32,6 +32,10 @@ type Config struct {
 	// CareWindow is how far before and after today an appointment gives
 	// its clinician a care relation to the patient. Default 30 days.
 	CareWindow time.Duration
+	// CPRKey encrypts the patients' CPR numbers at rest. Without it the
+	// store refuses to write or read a CPR number (ErrNoCPRKey), and to
+	// open records that hold numbers in clear.
+	CPRKey *CPRKey
 }
 
 func (c Config) withDefaults() Config {
@@ -99,7 +103,7 @@ func NewStore(ctx context.Context, db *records.DB, trail *audit.Log, cfg Config,
 		return nil, errors.New("scheduler store: a records database and an audit log are required")
 	}
 	s := &Store{db: db, trail: trail, cfg: cfg, log: logger, now: cfg.Clock, hashSlots: make(chan struct{}, cfg.HashSlots)}
-	if err := db.Migrate(ctx, "scheduler", migrations()); err != nil {
+	if err := db.Migrate(ctx, "scheduler", migrations(cfg.CPRKey)); err != nil {
 		return nil, fmt.Errorf("scheduler store: %w", err)
 	}
 	return s, nil

@@ -138,7 +138,7 @@ func testMigrations(t *testing.T, f *storeFixture) {
 		t.Fatal(err)
 	}
 	var want []int
-	for _, m := range migrations() {
+	for _, m := range migrations(nil) {
 		want = append(want, m.Version)
 	}
 	if !slices.Equal(versions, want) {
@@ -244,6 +244,48 @@ func testCPR(t *testing.T, f *storeFixture) {
 	}
 	if got := fmt.Sprint(p2.CPR); got != "CPR(redacted)" {
 		t.Errorf("CPR prints as %q", got)
+	}
+
+	// At rest: the column holds ciphertext, the index a keyed hash; the
+	// store reads the number back and finds the patient by it.
+	err = records.QueryRows(ctx, s.db, `SELECT coalesce(cpr, ''), coalesce(cpr_index, '') FROM patients`, nil, func(r *sql.Rows) error {
+		var c, idx string
+		if err := r.Scan(&c, &idx); err != nil {
+			return err
+		}
+		for _, n := range testCPRs {
+			if strings.Contains(c, n) || strings.Contains(idx, n) {
+				t.Errorf("a CPR number in clear in the patients table: %q %q", c, idx)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stMust(s.GetPatient(ctx, f.staff, p2.ID))(t); got.CPR != CPR(testCPRs[2]) {
+		t.Errorf("the number reads back as another")
+	}
+	if found := stMust(s.ListPatients(ctx, f.staff, PatientFilter{CPR: CPR(testCPRs[2])}))(t); len(found) != 1 || found[0].ID != p2.ID {
+		t.Errorf("found by number: %d patients", len(found))
+	}
+	// Another key opens nothing; no key refuses numbers.
+	other, err := NewCPRKey([]byte("another secret of thirty-two by."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := &Store{db: s.db, trail: s.trail, cfg: s.cfg, log: s.log, now: s.now, hashSlots: s.hashSlots}
+	wrong.cfg.CPRKey = other
+	if _, err := wrong.GetPatient(ctx, f.staff, p2.ID); err == nil || !strings.Contains(err.Error(), "does not open with this key") {
+		t.Errorf("read with another key: %v", err)
+	}
+	if found := stMust(wrong.ListPatients(ctx, f.staff, PatientFilter{CPR: CPR(testCPRs[2])}))(t); len(found) != 0 {
+		t.Errorf("another key's index found %d patients", len(found))
+	}
+	none := &Store{db: s.db, trail: s.trail, cfg: s.cfg, log: s.log, now: s.now, hashSlots: s.hashSlots}
+	none.cfg.CPRKey = nil
+	if _, err := none.CreatePatient(ctx, f.staff, Patient{Name: "No key", CPR: CPR(testCPRs[3])}); !errors.Is(err, ErrNoCPRKey) {
+		t.Errorf("a number without the key: %v", err)
 	}
 }
 

@@ -174,13 +174,16 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	if err := p.CPR.Validate(); err != nil {
 		return Patient{}, because(ErrUnprocessable, "CPR number must be 10 digits")
 	}
-	var cpr any
+	var cpr, index any
 	if p.CPR != "" {
-		cpr = string(p.CPR)
+		if s.cfg.CPRKey == nil {
+			return Patient{}, ErrNoCPRKey
+		}
+		cpr, index = s.cfg.CPRKey.seal(p.CPR), s.cfg.CPRKey.indexOf(p.CPR)
 	}
 	err := s.db.InTx(ctx, "create patient", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO patients (id, name, contact, cpr, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			p.ID, p.Name, p.Contact, cpr, s.ts(p.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO patients (id, name, contact, cpr, cpr_index, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			p.ID, p.Name, p.Contact, cpr, index, s.ts(p.CreatedAt))
 		if records.Unique(err) {
 			// The driver's message would name the column; PostgreSQL's detail
 			// would hold the number. Neither goes further.
@@ -199,12 +202,23 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 
 const patientColumns = `id, name, contact, cpr, created_at`
 
-func scanPatient(r interface{ Scan(...any) error }) (Patient, error) {
+func (s *Store) scanPatient(r interface{ Scan(...any) error }) (Patient, error) {
 	var p Patient
 	var cpr sql.NullString
-	err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, records.Time(&p.CreatedAt))
-	p.CPR = CPR(cpr.String)
-	return p, err
+	if err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, records.Time(&p.CreatedAt)); err != nil {
+		return p, err
+	}
+	if cpr.Valid {
+		if s.cfg.CPRKey == nil {
+			return p, ErrNoCPRKey
+		}
+		c, err := s.cfg.CPRKey.open(cpr.String)
+		if err != nil {
+			return p, err
+		}
+		p.CPR = c
+	}
+	return p, nil
 }
 
 // GetPatient returns the patient with the id.
@@ -215,7 +229,7 @@ func (s *Store) GetPatient(ctx context.Context, actor Actor, id string) (Patient
 	var p Patient
 	err := s.db.InTx(ctx, "get patient "+id, func(tx *sql.Tx) error {
 		var err error
-		p, err = scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE id = $1`, id))
+		p, err = s.scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE id = $1`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return because(ErrNotFound, "no patient %s", id)
 		}
@@ -260,8 +274,11 @@ func (s *Store) ListPatients(ctx context.Context, actor Actor, f PatientFilter) 
 		q += fmt.Sprintf(` AND lower(name) LIKE $%d ESCAPE '\'`, len(args))
 	}
 	if f.CPR != "" {
-		args = append(args, string(f.CPR))
-		q += fmt.Sprintf(` AND cpr = $%d`, len(args))
+		if s.cfg.CPRKey == nil {
+			return nil, ErrNoCPRKey
+		}
+		args = append(args, s.cfg.CPRKey.indexOf(f.CPR))
+		q += fmt.Sprintf(` AND cpr_index = $%d`, len(args))
 	}
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(` ORDER BY name, id LIMIT $%d`, len(args))
@@ -269,7 +286,7 @@ func (s *Store) ListPatients(ctx context.Context, actor Actor, f PatientFilter) 
 	err := s.db.InTx(ctx, "list patients", func(tx *sql.Tx) error {
 		out = out[:0]
 		err := records.QueryRows(ctx, tx, q, args, func(r *sql.Rows) error {
-			p, err := scanPatient(r)
+			p, err := s.scanPatient(r)
 			out = append(out, p)
 			return err
 		})

@@ -57,6 +57,9 @@ func openTestStore(t testing.TB, rc records.Config, cfg Config) *Store {
 // openStoreOn opens a store on the database rc names with its own pool.
 func openStoreOn(t testing.TB, rc records.Config, cfg Config, logger *slog.Logger) *Store {
 	t.Helper()
+	if cfg.CPRKey == nil {
+		cfg.CPRKey = testCPRKey(t)
+	}
 	db, trail := recordstest.OpenAt(t, rc, cfg.Clock)
 	s, err := NewStore(context.Background(), db, trail, cfg, logger)
 	if err != nil {
@@ -157,4 +160,15 @@ func exec(ctx context.Context, s *Store, query string, args ...any) error {
 		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	})
+}
+
+// testCPRKey is the tests' CPR key: one secret, so that a store opened again
+// on the same database reads its numbers.
+func testCPRKey(t testing.TB) *CPRKey {
+	t.Helper()
+	k, err := NewCPRKey([]byte("vclinic test CPR secret, 32 b..."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -16,8 +16,10 @@ import (
 )
 
 // What a backup of the embedded clinic holds: the records, and the keys the
-// records need (the token signing keys; tokens and links already sent verify
-// with them). A backup is as secret as the keys.
+// records need: the CPR key in the data directory (the numbers in the
+// records open with it alone) and the token signing keys (tokens and links
+// already sent verify with them). A backup is as secret as the keys; a
+// -cpr-key-file kept elsewhere is backed up on its own.
 const (
 	backupDB   = "vclinic.db"
 	backupKeys = "keys"
@@ -70,7 +72,18 @@ func backup(ctx context.Context, data, out string) error {
 	if err := db.BackupTo(ctx, filepath.Join(out, backupDB)); err != nil {
 		return err
 	}
+	if err := copyIfExists(filepath.Join(data, cprKeyFileName), filepath.Join(out, cprKeyFileName)); err != nil {
+		return err
+	}
 	return copyDir(filepath.Join(data, backupKeys), filepath.Join(out, backupKeys))
+}
+
+// copyIfExists copies a file that may be missing.
+func copyIfExists(from, to string) error {
+	if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return copyFile(from, to)
 }
 
 // runRestore is `vclinic restore -data DIR IN`: the records and keys of the
@@ -117,6 +130,9 @@ func restore(ctx context.Context, in, data string) error {
 		return err
 	}
 	if err := copyFile(src, dst); err != nil {
+		return err
+	}
+	if err := copyIfExists(filepath.Join(in, cprKeyFileName), filepath.Join(data, cprKeyFileName)); err != nil {
 		return err
 	}
 	if err := copyDir(filepath.Join(in, backupKeys), filepath.Join(data, backupKeys)); err != nil {

@@ -20,8 +20,9 @@ import (
 
 // TestBackupAndRestore: a backup taken while the clinic runs and writes,
 // restored into a fresh data directory, holds every record (patients with
-// their CPR numbers, appointments, users, the audit log) and the signing
-// keys: a link sent before the backup works on the restored clinic. Restore
+// their CPR numbers, which decrypt with the restored CPR key; appointments,
+// users, the audit log) and the signing keys: a link sent before the backup
+// works on the restored clinic. Restore
 // refuses a data directory that has records, and backup an existing
 // target.
 func TestBackupAndRestore(t *testing.T) {
@@ -115,5 +116,39 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 	if _, err := c.keys.Sign(signaling.TokenRequest{Role: "patient", Subject: "x", Room: "r", TTL: time.Minute}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCPRAtRest: the CPR numbers are nowhere in the database's files (the
+// database and its write-ahead log), and the key that opens them is a file
+// of its own, readable by the clinic's user alone.
+func TestCPRAtRest(t *testing.T) {
+	a := newAPIClinic(t) // patient A has CPR number 0101701234
+	ctx := context.Background()
+	if _, err := a.c.store.CreatePatient(ctx, a.sched.Actor(), scheduler.Patient{Name: "Jonas Berg", CPR: "2512489996"}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := a.c.store.ListPatients(ctx, a.sched.Actor(), scheduler.PatientFilter{CPR: "0101701234"})
+	if err != nil || len(found) != 1 || found[0].ID != a.patA.ID || found[0].CPR != "0101701234" {
+		t.Fatalf("patient A by CPR number: %+v %v", found, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(a.c.cfg.Data, "vclinic.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"0101701234", "2512489996"} {
+			if bytes.Contains(b, []byte(n)) {
+				t.Errorf("%s holds CPR number %s in clear", f, n)
+			}
+		}
+	}
+	st, err := os.Stat(filepath.Join(a.c.cfg.Data, "cpr.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the CPR key file: %v %v", st, err)
 	}
 }

@@ -104,7 +104,8 @@ func (pc *procCluster) start(node *procNode) {
 		t.Fatal(err)
 	}
 	args := append([]string{"-addr", node.addr, "-data", node.data, "-postgres", pc.dsn, "-redis", pc.redis.URL(),
-		"-node-id", node.id, "-udp-port", "0", "-tcp-port", "-1", "-log-level", "info", "-shutdown-wait", "2s"}, pc.extra...)
+		"-node-id", node.id, "-udp-port", "0", "-tcp-port", "-1", "-log-level", "info", "-shutdown-wait", "2s",
+		"-cpr-key-file", sharedCPRKey(t, pc.dsn)}, pc.extra...)
 	cmd := exec.Command(pc.bin, args...)
 	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {

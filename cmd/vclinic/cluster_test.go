@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,7 +40,7 @@ func startNode(t testing.TB, dsn, redisURL, id string) (*clusterNode, error) {
 		t.Fatal(err)
 	}
 	cfg := serveConfig{Addr: ln.Addr().String(), Data: filepath.Join(t.TempDir(), "data"), Postgres: dsn, Redis: redisURL,
-		NodeID: id, UDPPort: 0, TCPPort: -1, Grace: 20 * time.Second}
+		NodeID: id, UDPPort: 0, TCPPort: -1, Grace: 20 * time.Second, CPRKeyFile: sharedCPRKey(t, dsn)}
 	c, err := newClinic(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "http://"+ln.Addr().String(), false)
 	if err != nil {
 		ln.Close()
@@ -206,4 +209,24 @@ func TestClusterBookingStorm(t *testing.T) {
 		t.Errorf("%d bookings answered 201, %d in the records", len(made), len(booked))
 	}
 	t.Logf("%d of %d bookings made across three nodes, none overlapping", len(made), bookers)
+}
+
+// cprKeys are the CPR key files of the test databases: the nodes on one
+// database share one, as a cluster's must.
+var cprKeys sync.Map // dsn -> file
+
+// sharedCPRKey is the CPR key file of the nodes on dsn.
+func sharedCPRKey(t testing.TB, dsn string) string {
+	t.Helper()
+	if f, ok := cprKeys.Load(dsn); ok {
+		return f.(string)
+	}
+	f := filepath.Join(t.TempDir(), "cpr.key")
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	if err := os.WriteFile(f, []byte(base64.StdEncoding.EncodeToString(secret)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	actual, _ := cprKeys.LoadOrStore(dsn, f)
+	return actual.(string)
 }

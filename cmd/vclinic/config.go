@@ -45,6 +45,7 @@ type serveConfig struct {
 	NodeID         string
 	RoomLease      time.Duration
 	CareWindow     time.Duration
+	CPRKeyFile     string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -76,6 +77,7 @@ var serveFlags = []envFlag{
 	{"trusted-proxies", "VCLINIC_TRUSTED_PROXIES", "comma-separated `addresses or CIDRs` of reverse proxies whose X-Forwarded-For names the client"},
 	{"redis", "VCLINIC_REDIS", "Redis `URL` (redis://, rediss:// for TLS, unix://; ?addr=host:port more than once for a Redis Cluster, ?master=name for Sentinel) that, with -postgres, makes this node part of a cluster"},
 	{"node-id", "VCLINIC_NODE_ID", "this node's `id` in a cluster, stable across restarts; default the host name and the HTTP port, e.g. web3-8080"},
+	{"cpr-key-file", "VCLINIC_CPR_KEY_FILE", "`file` holding the key that encrypts CPR numbers at rest (32 random bytes, base64); default cpr.key in the data directory, made on first start; with -postgres it must exist, the same file on every node, and be backed up apart from the database"},
 	{"care-window", "VCLINIC_CARE_WINDOW", "how far before and after today an appointment gives its clinician access to the patient's clinical data (`duration`)"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
@@ -106,7 +108,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
-		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow,
+		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {

@@ -32,7 +32,7 @@ func TestClusterKeys(t *testing.T) {
 	}
 	node := func(data string) *clinic {
 		t.Helper()
-		cfg := serveConfig{Addr: "127.0.0.1:0", Data: data, Postgres: dsn, UDPPort: 0, TCPPort: -1, Grace: 20 * time.Second}
+		cfg := serveConfig{Addr: "127.0.0.1:0", Data: data, Postgres: dsn, UDPPort: 0, TCPPort: -1, Grace: 20 * time.Second, CPRKeyFile: sharedCPRKey(t, dsn)}
 		c, err := newClinic(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "http://127.0.0.1:1", false)
 		if err != nil {
 			t.Fatal(err)

@@ -107,12 +107,16 @@ func openRecords(ctx context.Context, data, postgres string, retention time.Dura
 }
 
 // openScheduler opens the records and the scheduler's store on them.
-func openScheduler(ctx context.Context, data, postgres string, log *slog.Logger) (*records.DB, *scheduler.Store, error) {
+func openScheduler(ctx context.Context, data, postgres, cprKeyFile string, log *slog.Logger) (*records.DB, *scheduler.Store, error) {
+	key, err := loadCPRKey(data, cprKeyFile, postgres != "")
+	if err != nil {
+		return nil, nil, err
+	}
 	db, trail, err := openRecords(ctx, data, postgres, 0, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, log)
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CPRKey: key}, log)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -135,6 +139,10 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if err != nil {
 		return nil, err
 	}
+	cprKey, err := loadCPRKey(cfg.Data, cfg.CPRKeyFile, cfg.Postgres != "")
+	if err != nil {
+		return nil, err
+	}
 	db, trail, err := openRecords(ctx, cfg.Data, cfg.Postgres, cfg.AuditRetention, log.With("component", "records"))
 	if err != nil {
 		return nil, err
@@ -144,7 +152,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, err
 	}
-	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow}, log.With("component", "scheduler"))
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow, CPRKey: cprKey}, log.With("component", "scheduler"))
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -111,9 +111,22 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, nil)
+	// Without the key the numbers kept in clear are not encrypted: the
+	// store refuses to open, and the records are left as they were.
+	if _, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{}, nil); !errors.Is(err, scheduler.ErrNoCPRKey) {
+		t.Fatalf("records with CPR numbers in clear opened without a key: %v", err)
+	}
+	cprKey, err := scheduler.NewCPRKey(make([]byte, scheduler.CPRSecretSize))
 	if err != nil {
 		t.Fatal(err)
+	}
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CPRKey: cprKey}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clear int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM patients WHERE cpr = '0101801234' OR cpr_index IS NULL AND cpr IS NOT NULL`).Scan(&clear); err != nil || clear != 0 {
+		t.Errorf("%d CPR numbers left in clear by the migration (%v)", clear, err)
 	}
 	kit, err := homekit.NewStore(ctx, db, trail, homekit.Config{}, nil)
 	if err != nil {
@@ -121,7 +134,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	}
 	// The migrations have run, each owner's ledger has them, and the former
 	// audit tables are gone.
-	for owner, n := range map[string]int{"scheduler": 5, "homekit": 3, "audit": 1} {
+	for owner, n := range map[string]int{"scheduler": 6, "homekit": 3, "audit": 1} {
 		var got int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+owner+`_schema_migrations`).Scan(&got); err != nil || got != n {
 			t.Errorf("%s ledger: %d steps (%v), want %d", owner, got, err, n)

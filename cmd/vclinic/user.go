@@ -25,6 +25,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), "data `directory` [$VCLINIC_DATA]")
 	pg := fs.String("postgres", os.Getenv("VCLINIC_POSTGRES"), "PostgreSQL `URL` instead of the embedded database [$VCLINIC_POSTGRES]")
+	cprKey := fs.String("cpr-key-file", os.Getenv("VCLINIC_CPR_KEY_FILE"), "`file` of the key that encrypts CPR numbers (default cpr.key in the data directory) [$VCLINIC_CPR_KEY_FILE]")
 	role := fs.String("role", "", "`role`: clinician, scheduler or admin")
 	username := fs.String("username", "", "user `name` to sign in with")
 	name := fs.String("name", "", "full `name` shown to others")
@@ -45,7 +46,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 1
 	}
 	password := strings.TrimRight(line, "\r\n")
-	db, store, err := openScheduler(ctx, *data, *pg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, store, err := openScheduler(ctx, *data, *pg, *cprKey, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic user add:", err)
 		return 1

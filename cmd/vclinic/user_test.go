@@ -21,7 +21,7 @@ func TestUserAdd(t *testing.T) {
 	if !strings.Contains(out.String(), "created clinician anna") {
 		t.Fatalf("stdout %q", out.String())
 	}
-	db, store, err := openScheduler(ctx, data, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, store, err := openScheduler(ctx, data, "", "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
