@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -90,24 +89,7 @@ func TestClusterBrowsers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sched, err := s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", scheduler.RoleScheduler, "a long password 1")
-	must(err)
-	clinUser, err := s.CreateUser(ctx, scheduler.System, "anna", "Dr. Anna Holm", scheduler.RoleClinician, "a long password 2")
-	must(err)
-	clin, err := s.CreateClinician(ctx, sched.Actor(), scheduler.Clinician{Name: "Dr. Anna Holm", Zone: scheduler.DefaultZone, UserID: clinUser.ID})
-	must(err)
-	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
-	for d := time.Sunday; d <= time.Saturday; d++ {
-		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: 0, End: scheduler.Clock(24, 0)})
-	}
-	_, err = s.PutAvailability(ctx, sched.Actor(), clin.ID, av)
-	must(err)
-	pat, err := s.CreatePatient(ctx, sched.Actor(), scheduler.Patient{Name: "Karen Jensen"})
-	must(err)
-	b, err := s.Book(ctx, sched.Actor(), scheduler.BookRequest{ClinicianID: clin.ID, PatientID: pat.ID,
-		Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
-	must(err)
-	visit := b.Appointment
+	sched, clinUser, _, pat, visit := seedVisit(t, ctx, s)
 	sign := func(req signaling.TokenRequest) string {
 		req.TTL = 2 * time.Hour
 		tok, err := pc.keys.Sign(req)
@@ -124,7 +106,7 @@ func TestClusterBrowsers(t *testing.T) {
 	clinPage := chromiumPage(t, clinFront+"/console#t="+clinTok)
 	admit := fmt.Sprintf(`button[data-action="admit"][data-appointment=%q]`, visit.ID)
 	wctx, cancel := context.WithTimeout(clinPage, 30*time.Second)
-	err = chromedp.Do(wctx, chromedp.WaitVisible(admit), chromedp.Click(admit))
+	err := chromedp.Do(wctx, chromedp.WaitVisible(admit), chromedp.Click(admit))
 	cancel()
 	if err != nil {
 		t.Fatalf("clinician console on node 2: no admit button for the waiting patient: %v", err)

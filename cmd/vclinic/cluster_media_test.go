@@ -234,24 +234,7 @@ func TestClusterVisitAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sched, err := s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", scheduler.RoleScheduler, "a long password 1")
-	must(err)
-	clinUser, err := s.CreateUser(ctx, scheduler.System, "anna", "Dr. Anna Holm", scheduler.RoleClinician, "a long password 2")
-	must(err)
-	clin, err := s.CreateClinician(ctx, sched.Actor(), scheduler.Clinician{Name: "Dr. Anna Holm", Zone: scheduler.DefaultZone, UserID: clinUser.ID})
-	must(err)
-	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
-	for d := time.Sunday; d <= time.Saturday; d++ {
-		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: 0, End: scheduler.Clock(24, 0)})
-	}
-	_, err = s.PutAvailability(ctx, sched.Actor(), clin.ID, av)
-	must(err)
-	pat, err := s.CreatePatient(ctx, sched.Actor(), scheduler.Patient{Name: "Karen Jensen"})
-	must(err)
-	b, err := s.Book(ctx, sched.Actor(), scheduler.BookRequest{ClinicianID: clin.ID, PatientID: pat.ID,
-		Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
-	must(err)
-	visit := b.Appointment
+	sched, clinUser, clin, pat, visit := seedVisit(t, ctx, s)
 	sign := func(req signaling.TokenRequest) string {
 		req.TTL = time.Hour
 		tok, err := nodes[0].c.keys.Sign(req)
@@ -367,4 +350,36 @@ func leaveReason(t *testing.T, ws *websocket.Conn) string {
 			return l.Reason
 		}
 	}
+}
+
+// seedVisit makes what a visit needs in s: a scheduler, a clinician with a
+// user account, available all week, a patient, and their appointment,
+// starting in a minute (its links are open).
+func seedVisit(t *testing.T, ctx context.Context, s *scheduler.Store) (sched, clinUser scheduler.User, clin scheduler.Clinician, pat scheduler.Patient, visit scheduler.Appointment) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	sched, err = s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", scheduler.RoleScheduler, "a long password 1")
+	must(err)
+	clinUser, err = s.CreateUser(ctx, scheduler.System, "anna", "Dr. Anna Holm", scheduler.RoleClinician, "a long password 2")
+	must(err)
+	clin, err = s.CreateClinician(ctx, sched.Actor(), scheduler.Clinician{Name: "Dr. Anna Holm", Zone: scheduler.DefaultZone, UserID: clinUser.ID})
+	must(err)
+	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: 0, End: scheduler.Clock(24, 0)})
+	}
+	_, err = s.PutAvailability(ctx, sched.Actor(), clin.ID, av)
+	must(err)
+	pat, err = s.CreatePatient(ctx, sched.Actor(), scheduler.Patient{Name: "Karen Jensen"})
+	must(err)
+	b, err := s.Book(ctx, sched.Actor(), scheduler.BookRequest{ClinicianID: clin.ID, PatientID: pat.ID,
+		Start: time.Now().Add(time.Minute).Truncate(time.Minute), Duration: 20 * time.Minute}, time.Now())
+	must(err)
+	return sched, clinUser, clin, pat, b.Appointment
 }
