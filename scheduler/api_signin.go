@@ -11,7 +11,7 @@ import (
 )
 
 // loginLimiter limits sign-in attempts per client address: a bucket of
-// loginBurst attempts, refilled one every loginRefill. It lives in the
+// LoginBurst attempts, refilled one every LoginRefill. It lives in the
 // process; a cluster shares one through APIConfig.SignInLimit (the per-name
 // lock is in the records, shared too).
 type loginLimiter struct {
@@ -30,8 +30,6 @@ type loginBucket struct {
 const (
 	LoginBurst  = 10
 	LoginRefill = 6 * time.Second
-	loginBurst  = LoginBurst
-	loginRefill = LoginRefill
 	// loginBuckets bounds the addresses remembered; the full ones are
 	// forgotten first.
 	loginBuckets = 100_000
@@ -50,23 +48,23 @@ func (l *loginLimiter) allow(address string) (bool, time.Duration) {
 		if len(l.buckets) >= loginBuckets {
 			l.forgetFullLocked(now)
 		}
-		b = &loginBucket{tokens: loginBurst, at: now}
+		b = &loginBucket{tokens: LoginBurst, at: now}
 		l.buckets[address] = b
 	}
-	b.tokens = math.Min(loginBurst, b.tokens+float64(now.Sub(b.at))/float64(loginRefill))
+	b.tokens = math.Min(LoginBurst, b.tokens+float64(now.Sub(b.at))/float64(LoginRefill))
 	b.at = now
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) * float64(loginRefill))
+	return false, time.Duration((1 - b.tokens) * float64(LoginRefill))
 }
 
 // forgetFullLocked drops the buckets that have refilled: they remember
 // nothing a new bucket would not.
 func (l *loginLimiter) forgetFullLocked(now time.Time) {
 	for k, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.at))/float64(loginRefill) >= loginBurst {
+		if b.tokens+float64(now.Sub(b.at))/float64(LoginRefill) >= LoginBurst {
 			delete(l.buckets, k)
 		}
 	}

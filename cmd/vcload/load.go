@@ -38,10 +38,10 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
 
-	if len(cfg.URLs) == 0 || (cfg.ServerPID > 0 && len(cfg.ServerPIDs) == 0) {
-		if err := cfg.validate(); err != nil {
-			return nil, err
-		}
+	// validate derives the URL and pid lists; a config built in code (the
+	// tests) has not been through parseConfig.
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	base, _ := url.Parse(cfg.URLs[0]) // validated
 	host := base.Hostname()
