@@ -127,6 +127,9 @@ func TestReadingsOverWebSocket(t *testing.T) {
 	}
 	clin := ts.mustDial("appt-1", ts.token(RoleClinician, "c", ""))
 	clin.join()
+	// The join goes on after its answer (media, the room's newest values):
+	// a ping answered means it is over, so the values below are new ones.
+	clin.alive()
 
 	// Two batches sent back to back: each answer carries its batch's id.
 	first := pat.send(TypeReadings, Readings{Readings: []json.RawMessage{
