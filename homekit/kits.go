@@ -174,12 +174,13 @@ func (s *Store) AddGateway(ctx context.Context, actor Actor, g Gateway) (Gateway
 	return g, nil
 }
 
-// GatewayPatient returns the patient whose kit a gateway serves.
+// GatewayPatient returns the patient whose kit a gateway serves; a revoked
+// gateway serves none.
 func (s *Store) GatewayPatient(ctx context.Context, gatewayID string) (string, error) {
 	var pid string
-	err := s.db.QueryRowContext(ctx, `SELECT patient_id FROM homekit_gateways WHERE id = $1`, gatewayID).Scan(&pid)
+	err := s.db.QueryRowContext(ctx, `SELECT patient_id FROM homekit_gateways WHERE id = $1 AND revoked_at IS NULL`, gatewayID).Scan(&pid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", because(ErrNotFound, "no gateway %s", gatewayID)
+		return "", because(ErrNotFound, "no gateway %s, or it was revoked", gatewayID)
 	}
 	return pid, err
 }

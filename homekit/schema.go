@@ -124,5 +124,21 @@ ALTER TABLE homekit_readings ADD COLUMN device_info TEXT;
 	},
 		// The clinic keeps one audit log (package audit).
 		audit.CarryOver(3, "homekit_audit", "homekit_audit_append_only"),
+		{
+			Version: 4,
+			Name:    "each home gateway's own credential",
+			Common: `
+-- Hashes only (SHA-256 of random secrets): the credential the gateway
+-- holds, and a pending pairing code it trades once for one.
+ALTER TABLE homekit_gateways ADD COLUMN secret_hash TEXT;
+ALTER TABLE homekit_gateways ADD COLUMN pairing_hash TEXT;
+ALTER TABLE homekit_gateways ADD COLUMN pairing_until {{ts}};
+ALTER TABLE homekit_gateways ADD COLUMN paired_at {{ts}};
+ALTER TABLE homekit_gateways ADD COLUMN last_used_at {{ts}};
+ALTER TABLE homekit_gateways ADD COLUMN revoked_at {{ts}};
+CREATE UNIQUE INDEX homekit_gateways_secret ON homekit_gateways (secret_hash);
+CREATE UNIQUE INDEX homekit_gateways_pairing ON homekit_gateways (pairing_hash);
+`,
+		},
 	}
 }

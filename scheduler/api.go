@@ -93,6 +93,9 @@ type APIConfig struct {
 	// LoginRefill); when it fails, or is nil, the process's own limiter
 	// does.
 	SignInLimit AttemptLimiter
+	// OIDC, when set, lets staff sign in through the region's identity
+	// provider (GET /auth/login, GET /auth/callback) besides passwords.
+	OIDC *OIDCConfig
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -110,6 +113,7 @@ type API struct {
 	auth     Authenticator
 	issuer   Issuer
 	presence Presence
+	oidc     *oidcClient // nil without an identity provider
 	log      *slog.Logger
 }
 
@@ -128,14 +132,25 @@ func NewAPI(cfg APIConfig, store *Store, auth Authenticator, issuer Issuer, pres
 	if presence == nil {
 		presence = PresenceFunc(func(string) (int, int) { return 0, 0 })
 	}
-	return &API{cfg: cfg, store: store, auth: auth, issuer: issuer, presence: presence, log: log,
-		logins: loginLimiter{now: cfg.Now}}, nil
+	a := &API{cfg: cfg, store: store, auth: auth, issuer: issuer, presence: presence, log: log,
+		logins: loginLimiter{now: cfg.Now}}
+	if cfg.OIDC != nil {
+		o, err := newOIDCClient(*cfg.OIDC)
+		if err != nil {
+			return nil, err
+		}
+		a.oidc = o
+	}
+	return a, nil
 }
 
 // Routes registers the API's routes.
 func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/openapi.json", a.openapi)
+	r.GET("/api/v1/login", a.signInMethods)
 	r.POST("/api/v1/login", a.login)
+	r.GET("/auth/login", a.oidcLogin)
+	r.GET("/auth/callback", a.oidcCallback)
 	r.POST("/api/v1/logout", a.logout)
 	r.GET("/api/v1/me", a.staff(a.me))
 	r.GET("/api/v1/clinicians", a.staff(a.listClinicians))

@@ -114,21 +114,28 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 
 // startSession opens a session of u, sets its cookie and answers the user.
 func (a *API) startSession(w http.ResponseWriter, r *http.Request, u User) {
-	ss, err := a.store.OpenSession(r.Context(), u, a.cfg.SessionTTL, clientAddress(r))
-	if err != nil {
+	if err := a.setSessionCookie(w, r, u); err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, a.userView(r, u))
+}
+
+// setSessionCookie opens a session of u and sets its cookie.
+func (a *API) setSessionCookie(w http.ResponseWriter, r *http.Request, u User) error {
+	ss, err := a.store.OpenSession(r.Context(), u, a.cfg.SessionTTL, clientAddress(r))
+	if err != nil {
+		return err
+	}
 	tok, err := a.issuer.Session(u, ss.ID, a.cfg.SessionTTL)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: a.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(a.cfg.SessionTTL / time.Second),
 	})
-	writeJSON(w, http.StatusOK, a.userView(r, u))
+	return nil
 }
 
 // logout ends the caller's session, if the request has one, and clears the

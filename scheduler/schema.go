@@ -211,5 +211,30 @@ CREATE UNIQUE INDEX patients_cpr_index ON patients (cpr_index);
 `,
 			Data: encryptCPRs(key),
 		},
+		{
+			Version: 7,
+			Name:    "staff sign-in through the region's identity provider",
+			Common: `
+-- A member of staff's work e-mail, which matches them to the identity
+-- provider's account on their first sign-in there; lower case.
+ALTER TABLE users ADD COLUMN email TEXT;
+CREATE UNIQUE INDEX users_email ON users (email);
+-- The identity provider's issuer and subject (OpenID Connect Core 1.0
+-- §2: unique together, never reassigned) once the user is matched.
+ALTER TABLE users ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+CREATE UNIQUE INDEX users_oidc ON users (oidc_issuer, oidc_subject);
+-- Sign-ins sent to the identity provider and not yet back: any node may
+-- take the callback, and each state is used once.
+CREATE TABLE oidc_logins (
+	state_hash TEXT PRIMARY KEY,
+	nonce      TEXT NOT NULL,
+	verifier   TEXT NOT NULL,
+	next       TEXT NOT NULL,
+	expires_at {{ts}} NOT NULL
+);
+CREATE INDEX oidc_logins_expires ON oidc_logins (expires_at);
+`,
+		},
 	}
 }

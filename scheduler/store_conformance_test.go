@@ -43,6 +43,8 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"Sessions", testSessions},
 		{"ExclusionBackstop", testExclusionBackstop},
 		{"CareRelation", testCareRelation},
+		{"UsersEmail", testUsersEmail},
+		{"ExternalSignIn", testExternalSignIn},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))

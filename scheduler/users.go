@@ -29,6 +29,7 @@ type User struct {
 	Username  string    `json:"username"`
 	Name      string    `json:"name"`
 	Role      string    `json:"role"` // RoleClinician, RoleScheduler or RoleAdmin
+	Email     string    `json:"email,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
@@ -44,10 +45,30 @@ const (
 // CreateUser adds a member of staff with a password, kept only as an
 // argon2id hash.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, role, password string) (User, error) {
+	return s.AddUser(ctx, actor, NewUser{Username: username, Name: name, Role: role, Password: password})
+}
+
+// NewUser is a member of staff to add.
+type NewUser struct {
+	Username, Name, Role string
+	// Password is kept only as an argon2id hash. It may be empty when
+	// Email is given: the user then signs in only through the region's
+	// identity provider, which finds them by that e-mail the first time.
+	Password string
+	Email    string
+}
+
+// noPassword is the hash of a user without a password: no password
+// verifies against it (verifyPassword wants argon2id's PHC form).
+const noPassword = "!"
+
+// AddUser adds a member of staff.
+func (s *Store) AddUser(ctx context.Context, actor Actor, in NewUser) (User, error) {
 	if err := checkActor(actor); err != nil {
 		return User{}, err
 	}
-	u := User{ID: newID(), Username: strings.ToLower(strings.TrimSpace(username)), Name: strings.TrimSpace(name), Role: role, CreatedAt: records.Instant(s.now())}
+	u := User{ID: newID(), Username: strings.ToLower(strings.TrimSpace(in.Username)), Name: strings.TrimSpace(in.Name), Role: in.Role,
+		Email: strings.ToLower(strings.TrimSpace(in.Email)), CreatedAt: records.Instant(s.now())}
 	if err := validUsername(u.Username); err != nil {
 		return User{}, err
 	}
@@ -56,27 +77,38 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, rol
 		return User{}, because(ErrUnprocessable, "name is required")
 	case records.CheckText(u.Name, maxName) != "":
 		return User{}, because(ErrUnprocessable, "name: %s", records.CheckText(u.Name, maxName))
-	case role != RoleClinician && role != RoleScheduler && role != RoleAdmin:
+	case u.Role != RoleClinician && u.Role != RoleScheduler && u.Role != RoleAdmin:
 		return User{}, because(ErrUnprocessable, "role must be clinician, scheduler or admin")
-	case len(password) < minPasswordLen:
+	case u.Email != "" && !validEmail(u.Email):
+		return User{}, because(ErrUnprocessable, "e-mail %q: want name@domain", u.Email)
+	case in.Password == "" && u.Email == "":
+		return User{}, because(ErrUnprocessable, "a password, or an e-mail for signing in through the identity provider, is required")
+	case in.Password != "" && len(in.Password) < minPasswordLen:
 		return User{}, because(ErrUnprocessable, "password must have at least %d characters", minPasswordLen)
-	case len(password) > maxPasswordLen:
+	case len(in.Password) > maxPasswordLen:
 		return User{}, because(ErrUnprocessable, "password must have at most %d characters", maxPasswordLen)
 	}
-	free, err := s.passwordWork(ctx)
-	if err != nil {
-		return User{}, fmt.Errorf("create user: %w", err)
+	hash := noPassword
+	if in.Password != "" {
+		free, err := s.passwordWork(ctx)
+		if err != nil {
+			return User{}, fmt.Errorf("create user: %w", err)
+		}
+		hash, err = hashPassword(in.Password)
+		free()
+		if err != nil {
+			return User{}, fmt.Errorf("create user: %w", err)
+		}
 	}
-	hash, err := hashPassword(password)
-	free()
-	if err != nil {
-		return User{}, fmt.Errorf("create user: %w", err)
+	var email any
+	if u.Email != "" {
+		email = u.Email
 	}
-	err = s.db.InTx(ctx, "create user", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, name, role, password_hash, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.Username, u.Name, u.Role, hash, s.ts(u.CreatedAt))
+	err := s.db.InTx(ctx, "create user", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, name, role, password_hash, created_at, email)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Username, u.Name, u.Role, hash, s.ts(u.CreatedAt), email)
 		if records.Unique(err) {
-			return because(ErrConflict, "user name %q is taken", u.Username)
+			return because(ErrConflict, "user name %q or e-mail %q is taken", u.Username, u.Email)
 		}
 		if err != nil {
 			return err
@@ -87,6 +119,23 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, username, name, rol
 		return User{}, err
 	}
 	return u, nil
+}
+
+// validEmail accepts what a work e-mail looks like: one @, a local part
+// and a domain with a dot, no spaces or controls, at most 254 octets
+// (RFC 5321 §4.5.3.1.3).
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || len(e) > 254 || strings.Contains(domain, "@") ||
+		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return false
+	}
+	for _, r := range e {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune(`"(),:;<>[\]`, r) {
+			return false
+		}
+	}
+	return true
 }
 
 func validUsername(n string) error {
@@ -114,8 +163,10 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 func (s *Store) userBy(ctx context.Context, column, value string) (User, string, error) {
 	var u User
 	var hash string
-	err := s.db.QueryRowContext(ctx, `SELECT id, username, name, role, password_hash, created_at FROM users WHERE `+column+` = $1`, value).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Role, &hash, records.Time(&u.CreatedAt))
+	var email sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT id, username, name, role, password_hash, created_at, email FROM users WHERE `+column+` = $1`, value).
+		Scan(&u.ID, &u.Username, &u.Name, &u.Role, &hash, records.Time(&u.CreatedAt), &email)
+	u.Email = email.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, "", ErrNotFound
 	}

@@ -4,9 +4,13 @@
 // /api/v1/readings, so that readings taken while the network or the server is
 // down, or across a restart or a crash, are delivered exactly once.
 //
-//	homegw -url https://clinic.example -patient P1 -dir /var/lib/homegw [-adapter hci0]
+//	homegw -url https://clinic.example -dir /var/lib/homegw -pair K7Q4-M2XD-9FPA   (once)
+//	homegw -url https://clinic.example -dir /var/lib/homegw [-adapter hci0]
 //
-// The gateway's token is read from -token or HOMEGW_TOKEN.
+// The first trades the pairing code the clinic gave when it registered the
+// gateway for the gateway's own credential, kept in the directory; later
+// starts use it. An operator's token (-token or HOMEGW_TOKEN, with
+// -patient) works instead.
 package main
 
 import (
@@ -33,18 +37,51 @@ func main() {
 	patient := fs.String("patient", "", "patient id whose kit to forward")
 	dir := fs.String("dir", "/var/lib/homegw", "outbox directory")
 	adapter := fs.String("adapter", "", "Bluetooth adapter, e.g. hci0 (default: the system's)")
+	code := fs.String("pair", os.Getenv("HOMEGW_PAIRING_CODE"), "pairing `code` from the clinic: trade it for this gateway's credential, kept in -dir (default $HOMEGW_PAIRING_CODE)")
 	fs.Parse(os.Args[1:])
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if *base == "" || *token == "" || *patient == "" {
-		fmt.Fprintln(os.Stderr, "homegw: -url, -patient and -token (or HOMEGW_TOKEN) are required")
+	if *base == "" {
+		fmt.Fprintln(os.Stderr, "homegw: -url is required")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var err error
+	*token, *patient, err = credentials(ctx, &http.Client{Timeout: 30 * time.Second}, *base, *code, *dir, *token, *patient)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "homegw:", err)
+		os.Exit(2)
+	}
 	if err := run(ctx, *base, *token, *patient, *dir, *adapter, log); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("homegw stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// credentials decides what the gateway sends: a new pairing, else the
+// credential kept in dir, else an operator's token with its patient.
+func credentials(ctx context.Context, client *http.Client, base, code, dir, token, patient string) (string, string, error) {
+	if code != "" {
+		c, err := pair(ctx, client, base, code, dir)
+		if err != nil {
+			return "", "", err
+		}
+		return c.Credential, c.PatientID, nil
+	}
+	if token == "" {
+		c, ok, err := loadCredential(dir)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "", "", errors.New("no credential: pair once with -pair CODE (the code the clinic gave), or give -token and -patient")
+		}
+		return c.Credential, c.PatientID, nil
+	}
+	if patient == "" {
+		return "", "", errors.New("-token needs -patient")
+	}
+	return token, patient, nil
 }
 
 func run(ctx context.Context, base, token, patient, dir, adapter string, log *slog.Logger) error {

@@ -37,9 +37,18 @@ type apiClinic struct {
 	patB     scheduler.Patient
 	apptA    scheduler.Appointment
 	apptB    scheduler.Appointment
+	// client sends do's requests; nil is http.DefaultClient.
+	client *http.Client
 }
 
 func newAPIClinic(t testing.TB) *apiClinic {
+	t.Helper()
+	return newAPIClinicWith(t, nil)
+}
+
+// newAPIClinicWith is newAPIClinic with configure changing the
+// configuration first.
+func newAPIClinicWith(t testing.TB, configure func(*serveConfig)) *apiClinic {
 	t.Helper()
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,6 +57,15 @@ func newAPIClinic(t testing.TB) *apiClinic {
 	}
 	cfg := serveConfig{Addr: ln.Addr().String(), Data: filepath.Join(t.TempDir(), "data"), UDPPort: 0, TCPPort: -1,
 		Grace: 20 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	if cfg.Addr != ln.Addr().String() { // configure chose the address
+		ln.Close()
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			t.Fatal(err)
+		}
+	}
 	base := "http://" + ln.Addr().String()
 	c, err := newClinic(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), base, false)
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 //     (scheduler.LinkPolicy.Until), decided from the appointment as it is
 //     now. Its token expires then too; when the appointment was moved later
 //     since the link was sent, the same link works on until the new end.
+//   - A gateway token (an operator's, `vclinic token --role gateway`)
+//     lasts a day at most; homes' gateways hold their own credential
+//     (homekitAuth).
 //   - A staff token works while its user is enabled and was not signed out
 //     everywhere since the token was issued, and while its session (a
 //     sign-in) is open: not logged out, expired or idle for idle
@@ -53,6 +56,11 @@ func (a clinicAuth) Authenticate(r *http.Request) (*signaling.Claims, error) {
 		if err := a.checkLink(r.Context(), c); err != nil {
 			return nil, err
 		}
+	}
+	if c.Role == signaling.RoleGateway && (c.IssuedAt == nil || c.ExpiresAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > maxGatewayTokenTTL) {
+		// Year-long gateway tokens of earlier releases: a gateway in a
+		// home pairs for its own revocable credential instead.
+		return nil, fmt.Errorf("%w: a gateway token may last %s at most; pair the gateway for its own credential", signaling.ErrInvalidToken, maxGatewayTokenTTL)
 	}
 	if c.Role == signaling.RoleClinician || c.Role == signaling.RoleScheduler || c.Role == signaling.RoleAdmin {
 		var issued time.Time

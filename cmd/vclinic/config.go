@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -46,6 +47,11 @@ type serveConfig struct {
 	RoomLease      time.Duration
 	CareWindow     time.Duration
 	CPRKeyFile     string
+	OIDCIssuer     string
+	OIDCClientID   string
+	OIDCSecretFile string
+	OIDCRolesClaim string
+	OIDCRoleMap    string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -79,6 +85,11 @@ var serveFlags = []envFlag{
 	{"node-id", "VCLINIC_NODE_ID", "this node's `id` in a cluster, stable across restarts; default the host name and the HTTP port, e.g. web3-8080"},
 	{"cpr-key-file", "VCLINIC_CPR_KEY_FILE", "`file` holding the key that encrypts CPR numbers at rest (32 random bytes, base64); default cpr.key in the data directory, made on first start; with -postgres it must exist, the same file on every node, and be backed up apart from the database"},
 	{"care-window", "VCLINIC_CARE_WINDOW", "how far before and after today an appointment gives its clinician access to the patient's clinical data (`duration`)"},
+	{"oidc-issuer", "VCLINIC_OIDC_ISSUER", "issuer `URL` of the region's OpenID Connect identity provider, through which staff sign in (redirect URI: the public URL + /auth/callback); passwords keep working"},
+	{"oidc-client-id", "VCLINIC_OIDC_CLIENT_ID", "the clinic's client `id` at the identity provider"},
+	{"oidc-client-secret-file", "VCLINIC_OIDC_CLIENT_SECRET_FILE", "`file` holding the client secret at the identity provider; none makes a public client (PKCE alone)"},
+	{"oidc-roles-claim", "VCLINIC_OIDC_ROLES_CLAIM", "the `claim` of the ID token or UserInfo that holds the staff member's roles or groups (a dotted name reaches into objects: realm_access.roles)"},
+	{"oidc-role-map", "VCLINIC_OIDC_ROLE_MAP", "which values of the roles claim give which role here: `clinician=GROUP,scheduler=GROUP,admin=GROUP` (a role may be named more than once)"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
 
@@ -97,6 +108,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		SessionIdle:    30 * time.Minute,
 		RoomLease:      cluster.DefaultLeaseTTL,
 		CareWindow:     scheduler.DefaultCareWindow,
+		OIDCRolesClaim: "groups",
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -109,6 +121,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
+		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
+		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -223,6 +237,9 @@ func (c serveConfig) validate() error {
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)
 	}
+	if err := c.validateOIDC(); err != nil {
+		return err
+	}
 	if c.AuditRetention < audit.MinRetention {
 		return fmt.Errorf("-audit-retention %s: want at least %s (a year)", c.AuditRetention, audit.MinRetention)
 	}
@@ -243,6 +260,57 @@ func (c serveConfig) turn() (*signaling.TURN, error) {
 		return nil, fmt.Errorf("-turn-urls, -turn-secret-file: %w", err)
 	}
 	return t, nil
+}
+
+// validateOIDC checks the identity provider's flags, which go together.
+func (c serveConfig) validateOIDC() error {
+	if c.OIDCIssuer == "" {
+		if c.OIDCClientID != "" || c.OIDCSecretFile != "" || c.OIDCRoleMap != "" {
+			return errors.New("-oidc-client-id, -oidc-client-secret-file and -oidc-role-map need -oidc-issuer")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+		return fmt.Errorf("-oidc-issuer %q: want an https URL (http only on this machine)", c.OIDCIssuer)
+	}
+	if c.OIDCClientID == "" {
+		return errors.New("-oidc-issuer needs -oidc-client-id")
+	}
+	if c.OIDCRolesClaim == "" {
+		return errors.New("-oidc-roles-claim: empty")
+	}
+	if c.OIDCRoleMap == "" {
+		return errors.New("-oidc-issuer needs -oidc-role-map (clinician=GROUP,scheduler=GROUP,admin=GROUP)")
+	}
+	if _, err := scheduler.ParseRoleMap(c.OIDCRoleMap); err != nil {
+		return fmt.Errorf("-oidc-role-map: %w", err)
+	}
+	return nil
+}
+
+// oidc reads the identity provider's configuration: nil when none is set.
+// redirect is the public URL of /auth/callback.
+func (c serveConfig) oidc(redirect string) (*scheduler.OIDCConfig, error) {
+	if c.OIDCIssuer == "" {
+		return nil, nil
+	}
+	roles, err := scheduler.ParseRoleMap(c.OIDCRoleMap)
+	if err != nil {
+		return nil, fmt.Errorf("-oidc-role-map: %w", err)
+	}
+	o := &scheduler.OIDCConfig{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, RedirectURL: redirect,
+		RolesClaim: c.OIDCRolesClaim, RoleMap: roles}
+	if c.OIDCSecretFile != "" {
+		b, err := os.ReadFile(c.OIDCSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("-oidc-client-secret-file: %w", err)
+		}
+		if o.ClientSecret = strings.TrimSpace(string(b)); o.ClientSecret == "" {
+			return nil, errors.New("-oidc-client-secret-file: empty")
+		}
+	}
+	return o, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -48,20 +48,41 @@ func TestServeConfig(t *testing.T) {
 		}
 	})
 	bad := map[string][]string{
-		"addr without port":   {"-addr", "localhost"},
-		"udp port too big":    {"-udp-port", "70000"},
-		"tcp port -2":         {"-tcp-port", "-2"},
-		"cert without key":    {"-tls-cert", "c.pem"},
-		"unknown log level":   {"-log-level", "loud"},
-		"zero grace":          {"-grace", "0s"},
-		"stray argument":      {"serve"},
-		"not a number":        {"-udp-port", "x"},
-		"unknown flag":        {"-colour"},
-		"negative wait time":  {"-grace", "-1s"},
-		"turn without secret": {"-turn-urls", "turn:t.example.org"},
-		"secret without turn": {"-turn-secret-file", "s"},
-		"short turn ttl":      {"-turn-urls", "turn:t.example.org", "-turn-secret-file", "s", "-turn-ttl", "10m"},
+		"addr without port":          {"-addr", "localhost"},
+		"udp port too big":           {"-udp-port", "70000"},
+		"tcp port -2":                {"-tcp-port", "-2"},
+		"cert without key":           {"-tls-cert", "c.pem"},
+		"unknown log level":          {"-log-level", "loud"},
+		"zero grace":                 {"-grace", "0s"},
+		"stray argument":             {"serve"},
+		"not a number":               {"-udp-port", "x"},
+		"unknown flag":               {"-colour"},
+		"negative wait time":         {"-grace", "-1s"},
+		"turn without secret":        {"-turn-urls", "turn:t.example.org"},
+		"secret without turn":        {"-turn-secret-file", "s"},
+		"short turn ttl":             {"-turn-urls", "turn:t.example.org", "-turn-secret-file", "s", "-turn-ttl", "10m"},
+		"oidc client without issuer": {"-oidc-client-id", "vclinic"},
+		"oidc issuer over http":      {"-oidc-issuer", "http://login.regionh.dk", "-oidc-client-id", "v", "-oidc-role-map", "clinician=A"},
+		"oidc without client":        {"-oidc-issuer", "https://login.regionh.dk", "-oidc-role-map", "clinician=A"},
+		"oidc without role map":      {"-oidc-issuer", "https://login.regionh.dk", "-oidc-client-id", "v"},
+		"oidc unknown role":          {"-oidc-issuer", "https://login.regionh.dk", "-oidc-client-id", "v", "-oidc-role-map", "doctor=A"},
+		"oidc empty roles claim":     {"-oidc-issuer", "https://login.regionh.dk", "-oidc-client-id", "v", "-oidc-role-map", "clinician=A", "-oidc-roles-claim", ""},
 	}
+	t.Run("oidc", func(t *testing.T) {
+		cfg, err := parseServeConfig([]string{"-oidc-issuer", "https://login.regionh.dk/realms/staff", "-oidc-client-id", "vclinic",
+			"-oidc-role-map", "clinician=RH-Læger,clinician=RH-Sygeplejersker,admin=RH-Admin"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := cfg.oidc("https://video.regionh.dk/auth/callback")
+		if err != nil || o.RolesClaim != "groups" || o.ClientSecret != "" || len(o.RoleMap) != 3 || o.RedirectURL != "https://video.regionh.dk/auth/callback" {
+			t.Fatalf("%+v %v", o, err)
+		}
+		cfg.OIDCSecretFile = filepath.Join(t.TempDir(), "missing")
+		if _, err := cfg.oidc(""); err == nil {
+			t.Fatal("a missing secret file was accepted")
+		}
+	})
 	for name, args := range bad {
 		t.Run(name, func(t *testing.T) {
 			if _, err := parseServeConfig(args, io.Discard); err == nil {
@@ -151,10 +172,23 @@ func TestTokenCommand(t *testing.T) {
 	if left := time.Until(claims.ExpiresAt.Time); left > 5*time.Minute || left < 4*time.Minute {
 		t.Fatalf("expires in %s, want about 5m", left)
 	}
+	// A gateway token is short by default, and never long.
+	out.Reset()
+	if code := runToken([]string{"-data", dir, "--role", "gateway", "--sub", "gw-1"}, &out, &errb); code != 0 {
+		t.Fatalf("gateway token: exit %d: %s", code, errb.String())
+	}
+	claims, err = keys.Verify(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(claims.ExpiresAt.Time); left > time.Hour || left < 59*time.Minute {
+		t.Fatalf("a gateway token expires in %s, want about 1h", left)
+	}
 	for name, args := range map[string][]string{
-		"patient without room": {"-data", dir, "--role", "patient", "--sub", "p"},
-		"unknown role":         {"-data", dir, "--role", "nurse", "--sub", "p"},
-		"no subject":           {"-data", dir, "--role", "clinician"},
+		"year-long gateway token": {"-data", dir, "--role", "gateway", "--sub", "gw-1", "--ttl", "8760h"},
+		"patient without room":    {"-data", dir, "--role", "patient", "--sub", "p"},
+		"unknown role":            {"-data", dir, "--role", "nurse", "--sub", "p"},
+		"no subject":              {"-data", dir, "--role", "clinician"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errb bytes.Buffer

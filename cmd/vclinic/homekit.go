@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"vclinic/homekit"
@@ -12,10 +13,25 @@ import (
 	"vclinic/signaling"
 )
 
-// homekitAuth authenticates the home-kit API's requests (clinicAuth).
-type homekitAuth struct{ auth clinicAuth }
+// homekitAuth authenticates the home kit's API: everything clinicAuth
+// accepts, and a home gateway's own credential (homekit.CredentialPrefix),
+// which only this API knows.
+type homekitAuth struct {
+	auth clinicAuth
+	kits *homekit.Store
+}
 
 func (h homekitAuth) Authenticate(r *http.Request) (homekit.Principal, error) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.HasPrefix(tok, homekit.CredentialPrefix) {
+		g, err := h.kits.GatewayByCredential(r.Context(), tok)
+		if errors.Is(err, homekit.ErrNotFound) {
+			return homekit.Principal{}, fmt.Errorf("%w: %s", signaling.ErrInvalidToken, homekit.Reason(err))
+		}
+		if err != nil {
+			return homekit.Principal{}, err
+		}
+		return homekit.Principal{ID: g.ID, Role: homekit.RoleGateway, Name: g.Label}, nil
+	}
 	c, err := h.auth.Authenticate(r)
 	if err != nil {
 		return homekit.Principal{}, err

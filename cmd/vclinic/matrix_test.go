@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,15 +40,26 @@ const (
 	patient        = "patient"         // patient A's link for appointment A
 	patientOther   = "patient-other"   // patient B's link for appointment B
 	relative       = "relative"        // a relative's link for appointment A
-	gateway        = "gateway"         // patient A's home gateway
-	gatewayOther   = "gateway-other"   // patient B's home gateway
+	gateway        = "gateway"         // patient A's home gateway, with an operator's token
+	gatewayOther   = "gateway-other"   // patient B's home gateway, with an operator's token
+	kit            = "kit"             // patient A's home gateway, with its own credential
+	kitOther       = "kit-other"       // patient B's home gateway, with its own credential
+	kitRevoked     = "kit-revoked"     // a credential of patient A's that staff revoked
 	clinician      = "clinician"       // appointment A's clinician
 	clinicianOther = "clinician-other" // another clinician
 	schedulerRole  = "scheduler"
 	adminRole      = "admin"
 )
 
-var callers = []string{anon, patient, patientOther, relative, gateway, gatewayOther, clinician, clinicianOther, schedulerRole, adminRole}
+var callers = []string{anon, patient, patientOther, relative, gateway, gatewayOther, kit, kitOther, kitRevoked,
+	clinician, clinicianOther, schedulerRole, adminRole}
+
+// publicRoutes need no credential.
+var publicRoutes = map[string]bool{"GET /api/v1/login": true, "POST /api/v1/login": true, "POST /api/v1/logout": true, "POST /api/v1/kit/pair": true}
+
+// kitAs: a gateway's own credential is answered as the gateway's token is
+// on the home kit's routes, and is no credential at all elsewhere.
+var kitAs = map[string]string{kit: gateway, kitOther: gatewayOther}
 
 // row is one route's expected statuses: every caller not named gets def.
 type row struct {
@@ -57,6 +70,7 @@ type row struct {
 
 // matrix is keyed "METHOD /path" as the OpenAPI document writes it.
 var matrix = map[string]row{
+	"GET /api/v1/login":   {def: 200},
 	"POST /api/v1/login":  {body: `{"username":"anna","password":"a long password 2"}`, def: 200},
 	"POST /api/v1/logout": {def: 204},
 	"GET /api/v1/me":      {def: 403, status: staffAll(200)},
@@ -108,9 +122,15 @@ var matrix = map[string]row{
 	"GET /api/v1/break-glass":                {def: 403, status: map[string]int{adminRole: 200}},
 	"GET /fhir/r4/Device":                    {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients/{id}/gateways":    {body: `{"label":"hall"}`, def: 403, status: staffAll(201)},
-	"GET /api/v1/audit":                      {def: 403, status: map[string]int{adminRole: 200}},
-	"GET /api/v1/cluster":                    {def: 403, status: map[string]int{adminRole: 200}},
-	"GET /api/v1/me/access-log":              {def: 403, status: map[string]int{patient: 200, patientOther: 200}},
+	"GET /api/v1/patients/{id}/gateways":     {def: 403, status: staffAll(200)},
+	// Another pairing code for gw-a; then gw-a revoked (the callers that
+	// ask after the first staff member meet it revoked: nothing to do).
+	"POST /api/v1/patients/{id}/gateways/{gateway}/pairing": {def: 403, status: staffAll(201)},
+	"POST /api/v1/patients/{id}/gateways/{gateway}/revoke":  {def: 403, status: staffAll(204)},
+	"POST /api/v1/kit/pair":                                 {body: `{"code":"AAAA-BBBB-CCCC"}`, def: 404},
+	"GET /api/v1/audit":                                     {def: 403, status: map[string]int{adminRole: 200}},
+	"GET /api/v1/cluster":                                   {def: 403, status: map[string]int{adminRole: 200}},
+	"GET /api/v1/me/access-log":                             {def: 403, status: map[string]int{patient: 200, patientOther: 200}},
 	// Only appointment A's clinician knows this password; for other staff
 	// the current password is wrong (401).
 	"POST /api/v1/me/password": {body: `{"current":"a long password 2","new":"a brand new password"}`,
@@ -147,8 +167,14 @@ func with(a, b map[string]int) map[string]int {
 // want is the status row gives caller: 401 for no credential, else the
 // caller's own or the row's default.
 func (r row) want(caller string, route string) int {
-	if caller == anon && route != "POST /api/v1/login" && route != "POST /api/v1/logout" {
+	if (caller == anon || caller == kitRevoked) && !publicRoutes[route] {
 		return 401
+	}
+	if as, ok := kitAs[caller]; ok {
+		if !publicRoutes[route] && !homekitRoutes()[routeShape(route)] {
+			return 401
+		}
+		caller = as
 	}
 	if s, ok := r.status[caller]; ok {
 		return s
@@ -204,6 +230,20 @@ func registeredRoutes(t *testing.T) []string {
 	return out
 }
 
+// homekitRoutes are the shapes of the routes package homekit serves, read
+// from its source as registeredRoutes reads them.
+var homekitRoutes = sync.OnceValue(func() map[string]bool {
+	b, err := os.ReadFile("../../homekit/api.go")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`r\.(GET|POST|PUT|DELETE|PATCH)\("(/[^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+		out[routeShape(m[1]+" "+regexp.MustCompile(`:(\w+)`).ReplaceAllString(m[2], "{$1}"))] = true
+	}
+	return out
+})
+
 // routeShape is a route with its parameters' names left out: the document
 // and the routers may name them differently.
 func routeShape(route string) string {
@@ -255,10 +295,26 @@ func newMatrixClinic(t *testing.T) *matrixClinic {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, pid := range map[string]string{"gw-a": a.patA.ID, "gw-b": a.patB.ID} {
-		if status, b, _ := a.do("POST", "/api/v1/patients/"+pid+"/gateways", a.schedulerToken(), `{"id":"`+id+`"}`, nil); status != 201 {
+	// Each gateway pairs for its own credential, as a gateway in a home does.
+	for id, pid := range map[string]string{"gw-a": a.patA.ID, "gw-b": a.patB.ID, "gw-r": a.patA.ID} {
+		status, b, _ := a.do("POST", "/api/v1/patients/"+pid+"/gateways", a.schedulerToken(), `{"id":"`+id+`"}`, nil)
+		var reg struct {
+			PairingCode string `json:"pairingCode"`
+		}
+		if status != 201 || json.Unmarshal(b, &reg) != nil || reg.PairingCode == "" {
 			t.Fatalf("gateway %s: %d %s", id, status, b)
 		}
+		status, b, _ = a.do("POST", "/api/v1/kit/pair", "", `{"code":"`+reg.PairingCode+`"}`, nil)
+		var paired struct {
+			Credential string `json:"credential"`
+		}
+		if status != 200 || json.Unmarshal(b, &paired) != nil || paired.Credential == "" {
+			t.Fatalf("pair %s: %d %s", id, status, b)
+		}
+		m.tokens[map[string]string{"gw-a": kit, "gw-b": kitOther, "gw-r": kitRevoked}[id]] = paired.Credential
+	}
+	if status, b, _ := a.do("POST", "/api/v1/patients/"+a.patA.ID+"/gateways/gw-r/revoke", a.schedulerToken(), "", nil); status != 204 {
+		t.Fatalf("revoke gw-r: %d %s", status, b)
 	}
 	m.tokens[patient] = a.patientToken(a.apptA, a.patA.ID)
 	m.tokens[patientOther] = a.patientToken(a.apptB, a.patB.ID)
@@ -284,7 +340,7 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = m.clinUser.ID
 	}
-	path = strings.ReplaceAll(path, "{id}", id)
+	path = strings.ReplaceAll(strings.ReplaceAll(path, "{id}", id), "{gateway}", "gw-a")
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	switch path {
@@ -325,6 +381,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					m.apptA = m.book(time.Now().Add(time.Duration(3+i) * time.Hour))
 				}
 				m.slot = i
+				// Each caller from an address of its own: sign-in attempts
+				// are limited per address.
+				m.client = clientFrom(fmt.Sprintf("127.0.0.%d", 10+i))
 				method, path, body := m.request(route, r.body)
 				status, b, _ := m.do(method, path, m.tokens[caller], body, nil)
 				if status != want {
@@ -352,7 +411,7 @@ func (m *matrixClinic) book(start time.Time) scheduler.Appointment {
 // later (403), the clinician may wait in the room.
 func TestAuthorizationMatrixWebSocket(t *testing.T) {
 	m := newMatrixClinic(t)
-	want := map[string]int{anon: 401, clinician: 101}
+	want := map[string]int{anon: 401, clinician: 101, kit: 401, kitOther: 401, kitRevoked: 401}
 	for _, caller := range callers {
 		w, ok := want[caller]
 		if !ok {

@@ -424,7 +424,11 @@ func (a *apiClinic) doRaw(method, path, body string, hdr map[string]string) (int
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := a.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}

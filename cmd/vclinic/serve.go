@@ -221,11 +221,14 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Readings:       readingsSink{c},
 		VitalsAudit:    vitalsAudit{c},
 	}, keys, media, log.With("component", "signaling"))
+	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail}
+	if c.rdb != nil {
+		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
+	}
 	if err == nil {
-		apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail}
-		if c.rdb != nil {
-			apiCfg.SignInLimit = redisSignInLimit{c.rdb}
-		}
+		apiCfg.OIDC, err = cfg.oidc(strings.TrimRight(linkBase, "/") + "/auth/callback")
+	}
+	if err == nil {
 		c.api, err = scheduler.NewAPI(apiCfg,
 			store, tokenAuth{auth}, tokenIssuer{keys: keys, base: linkBase},
 			scheduler.PresenceFunc(c.presence), log.With("component", "api"))
@@ -236,7 +239,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 			c.pushVitals(patientID, vitalsOf(recent))
 		})
 		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store: store, links: policy, now: time.Now}},
-			c.kit, homekitAuth{auth}, log.With("component", "homekit-api"))
+			c.kit, homekitAuth{auth: auth, kits: c.kit}, log.With("component", "homekit-api"))
 	}
 	if err == nil {
 		c.web, err = web.New(web.Config{})

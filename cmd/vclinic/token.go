@@ -25,7 +25,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	sub := fs.String("sub", "", "`subject`: who the token is for (a user or patient id)")
 	room := fs.String("room", "", "room `id` a patient, relative or interpreter token is scoped to")
 	name := fs.String("name", "", "display `name` shown to the others in a call")
-	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid (`duration`)")
+	ttl := fs.Duration("ttl", 0, "how long the token is valid (`duration`); default 8h, and 1h for a gateway (24h at most: a home gateway pairs for its own credential)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: vclinic token [-data DIR | -postgres URL] --role R --sub S [--room ID] [--name N] [--ttl D]")
 		fmt.Fprintln(stderr, "Prints a signed access token on one line. Creates the signing key if there is none.")
@@ -39,6 +39,16 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "vclinic token: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *ttl == 0 {
+		*ttl = 8 * time.Hour
+		if *role == signaling.RoleGateway {
+			*ttl = time.Hour
+		}
+	}
+	if *role == signaling.RoleGateway && *ttl > maxGatewayTokenTTL {
+		fmt.Fprintf(stderr, "vclinic token: a gateway token lasts %s at most; a home gateway pairs for its own credential (POST /api/v1/patients/{id}/gateways gives the code, homegw -pair CODE)\n", maxGatewayTokenTTL)
 		return 2
 	}
 	keys, closeKeys, err := openTokenKeys(*data, *pg)
@@ -55,6 +65,10 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, tok)
 	return 0
 }
+
+// maxGatewayTokenTTL bounds an operator's gateway token: gateways in homes
+// hold their own revocable credential instead.
+const maxGatewayTokenTTL = 24 * time.Hour
 
 // openTokenKeys opens the keys a node of the clinic signs with: a cluster's
 // in its PostgreSQL records, one node's in its data directory.

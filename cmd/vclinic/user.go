@@ -15,10 +15,15 @@ import (
 
 // runUser manages staff users:
 //
-//	vclinic user add -data DIR --role R --username U --name "N" --password-stdin
+//	vclinic user add -data DIR --role R --username U --name "N" [--email E] --password-stdin
+//	vclinic user add -data DIR --role R --username U --name "N" --email E
+//
+// The second kind has no password: they sign in only through the region's
+// identity provider (-oidc-issuer), which finds them by the e-mail the
+// first time.
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(stderr, "usage: vclinic user add -data DIR --role R --username U --name \"N\" --password-stdin")
+		fmt.Fprintln(stderr, "usage: vclinic user add -data DIR --role R --username U --name \"N\" [--email E] --password-stdin (or --email E alone: signs in through the identity provider)")
 		return 2
 	}
 	fs := flag.NewFlagSet("vclinic user add", flag.ContinueOnError)
@@ -29,34 +34,45 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	role := fs.String("role", "", "`role`: clinician, scheduler or admin")
 	username := fs.String("username", "", "user `name` to sign in with")
 	name := fs.String("name", "", "full `name` shown to others")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	email := fs.String("email", "", "work e-mail `address`, which matches the user to the region's identity provider on their first sign-in there")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (without it, and with --email, the user signs in only through the identity provider)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
 	}
-	if !*fromStdin {
-		fmt.Fprintln(stderr, "vclinic user add: give --password-stdin (passwords never go on the command line)")
+	if !*fromStdin && *email == "" {
+		fmt.Fprintln(stderr, "vclinic user add: give --password-stdin (passwords never go on the command line), or --email for a user who signs in through the identity provider")
 		return 2
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
-		fmt.Fprintln(stderr, "vclinic user add: read password:", err)
-		return 1
+	password := ""
+	if *fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			fmt.Fprintln(stderr, "vclinic user add: read password:", err)
+			return 1
+		}
+		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			fmt.Fprintln(stderr, "vclinic user add: the password on standard input is empty")
+			return 1
+		}
 	}
-	password := strings.TrimRight(line, "\r\n")
 	db, store, err := openScheduler(ctx, *data, *pg, *cprKey, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic user add:", err)
 		return 1
 	}
 	defer db.Close()
-	u, err := store.CreateUser(ctx, scheduler.System, *username, *name, *role, password)
+	u, err := store.AddUser(ctx, scheduler.System, scheduler.NewUser{Username: *username, Name: *name, Role: *role, Password: password, Email: *email})
 	if err != nil {
 		fmt.Fprintln(stderr, "vclinic user add:", scheduler.Reason(err))
 		return 1
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s), id %s\n", u.Role, u.Username, u.Name, u.ID)
+	if password == "" {
+		fmt.Fprintf(stdout, "%s has no password: they sign in through the identity provider as %s\n", u.Username, u.Email)
+	}
 	return 0
 }

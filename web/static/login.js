@@ -1,8 +1,10 @@
 // The staff sign-in page (/login): user name and password to POST
 // /api/v1/login, which sets the session cookie; then on to ?next= (a path on
 // this site only) or to the start page of the role: clinicians to their day
-// list, schedulers and admins to the calendar. All its words are here, in
-// English and Danish.
+// list, schedulers and admins to the calendar. When the clinic signs staff
+// in through the region's identity provider (GET /api/v1/login says so),
+// that comes first: /auth/login, with the same ?next=. All its words are
+// here, in English and Danish.
 
 import { API, APIError } from './api.js';
 import { forgetSessionToken, homeFor, pageEnv, safeNext } from './session.js';
@@ -18,6 +20,8 @@ const strings = {
       username: 'User name',
       password: 'Password',
       submit: 'Sign in',
+      idp: "Sign in with the region's login",
+      or: 'Or with a user name and password of this clinic:',
     },
     busy: 'Signing in…',
     wrong: 'The user name or the password is wrong.',
@@ -34,6 +38,8 @@ const strings = {
       username: 'Brugernavn',
       password: 'Adgangskode',
       submit: 'Log ind',
+      idp: 'Log ind med regionens login',
+      or: 'Eller med brugernavn og adgangskode til klinikken:',
     },
     busy: 'Logger ind…',
     wrong: 'Brugernavnet eller adgangskoden er forkert.',
@@ -54,6 +60,17 @@ const password = /** @type {HTMLInputElement} */ (document.getElementById('passw
 const submit = /** @type {HTMLButtonElement} */ (document.getElementById('submit'));
 const error = /** @type {HTMLElement} */ (document.getElementById('error'));
 const api = new API();
+
+// The region's identity provider, when the clinic has one.
+api.get('/api/v1/login').then((/** @type {{identityProvider?: string}} */ m) => {
+  if (!m || typeof m.identityProvider !== 'string' || !m.identityProvider.startsWith('/')) return;
+  const next = safeNext(new URLSearchParams(location.search).get('next'));
+  const link = /** @type {HTMLAnchorElement} */ (document.getElementById('idp-link'));
+  link.href = m.identityProvider + (next ? '?next=' + encodeURIComponent(next) : '');
+  /** @type {HTMLElement} */ (document.getElementById('idp')).hidden = false;
+  /** @type {HTMLElement} */ (document.getElementById('or')).hidden = false;
+  username.autofocus = false;
+}).catch(() => { /* passwords still work */ });
 
 /** @param {string} msg '' hides the message */
 function showError(msg) {
