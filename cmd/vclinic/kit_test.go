@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"vclinic/signaling"
 )
 
@@ -164,4 +166,70 @@ func TestKitCredential(t *testing.T) {
 	if status, b, _ := a.do("GET", "/api/v1/patients/"+a.patA.ID+"/devices", revoked, "", nil); status != 404 {
 		t.Fatalf("a token of a revoked gateway: %d %s", status, b)
 	}
+}
+
+// TestGatewayPairingInCalendar: in Chromium, a scheduler registers a home
+// gateway from the calendar, reads its pairing code there once, the gateway
+// pairs with it, and the scheduler revokes it from the same panel.
+func TestGatewayPairingInCalendar(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	sched := fragmentToken(t, rc.scheduler)
+	var patients []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/patients?q=Jens", sched, "", &patients)
+	if len(patients) == 0 {
+		t.Fatal("no demo patient Jens")
+	}
+	pat := patients[0]
+	page := chromiumPage(t, rc.scheduler)
+	ctx, cancel := context.WithTimeout(page, 30*time.Second)
+	defer cancel()
+	// Choose the patient as the list does.
+	choose := `(() => { const s = document.getElementById('patient');
+	  if (![...s.options].some(o => o.value === ` + jsString(pat.ID) + `)) return false;
+	  s.value = ` + jsString(pat.ID) + `; s.dispatchEvent(new Event('change')); return true; })()`
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](choose))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#gw-none`), chromedp.Click(`[data-action="register-gateway"]`),
+		chromedp.WaitVisible(`[data-pairing-code]`), chromedp.WaitVisible(`#gw-list li[data-paired="false"]`)); err != nil {
+		t.Fatalf("register a gateway in the calendar: %v", err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-pairing-code]').textContent`))
+	if err != nil || len(code) != 14 {
+		t.Fatalf("pairing code on the page: %q %v", code, err)
+	}
+	var paired struct{ Credential, PatientID string }
+	if status := rc.api(t, "POST", "/api/v1/kit/pair", "", `{"code":"`+code+`"}`, &paired); status != 200 || paired.PatientID != pat.ID {
+		t.Fatalf("pair with the code from the page: %d %+v", status, paired)
+	}
+	if status := rc.api(t, "POST", "/api/v1/readings", paired.Credential, `{"readings":[]}`, nil); status != 200 {
+		t.Fatalf("the paired credential: %d", status)
+	}
+	// Revoke: two presses, then the list says so and the credential stops.
+	revoke := `#gw-list [data-action="revoke-gateway"]`
+	if err := chromedp.Do(ctx, chromedp.Click(revoke), chromedp.Click(revoke),
+		chromedp.WaitVisible(`#gw-list li[data-revoked="true"]`)); err != nil {
+		t.Fatalf("revoke in the calendar: %v", err)
+	}
+	if status := rc.api(t, "POST", "/api/v1/readings", paired.Credential, `{"readings":[]}`, nil); status != 401 {
+		t.Fatalf("the revoked credential: %d", status)
+	}
+	// The code is gone from the page.
+	if shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-pairing-code]').textContent`)); shown != "" {
+		t.Fatalf("the code is still shown after revoking: %q", shown)
+	}
+}
+
+// jsString quotes s for JavaScript.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

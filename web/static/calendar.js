@@ -10,6 +10,7 @@ import { API, APIError, idempotencyKey, seg } from './api.js';
 import { isCancelled, isOpen, normalizeEntries, statusText } from './appt.js';
 import { twoStep } from './confirm.js';
 import { h, keepFocus } from './dom.js';
+import { GatewayPanel } from './gateways.js';
 import { PatientPicker, patientLabel } from './patients.js';
 import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
@@ -587,15 +588,23 @@ function sameWeek(d) {
 
 // --- patients ---
 
+const gateways = new GatewayPanel({
+  api,
+  t,
+  explain: async (err) => ((await signInIfNeeded(err)) ? null : plain(err, 'gateway')),
+});
+
 const picker = new PatientPicker({
   api,
   t,
   onChange: () => {
     if (state.panel?.kind === 'book') renderPanel(false);
+    gateways.show(picker.id, picker.chosen?.name || '');
   },
   onCreated: (p) => {
     showDone(fill(t.patientCreated, { name: p.name }));
     if (state.panel?.kind === 'book') renderPanel(false);
+    gateways.show(p.id, p.name);
   },
   explain: async (err, what) => ((await signInIfNeeded(err)) ? null : plain(err, what)),
 });
