@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -102,8 +105,8 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPPort >= 0 {
-		// RFC 6544: we only take passive ICE-TCP candidates, on one listener.
-		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenIP, strconv.Itoa(cfg.TCPPort)))
+		// RFC 6544: we only take passive ICE-TCP candidates, on one port.
+		ln, err := listenTCP(cfg.ListenIPs, cfg.TCPPort)
 		if err != nil {
 			_ = udpMux.Close()
 			return nil, fmt.Errorf("listen ICE-TCP: %w", err)
@@ -120,6 +123,11 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 		s.SetICETCPMux(e.tcpMux)
 	}
 	s.SetNetworkTypes(networks)
+	// SRTP with AES-128-GCM first (RFC 7714 §14.2): as strong as a call
+	// needs, and cheaper per packet than AES-256-GCM, pion's default first.
+	// The DTLS server's order decides (RFC 5764 §4.1.2): ours on the
+	// connections we offer, which carry every forwarded packet.
+	s.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	s.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// mDNS candidates hide addresses from peers; a server has nothing to
 	// hide and must not answer multicast queries on the LAN.
@@ -143,20 +151,13 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 // listenUDP opens the single ICE UDP port (RFC 8445 allows one base address
 // to serve many agents; pion demultiplexes by ufrag).
 //
-// With a ListenIP one socket on that address does. Without one we bind the
-// same port on each interface address rather than on the wildcard address, so
-// replies leave from the address the peer sent to even on a multi-homed host.
+// With ListenIPs one socket on each of those addresses does, all on one port.
+// Without them we bind the same port on each interface address rather than on
+// the wildcard address, so replies leave from the address the peer sent to
+// even on a multi-homed host.
 func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
-	if cfg.ListenIP != "" {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(cfg.ListenIP), Port: cfg.UDPPort})
-		if err != nil {
-			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
-		}
-		if err := conn.SetReadBuffer(cfg.UDPReadBuffer); err != nil {
-			_ = conn.Close()
-			return nil, 0, fmt.Errorf("ICE-UDP read buffer: %w", err)
-		}
-		return webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), conn), conn.LocalAddr().(*net.UDPAddr).Port, nil
+	if len(cfg.ListenIPs) > 0 {
+		return listenUDPOn(cfg, logs)
 	}
 
 	opts := []ice.UDPMuxFromPortOption{
@@ -193,6 +194,130 @@ func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
 	}
 	return nil, 0, fmt.Errorf("listen ICE-UDP: no port free on every address: %w", lastErr)
 }
+
+// listenUDPOn binds the UDP port on each of cfg.ListenIPs. Port 0 takes
+// the port the kernel gives the first address, on all.
+func listenUDPOn(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
+	var lastErr error
+	for range 5 {
+		port := cfg.UDPPort
+		var conns []*net.UDPConn
+		closeAll := func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}
+		var err error
+		for _, a := range cfg.ListenIPs {
+			var c *net.UDPConn
+			if c, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(a), Port: port}); err != nil {
+				break
+			}
+			conns = append(conns, c)
+			port = c.LocalAddr().(*net.UDPAddr).Port
+			if err = c.SetReadBuffer(cfg.UDPReadBuffer); err != nil {
+				err = fmt.Errorf("read buffer: %w", err)
+				break
+			}
+		}
+		if err != nil {
+			closeAll()
+			lastErr = err
+			if cfg.UDPPort != 0 {
+				break // the port asked for is taken: trying again will not help
+			}
+			continue
+		}
+		muxes := make([]ice.UDPMux, len(conns))
+		for i, c := range conns {
+			muxes[i] = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), c)
+		}
+		if len(muxes) == 1 {
+			return muxes[0], port, nil
+		}
+		return ice.NewMultiUDPMuxDefault(muxes...), port, nil
+	}
+	return nil, 0, fmt.Errorf("listen ICE-UDP on %s: %w", strings.Join(cfg.ListenIPs, ", "), lastErr)
+}
+
+// listenTCP opens the ICE-TCP port on each of ips (every address when
+// none), as one listener.
+func listenTCP(ips []string, port int) (net.Listener, error) {
+	if len(ips) == 0 {
+		return net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+	}
+	var lns []net.Listener
+	for _, a := range ips {
+		ln, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(port)))
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+		port = ln.Addr().(*net.TCPAddr).Port
+	}
+	if len(lns) == 1 {
+		return lns[0], nil
+	}
+	return newMultiListener(lns), nil
+}
+
+// multiListener accepts from several listeners as one; Addr is the first's
+// (they share the port).
+type multiListener struct {
+	lns    []net.Listener
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+func newMultiListener(lns []net.Listener) *multiListener {
+	m := &multiListener{lns: lns, conns: make(chan net.Conn), closed: make(chan struct{})}
+	for _, ln := range lns {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return // closed by Close
+				}
+				select {
+				case m.conns <- c:
+				case <-m.closed:
+					_ = c.Close()
+					return
+				}
+			}
+		}()
+	}
+	return m
+}
+
+func (m *multiListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-m.conns:
+		return c, nil
+	case <-m.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (m *multiListener) Close() error {
+	m.once.Do(func() {
+		close(m.closed)
+		for _, ln := range m.lns {
+			_ = ln.Close()
+		}
+	})
+	m.wg.Wait()
+	return nil
+}
+
+func (m *multiListener) Addr() net.Addr { return m.lns[0].Addr() }
 
 // newPeerConnection makes a PeerConnection with its own MediaEngine and
 // interceptors and the shared settings.

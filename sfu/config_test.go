@@ -1,7 +1,10 @@
 package sfu
 
 import (
+	"fmt"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +26,17 @@ func TestConfigValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"fixed ports", func(c *Config) { c.UDPPort, c.TCPPort = 3478, 3479 }, ""},
 		{"ICE-TCP off", func(c *Config) { c.TCPPort = -1 }, ""},
-		{"loopback with IncludeLoopback", func(c *Config) { c.ListenIP, c.IncludeLoopback = "127.0.0.1", true }, ""},
+		{"loopback with IncludeLoopback", func(c *Config) { c.ListenIPs, c.IncludeLoopback = []string{"127.0.0.1"}, true }, ""},
 		{"public IPs", func(c *Config) { c.PublicIPs = []string{"198.51.100.7", "2001:db8::7"} }, ""},
 		{"UDP port too big", func(c *Config) { c.UDPPort = 70000 }, "UDPPort"},
 		{"TCP port below -1", func(c *Config) { c.TCPPort = -2 }, "TCPPort"},
 		{"no participants", func(c *Config) { c.MaxParticipants = -1 }, "MaxParticipants"},
 		{"negative keyframe interval", func(c *Config) { c.KeyframeInterval = -time.Second }, "KeyframeInterval"},
 		{"queue of one", func(c *Config) { c.QueuePackets = 1 }, "QueuePackets"},
-		{"listen IP not an IP", func(c *Config) { c.ListenIP = "localhost" }, "ListenIP"},
-		{"loopback without IncludeLoopback", func(c *Config) { c.ListenIP = "127.0.0.1" }, "IncludeLoopback"},
+		{"listen IP not an IP", func(c *Config) { c.ListenIPs = []string{"localhost"} }, "ListenIPs"},
+		{"loopback without IncludeLoopback", func(c *Config) { c.ListenIPs = []string{"127.0.0.1"} }, "IncludeLoopback"},
+		{"wildcard listen IP", func(c *Config) { c.ListenIPs = []string{"0.0.0.0"} }, "every address"},
+		{"listen IP twice", func(c *Config) { c.ListenIPs, c.IncludeLoopback = []string{"127.0.0.1", "127.0.0.1"}, true }, "twice"},
 		{"public IP not an IP", func(c *Config) { c.PublicIPs = []string{"clinic.example"} }, "PublicIPs"},
 	}
 	for _, tt := range tests {
@@ -52,7 +57,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestListenAllInterfaces: with no ListenIP the one UDP port is bound on
+// TestListenAllInterfaces: with no ListenIPs the one UDP port is bound on
 // every address, loopback included when asked.
 func TestListenAllInterfaces(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
@@ -75,6 +80,44 @@ func TestListenAllInterfaces(t *testing.T) {
 	if !loopback {
 		t.Errorf("UDP mux does not listen on 127.0.0.1: %v", s.engine.udpMux.GetListenAddresses())
 	}
+}
+
+// TestListenOnChosenAddresses: with ListenIPs the media ports listen on
+// those addresses, all on one port, and on no other.
+func TestListenOnChosenAddresses(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s, err := New(Config{ListenIPs: []string{"127.0.0.1", "127.0.0.2"}, IncludeLoopback: true}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []string
+	for _, a := range s.engine.udpMux.GetListenAddresses() {
+		got = append(got, a.String())
+	}
+	slices.Sort(got)
+	want := []string{fmt.Sprintf("127.0.0.1:%d", s.UDPPort()), fmt.Sprintf("127.0.0.2:%d", s.UDPPort())}
+	if !slices.Equal(got, want) {
+		t.Fatalf("UDP listens on %v, want %v", got, want)
+	}
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2"} {
+		c, err := net.Dial("tcp", net.JoinHostPort(ip, strconv.Itoa(s.TCPPort())))
+		if err != nil {
+			t.Fatalf("ICE-TCP on %s: %v", ip, err)
+		}
+		c.Close()
+	}
+	// Another loopback address has the same ports free.
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.3"), Port: s.UDPPort()})
+	if err != nil {
+		t.Fatalf("the media port is taken on 127.0.0.3 too: %v", err)
+	}
+	u.Close()
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.3", strconv.Itoa(s.TCPPort())))
+	if err != nil {
+		t.Fatalf("the ICE-TCP port is taken on 127.0.0.3 too: %v", err)
+	}
+	l.Close()
 }
 
 // TestPublicIPs: the answer advertises the public address in place of the

@@ -38,7 +38,7 @@ func testLogger() *slog.Logger {
 // newTestSFU starts an SFU on loopback and closes it at the end of the test.
 func newTestSFU(t testing.TB, edit func(*Config)) *SFU {
 	t.Helper()
-	cfg := Config{ListenIP: "127.0.0.1", IncludeLoopback: true}
+	cfg := Config{ListenIPs: []string{"127.0.0.1"}, IncludeLoopback: true}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -51,9 +51,9 @@ type Config struct {
 	// TCPPort is the ICE-TCP passive port (RFC 6544); 0 picks a free port,
 	// -1 turns ICE-TCP off.
 	TCPPort int
-	// ListenIP is the IP to bind the UDP and TCP ports to; "" binds every
-	// interface.
-	ListenIP string
+	// ListenIPs are the addresses to bind the UDP and TCP ports on; empty
+	// binds every interface address.
+	ListenIPs []string
 	// PublicIPs are advertised instead of the host addresses (1:1 NAT);
 	// empty advertises the host addresses.
 	PublicIPs []string
@@ -130,13 +130,21 @@ func (c Config) Validate() error {
 	case c.NACKHistory < 1 || c.NACKHistory > 1<<15 || c.NACKHistory&(c.NACKHistory-1) != 0:
 		return fmt.Errorf("sfu config: NACKHistory %d: want a power of two up to 32768", c.NACKHistory)
 	}
-	if c.ListenIP != "" {
-		ip := net.ParseIP(c.ListenIP)
+	for i, a := range c.ListenIPs {
+		ip := net.ParseIP(a)
 		if ip == nil {
-			return fmt.Errorf("sfu config: ListenIP %q is not an IP address", c.ListenIP)
+			return fmt.Errorf("sfu config: ListenIPs: %q is not an IP address", a)
+		}
+		if ip.IsUnspecified() {
+			return fmt.Errorf("sfu config: ListenIPs: %s: leave ListenIPs empty to listen on every address", a)
 		}
 		if ip.IsLoopback() && !c.IncludeLoopback {
-			return fmt.Errorf("sfu config: ListenIP %s is a loopback address but IncludeLoopback is off", c.ListenIP)
+			return fmt.Errorf("sfu config: ListenIPs: %s is a loopback address but IncludeLoopback is off", a)
+		}
+		for _, b := range c.ListenIPs[:i] {
+			if net.ParseIP(b).Equal(ip) {
+				return fmt.Errorf("sfu config: ListenIPs: %s twice", a)
+			}
 		}
 	}
 	for _, s := range c.PublicIPs {

@@ -41,6 +41,16 @@ func TestRoom(t *testing.T) {
 			t.Errorf("%s received its own audio", tp.id)
 		}
 	}
+	// What we forward is encrypted with AES-128-GCM, where we choose.
+	var ciphers []string
+	for _, st := range a.sub.GetStats() {
+		if ts, ok := st.(webrtc.TransportStats); ok {
+			ciphers = append(ciphers, ts.SRTPCipher)
+		}
+	}
+	if len(ciphers) == 0 || slices.ContainsFunc(ciphers, func(c string) bool { return c != "SRTP_AEAD_AES_128_GCM" }) {
+		t.Errorf("the subscribe connection's SRTP profiles are %q", ciphers)
+	}
 	st := s.Stats()
 	if st.Rooms != 1 || st.Participants != 3 || st.Tracks != 6 {
 		t.Errorf("Stats = %+v, want 1 room, 3 participants, 6 tracks", st)

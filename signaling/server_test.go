@@ -30,7 +30,7 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	keys := testKeyring(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	media, err := sfu.New(sfu.Config{UDPPort: 0, TCPPort: -1, ListenIP: "127.0.0.1", IncludeLoopback: true}, log)
+	media, err := sfu.New(sfu.Config{UDPPort: 0, TCPPort: -1, ListenIPs: []string{"127.0.0.1"}, IncludeLoopback: true}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,9 @@ func startClinic(t testing.TB) *runningClinic {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0", "-data", data,
+	// Media on loopback only: the browsers run here, and the machine's
+	// other interfaces play no part.
+	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0", "-data", data, "-media-bind", "127.0.0.1",
 		"-udp-port", "0", "-tcp-port", "0", "-log-level", "debug")
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()

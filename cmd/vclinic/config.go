@@ -52,6 +52,7 @@ type serveConfig struct {
 	OIDCSecretFile string
 	OIDCRolesClaim string
 	OIDCRoleMap    string
+	MediaBind      string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -64,6 +65,7 @@ var serveFlags = []envFlag{
 	{"data", "VCLINIC_DATA", "data `directory` (signing keys, records); created on first start"},
 	{"udp-port", "VCLINIC_UDP_PORT", "the one UDP `port` for all media (ICE UDP mux); 0 picks a free port"},
 	{"tcp-port", "VCLINIC_TCP_PORT", "ICE-TCP `port`, the fallback when UDP is blocked; 0 picks a free port, -1 turns it off"},
+	{"media-bind", "VCLINIC_MEDIA_BIND", "comma-separated IP `addresses` the media ports (-udp-port, -tcp-port) listen on; default every interface address"},
 	{"public-host", "VCLINIC_PUBLIC_HOST", "`address` (IP or name) to advertise for media when behind NAT"},
 	{"log-level", "VCLINIC_LOG_LEVEL", "`level` of logs: debug, info, warn or error"},
 	{"tls-cert", "VCLINIC_TLS_CERT", "TLS certificate `file` (PEM); browsers allow cameras only on HTTPS or localhost"},
@@ -122,7 +124,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
-		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap,
+		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -198,6 +200,11 @@ func (c serveConfig) validate() error {
 	}
 	if c.TCPPort < -1 || c.TCPPort > 65535 {
 		return fmt.Errorf("-tcp-port %d: want -1 (off) or 0-65535", c.TCPPort)
+	}
+	for _, a := range splitList(c.MediaBind) {
+		if ip := net.ParseIP(a); ip == nil || ip.IsUnspecified() {
+			return fmt.Errorf("-media-bind %q: want IP addresses of this machine (leave it empty for all)", a)
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")

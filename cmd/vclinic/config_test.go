@@ -61,6 +61,8 @@ func TestServeConfig(t *testing.T) {
 		"turn without secret":        {"-turn-urls", "turn:t.example.org"},
 		"secret without turn":        {"-turn-secret-file", "s"},
 		"short turn ttl":             {"-turn-urls", "turn:t.example.org", "-turn-secret-file", "s", "-turn-ttl", "10m"},
+		"media bound to a name":      {"-media-bind", "localhost"},
+		"media bound to any":         {"-media-bind", "127.0.0.1,0.0.0.0"},
 		"oidc client without issuer": {"-oidc-client-id", "vclinic"},
 		"oidc issuer over http":      {"-oidc-issuer", "http://login.regionh.dk", "-oidc-client-id", "v", "-oidc-role-map", "clinician=A"},
 		"oidc without client":        {"-oidc-issuer", "https://login.regionh.dk", "-oidc-role-map", "clinician=A"},

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -162,13 +163,16 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, err
 	}
+	bind := splitList(cfg.MediaBind)
 	media, err := sfu.New(sfu.Config{
 		UDPPort:   cfg.UDPPort,
 		TCPPort:   cfg.TCPPort,
+		ListenIPs: bind,
 		PublicIPs: pub,
-		// Offer loopback candidates when the clinic itself is only on loopback:
-		// browsers on the same machine, and hosts with no other interface.
-		IncludeLoopback: isLoopbackHost(httpHost),
+		// Offer loopback candidates when the clinic itself is only on loopback
+		// (browsers on the same machine, and hosts with no other interface),
+		// or media is told to listen there.
+		IncludeLoopback: isLoopbackHost(httpHost) || slices.ContainsFunc(bind, isLoopbackHost),
 	}, log.With("component", "sfu"))
 	if err != nil {
 		db.Close()

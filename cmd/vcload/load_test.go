@@ -33,7 +33,7 @@ func TestLoadAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	media, err := sfu.New(sfu.Config{TCPPort: -1, ListenIP: "127.0.0.1", IncludeLoopback: true}, quiet)
+	media, err := sfu.New(sfu.Config{TCPPort: -1, ListenIPs: []string{"127.0.0.1"}, IncludeLoopback: true}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
