@@ -17,11 +17,17 @@ import (
 // webrtc.TrackLocal pion sends on the subscriber's connection.
 //
 // The publisher's reader goroutine calls enqueue; it rewrites the packet to
-// this subscriber's SSRC, sequence numbers and timestamps and puts it in a
-// bounded queue of preallocated slots. One writer goroutine (run) drains the
-// queue into pion. When the subscriber cannot keep up, the queue drops its
-// oldest packet, so the publisher never waits. Sequence numbers are assigned
-// on enqueue, so a dropped packet shows as loss to the receiver, which then
+// this subscriber's SSRC, sequence numbers and timestamps and writes it to
+// pion there and then: no hand-off to another goroutine, which under load
+// cost more than the forwarding itself. The bounded queue of preallocated
+// slots, drained by one writer goroutine (run), is for overflow only: a
+// packet is queued while a write to this subscriber is under way, and while
+// the subscriber is slow (an inline write took longer than slowWrite), so
+// that one slow subscriber holds up its publisher's other subscribers for one
+// write at most. The writer hands back to inline writes once it has emptied
+// the queue. When the subscriber cannot keep up, the queue drops its oldest
+// packet, so the publisher never waits. Sequence numbers are assigned on
+// enqueue, so a dropped packet shows as loss to the receiver, which then
 // conceals it, and we ask for a keyframe to repair the picture.
 //
 // The publisher's header extensions are not forwarded: their ids were
@@ -55,12 +61,24 @@ type downTrack struct {
 	rw      *rewriter
 	slots   []slot
 	head, n int    // the queue is slots[head], slots[head+1], ... n of them, circular
-	sent    uint64 // bytes taken from the queue to write, RTP header and payload
+	sent    uint64 // bytes written or taken from the queue to write, RTP header and payload
+	writing bool   // a write to ws is under way (inline or by the writer)
+	slow    bool   // an inline write was slow: queue until the writer has caught up
+
+	// Owned by whoever set writing.
+	hdr rtp.Header // reused for every packet written
 
 	// Owned by the writer.
-	spare []byte     // swapped with the buffer of the slot being written
-	hdr   rtp.Header // reused for every packet written
+	spare []byte // swapped with the buffer of the slot being written
 }
+
+// slowWrite is how long an inline write may take before the subscriber's
+// packets go through its queue and writer instead: far above a UDP send
+// (~10 µs), well under a frame interval.
+const slowWrite = 2 * time.Millisecond
+
+// monoEpoch times writes on the monotonic clock.
+var monoEpoch = time.Now()
 
 // slot is one queued packet; buf is allocated once.
 type slot struct {
@@ -155,9 +173,10 @@ func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters
 	return webrtc.RTPCodecParameters{}, false
 }
 
-// enqueue rewrites one packet for this subscriber and queues it, dropping
-// the oldest queued packet if the queue is full. now is the packet's
-// arrival time. It never blocks on the writer and allocates nothing.
+// enqueue rewrites one packet for this subscriber and writes it, or queues
+// it when a write is under way or the subscriber is slow, dropping the
+// oldest queued packet if the queue is full. now is the packet's arrival
+// time. It never waits for the writer and allocates nothing.
 func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 	dt.mu.Lock()
 	if !dt.bound {
@@ -166,6 +185,20 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 	}
 	seq, ts, ok := dt.rw.rewrite(h.SSRC, h.SequenceNumber, h.Timestamp, now)
 	if !ok {
+		dt.mu.Unlock()
+		return
+	}
+	if !dt.writing && !dt.slow && dt.n == 0 {
+		dt.writing = true
+		dt.sent += uint64(rtpHeaderSize + len(payload))
+		ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
+		dt.mu.Unlock()
+		start := time.Since(monoEpoch)
+		dt.write(ws, ssrc, pt, seq, ts, h.Marker, payload)
+		slow := time.Since(monoEpoch)-start > slowWrite
+		dt.mu.Lock()
+		dt.writing = false
+		dt.slow = dt.slow || slow
 		dt.mu.Unlock()
 		return
 	}
@@ -202,11 +235,13 @@ func (dt *downTrack) next(i int) int {
 	return i
 }
 
-// writeNext writes the oldest queued packet to pion; false if the queue was
-// empty. Only the writer calls it.
+// writeNext writes the oldest queued packet to pion; false if there was
+// none, or an inline write is under way. A fast write that empties the
+// queue hands back to inline writes; a slow one keeps the queue in use. Only
+// the writer calls it.
 func (dt *downTrack) writeNext() bool {
 	dt.mu.Lock()
-	if dt.n == 0 {
+	if dt.n == 0 || dt.writing {
 		dt.mu.Unlock()
 		return false
 	}
@@ -216,9 +251,29 @@ func (dt *downTrack) writeNext() bool {
 	dt.head = dt.next(dt.head)
 	dt.n--
 	dt.sent += uint64(rtpHeaderSize + size)
+	dt.writing = true
 	ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
 	dt.mu.Unlock()
 
+	start := time.Since(monoEpoch)
+	dt.write(ws, ssrc, pt, seq, ts, marker, dt.spare[:size])
+	slow := time.Since(monoEpoch)-start > slowWrite
+
+	dt.mu.Lock()
+	dt.writing = false
+	switch {
+	case slow:
+		dt.slow = true
+	case dt.n == 0:
+		dt.slow = false
+	}
+	dt.mu.Unlock()
+	return true
+}
+
+// write sends one rewritten packet to pion. Only the holder of writing
+// calls it.
+func (dt *downTrack) write(ws webrtc.TrackLocalWriter, ssrc uint32, pt uint8, seq uint16, ts uint32, marker bool, payload []byte) {
 	// Interceptors (TWCC) add their extensions to the header; start clean.
 	h := &dt.hdr
 	*h = rtp.Header{
@@ -231,11 +286,10 @@ func (dt *downTrack) writeNext() bool {
 		CSRC:           h.CSRC[:0],
 		Extensions:     h.Extensions[:0],
 	}
-	if _, err := ws.WriteRTP(h, dt.spare[:size]); err == nil {
+	if _, err := ws.WriteRTP(h, payload); err == nil {
 		dt.stats.forwardedPackets.Add(1)
-		dt.stats.forwardedBytes.Add(uint64(size))
+		dt.stats.forwardedBytes.Add(uint64(len(payload)))
 	}
-	return true
 }
 
 // run is the writer goroutine: it drains the queue until close.

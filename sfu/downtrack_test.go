@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -29,9 +30,13 @@ func (c *fakeTrackContext) ID() string                              { return "bi
 func (c *fakeTrackContext) RTCPReader() interceptor.RTCPReader      { return nil }
 
 // recordingWriter keeps copies of the packets written.
-type recordingWriter struct{ pkts []rtp.Packet }
+type recordingWriter struct {
+	pkts  []rtp.Packet
+	delay time.Duration // each write takes this long: a slow subscriber
+}
 
 func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	time.Sleep(w.delay)
 	p := rtp.Packet{Header: h.Clone(), Payload: append([]byte(nil), payload...)}
 	w.pkts = append(w.pkts, p)
 	return len(payload), nil
@@ -117,10 +122,15 @@ func TestDownTrackQueueDropsOldest(t *testing.T) {
 		up.handle(b, gen, &scratch)
 	}
 
-	// One packet through, then six into a queue of four.
+	// One packet through, written inline; then, the subscriber being slow,
+	// six into a queue of four.
 	feed(100, 0)
-	for dt.writeNext() {
+	if len(w.pkts) != 1 || dt.writeNext() {
+		t.Fatalf("the first packet was not written inline: %d written", len(w.pkts))
 	}
+	dt.mu.Lock()
+	dt.slow = true
+	dt.mu.Unlock()
 	for i := range 6 {
 		feed(uint16(101+i), byte(1+i))
 	}
@@ -163,6 +173,53 @@ func TestDownTrackQueueDropsOldest(t *testing.T) {
 	}
 	if got := stats.forwardedBytes.Load(); got != 10 {
 		t.Errorf("forwarded bytes = %d, want 10", got)
+	}
+}
+
+// TestDownTrackSlowSubscriberQueues: packets are written on the publisher's
+// reader until a write takes longer than slowWrite; then they are queued
+// for the writer, and once it has caught up with a fast write, written
+// inline again. Order and sequence numbers hold throughout.
+func TestDownTrackSlowSubscriberQueues(t *testing.T) {
+	w := &recordingWriter{}
+	keyframes := 0
+	up := newVideoUpTrack()
+	dt, _ := newBoundDownTrack(t, up, 8, w, &keyframes)
+	gen := up.source.Add(1)
+	var scratch rtp.Packet
+	feed := func(seq uint16) {
+		p := testPacket(seq, byte(seq))
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.handle(b, gen, &scratch)
+	}
+	feed(1)
+	if len(w.pkts) != 1 {
+		t.Fatalf("fast subscriber: %d written inline, want 1", len(w.pkts))
+	}
+	w.delay = 2 * slowWrite
+	feed(2) // inline, and slow
+	w.delay = 0
+	feed(3)
+	feed(4)
+	if len(w.pkts) != 2 {
+		t.Fatalf("after a slow write: %d written, want 2 (the rest queued)", len(w.pkts))
+	}
+	for dt.writeNext() {
+	}
+	feed(5) // caught up with fast writes: inline again
+	if len(w.pkts) != 5 || dt.writeNext() {
+		t.Fatalf("after catching up: %d written, want 5, nothing queued", len(w.pkts))
+	}
+	for i, p := range w.pkts {
+		if p.Payload[1] != byte(i+1) || i > 0 && p.SequenceNumber != w.pkts[i-1].SequenceNumber+1 {
+			t.Fatalf("packet %d: tag %d seq %d after %d", i, p.Payload[1], p.SequenceNumber, w.pkts[max(i-1, 0)].SequenceNumber)
+		}
+	}
+	if dt.dropped.Load() != 0 {
+		t.Fatalf("dropped %d", dt.dropped.Load())
 	}
 }
 
