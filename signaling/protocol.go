@@ -153,6 +153,7 @@ const (
 	CodeNotFound      = "not-found"      // no such participant
 	CodeWaiting       = "waiting"        // media before admission from the waiting room
 	CodeInternal      = "internal"       // the server failed; try again
+	CodeBusy          = "busy"           // the node takes no new visits now (at capacity); try again in a minute
 )
 
 // Leave reasons sent by the server.

@@ -99,6 +99,18 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		s.sendMoved(c)
 		return
 	}
+	if r == nil && s.cfg.Admit != nil {
+		if err := s.cfg.Admit(); err != nil {
+			// Past its load the node says no to a new visit rather than
+			// degrade every visit it carries, and lets go of the room.
+			if s.cfg.Placement != nil {
+				s.cfg.Placement.Closed(roomID)
+			}
+			s.mu.Unlock()
+			s.refuse(c, id, CodeBusy, err.Error())
+			return
+		}
+	}
 	if r == nil {
 		r = &room{id: roomID, members: map[string]*member{}, appt: appt, admitted: admitted}
 		s.rooms[roomID] = r
@@ -120,7 +132,6 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	var oldConn *conn
 	if replaced != nil {
 		oldConn = replaced.conn
-		s.removeLocked(replaced)
 	}
 	mb := &member{
 		srv:         s,
@@ -138,6 +149,11 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		waiting:     r.appt && !r.admitted && IsGuest(claims.Role),
 	}
 	r.members[mb.id] = mb
+	if replaced != nil {
+		// After the new member is in: a room whose only member is replaced
+		// must not close (and, in a cluster, give up its lease) under it.
+		s.removeLocked(replaced)
+	}
 	s.resume[mb.resumeToken] = mb
 	c.member = mb
 	joined := Joined{

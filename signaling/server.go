@@ -59,6 +59,11 @@ type Config struct {
 	// Placement keeps which node of a cluster hosts which room; nil hosts
 	// every room on this node.
 	Placement Placement
+	// Admit, when set, is asked before a room opens on this node (its first
+	// join); an error refuses the join with CodeBusy and the error's words,
+	// while the rooms open here go on. It is called with the server's lock
+	// held and must not block or call back into the server.
+	Admit func() error
 	// Authenticator finds and checks the caller of every request (the
 	// WebSocket upgrade and the HTTP routes); nil verifies the token alone
 	// (Keyring.FromRequest). The clinic's own also checks what the token

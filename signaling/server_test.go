@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,6 +398,15 @@ func TestSamePersonReplacesOldSession(t *testing.T) {
 	if l.Reason != ReasonReplaced {
 		t.Fatalf("leave reason %q, want %q", l.Reason, ReasonReplaced)
 	}
+	// The room stayed, though its only member was replaced: who joins next
+	// meets the second session, not a new room of their own.
+	if !ts.srv.Hosts("a") {
+		t.Fatal("the room closed when its only member rejoined")
+	}
+	c := ts.mustDial("a", ts.token(RoleClinician, "c", ""))
+	if j := c.join(); len(j.Participants) != 2 {
+		t.Fatalf("the next to join sees %d participants, want 2: %+v", len(j.Participants), j.Participants)
+	}
 }
 
 func TestRoomFull(t *testing.T) {
@@ -408,6 +418,31 @@ func TestRoomFull(t *testing.T) {
 	c.readError(CodeRoomFull, id)
 	// Another room is unaffected.
 	ts.mustDial("b", ts.token(RoleClinician, "c2", "")).join()
+}
+
+// TestBusyRefusesNewRooms: a node past its load (Admit says no) refuses the
+// first join of a room with CodeBusy and its reason, and the session goes
+// on; the rooms it carries take joins as before; once it has room again,
+// so does a new one.
+func TestBusyRefusesNewRooms(t *testing.T) {
+	var busy atomic.Bool
+	ts := newTestServer(t, Config{Admit: func() error {
+		if busy.Load() {
+			return errors.New("this node is at capacity: 95% CPU")
+		}
+		return nil
+	}})
+	ts.mustDial("a", ts.token(RolePatient, "p", "a")).join()
+	busy.Store(true)
+	ts.mustDial("a", ts.token(RoleClinician, "c1", "")).join()
+	c := ts.mustDial("b", ts.token(RoleClinician, "c2", ""))
+	id := c.send(TypeJoin, Join{Version: ProtocolVersion})
+	if e := c.readError(CodeBusy, id); !strings.Contains(e.Message, "capacity") {
+		t.Fatalf("busy without its reason: %+v", e)
+	}
+	c.alive()
+	busy.Store(false)
+	c.join()
 }
 
 func TestShutdownTellsClients(t *testing.T) {

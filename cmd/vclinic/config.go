@@ -53,6 +53,8 @@ type serveConfig struct {
 	OIDCRolesClaim string
 	OIDCRoleMap    string
 	MediaBind      string
+	MaxCPU         float64
+	MaxPPS         int
 }
 
 // envFlag describes one flag and its environment variable.
@@ -92,6 +94,8 @@ var serveFlags = []envFlag{
 	{"oidc-client-secret-file", "VCLINIC_OIDC_CLIENT_SECRET_FILE", "`file` holding the client secret at the identity provider; none makes a public client (PKCE alone)"},
 	{"oidc-roles-claim", "VCLINIC_OIDC_ROLES_CLAIM", "the `claim` of the ID token or UserInfo that holds the staff member's roles or groups (a dotted name reaches into objects: realm_access.roles)"},
 	{"oidc-role-map", "VCLINIC_OIDC_ROLE_MAP", "which values of the roles claim give which role here: `clinician=GROUP,scheduler=GROUP,admin=GROUP` (a role may be named more than once)"},
+	{"max-cpu", "VCLINIC_MAX_CPU", "busy `fraction` of the machine's cores (0.85 is 85%) past which the node takes no new visits, so that the ones it carries keep their quality; a cluster places them on other nodes; 0 is no limit"},
+	{"max-forwarded-pps", "VCLINIC_MAX_FORWARDED_PPS", "media `packets` forwarded a second past which the node takes no new visits (see -max-cpu; BENCHMARKS.md has what a core forwards); 0 is no limit"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
 
@@ -125,6 +129,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
 		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
+		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -147,6 +152,8 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 			fs.BoolVar(p, f.name, *p, usage)
 		case *time.Duration:
 			fs.DurationVar(p, f.name, *p, usage)
+		case *float64:
+			fs.Float64Var(p, f.name, *p, usage)
 		}
 	}
 	fs.Usage = func() {
@@ -184,6 +191,12 @@ func setValue(p any, v string) error {
 			return errors.New("want a duration such as 20s")
 		}
 		*p = d
+	case *float64:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return errors.New("want a number such as 0.85")
+		}
+		*p = f
 	}
 	return nil
 }
@@ -243,6 +256,12 @@ func (c serveConfig) validate() error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)
+	}
+	if c.MaxCPU < 0 || c.MaxCPU > 1 {
+		return fmt.Errorf("-max-cpu %v: want a fraction of the cores from 0 (no limit) to 1", c.MaxCPU)
+	}
+	if c.MaxPPS < 0 {
+		return fmt.Errorf("-max-forwarded-pps %d: want 0 (no limit) or more", c.MaxPPS)
 	}
 	if err := c.validateOIDC(); err != nil {
 		return err

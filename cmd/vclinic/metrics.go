@@ -37,6 +37,12 @@ func (c *clinic) metricsHandler() http.Handler {
 	counter("websocket_accepted_total", "Signaling WebSockets accepted.", func() float64 { return float64(c.sig.Counters().Accepted) })
 	counter("websocket_refused_total", "Signaling upgrades refused (token, scope, origin).", func() float64 { return float64(c.sig.Counters().Refused) })
 	counter("signaling_errors_total", "Error messages sent to clients.", func() float64 { return float64(c.sig.Counters().ErrorsSent) })
+	gauge("full", "1 while the node is past -max-cpu or -max-forwarded-pps and takes no new visits.", func() float64 {
+		if c.admit.Full() {
+			return 1
+		}
+		return 0
+	})
 	gauge("signaling_members", "Participants in signaling rooms, including those reconnecting.", func() float64 { return float64(c.sig.Counters().Members) })
 
 	// The home kit: one series per fixed label combination, read from the

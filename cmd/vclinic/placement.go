@@ -187,7 +187,9 @@ func (p *placement) route(ctx context.Context, room string, place bool) (*url.UR
 }
 
 // choose picks the node for a new room: of two active nodes drawn at random,
-// the one with fewer participants (then the lower CPU). Two random choices
+// the one with fewer participants (then the lower CPU); a node past its
+// load (Full) is passed over, and when all are, the room stays here, which
+// refuses it as busy. Two random choices
 // spread rooms evenly even when the load figures are seconds old and many
 // rooms open at once. Without a cluster view (Redis away) the room stays
 // here, unless this node drains.
@@ -196,7 +198,7 @@ func (p *placement) choose(ctx context.Context) (*url.URL, string, error) {
 	var live []cluster.Node
 	if err == nil {
 		for _, n := range nodes {
-			if n.State == cluster.StateActive && !p.isSuspect(n.ID) && !(n.ID == p.self && p.c.registry.Draining()) {
+			if n.State == cluster.StateActive && !n.Full && !p.isSuspect(n.ID) && !(n.ID == p.self && p.c.registry.Draining()) {
 				live = append(live, n)
 			}
 		}

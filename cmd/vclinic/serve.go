@@ -76,6 +76,8 @@ type clinic struct {
 	// -redis); rdb the Redis client behind it, nil without.
 	registry *cluster.Registry
 	rdb      redis.UniversalClient
+	// admit refuses new visits past the configured load.
+	admit *admission
 	// place routes each room's requests to the node that hosts it; nil
 	// outside a cluster.
 	place *placement
@@ -193,12 +195,14 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	if mediaHost == "" {
 		mediaHost = httpHost
 	}
+	c.admit = &admission{maxCPU: cfg.MaxCPU, maxPPS: float64(cfg.MaxPPS), log: log.With("component", "admission"),
+		forwarded: func() uint64 { return media.Stats().ForwardedPackets }}
 	c.registry, c.rdb, err = newRegistry(ctx, cfg, linkBase, mediaHost, func() cluster.Load {
 		if c.sig == nil {
 			return cluster.Load{}
 		}
 		n := c.sig.Counters()
-		return cluster.Load{Rooms: n.Rooms, Participants: n.Members}
+		return cluster.Load{Rooms: n.Rooms, Participants: n.Members, Full: c.admit.Full()}
 	}, c)
 	if err != nil {
 		c.Close()
@@ -224,6 +228,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Visits:         visits{store: store, policy: policy},
 		Readings:       readingsSink{c},
 		VitalsAudit:    vitalsAudit{c},
+		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail}
 	if c.rdb != nil {
@@ -332,7 +337,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	go func() { defer close(beatDone); c.runCluster(purgeCtx) }()
 	keysDone := make(chan struct{})
 	go func() { defer close(keysDone); c.reloadKeys(purgeCtx, time.Minute) }()
-	defer func() { stopPurge(); <-purgeDone; <-auditDone; <-beatDone; <-keysDone }()
+	// Past its load the node takes no new visits.
+	admitDone := make(chan struct{})
+	go func() { defer close(admitDone); c.admit.run(purgeCtx) }()
+	defer func() {
+		stopPurge()
+		<-purgeDone
+		<-auditDone
+		<-beatDone
+		<-keysDone
+		<-admitDone
+	}()
 	// The demo's links are printed once the clinic is ready: whoever reads
 	// them (a person, a script, the tests) may use them at once.
 	var links bytes.Buffer

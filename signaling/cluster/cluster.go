@@ -37,19 +37,22 @@ const (
 
 // Node is one node as the cluster sees it.
 type Node struct {
-	ID           string    `json:"id"`
-	URL          string    `json:"url"`       // the node's own HTTP base URL
-	MediaHost    string    `json:"mediaHost"` // where browsers send its media
-	State        string    `json:"state"`
-	Rooms        int       `json:"rooms"`
-	Participants int       `json:"participants"`
-	CPU          float64   `json:"cpu"` // busy fraction of the node's cores, 0-1
-	LastSeen     time.Time `json:"lastSeen"`
+	ID           string  `json:"id"`
+	URL          string  `json:"url"`       // the node's own HTTP base URL
+	MediaHost    string  `json:"mediaHost"` // where browsers send its media
+	State        string  `json:"state"`
+	Rooms        int     `json:"rooms"`
+	Participants int     `json:"participants"`
+	CPU          float64 `json:"cpu"` // busy fraction of the node's cores, 0-1
+	// Full: past its configured load, the node takes no new rooms.
+	Full     bool      `json:"full"`
+	LastSeen time.Time `json:"lastSeen"`
 }
 
 // Load is what a node reports of its own work.
 type Load struct {
 	Rooms, Participants int
+	Full                bool
 }
 
 // Config describes this node.
@@ -123,7 +126,7 @@ type Registry struct {
 
 	mu       sync.Mutex // guards the following
 	state    string
-	cpu      cpuMeter
+	cpu      CPUMeter
 	lastErr  time.Time // when a Redis error was last logged
 	lastBeat time.Time
 }
@@ -227,7 +230,7 @@ func (r *Registry) self() Node {
 	defer r.mu.Unlock()
 	r.lastBeat = now
 	return Node{ID: r.cfg.NodeID, URL: r.cfg.URL, MediaHost: r.cfg.MediaHost, State: r.state,
-		Rooms: load.Rooms, Participants: load.Participants, CPU: r.cpu.busy(now), LastSeen: now.UTC()}
+		Rooms: load.Rooms, Participants: load.Participants, CPU: r.cpu.Busy(now), Full: load.Full, LastSeen: now.UTC()}
 }
 
 // Run writes the node's entry every Heartbeat until ctx ends. When Redis
@@ -332,15 +335,17 @@ func (r *Registry) Nodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-// cpuMeter measures the process's busy fraction of the machine's cores
-// between two readings (getrusage: user and system time).
-type cpuMeter struct {
+// CPUMeter measures the process's busy fraction of the machine's cores
+// between two readings (getrusage: user and system time). The zero value
+// is ready; the first reading is 0.
+type CPUMeter struct {
 	at   time.Time
 	used time.Duration
 	last float64
 }
 
-func (m *cpuMeter) busy(now time.Time) float64 {
+// Busy is the busy fraction, 0-1, since the last reading.
+func (m *CPUMeter) Busy(now time.Time) float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return m.last

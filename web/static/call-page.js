@@ -89,6 +89,11 @@ const strings = {
         text: 'The server could not be reached for two minutes. Check the network and try again.',
         actions: ['retry'],
       },
+      busy: {
+        title: 'The video service is at capacity',
+        text: 'This server takes no new consultations for now. Try again in a minute; tell the operations team if it keeps happening.',
+        actions: ['retry'],
+      },
       'room-full': {
         title: 'The consultation is full',
         text: 'The room has its maximum number of participants.',
@@ -230,6 +235,11 @@ const strings = {
       lost: {
         title: 'Forbindelsen blev afbrudt',
         text: 'Serveren kunne ikke nås i to minutter. Tjek netværket, og prøv igen.',
+        actions: ['retry'],
+      },
+      busy: {
+        title: 'Videotjenesten er fuldt belastet',
+        text: 'Serveren tager ikke imod nye konsultationer lige nu. Prøv igen om et minut; sig det til driften, hvis det bliver ved.',
         actions: ['retry'],
       },
       'room-full': {

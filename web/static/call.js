@@ -19,6 +19,7 @@
 // (end); everyone then gets leave {reason: "ended"}.
 
 import {
+  CodeBusy,
   CodeNotJoined,
   CodeResumeFailed,
   CodeRoomFull,
@@ -86,7 +87,7 @@ const maxVideoBitrate = 600000;
 
 /**
  * What the page hears from a Call. why is the reason of a state: for error, a
- * MediaProblem or refused, lost, room-full, version; for ended, the
+ * MediaProblem or refused, lost, busy, room-full, version; for ended, the
  * server's leave reason or hangup; for expired, expired.
  * @typedef {object} CallEvents
  * @property {(state: CallState, why: string) => void} [state]
@@ -458,6 +459,9 @@ export class Call {
         return; // Signal joins afresh
       case CodeRoomFull:
         this._end('error', 'room-full');
+        return;
+      case CodeBusy:
+        this._end('error', 'busy');
         return;
       case CodeVersion:
         this._end('error', 'version');

@@ -80,6 +80,7 @@ export const CodeForbidden = 'forbidden'; // the role may not do this
 export const CodeNotFound = 'not-found'; // no such participant
 export const CodeWaiting = 'waiting'; // media before admission from the waiting room
 export const CodeInternal = 'internal'; // the server failed; try again
+export const CodeBusy = 'busy'; // the node takes no new visits now (at capacity); try again in a minute
 
 /** Leave reasons sent by the server. */
 export const ReasonHangup = 'hangup'; // echo of the client's own leave

@@ -52,7 +52,7 @@ import { HomeDevices } from './devices.js';
  *   earlyAnon and waitingAnon for when the clinician's name is not known;
  *   checking and unreachable while the visit is looked up
  * @property {{today: string, other: string}} [when] how {start} reads: "at {time}", "on {day} at {time}"
- * @property {Record<string, Explanation>} explain by Call.why: media problems, refused, lost, room-full, version, expired, visit-expired, and leave reasons
+ * @property {Record<string, Explanation>} explain by Call.why: media problems, refused, lost, busy, room-full, version, expired, visit-expired, and leave reasons
  * @property {Record<string, string>} actions button texts: retry, audioOnly, noMedia, joinAgain, reload, dayList
  * @property {string} on
  * @property {string} off

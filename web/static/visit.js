@@ -101,6 +101,11 @@ const strings = {
           'then tap "Try again".',
         actions: ['retry'],
       },
+      busy: {
+        title: 'The clinic is very busy right now',
+        text: 'The video service cannot start your visit at this moment. Wait a minute, then tap "Try again". If it keeps happening, call the clinic.',
+        actions: ['retry'],
+      },
       'room-full': {
         title: 'The video visit is full',
         text: 'There is no room for more people in this video visit. Please call the clinic.',
@@ -255,6 +260,11 @@ const strings = {
         text:
           'Vi kunne ikke få forbindelse til klinikken i et stykke tid. Tjek, at wi-fi eller ' +
           'mobildata er slået til, og tryk så på "Prøv igen".',
+        actions: ['retry'],
+      },
+      busy: {
+        title: 'Klinikken har travlt lige nu',
+        text: 'Videotjenesten kan ikke starte din konsultation lige nu. Vent et minut, og tryk så på "Prøv igen". Ring til klinikken, hvis det bliver ved.',
         actions: ['retry'],
       },
       'room-full': {
