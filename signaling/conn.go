@@ -17,8 +17,13 @@ type conn struct {
 	log *slog.Logger
 	cfg *Config
 
-	out  chan []byte   // bounded send queue
-	done chan struct{} // closed to stop the writer
+	// The send queue: frames waiting for the writer, at most
+	// cfg.SendQueue. A slice rather than a channel of that capacity, so
+	// that an idle connection holds none of it.
+	mu    sync.Mutex // guards queue
+	queue [][]byte
+	wake  chan struct{} // capacity 1: the queue has frames
+	done  chan struct{} // closed to stop the writer
 
 	closeOnce sync.Once
 	closeCode int // written once before done is closed
@@ -38,7 +43,7 @@ func newConn(ws *websocket.Conn, cfg *Config, log *slog.Logger) *conn {
 		ws:       ws,
 		log:      log,
 		cfg:      cfg,
-		out:      make(chan []byte, cfg.SendQueue),
+		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		tokens:   float64(cfg.MessageBurst),
 		lastFill: time.Now(),
@@ -60,11 +65,36 @@ func (c *conn) send(typ, ref string, payload any) {
 	}
 	select {
 	case <-c.done:
-	case c.out <- frame:
+		return
 	default:
+	}
+	c.mu.Lock()
+	if len(c.queue) >= c.cfg.SendQueue {
+		c.mu.Unlock()
 		c.log.Warn("send queue full; closing slow connection", "type", typ)
 		c.close(websocket.CloseTryAgainLater, "too slow")
+		return
 	}
+	c.queue = append(c.queue, frame)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush writes the queued frames. Writer only.
+func (c *conn) flush() error {
+	c.mu.Lock()
+	frames := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for _, f := range frames {
+		if err := c.write(websocket.TextMessage, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendError refuses the message with id ref.
@@ -88,8 +118,8 @@ func (c *conn) writeLoop() {
 	defer c.ws.Close()
 	for {
 		select {
-		case frame := <-c.out:
-			if err := c.write(websocket.TextMessage, frame); err != nil {
+		case <-c.wake:
+			if err := c.flush(); err != nil {
 				c.close(websocket.CloseAbnormalClosure, "")
 				return
 			}
@@ -99,16 +129,8 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.done:
-			for {
-				select {
-				case frame := <-c.out:
-					if c.write(websocket.TextMessage, frame) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
+			if c.flush() != nil {
+				return
 			}
 			if c.closeCode != websocket.CloseAbnormalClosure {
 				msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)

@@ -207,10 +207,14 @@ func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, 
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   4096,
-		WriteBufferSize:  4096,
-		Subprotocols:     []string{ProtocolName},
-		CheckOrigin:      s.checkOrigin,
+		// Reads use the HTTP server's own 4 KiB buffer, and writes take one
+		// from a pool only while they write: an idle visit page holds no
+		// buffer of its own (BENCHMARKS.md, idle signaling).
+		ReadBufferSize:  0,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		Subprotocols:    []string{ProtocolName},
+		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			http.Error(w, reason.Error(), status)
 		},
@@ -280,15 +284,15 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The handler is counted from here, the upgrade included: Shutdown
-	// waits for it, whatever moment it comes.
+	// The connection is counted from here, the upgrade included, until
+	// serveConn ends: Shutdown waits for it, whatever moment it comes.
 	if !s.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.done()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.done()
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageBytes)
@@ -306,14 +310,24 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ReasonShutdown),
 			time.Now().Add(s.cfg.WriteTimeout))
 		ws.Close()
+		s.done()
 		return
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	s.connections.Add(1)
 	s.accepted.Add(1)
-	defer s.connections.Add(-1)
+	// The HTTP server's goroutine, whose stack the handshake grew, ends
+	// here: the connection is read on a fresh one (BENCHMARKS.md, idle
+	// signaling).
+	go s.serveConn(c, claims, room)
+}
 
+// serveConn reads c until it ends, with its writer beside it, then forgets
+// it.
+func (s *Server) serveConn(c *conn, claims *Claims, room string) {
+	defer s.done()
+	defer s.connections.Add(-1)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

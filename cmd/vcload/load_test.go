@@ -92,3 +92,69 @@ func TestLoadAgainstServer(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestIdleAgainstServer: -idle opens its WebSockets, two patients a room,
+// holds them through the window without the server dropping any, and
+// reports the server's memory; the server counts them open meanwhile.
+func TestIdleAgainstServer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	dir := t.TempDir()
+	keys, err := signaling.OpenKeyring(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	media, err := sfu.New(sfu.Config{TCPPort: -1, ListenIPs: []string{"127.0.0.1"}, IncludeLoopback: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	sig, err := signaling.New(signaling.Config{}, keys, media, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(sig.ServeWS))
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sig.Shutdown(ctx); err != nil {
+			t.Errorf("signaling shutdown: %v", err)
+		}
+	}()
+	cfg := config{URL: srv.URL, Data: dir, Rooms: 1, Size: 1, Idle: 40, Duration: 500 * time.Millisecond,
+		Warmup: 0, JoinTimeout: 10 * time.Second, ServerPID: os.Getpid()}
+	done, stop := make(chan struct{}), make(chan struct{})
+	var open int64
+	go func() {
+		defer close(done)
+		for {
+			if n := sig.Counters().Connections; n > open {
+				open = n
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	rep, err := runIdle(context.Background(), cfg, io.Discard)
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connections != 40 || rep.Rooms != 20 || rep.Failed != 0 || rep.Dropped != 0 || rep.Open != 40 {
+		t.Fatalf("report %+v", rep)
+	}
+	if s := rep.Server; s == nil || s.RSSOpenMiB <= 0 || s.RSSIdleMiB <= 0 {
+		t.Fatalf("server figures %+v", rep.Server)
+	}
+	<-done
+	if open != 40 {
+		t.Fatalf("the server had at most %d connections open, want 40", open)
+	}
+	if err := rep.writeText(io.Discard); err != nil {
+		t.Error(err)
+	}
+}

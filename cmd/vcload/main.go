@@ -58,6 +58,9 @@ type config struct {
 	Postgres string
 	JSON     bool
 	Verbose  bool
+	// Idle, when more than 0, opens that many idle signaling WebSockets
+	// instead of media participants (idle.go).
+	Idle int
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -76,6 +79,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL` of a cluster's records, whose signing keys mint the tokens (instead of -data's)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log each participant's progress")
+	fs.IntVar(&cfg.Idle, "idle", 0, "instead of media, open this `number` of idle signaling WebSockets (two patients a room, not joined) and report the server's memory per connection; raise ulimit -n on both sides first")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "vcload: load a vclinic server with simulated participants.\n\nUsage: vcload [flags]")
 		fs.PrintDefaults()
@@ -131,6 +135,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-join-timeout %s: want more than 0 and at most 5m", c.JoinTimeout)
 	case c.ServerPID < 0:
 		return fmt.Errorf("-server-pid %d: want a process id", c.ServerPID)
+	case c.Idle < 0 || c.Idle > 100_000:
+		return fmt.Errorf("-idle %d: want 0-100000", c.Idle)
 	}
 	return nil
 }
@@ -150,6 +156,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.Idle > 0 {
+		return runIdleMain(ctx, cfg, stdout, stderr)
+	}
 	rep, err := runLoad(ctx, cfg, log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "vcload:", err)
@@ -172,6 +181,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rep.Dropped > 0 {
 		fmt.Fprintf(stderr, "vcload: %d participants dropped during the run; first reason: %s\n",
 			rep.Dropped, rep.DropReasons[0])
+		return 1
+	}
+	return 0
+}
+
+// runIdleMain runs -idle and prints its report; it returns the exit status.
+func runIdleMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	rep, err := runIdle(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload:", err)
+		return 1
+	}
+	if cfg.JSON {
+		err = rep.writeJSON(stdout)
+	} else {
+		err = rep.writeText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload: write report:", err)
+		return 1
+	}
+	if rep.Failed > 0 || rep.Dropped > 0 {
+		fmt.Fprintf(stderr, "vcload: %d WebSockets failed to open and %d dropped; first reason: %s\n", rep.Failed, rep.Dropped, rep.FirstError)
 		return 1
 	}
 	return 0
