@@ -69,7 +69,7 @@ type downTrack struct {
 	hdr rtp.Header // reused for every packet written
 
 	// Owned by the writer.
-	spare []byte // swapped with the buffer of the slot being written
+	spare []byte // swapped with the buffer of the slot being written; made on first use
 }
 
 // slowWrite is how long an inline write may take before the subscriber's
@@ -80,7 +80,7 @@ const slowWrite = 2 * time.Millisecond
 // monoEpoch times writes on the monotonic clock.
 var monoEpoch = time.Now()
 
-// slot is one queued packet; buf is allocated once.
+// slot is one queued packet; buf is allocated when the slot is first used.
 type slot struct {
 	buf    []byte
 	size   int
@@ -103,10 +103,6 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		slots:    make([]slot, queueLen),
-		spare:    make([]byte, receiveMTU),
-	}
-	for i := range dt.slots {
-		dt.slots[i].buf = make([]byte, receiveMTU)
 	}
 	if dt.kind == webrtc.RTPCodecTypeVideo {
 		dt.loss = newLossEstimate()
@@ -212,6 +208,12 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		i -= len(dt.slots)
 	}
 	s := &dt.slots[i]
+	if s.buf == nil {
+		// Slots get their buffer when first used: packets are queued only
+		// while a write is under way or the subscriber is slow, so most
+		// subscribers never need most of them.
+		s.buf = make([]byte, receiveMTU)
+	}
 	s.size = copy(s.buf, payload)
 	s.seq, s.ts, s.marker = seq, ts, h.Marker
 	dt.n++
@@ -246,6 +248,9 @@ func (dt *downTrack) writeNext() bool {
 		return false
 	}
 	s := &dt.slots[dt.head]
+	if dt.spare == nil {
+		dt.spare = make([]byte, receiveMTU)
+	}
 	s.buf, dt.spare = dt.spare, s.buf
 	size, seq, ts, marker := s.size, s.seq, s.ts, s.marker
 	dt.head = dt.next(dt.head)

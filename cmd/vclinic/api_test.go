@@ -50,21 +50,22 @@ func newAPIClinic(t testing.TB) *apiClinic {
 // configuration first.
 func newAPIClinicWith(t testing.TB, configure func(*serveConfig)) *apiClinic {
 	t.Helper()
-	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newAPIClinicOn(t, ln, configure)
+}
+
+// newAPIClinicOn is newAPIClinicWith served on ln, which a test opens first
+// when something else must know the clinic's address before it starts.
+func newAPIClinicOn(t testing.TB, ln net.Listener, configure func(*serveConfig)) *apiClinic {
+	t.Helper()
+	ctx := context.Background()
 	cfg := serveConfig{Addr: ln.Addr().String(), Data: filepath.Join(t.TempDir(), "data"), UDPPort: 0, TCPPort: -1,
 		Grace: 20 * time.Second}
 	if configure != nil {
 		configure(&cfg)
-	}
-	if cfg.Addr != ln.Addr().String() { // configure chose the address
-		ln.Close()
-		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			t.Fatal(err)
-		}
 	}
 	base := "http://" + ln.Addr().String()
 	c, err := newClinic(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), base, false)

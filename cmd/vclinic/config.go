@@ -55,6 +55,7 @@ type serveConfig struct {
 	MediaBind      string
 	MaxCPU         float64
 	MaxPPS         int
+	DebugAddr      string
 }
 
 // envFlag describes one flag and its environment variable.
@@ -96,6 +97,7 @@ var serveFlags = []envFlag{
 	{"oidc-role-map", "VCLINIC_OIDC_ROLE_MAP", "which values of the roles claim give which role here: `clinician=GROUP,scheduler=GROUP,admin=GROUP` (a role may be named more than once)"},
 	{"max-cpu", "VCLINIC_MAX_CPU", "busy `fraction` of the machine's cores (0.85 is 85%) past which the node takes no new visits, so that the ones it carries keep their quality; a cluster places them on other nodes; 0 is no limit"},
 	{"max-forwarded-pps", "VCLINIC_MAX_FORWARDED_PPS", "media `packets` forwarded a second past which the node takes no new visits (see -max-cpu; BENCHMARKS.md has what a core forwards); 0 is no limit"},
+	{"debug-addr", "VCLINIC_DEBUG_ADDR", "loopback `host:port` to serve Go's profiles on (/debug/pprof/: CPU, heap, goroutines) for the operations team; empty serves none"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
 
@@ -129,7 +131,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
 		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
-		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS,
+		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS, "debug-addr": &cfg.DebugAddr,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -256,6 +258,12 @@ func (c serveConfig) validate() error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
 		return fmt.Errorf("-session-idle %s: want 1m to 12h", c.SessionIdle)
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if err != nil || !isLoopbackHost(host) {
+			return fmt.Errorf("-debug-addr %q: want a loopback host:port such as 127.0.0.1:6060 (profiles are not for the network)", c.DebugAddr)
+		}
 	}
 	if c.MaxCPU < 0 || c.MaxCPU > 1 {
 		return fmt.Errorf("-max-cpu %v: want a fraction of the cores from 0 (no limit) to 1", c.MaxCPU)

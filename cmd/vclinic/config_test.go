@@ -61,6 +61,7 @@ func TestServeConfig(t *testing.T) {
 		"turn without secret":        {"-turn-urls", "turn:t.example.org"},
 		"secret without turn":        {"-turn-secret-file", "s"},
 		"short turn ttl":             {"-turn-urls", "turn:t.example.org", "-turn-secret-file", "s", "-turn-ttl", "10m"},
+		"profiles on the network":    {"-debug-addr", "0.0.0.0:6060"},
 		"media bound to a name":      {"-media-bind", "localhost"},
 		"media bound to any":         {"-media-bind", "127.0.0.1,0.0.0.0"},
 		"oidc client without issuer": {"-oidc-client-id", "vclinic"},
@@ -297,4 +298,25 @@ func selfSigned(t *testing.T, dir string) (certPath, keyPath string) {
 		t.Fatal(err)
 	}
 	return certPath, keyPath
+}
+
+// TestDebugProfiles: -debug-addr serves Go's profiles, and stops.
+func TestDebugProfiles(t *testing.T) {
+	addr, stop, err := serveDebug("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("heap profile: %d %.100s", resp.StatusCode, body)
+	}
+	stop()
+	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+		t.Fatal("profiles still served after stop")
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,21 +55,16 @@ type idpUser struct {
 const idpPassword = "region-password-1"
 
 // startRegionIdP starts the provider with users and the clinic registered
-// as a confidential client with secret and redirect URI redirect.
-func startRegionIdP(t *testing.T, redirect, secret string, users []idpUser) string {
+// as a confidential client with secret and redirect URI redirect (a public
+// client when secret is empty). While down is set, the provider answers 503
+// to everything.
+func startRegionIdP(t *testing.T, redirect, secret string, users []idpUser) (issuer string, down *atomic.Bool) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startRegionIdPOn(t, ln, redirect, secret, users)
-}
-
-// startRegionIdPOn is startRegionIdP on ln; an empty secret registers a
-// public client.
-func startRegionIdPOn(t *testing.T, ln net.Listener, redirect, secret string, users []idpUser) string {
-	t.Helper()
-	issuer := "http://" + ln.Addr().String()
+	issuer = "http://" + ln.Addr().String()
 	accounts := map[string]*storage.User{}
 	groups := map[string][]string{}
 	for _, u := range users {
@@ -93,10 +89,18 @@ func startRegionIdPOn(t *testing.T, ln net.Listener, redirect, secret string, us
 		client = storage.NativeClient("vclinic", redirect)
 	}
 	st := &regionIdP{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{"vclinic": client}), groups: groups}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: exampleop.SetupServer(issuer, st, nil, false)}}
+	op := exampleop.SetupServer(issuer, st, nil, false)
+	down = &atomic.Bool{}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		op.ServeHTTP(w, r)
+	})}}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return issuer
+	return issuer, down
 }
 
 // oidcClinic is a clinic whose staff sign in at a region's provider.
@@ -108,20 +112,18 @@ type oidcClinic struct {
 func newOIDCClinic(t *testing.T, users []idpUser) *oidcClinic {
 	t.Helper()
 	// The clinic's address must be known to register its redirect URI, and
-	// the provider's to configure the clinic: reserve the clinic's first.
+	// the provider's to configure the clinic: the clinic listens first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
 	secretFile := filepath.Join(t.TempDir(), "oidc-secret")
 	if err := os.WriteFile(secretFile, []byte("clinic-secret-at-the-region\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	issuer := startRegionIdP(t, "http://"+addr+"/auth/callback", "clinic-secret-at-the-region", users)
-	a := newAPIClinicWith(t, func(c *serveConfig) {
-		c.Addr = addr
+	issuer, _ := startRegionIdP(t, "http://"+addr+"/auth/callback", "clinic-secret-at-the-region", users)
+	a := newAPIClinicOn(t, ln, func(c *serveConfig) {
 		c.OIDCIssuer = issuer
 		c.OIDCClientID = "vclinic"
 		c.OIDCSecretFile = secretFile
@@ -390,10 +392,12 @@ func TestOIDCProviderDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idpAddr := ln.Addr().String()
-	ln.Close()
-	a := newAPIClinicWith(t, func(c *serveConfig) {
-		c.OIDCIssuer = "http://" + idpAddr
+	issuer, down := startRegionIdP(t, "http://"+ln.Addr().String()+"/auth/callback", "", []idpUser{
+		{ID: "region-7f3a", Username: "anna.holm", Email: "anna.holm@regionh.dk", EmailVerified: true, Groups: []string{"RH-Video-Klinikere"}},
+	})
+	down.Store(true)
+	a := newAPIClinicOn(t, ln, func(c *serveConfig) {
+		c.OIDCIssuer = issuer
 		c.OIDCClientID = "vclinic"
 		c.OIDCRolesClaim = "groups"
 		c.OIDCRoleMap = "clinician=RH-Video-Klinikere"
@@ -410,19 +414,13 @@ func TestOIDCProviderDown(t *testing.T) {
 	if code, _, _ := a.login("anna", "a long password 2"); code != http.StatusOK {
 		t.Fatalf("password sign-in with the provider down: %d", code)
 	}
-	// The provider comes up: the next sign-in finds it.
-	ln, err = net.Listen("tcp", idpAddr)
-	if err != nil {
-		t.Skipf("the provider's port was taken meanwhile: %v", err)
-	}
-	startRegionIdPOn(t, ln, a.srv.URL+"/auth/callback", "", []idpUser{
-		{ID: "region-7f3a", Username: "anna.holm", Email: "anna.holm@regionh.dk", EmailVerified: true, Groups: []string{"RH-Video-Klinikere"}},
-	})
+	// The provider comes back: the next sign-in finds it.
+	down.Store(false)
 	if _, err := a.c.store.AddUser(context.Background(), scheduler.System,
 		scheduler.NewUser{Username: "anna.sso", Name: "Anna", Role: scheduler.RoleClinician, Email: "anna.holm@regionh.dk"}); err != nil {
 		t.Fatal(err)
 	}
-	o := &oidcClinic{apiClinic: a, issuer: "http://" + idpAddr}
+	o := &oidcClinic{apiClinic: a, issuer: issuer}
 	b := browser(t)
 	if res, body := o.signInAtRegion(b, "anna.holm", ""); res.Request.URL.Path != "/console" {
 		t.Fatalf("sign-in once the provider is up ended at %d %s: %.300s", res.StatusCode, res.Request.URL, body)

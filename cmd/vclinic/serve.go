@@ -315,6 +315,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	media, sig := c.media, c.sig
 
 	srv := httpServer(c.routes(), log, tlsConfig, requestReadTimeout)
+	if cfg.DebugAddr != "" {
+		_, stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	errc := make(chan error, 1)
 	go func() {
