@@ -327,11 +327,14 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 		return nil, err
 	}
 	r := &interceptor.Registry{}
-	// NACK generator (asks publishers for lost packets) and responder
-	// (resends to subscribers from a buffer), RFC 4585 §6.2.1.
-	if err := webrtc.ConfigureNackWithOptions(m, r, nil, nack.ResponderSize(e.nackHistory)); err != nil {
+	// NACK generator: asks publishers for lost packets (RFC 4585 §6.2.1).
+	// Subscribers' NACKs are answered by the SFU itself, from one history
+	// per published track (history.go), not by a responder per stream.
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return nil, fmt.Errorf("configure NACK: %w", err)
 	}
+	r.Add(generator)
 	// Sender and receiver reports, RFC 3550 §6.4.
 	if err := webrtc.ConfigureRTCPReports(r); err != nil {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)

@@ -38,6 +38,7 @@ type downTrack struct {
 	codec        webrtc.RTPCodecCapability
 	keyframe     func() // asks the publisher for a keyframe, throttled
 	stats        *counters
+	hist         *history // the track's last packets, for NACKs; nil for audio
 
 	wake chan struct{} // capacity 1: the queue has packets
 	stop chan struct{} // closed by close
@@ -60,10 +61,11 @@ type downTrack struct {
 	ws      webrtc.TrackLocalWriter
 	rw      *rewriter
 	slots   []slot
-	head, n int    // the queue is slots[head], slots[head+1], ... n of them, circular
-	sent    uint64 // bytes written or taken from the queue to write, RTP header and payload
-	writing bool   // a write to ws is under way (inline or by the writer)
-	slow    bool   // an inline write was slow: queue until the writer has caught up
+	head, n int     // the queue is slots[head], slots[head+1], ... n of them, circular
+	sent    uint64  // bytes written or taken from the queue to write, RTP header and payload
+	writing bool    // a write to ws is under way (inline or by the writer)
+	slow    bool    // an inline write was slow: queue until the writer has caught up
+	carried sentMap // what each of the last sequence numbers carried (video)
 
 	// Owned by whoever set writing.
 	hdr rtp.Header // reused for every packet written
@@ -99,10 +101,14 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		codec:    up.codec,
 		keyframe: up.requestKeyframe,
 		stats:    stats,
+		hist:     up.hist,
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		slots:    make([]slot, queueLen),
+	}
+	if up.hist != nil {
+		dt.carried = newSentMap(len(up.hist.slots))
 	}
 	if dt.kind == webrtc.RTPCodecTypeVideo {
 		dt.loss = newLossEstimate()
@@ -183,6 +189,9 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 	if !ok {
 		dt.mu.Unlock()
 		return
+	}
+	if dt.carried.slots != nil {
+		dt.carried.put(seq, h.SequenceNumber, h.SSRC, ts)
 	}
 	if !dt.writing && !dt.slow && dt.n == 0 {
 		dt.writing = true
@@ -329,6 +338,7 @@ const rtpHeaderSize = 12
 // feed the downlink estimate of a video track. c tells the reports' time.
 func (dt *downTrack) readRTCP(c clock) {
 	buf := make([]byte, receiveMTU)
+	var rs resendState
 	for {
 		n, _, err := dt.sender.Read(buf)
 		if err != nil {
@@ -344,8 +354,49 @@ func (dt *downTrack) readRTCP(c clock) {
 				dt.keyframe()
 			case *rtcp.TransportLayerNack:
 				dt.stats.nacks.Add(1)
+				dt.resend(p, &rs)
 			case *rtcp.ReceiverReport:
 				dt.onReceiverReport(c.Now(), p.Reports)
+			}
+		}
+	}
+}
+
+// resendState is the RTCP reader's buffer and header for resent packets.
+type resendState struct {
+	buf []byte // made at the first NACK
+	hdr rtp.Header
+}
+
+// resend answers a NACK (RFC 4585 §6.2.1) from the track's history: each
+// packet asked for that is still kept goes again with the sequence number
+// and timestamp it had. Only the RTCP reader calls it; resent packets may
+// overtake queued ones, as retransmissions do.
+func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
+	if dt.hist == nil {
+		return
+	}
+	if rs.buf == nil {
+		rs.buf = make([]byte, receiveMTU)
+	}
+	buf, hdr := rs.buf, &rs.hdr
+	for _, pair := range nack.Nacks {
+		for _, down := range pair.PacketList() {
+			dt.mu.Lock()
+			slot, ok := dt.carried.get(down)
+			ws, ssrc, pt, bound := dt.ws, dt.ssrc, dt.pt, dt.bound
+			dt.mu.Unlock()
+			if !ok || !bound || nack.MediaSSRC != ssrc {
+				continue
+			}
+			n, marker, ok := dt.hist.get(slot.ssrc, slot.up, buf)
+			if !ok {
+				continue
+			}
+			*hdr = rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: down, Timestamp: slot.ts, SSRC: ssrc,
+				CSRC: hdr.CSRC[:0], Extensions: hdr.Extensions[:0]}
+			if _, err := ws.WriteRTP(hdr, buf[:n]); err == nil {
+				dt.stats.retransmitted.Add(1)
 			}
 		}
 	}

@@ -357,6 +357,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 		up := newUpTrack(p.id, remote.Codec(), kind)
 		if kind == webrtc.RTPCodecTypeVideo {
 			up.keyframes = newKeyframeRequester(p.sfu.cfg.KeyframeInterval, p.sfu.clock, func() { p.sendPLI(up) })
+			up.hist = newHistory(p.sfu.cfg.NACKHistory)
 		}
 		p.sfu.stats.tracks.Add(1)
 		return up

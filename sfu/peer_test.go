@@ -64,6 +64,10 @@ type peerOptions struct {
 	// interceptors configures the client's interceptors instead of pion's
 	// defaults.
 	interceptors func(*webrtc.MediaEngine, *interceptor.Registry) error
+	// duplicates: the client's SRTP lets a packet it has had already
+	// through (no replay protection), so that a test may ask for packets
+	// again that it received and see them arrive.
+	duplicates bool
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
@@ -74,7 +78,7 @@ func clientAPI(t testing.TB, networks []webrtc.NetworkType) *webrtc.API {
 
 // clientAPIWith is clientAPI with the interceptors that configure sets up
 // instead of pion's defaults, unless configure is nil.
-func clientAPIWith(t testing.TB, networks []webrtc.NetworkType, configure func(*webrtc.MediaEngine, *interceptor.Registry) error) *webrtc.API {
+func clientAPIWith(t testing.TB, networks []webrtc.NetworkType, configure func(*webrtc.MediaEngine, *interceptor.Registry) error, settings ...func(*webrtc.SettingEngine)) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -96,6 +100,9 @@ func clientAPIWith(t testing.TB, networks []webrtc.NetworkType, configure func(*
 		networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	}
 	se.SetNetworkTypes(networks)
+	for _, f := range settings {
+		f(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(r), webrtc.WithSettingEngine(se))
 }
 
@@ -153,7 +160,11 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	ctx, cancel := context.WithCancel(context.Background())
 	tp := &testPeer{t: t, id: id, ctx: ctx, stop: cancel, evKick: make(chan struct{}, 1), received: map[string]*received{}}
 	tp.videoPackets = max(o.videoPackets, 1)
-	api := clientAPIWith(t, o.networks, o.interceptors)
+	var settings []func(*webrtc.SettingEngine)
+	if o.duplicates {
+		settings = append(settings, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
+	}
+	api := clientAPIWith(t, o.networks, o.interceptors, settings...)
 	var err error
 	if tp.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)

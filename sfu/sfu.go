@@ -75,9 +75,10 @@ type Config struct {
 	// drops packets in bursts. Linux caps it at net.core.rmem_max: raise that
 	// sysctl to match.
 	UDPReadBuffer int
-	// NACKHistory is how many sent packets each outgoing video stream keeps
-	// to answer NACKs (RFC 4585 §6.2.1), a power of two; default 256, about
-	// 1.5 s of 1.5 Mbit/s video: more than any round trip worth repairing.
+	// NACKHistory is how many of its last packets each published video
+	// track keeps, once for all its subscribers, to answer their NACKs (RFC
+	// 4585 §6.2.1), a power of two; default 256, about 1.5 s of 1.5 Mbit/s
+	// video: more than any round trip worth repairing.
 	NACKHistory int
 }
 
@@ -193,6 +194,7 @@ type Stats struct {
 	ForwardedPackets, ForwardedBytes uint64 // RTP written to subscribers, totals
 	DroppedPackets                   uint64 // dropped from full subscriber queues
 	NACKsReceived                    uint64 // NACK feedback packets received from subscribers
+	Retransmitted                    uint64 // packets resent to subscribers who NACKed them
 	PLIsSent                         uint64 // keyframe requests sent to publishers
 	REMBsSent                        uint64 // bitrate caps (REMB) sent to publishers
 	// DownlinkLimited is how many published video tracks are held below the
@@ -205,6 +207,7 @@ type counters struct {
 	rooms, participants, tracks      atomic.Int64
 	forwardedPackets, forwardedBytes atomic.Uint64
 	dropped, nacks, plis, rembs      atomic.Uint64
+	retransmitted                    atomic.Uint64
 	downlinkLimited                  atomic.Int64
 }
 
@@ -256,6 +259,7 @@ func (s *SFU) Stats() Stats {
 		ForwardedBytes:   c.forwardedBytes.Load(),
 		DroppedPackets:   c.dropped.Load(),
 		NACKsReceived:    c.nacks.Load(),
+		Retransmitted:    c.retransmitted.Load(),
 		PLIsSent:         c.plis.Load(),
 		REMBsSent:        c.rembs.Load(),
 		DownlinkLimited:  int(c.downlinkLimited.Load()),

@@ -352,7 +352,7 @@ func TestSubscriberFeedback(t *testing.T) {
 	s := newTestSFU(t, func(c *Config) { c.KeyframeInterval = 20 * time.Millisecond })
 	a := joinPeer(t, s, "room", "alice", peerOptions{})
 	defer a.close()
-	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, duplicates: true})
 	defer b.close()
 	waitMedia(t, b, 20, a)
 	ssrc := b.stats("alice", "video").pkts[0].ssrc
@@ -377,4 +377,32 @@ func TestSubscriberFeedback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the SFU counting bob's NACK", func() bool { return s.Stats().NACKsReceived > nacks })
+
+	// A NACK is answered (RFC 4585 §6.2.1): the packets asked for arrive
+	// again, with their sequence numbers, timestamps and payloads. (Bob had
+	// them; his SRTP lets the copies through.)
+	got := b.stats("alice", "video").pkts
+	asked := got[len(got)-3:]
+	var seqs []uint16
+	for _, p := range asked {
+		seqs = append(seqs, p.seq)
+	}
+	if err := b.sub.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "bob getting the packets he asked for again", func() bool {
+		seen := map[rxPacket]int{}
+		for _, p := range b.stats("alice", "video").pkts {
+			seen[p]++
+		}
+		for _, p := range asked {
+			if seen[p] < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	if got := s.Stats().Retransmitted; got < 3 {
+		t.Fatalf("Stats.Retransmitted = %d, want at least 3", got)
+	}
 }

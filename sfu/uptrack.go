@@ -26,6 +26,7 @@ type upTrack struct {
 	kind      webrtc.RTPCodecType
 	codec     webrtc.RTPCodecCapability
 	keyframes *keyframeRequester // nil for audio
+	hist      *history           // the last packets sent, for NACKs; nil for audio
 	epoch     time.Time          // origin of the arrival times given to the rewriters
 
 	source     atomic.Uint64 // generation of the remote track being forwarded
@@ -129,6 +130,9 @@ func (u *upTrack) handle(b []byte, gen uint64, pkt *rtp.Packet) {
 	downs := u.downs.Load()
 	if downs == nil {
 		return
+	}
+	if u.hist != nil {
+		u.hist.put(pkt.SSRC, pkt.SequenceNumber, pkt.Marker, pkt.Payload)
 	}
 	now := time.Since(u.epoch)
 	for _, dt := range *downs {

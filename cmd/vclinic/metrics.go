@@ -30,6 +30,7 @@ func (c *clinic) metricsHandler() http.Handler {
 	counter("forwarded_bytes_total", "RTP bytes written to subscribers.", func() float64 { return float64(c.media.Stats().ForwardedBytes) })
 	counter("dropped_packets_total", "RTP packets dropped from full subscriber queues.", func() float64 { return float64(c.media.Stats().DroppedPackets) })
 	counter("nacks_received_total", "RTCP NACK packets received from subscribers.", func() float64 { return float64(c.media.Stats().NACKsReceived) })
+	counter("retransmitted_packets_total", "RTP packets resent to subscribers who asked for them again (NACK), from each published track's history.", func() float64 { return float64(c.media.Stats().Retransmitted) })
 	counter("plis_sent_total", "Keyframe requests (PLI) sent to publishers.", func() float64 { return float64(c.media.Stats().PLIsSent) })
 	counter("rembs_sent_total", "Bitrate caps (REMB) sent to publishers from their subscribers' downlink estimates.", func() float64 { return float64(c.media.Stats().REMBsSent) })
 	gauge("downlink_limited_tracks", "Published video tracks held below the maximum bitrate because a subscriber's link loses packets.", func() float64 { return float64(c.media.Stats().DownlinkLimited) })
