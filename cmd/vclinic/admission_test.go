@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"vclinic/scheduler"
 	"vclinic/signaling"
@@ -64,31 +61,18 @@ func TestAdmissionLimits(t *testing.T) {
 // error code and message of the refusal, or "" once joined.
 func joinRefusal(t *testing.T, base, room, token string) (string, string) {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(base, "http") + "/ws?room=" + room
-	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws, env := dialJoin(t, base, room, token)
 	defer ws.Close()
-	payload, _ := json.Marshal(signaling.Join{Version: signaling.ProtocolVersion})
-	if err := ws.WriteJSON(signaling.Envelope{Type: signaling.TypeJoin, ID: "j", Payload: payload}); err != nil {
-		t.Fatal(err)
+	switch env.Type {
+	case signaling.TypeJoined:
+		return "", ""
+	case signaling.TypeError:
+		var e signaling.Error
+		_ = json.Unmarshal(env.Payload, &e)
+		return e.Code, e.Message
 	}
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		var env signaling.Envelope
-		if err := ws.ReadJSON(&env); err != nil {
-			t.Fatalf("waiting for joined: %v", err)
-		}
-		switch env.Type {
-		case signaling.TypeJoined:
-			return "", ""
-		case signaling.TypeError:
-			var e signaling.Error
-			_ = json.Unmarshal(env.Payload, &e)
-			return e.Code, e.Message
-		}
-	}
+	t.Fatalf("join: %s %s", env.Type, env.Payload)
+	return "", ""
 }
 
 // TestBusyNodeRefusesNewVisits: a node past -max-forwarded-pps refuses a new

@@ -186,6 +186,20 @@ func doJSON(t *testing.T, method, url, token, body string) (int, []byte) {
 // and what joined said.
 func joinWS(t testing.TB, base, room, token string) (*websocket.Conn, signaling.Joined) {
 	t.Helper()
+	ws, env := dialJoin(t, base, room, token)
+	if env.Type != signaling.TypeJoined {
+		t.Fatalf("join: %s %s", env.Type, env.Payload)
+	}
+	var j signaling.Joined
+	_ = json.Unmarshal(env.Payload, &j)
+	return ws, j
+}
+
+// dialJoin opens room's WebSocket through base with token, joins, and
+// answers the connection, closed when t ends, and the server's answer:
+// joined, an error or a leave.
+func dialJoin(t testing.TB, base, room, token string) (*websocket.Conn, signaling.Envelope) {
+	t.Helper()
 	url := "ws" + strings.TrimPrefix(base, "http") + "/ws?room=" + room
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
 	ws, resp, err := d.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
@@ -208,12 +222,8 @@ func joinWS(t testing.TB, base, room, token string) (*websocket.Conn, signaling.
 			t.Fatalf("waiting for joined: %v", err)
 		}
 		switch env.Type {
-		case signaling.TypeJoined:
-			var j signaling.Joined
-			_ = json.Unmarshal(env.Payload, &j)
-			return ws, j
-		case signaling.TypeError, signaling.TypeLeave:
-			t.Fatalf("join: %s %s", env.Type, env.Payload)
+		case signaling.TypeJoined, signaling.TypeError, signaling.TypeLeave:
+			return ws, env
 		}
 	}
 }

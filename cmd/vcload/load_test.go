@@ -18,16 +18,15 @@ import (
 	"vclinic/signaling"
 )
 
-// TestLoadAgainstServer runs a small load against a real media server and
-// signaling server in this process, over loopback: two rooms of two, every
-// participant must join and receive both of its peer's tracks.
-func TestLoadAgainstServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real peer connections for a few seconds")
-	}
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-
-	dir := t.TempDir()
+// startServer runs a media server and a signaling server in this process,
+// over loopback, with /ws and a /metrics of the forwarded packets, until t
+// ends, and checks that nothing of them is left running then. dir holds the
+// signing keys.
+func startServer(t *testing.T) (srv *httptest.Server, dir string, sig *signaling.Server) {
+	t.Helper()
+	leaks := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // runs last
+	dir = t.TempDir()
 	keys, err := signaling.OpenKeyring(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,8 +36,8 @@ func TestLoadAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer media.Close()
-	sig, err := signaling.New(signaling.Config{}, keys, media, quiet)
+	t.Cleanup(func() { media.Close() })
+	sig, err = signaling.New(signaling.Config{}, keys, media, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,22 +48,33 @@ func TestLoadAgainstServer(t *testing.T) {
 		fmt.Fprintf(w, "# TYPE vclinic_forwarded_packets_total counter\nvclinic_forwarded_packets_total %d\n", st.ForwardedPackets)
 		fmt.Fprintf(w, "vclinic_dropped_packets_total %d\n", st.DroppedPackets)
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	defer func() {
+	srv = httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := sig.Shutdown(ctx); err != nil {
 			t.Errorf("signaling shutdown: %v", err)
 		}
-	}()
+	})
+	return srv, dir, sig
+}
+
+// TestLoadAgainstServer runs a small load against a real media server and
+// signaling server in this process, over loopback: two rooms of two, every
+// participant must join and receive both of its peer's tracks.
+func TestLoadAgainstServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real peer connections for a few seconds")
+	}
+	srv, dir, _ := startServer(t)
 
 	cfg := config{
 		URL: srv.URL, Data: dir, Rooms: 2, Size: 2,
 		Duration: 2 * time.Second, Warmup: time.Second, Ramp: 20 * time.Millisecond,
 		JoinTimeout: 15 * time.Second, ServerPID: os.Getpid(),
 	}
-	rep, err := runLoad(context.Background(), cfg, quiet, io.Discard)
+	rep, err := runLoad(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,31 +107,7 @@ func TestLoadAgainstServer(t *testing.T) {
 // holds them through the window without the server dropping any, and
 // reports the server's memory; the server counts them open meanwhile.
 func TestIdleAgainstServer(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	dir := t.TempDir()
-	keys, err := signaling.OpenKeyring(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	media, err := sfu.New(sfu.Config{TCPPort: -1, ListenIPs: []string{"127.0.0.1"}, IncludeLoopback: true}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer media.Close()
-	sig, err := signaling.New(signaling.Config{}, keys, media, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(sig.ServeWS))
-	defer srv.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := sig.Shutdown(ctx); err != nil {
-			t.Errorf("signaling shutdown: %v", err)
-		}
-	}()
+	srv, dir, sig := startServer(t)
 	cfg := config{URL: srv.URL, Data: dir, Rooms: 1, Size: 1, Idle: 40, Duration: 500 * time.Millisecond,
 		Warmup: 0, JoinTimeout: 10 * time.Second, ServerPID: os.Getpid()}
 	done, stop := make(chan struct{}), make(chan struct{})
