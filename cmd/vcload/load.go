@@ -72,6 +72,7 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 		wsURLs:      wsURLs,
 		joinTimeout: cfg.JoinTimeout,
 		log:         log,
+		latency:     &latencyHistogram{},
 	}
 	httpClient := &http.Client{Timeout: 5 * time.Second}
 
@@ -341,10 +342,14 @@ type snapshot struct {
 	selfDrops      uint64
 	counters       serverCounters
 	countersErr    error
+	latency        latencyCounts
 }
 
 func snapshotOf(parts []*participant) snapshot {
 	s := snapshot{at: time.Now(), tracks: map[*remoteTrack]seqSnapshot{}}
+	if len(parts) > 0 && parts[0].env.latency != nil {
+		s.latency = parts[0].env.latency.snapshot()
+	}
 	for _, p := range parts {
 		s.sentAudio += p.sentAudio.Load()
 		s.sentVideo += p.sentVideo.Load()

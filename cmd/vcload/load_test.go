@@ -98,6 +98,10 @@ func TestLoadAgainstServer(t *testing.T) {
 	if s := rep.Server; s == nil || s.MetricsError != "" || s.Forwarded <= 0 || s.CPUPerPacket <= 0 || s.RSSLoadedMiB <= 0 {
 		t.Errorf("server figures %+v: want forwarded packets, CPU per packet and RSS", s)
 	}
+	// Every received packet is stamped: the delays were measured.
+	if l := rep.Latency; l.Count < int(rep.Audio.Received+rep.Video.Received)/2 || l.P50 <= 0 || l.P99 < l.P50 {
+		t.Errorf("one-way delays %+v for %d packets received", l, rep.Audio.Received+rep.Video.Received)
+	}
 	if err := rep.writeText(io.Discard); err != nil {
 		t.Error(err)
 	}

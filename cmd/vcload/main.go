@@ -1,8 +1,10 @@
 // Command vcload puts a running vclinic server under load. It joins N rooms of k
 // simulated participants, pion peers that publish synthetic Opus (50 packets/s) and
 // VP8-sized video (1.5 Mbit/s, ~170 packets/s) and subscribe to everyone else as a
-// browser does, and reports join times, packets received and lost, and the
+// browser does, and reports join times, packets received and lost, the one-way
+// delay through the server (every payload carries its send time), and the
 // server's CPU time per forwarded packet and memory per participant (from /proc).
+// With -idle it opens idle signaling connections instead (idle.go).
 //
 // It mints its own tokens with the server's signing keys, so it needs the server's
 // data directory, and it reads the server's /proc entries, so it must run on the

@@ -109,6 +109,7 @@ func pionLogs(verbose bool, w io.Writer) logging.LoggerFactory {
 func (p *participant) sendLoop(ctx context.Context) {
 	write := func(tr *webrtc.TrackLocalStaticRTP, sent func(int64) int64) writeFunc {
 		return func(pkt *rtp.Packet) error {
+			stamp(pkt.Payload)
 			if err := tr.WriteRTP(pkt); err != nil {
 				return err
 			}
@@ -171,11 +172,13 @@ func (p *participant) readSenderRTCP(s *webrtc.RTPSender, video bool) {
 	}
 }
 
-// receiveTrack counts a subscribed track's packets until the connection closes.
-// It reads raw packets and looks only at the sequence number (RFC 3550 §5.1,
-// bytes 2-3), as cheap as a receiver can be.
-func receiveTrack(tr *webrtc.TrackRemote, t *remoteTrack) {
+// receiveTrack counts a subscribed track's packets until the connection closes,
+// and the one-way delay of each stamped one into lat. It reads raw packets and
+// looks only at the sequence number (RFC 3550 §5.1, bytes 2-3) and the stamp,
+// as cheap as a receiver can be.
+func receiveTrack(tr *webrtc.TrackRemote, t *remoteTrack, lat *latencyHistogram) {
 	buf := make([]byte, 1500)
+	var h rtp.Header
 	for {
 		n, _, err := tr.Read(buf)
 		if err != nil {
@@ -183,6 +186,11 @@ func receiveTrack(tr *webrtc.TrackRemote, t *remoteTrack) {
 		}
 		if n < 12 {
 			continue
+		}
+		if hl, err := h.Unmarshal(buf[:n]); err == nil && lat != nil {
+			if sent, ok := stamped(buf[hl:n]); ok {
+				lat.add(time.Since(clockEpoch) - sent)
+			}
 		}
 		seq := binary.BigEndian.Uint16(buf[2:4])
 		now := time.Now()

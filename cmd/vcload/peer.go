@@ -26,6 +26,7 @@ type peerEnv struct {
 	wsURLs      []string // ws://host:port/ws of each node
 	joinTimeout time.Duration
 	log         *slog.Logger
+	latency     *latencyHistogram // one-way delays of every received packet
 }
 
 // participant is one simulated browser: a WebSocket, a publish connection that
@@ -205,7 +206,7 @@ func (p *participant) newConnections() error {
 		p.mu.Lock()
 		p.tracks = append(p.tracks, t)
 		p.mu.Unlock()
-		p.goroutine(func() { receiveTrack(tr, t) })
+		p.goroutine(func() { receiveTrack(tr, t, p.env.latency) })
 		p.goroutine(func() { drainRTCP(rc.ReadRTCP) })
 	})
 	return nil

@@ -144,6 +144,10 @@ type report struct {
 	WindowSeconds float64 `json:"windowSeconds"`
 	Audio         packets `json:"audio"`
 	Video         packets `json:"video"`
+	// Latency is the one-way delay of the packets received in the window,
+	// sender to server to receiver on this machine: the server's added
+	// latency and both clients' pion stacks.
+	Latency latencyFigures `json:"latency"`
 	// KeyframeRequests are PLIs and FIRs the server sent our publishers; Skipped
 	// are packets or frames our senders skipped because they ran late (this
 	// machine was out of CPU). Both over the window; ServerErrors (error
@@ -206,7 +210,7 @@ type serverFigures struct {
 }
 
 func buildReport(cfg config, parts []*participant, startErrs []error, from, to snapshot) *report {
-	r := &report{URL: cfg.URL, Rooms: cfg.Rooms, Size: cfg.Size, Participants: len(parts)}
+	r := &report{URL: cfg.URL, Rooms: cfg.Rooms, Size: cfg.Size, Participants: len(parts), Latency: between(from.latency, to.latency)}
 	byID := map[string]*participant{}
 	perRoom := map[string]int{}
 	var joined, connected, media []time.Duration
@@ -343,6 +347,8 @@ func (r *report) writeText(w io.Writer) error {
 			name, p.Sent, p.Expected, p.Received, p.Lost, p.LossPercent)
 	}
 	pk("audio", r.Audio)
+	fmt.Fprintf(&b, "one-way delay through the server  p50 %.2f ms  p99 %.2f ms  max %.2f ms  (n=%d)\n",
+		r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.Count)
 	pk("video", r.Video)
 	fmt.Fprintf(&b, "keyframe requests %d, sender packets/frames skipped late %d, server errors %d\n",
 		r.KeyframeRequests, r.SkippedLate, r.ServerErrors)
