@@ -44,10 +44,8 @@ const admissionResume = 0.9
 // errBusy wraps why the node takes no new rooms.
 var errBusy = errors.New("this node takes no new visits now")
 
+// enabled reports whether a limit is set, and so whether run measures.
 func (a *admission) enabled() bool {
-	if a == nil {
-		return false
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.maxCPU > 0 || a.maxPPS > 0
@@ -60,11 +58,9 @@ func (a *admission) limit(cpu, pps float64) {
 	a.maxCPU, a.maxPPS = cpu, pps
 }
 
-// Admit implements signaling.Config.Admit.
+// Admit implements signaling.Config.Admit. Only a limit passed makes the
+// node full, so without limits it admits everything.
 func (a *admission) Admit() error {
-	if !a.enabled() {
-		return nil
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.full {
@@ -75,9 +71,6 @@ func (a *admission) Admit() error {
 
 // Full reports whether the node takes no new rooms.
 func (a *admission) Full() bool {
-	if !a.enabled() {
-		return false
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.full
