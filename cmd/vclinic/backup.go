@@ -29,13 +29,31 @@ const (
 // embedded clinic's records and keys into the new directory OUT, taken
 // while the clinic runs.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("vclinic backup", flag.ContinueOnError)
+	return runDataCommand(ctx, args, stdout, stderr, dataCommand{
+		name:     "backup",
+		arg:      "OUT",
+		dataHelp: "data `directory` of the clinic [$VCLINIC_DATA]",
+		about: "Copies the clinic's records (an online SQLite backup) and its signing keys into the new directory OUT.\n" +
+			"A cluster's PostgreSQL is backed up with pg_dump or continuous archiving (deploy/README.md).",
+		run:  func(ctx context.Context, data, out string) error { return backup(ctx, data, out) },
+		done: "backed up to %[2]s",
+	})
+}
+
+// dataCommand is a subcommand that takes -data and one directory.
+type dataCommand struct {
+	name, arg, dataHelp, about string
+	run                        func(ctx context.Context, data, dir string) error
+	done                       string // printed on success; %[1]s is the data directory, %[2]s the argument
+}
+
+// runDataCommand parses `vclinic NAME [-data DIR] ARG` and runs it.
+func runDataCommand(ctx context.Context, args []string, stdout, stderr io.Writer, c dataCommand) int {
+	fset := flag.NewFlagSet("vclinic "+c.name, flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	data := fset.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), "data `directory` of the clinic [$VCLINIC_DATA]")
+	data := fset.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), c.dataHelp)
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vclinic backup [-data DIR] OUT")
-		fmt.Fprintln(stderr, "Copies the clinic's records (an online SQLite backup) and its signing keys into the new directory OUT.")
-		fmt.Fprintln(stderr, "A cluster's PostgreSQL is backed up with pg_dump or continuous archiving (deploy/README.md).")
+		fmt.Fprintf(stderr, "Usage: vclinic %s [-data DIR] %s\n%s\n", c.name, c.arg, c.about)
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -48,11 +66,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fset.Usage()
 		return 2
 	}
-	if err := backup(ctx, *data, fset.Arg(0)); err != nil {
-		fmt.Fprintln(stderr, "vclinic backup:", err)
+	if err := c.run(ctx, *data, fset.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "vclinic %s: %v\n", c.name, err)
 		return 1
 	}
-	fmt.Fprintln(stdout, "backed up to", fset.Arg(0))
+	fmt.Fprintf(stdout, c.done+"\n", *data, fset.Arg(0))
 	return 0
 }
 
@@ -91,30 +109,14 @@ func copyIfExists(from, to string) error {
 // The records are checked (SQLite's integrity check, and the clinic's
 // migrations) before the command says they are restored.
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("vclinic restore", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	data := fset.String("data", envOr("VCLINIC_DATA", "./vclinic-data"), "data `directory` to restore into; it must hold no records [$VCLINIC_DATA]")
-	fset.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vclinic restore [-data DIR] IN")
-		fmt.Fprintln(stderr, "Restores a backup made by vclinic backup into a data directory without records; start vclinic on it after.")
-		fset.PrintDefaults()
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fset.NArg() != 1 {
-		fset.Usage()
-		return 2
-	}
-	if err := restore(ctx, fset.Arg(0), *data); err != nil {
-		fmt.Fprintln(stderr, "vclinic restore:", err)
-		return 1
-	}
-	fmt.Fprintln(stdout, "restored into", *data)
-	return 0
+	return runDataCommand(ctx, args, stdout, stderr, dataCommand{
+		name:     "restore",
+		arg:      "IN",
+		dataHelp: "data `directory` to restore into; it must hold no records [$VCLINIC_DATA]",
+		about:    "Restores a backup made by vclinic backup into a data directory without records; start vclinic on it after.",
+		run:      func(ctx context.Context, data, in string) error { return restore(ctx, in, data) },
+		done:     "restored into %[1]s",
+	})
 }
 
 func restore(ctx context.Context, in, data string) error {
