@@ -59,6 +59,19 @@ func (k recordKeys) Add(ctx context.Context, sk signaling.StoredKey) error {
 	})
 }
 
+// recordKeysIn opens the key table of db and reads the keys it holds.
+func recordKeysIn(ctx context.Context, db *records.DB) (recordKeys, []signaling.StoredKey, error) {
+	store, err := openRecordKeys(ctx, db)
+	if err != nil {
+		return recordKeys{}, nil, err
+	}
+	have, err := store.Keys(ctx)
+	if err != nil {
+		return recordKeys{}, nil, fmt.Errorf("signing keys: %w", err)
+	}
+	return store, have, nil
+}
+
 // Open opens the token signing keys: in the records database when they
 // are PostgreSQL (a cluster shares them), else in the data directory. A
 // PostgreSQL database that holds no key yet takes the data directory's, so
@@ -68,13 +81,9 @@ func Open(ctx context.Context, data string, db *records.DB) (*signaling.Keyring,
 	if db == nil || db.Dialect() != records.Postgres {
 		return signaling.OpenKeyring(dir)
 	}
-	store, err := openRecordKeys(ctx, db)
+	store, have, err := recordKeysIn(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	have, err := store.Keys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	if len(have) == 0 {
 		old, err := signaling.DirKeys(dir).Keys(ctx)
@@ -97,13 +106,9 @@ func OpenExisting(ctx context.Context, db *records.DB) (*signaling.Keyring, erro
 	if db.Dialect() != records.Postgres {
 		return nil, errors.New("keystore: the records keep signing keys only on PostgreSQL")
 	}
-	store, err := openRecordKeys(ctx, db)
+	store, have, err := recordKeysIn(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	have, err := store.Keys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	if len(have) == 0 {
 		return nil, errors.New("signing keys: the database holds none yet; start a node on it first")
