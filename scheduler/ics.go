@@ -177,10 +177,13 @@ func calAddress(contact string) string {
 }
 
 // plainAddress reports whether s looks like an e-mail address that can stand
-// in a mailto: URI unescaped.
+// in a mailto: URI unescaped: one @, a local part, a domain with an inner
+// dot, printable ASCII without specials, at most 254 octets (RFC 5321
+// §4.5.3.1.3). Staff e-mails are held to it too.
 func plainAddress(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || domain == "" || !strings.Contains(domain, ".") {
+	if !ok || local == "" || len(s) > 254 || strings.Contains(domain, "@") || !strings.Contains(domain, ".") ||
+		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return false
 	}
 	for _, r := range s {

@@ -77,14 +77,14 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
-func TestValidEmail(t *testing.T) {
+func TestPlainAddress(t *testing.T) {
 	for _, ok := range []string{"anna.holm@regionh.dk", "a+b@x.io"} {
-		if !validEmail(ok) {
+		if !plainAddress(ok) {
 			t.Errorf("%q refused", ok)
 		}
 	}
-	for _, bad := range []string{"", "anna", "@regionh.dk", "anna@", "anna@dk", "anna@.dk", "a b@x.dk", "a@b@x.dk", "a@x.dk.", "<a@x.dk>"} {
-		if validEmail(bad) {
+	for _, bad := range []string{"", "anna", "@regionh.dk", "anna@", "anna@dk", "anna@.dk", "a b@x.dk", "a@b@x.dk", "a@x.dk.", "<a@x.dk>", "søren@x.dk", strings.Repeat("a", 250) + "@x.dk"} {
+		if plainAddress(bad) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
