@@ -64,7 +64,8 @@ func pair(ctx context.Context, client *http.Client, base, code, dir string) (kit
 	return c, nil
 }
 
-// saveCredential writes c to dir atomically, readable by this user only.
+// saveCredential writes c to dir atomically and durably, readable by this
+// user only.
 func saveCredential(dir string, c kitCredential) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -89,7 +90,12 @@ func saveCredential(dir string, c kitCredential) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, credentialFile))
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, credentialFile)); err != nil {
+		return err
+	}
+	// The rename survives a power cut only once the directory is synced,
+	// as the outbox's compaction does.
+	return syncDir(dir)
 }
 
 // loadCredential reads the credential kept in dir; ok is false when there
