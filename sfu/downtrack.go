@@ -22,7 +22,8 @@ import (
 // cost more than the forwarding itself. The bounded queue of preallocated
 // slots, drained by one writer goroutine (run), is for overflow only: a
 // packet is queued while a write to this subscriber is under way, and while
-// the subscriber is slow (an inline write took longer than slowWrite), so
+// the subscriber is slow (a packet written inline was still unwritten
+// slowWrite after it arrived), so
 // that one slow subscriber holds up its publisher's other subscribers for one
 // write at most. The writer hands back to inline writes once it has emptied
 // the queue. When the subscriber cannot keep up, the queue drops its oldest
@@ -38,7 +39,8 @@ type downTrack struct {
 	codec        webrtc.RTPCodecCapability
 	keyframe     func() // asks the publisher for a keyframe, throttled
 	stats        *counters
-	hist         *history // the track's last packets, for NACKs; nil for audio
+	hist         *history  // the track's last packets, for NACKs; nil for audio
+	epoch        time.Time // the upTrack's, origin of the arrival times enqueue gets
 
 	wake chan struct{} // capacity 1: the queue has packets
 	stop chan struct{} // closed by close
@@ -74,9 +76,10 @@ type downTrack struct {
 	spare []byte // swapped with the buffer of the slot being written; made on first use
 }
 
-// slowWrite is how long an inline write may take before the subscriber's
-// packets go through its queue and writer instead: far above a UDP send
-// (~10 µs), well under a frame interval.
+// slowWrite is how long after its arrival a packet may still be being
+// written inline before the subscriber's packets go through its queue and
+// writer instead: far above a UDP send (~10 µs) times a room's
+// subscribers, well under a frame interval.
 const slowWrite = 2 * time.Millisecond
 
 // monoEpoch times writes on the monotonic clock.
@@ -100,6 +103,7 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		kind:     up.kind,
 		codec:    up.codec,
 		keyframe: up.requestKeyframe,
+		epoch:    up.epoch,
 		stats:    stats,
 		hist:     up.hist,
 		wake:     make(chan struct{}, 1),
@@ -198,9 +202,11 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		dt.sent += uint64(rtpHeaderSize + len(payload))
 		ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
 		dt.mu.Unlock()
-		start := time.Since(monoEpoch)
 		dt.write(ws, ssrc, pt, seq, ts, h.Marker, payload)
-		slow := time.Since(monoEpoch)-start > slowWrite
+		// One clock reading per write: the time since the packet arrived
+		// covers this write and those before it in the same fan-out, far
+		// below slowWrite unless one of them was slow.
+		slow := time.Since(dt.epoch)-now > slowWrite
 		dt.mu.Lock()
 		dt.writing = false
 		dt.slow = dt.slow || slow
