@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -86,6 +87,7 @@ type engine struct {
 	tcpMux      ice.TCPMux // nil when ICE-TCP is off
 	udpPort     int
 	tcpPort     int
+	udp         udpCounters
 }
 
 // newEngine opens the ICE ports and prepares the shared SettingEngine.
@@ -93,7 +95,7 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	logs := pionLoggerFactory{logger: logger}
 	e := &engine{nackHistory: uint16(cfg.NACKHistory)}
 
-	udpMux, udpPort, err := listenUDP(cfg, logs)
+	udpMux, udpPort, err := listenUDP(cfg, logs, &e.udp)
 	if err != nil {
 		return nil, err
 	}
@@ -155,9 +157,9 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 // Without them we bind the same port on each interface address rather than on
 // the wildcard address, so replies leave from the address the peer sent to
 // even on a multi-homed host.
-func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
+func listenUDP(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.UDPMux, int, error) {
 	if len(cfg.ListenIPs) > 0 {
-		return listenUDPOn(cfg, logs)
+		return listenUDPOn(cfg, logs, counters)
 	}
 
 	opts := []ice.UDPMuxFromPortOption{
@@ -167,6 +169,13 @@ func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
 	}
 	if cfg.IncludeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	}
+	if !cfg.UnbatchedUDP {
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
+		}
+		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: n, counters: counters}))
 	}
 	if cfg.UDPPort != 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
@@ -197,7 +206,7 @@ func listenUDP(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
 
 // listenUDPOn binds the UDP port on each of cfg.ListenIPs. Port 0 takes
 // the port the kernel gives the first address, on all.
-func listenUDPOn(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
+func listenUDPOn(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.UDPMux, int, error) {
 	var lastErr error
 	for range 5 {
 		port := cfg.UDPPort
@@ -230,7 +239,11 @@ func listenUDPOn(cfg Config, logs pionLoggerFactory) (ice.UDPMux, int, error) {
 		}
 		muxes := make([]ice.UDPMux, len(conns))
 		for i, c := range conns {
-			muxes[i] = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), c)
+			var pc net.PacketConn = c
+			if !cfg.UnbatchedUDP {
+				pc = newBatchConn(c, counters)
+			}
+			muxes[i] = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), pc)
 		}
 		if len(muxes) == 1 {
 			return muxes[0], port, nil

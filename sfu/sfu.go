@@ -80,6 +80,10 @@ type Config struct {
 	// 4585 §6.2.1), a power of two; default 256, about 1.5 s of 1.5 Mbit/s
 	// video: more than any round trip worth repairing.
 	NACKHistory int
+	// UnbatchedUDP makes the media socket read and write one datagram per
+	// system call, as pion does, instead of in batches (udpbatch.go): for
+	// measuring the difference, and a way back should a kernel misbehave.
+	UnbatchedUDP bool
 }
 
 // Defaults for the zero fields of Config.
@@ -196,7 +200,12 @@ type Stats struct {
 	NACKsReceived                    uint64 // NACK feedback packets received from subscribers
 	Retransmitted                    uint64 // packets resent to subscribers who NACKed them
 	PLIsSent                         uint64 // keyframe requests sent to publishers
-	REMBsSent                        uint64 // bitrate caps (REMB) sent to publishers
+	// The media UDP socket's system calls and the datagrams they moved
+	// (sendmmsg and recvmmsg, or one per datagram with UnbatchedUDP: then
+	// these stay 0), and datagrams the kernel refused or that were too
+	// large to read.
+	UDPSendCalls, UDPSent, UDPRecvCalls, UDPReceived, UDPErrors uint64
+	REMBsSent                                                   uint64 // bitrate caps (REMB) sent to publishers
 	// DownlinkLimited is how many published video tracks are held below the
 	// maximum now because a subscriber's link loses packets.
 	DownlinkLimited int
@@ -250,7 +259,7 @@ func (s *SFU) TCPPort() int { return s.engine.tcpPort }
 
 // Stats returns a snapshot of the counters. It takes no lock.
 func (s *SFU) Stats() Stats {
-	c := &s.stats
+	c, u := &s.stats, &s.engine.udp
 	return Stats{
 		Rooms:            int(c.rooms.Load()),
 		Participants:     int(c.participants.Load()),
@@ -263,6 +272,11 @@ func (s *SFU) Stats() Stats {
 		PLIsSent:         c.plis.Load(),
 		REMBsSent:        c.rembs.Load(),
 		DownlinkLimited:  int(c.downlinkLimited.Load()),
+		UDPSendCalls:     u.sendCalls.Load(),
+		UDPSent:          u.sent.Load(),
+		UDPRecvCalls:     u.recvCalls.Load(),
+		UDPReceived:      u.received.Load(),
+		UDPErrors:        u.sendErrors.Load() + u.recvErrors.Load(),
 	}
 }
 

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -57,6 +58,11 @@ func TestRoom(t *testing.T) {
 	}
 	if st.ForwardedPackets == 0 || st.ForwardedBytes == 0 || st.PLIsSent == 0 {
 		t.Errorf("Stats = %+v, want forwarded packets and PLIs", st)
+	}
+	// Media went through the batched socket (udpbatch.go, Linux).
+	if runtime.GOOS == "linux" && st.UDPSent < st.ForwardedPackets || st.UDPSendCalls == 0 || st.UDPSendCalls > st.UDPSent ||
+		st.UDPReceived == 0 || st.UDPRecvCalls == 0 || st.UDPRecvCalls > st.UDPReceived || st.UDPErrors != 0 {
+		t.Errorf("Stats = %+v, want every forwarded packet sent through sendmmsg and media received through recvmmsg", st)
 	}
 
 	// Carol leaves: the others' copies of her tracks end.

@@ -56,6 +56,7 @@ type serveConfig struct {
 	MaxCPU         float64
 	MaxPPS         int
 	DebugAddr      string
+	UDPBatch       bool
 }
 
 // envFlag describes one flag and its environment variable.
@@ -97,6 +98,7 @@ var serveFlags = []envFlag{
 	{"oidc-role-map", "VCLINIC_OIDC_ROLE_MAP", "which values of the roles claim give which role here: `clinician=GROUP,scheduler=GROUP,admin=GROUP` (a role may be named more than once)"},
 	{"max-cpu", "VCLINIC_MAX_CPU", "busy `fraction` of the machine's cores (0.85 is 85%) past which the node takes no new visits, so that the ones it carries keep their quality; a cluster places them on other nodes; 0 is no limit"},
 	{"max-forwarded-pps", "VCLINIC_MAX_FORWARDED_PPS", "media `packets` forwarded a second past which the node takes no new visits (see -max-cpu; BENCHMARKS.md has what a core forwards); 0 is no limit"},
+	{"udp-batch", "VCLINIC_UDP_BATCH", "move media datagrams in batches, one sendmmsg or recvmmsg system call for many (Linux); false sends and receives one per call"},
 	{"debug-addr", "VCLINIC_DEBUG_ADDR", "loopback `host:port` to serve Go's profiles on (/debug/pprof/: CPU, heap, goroutines) for the operations team; empty serves none"},
 	{"room-lease", "VCLINIC_ROOM_LEASE", "how long a cluster node's hold on a room lasts unless renewed (`duration`): a dead node's visits move once it lapses, and a PostgreSQL outage longer than it moves the visits too"},
 }
@@ -117,6 +119,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		RoomLease:      cluster.DefaultLeaseTTL,
 		CareWindow:     scheduler.DefaultCareWindow,
 		OIDCRolesClaim: "groups",
+		UDPBatch:       true,
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -131,7 +134,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
 		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
-		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS, "debug-addr": &cfg.DebugAddr,
+		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS, "debug-addr": &cfg.DebugAddr, "udp-batch": &cfg.UDPBatch,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {

@@ -175,6 +175,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		// (browsers on the same machine, and hosts with no other interface),
 		// or media is told to listen there.
 		IncludeLoopback: isLoopbackHost(httpHost) || slices.ContainsFunc(bind, isLoopbackHost),
+		UnbatchedUDP:    !cfg.UDPBatch,
 	}, log.With("component", "sfu"))
 	if err != nil {
 		db.Close()
