@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
@@ -352,14 +353,17 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	if err := webrtc.ConfigureRTCPReports(r); err != nil {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)
 	}
-	// Transport-wide CC feedback for what we receive, and the transport-wide
-	// sequence number header extension on what we send.
-	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
-		return nil, fmt.Errorf("configure TWCC feedback: %w", err)
+	// Transport-wide CC (twcc.go): feedback for what we receive, and the
+	// transport-wide sequence number header extension on what we send, for
+	// audio and video.
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, fmt.Errorf("configure TWCC header extension: %w", err)
+		}
 	}
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, r); err != nil {
-		return nil, fmt.Errorf("configure TWCC header extension: %w", err)
-	}
+	r.Add(twccFeedbackFactory{})
+	r.Add(twccNumberFactory{})
 	api := webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(r),

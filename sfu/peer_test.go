@@ -19,6 +19,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -138,6 +139,7 @@ type testPeer struct {
 	mu       sync.Mutex // guards the following
 	received map[string]*received
 	rembs    []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
+	twccAcks int                                    // packets transport-cc feedback reported received
 }
 
 // received is what arrived on one (stream id, track id).
@@ -152,6 +154,7 @@ type rxPacket struct {
 	seq  uint16
 	ts   uint32
 	tag  uint32
+	twcc int32 // the transport-wide sequence number, -1 if none
 }
 
 // joinPeer joins the room and starts publishing audio and video.
@@ -397,6 +400,25 @@ func (tp *testPeer) readRTCP(s *webrtc.RTPSender, kind webrtc.RTPCodecType) {
 				if kind == webrtc.RTPCodecTypeVideo {
 					tp.plis.Add(1)
 				}
+			case *rtcp.TransportLayerCC:
+				acked := 0
+				for _, c := range p.PacketChunks {
+					switch c := c.(type) {
+					case *rtcp.RunLengthChunk:
+						if c.PacketStatusSymbol != rtcp.TypeTCCPacketNotReceived {
+							acked += int(c.RunLength)
+						}
+					case *rtcp.StatusVectorChunk:
+						for _, sym := range c.SymbolList {
+							if sym != rtcp.TypeTCCPacketNotReceived {
+								acked++
+							}
+						}
+					}
+				}
+				tp.mu.Lock()
+				tp.twccAcks += acked
+				tp.mu.Unlock()
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				if kind == webrtc.RTPCodecTypeAudio {
 					tp.audioREMBs.Add(1)
@@ -465,8 +487,14 @@ func vp8Keyframe(size int) []byte {
 	return b
 }
 
-func (tp *testPeer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (tp *testPeer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	key := track.StreamID() + "/" + track.ID()
+	var twccID uint8
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			twccID = uint8(e.ID)
+		}
+	}
 	tp.mu.Lock()
 	r := tp.received[key]
 	if r == nil {
@@ -490,7 +518,10 @@ func (tp *testPeer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp}
+		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1}
+		if n, ok := transportSequence(buf[:n], twccID); ok && twccID != 0 {
+			rx.twcc = int32(n)
+		}
 		if track.Kind() == webrtc.RTPCodecTypeVideo && len(p.Payload) >= videoTagOffset+4 {
 			rx.tag = binary.BigEndian.Uint32(p.Payload[videoTagOffset:])
 		}

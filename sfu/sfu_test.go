@@ -397,11 +397,15 @@ func TestSubscriberFeedback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "bob getting the packets he asked for again", func() bool {
+		// A resent packet is a new packet on the transport: it has a new
+		// transport-wide number.
 		seen := map[rxPacket]int{}
 		for _, p := range b.stats("alice", "video").pkts {
+			p.twcc = 0
 			seen[p]++
 		}
 		for _, p := range asked {
+			p.twcc = 0
 			if seen[p] < 2 {
 				return false
 			}
