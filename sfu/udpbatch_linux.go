@@ -40,10 +40,17 @@ type batchConn struct {
 	v6       bool // an AF_INET6 socket: IPv4 peers are written as ::ffff:a.b.c.d
 	counters *udpCounters
 
-	rmu  sync.Mutex // pion has one reader; the lock keeps a second one safe
-	rd   *mmsgs
-	rn   int // datagrams the last recvmmsg returned
-	rnxt int // the next of them to hand out
+	rmu    sync.Mutex // pion has one reader; the lock keeps a second one safe
+	rd     *mmsgs
+	rn     int // datagrams the last recvmmsg returned
+	rnxt   int // the next of them to hand out
+	rerrno syscall.Errno
+	readFn func(fd uintptr) bool // b.recv, made once: a closure per call would allocate
+
+	// The sender's: the batch it sends and how far it got.
+	sm            *mmsgs
+	ssent, scalls int
+	sendFn        func(fd uintptr) bool
 
 	wmu    sync.Mutex
 	wcond  sync.Cond     // signalled when the filling batch empties, or on close
@@ -102,6 +109,7 @@ func newBatchConn(c *net.UDPConn, counters *udpCounters) transport.UDPConn {
 		done:     make(chan struct{}),
 	}
 	b.wcond.L = &b.wmu
+	b.readFn, b.sendFn = b.recv, b.sendSome
 	go b.sender()
 	return b
 }
@@ -154,34 +162,37 @@ func (b *batchConn) readBatch() error {
 		b.rd.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		b.rd.hdrs[i].Hdr.Flags = 0
 	}
-	var errno syscall.Errno
-	err := b.raw.Read(func(fd uintptr) bool {
-		for {
-			n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rd.hdrs[0])),
-				batchMessages, unix.MSG_DONTWAIT, 0, 0)
-			switch e {
-			case 0:
-				b.rn = int(n)
-				return true
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false // the poller wakes us when a datagram arrives
-			default:
-				errno = e
-				return true
-			}
-		}
-	})
-	if err != nil {
+	b.rerrno = 0
+	if err := b.raw.Read(b.readFn); err != nil {
 		return err
 	}
-	if errno != 0 {
-		return &net.OpError{Op: "read", Net: "udp", Source: b.LocalAddr(), Err: errno}
+	if b.rerrno != 0 {
+		return &net.OpError{Op: "read", Net: "udp", Source: b.LocalAddr(), Err: b.rerrno}
 	}
 	b.counters.recvCalls.Add(1)
 	b.counters.received.Add(uint64(b.rn))
 	return nil
+}
+
+// recv is one recvmmsg, for raw.Read: false asks to wait until the socket
+// is readable.
+func (b *batchConn) recv(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rd.hdrs[0])),
+			batchMessages, unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			b.rn = int(n)
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // the poller wakes us when a datagram arrives
+		default:
+			b.rerrno = e
+			return true
+		}
+	}
 }
 
 // ReadFrom is ReadFromAddrPort for callers that want a net.Addr.
@@ -278,32 +289,37 @@ func (b *batchConn) sender() {
 // send writes m's datagrams, in order, waiting while the send buffer is
 // full.
 func (b *batchConn) send(m *mmsgs) {
-	sent, calls := 0, 0
-	err := b.raw.Write(func(fd uintptr) bool {
-		for sent < m.n {
-			n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[sent])),
-				uintptr(m.n-sent), unix.MSG_DONTWAIT, 0, 0)
-			calls++
-			switch e {
-			case 0:
-				sent += int(n)
-			case unix.EINTR:
-			case unix.EAGAIN:
-				return false
-			default:
-				// The first datagram left failed (sendmmsg reports an
-				// error only when none was sent): drop it, go on.
-				b.counters.sendErrors.Add(1)
-				sent++
-			}
-		}
-		return true
-	})
-	if err != nil && sent < m.n {
-		b.counters.sendErrors.Add(uint64(m.n - sent)) // closed, or a write deadline
+	b.sm, b.ssent, b.scalls = m, 0, 0
+	if err := b.raw.Write(b.sendFn); err != nil && b.ssent < m.n {
+		b.counters.sendErrors.Add(uint64(m.n - b.ssent)) // closed, or a write deadline
 	}
-	b.counters.sendCalls.Add(uint64(calls))
-	b.counters.sent.Add(uint64(sent))
+	b.counters.sendCalls.Add(uint64(b.scalls))
+	b.counters.sent.Add(uint64(b.ssent))
+	b.sm = nil
+}
+
+// sendSome is sendmmsg until the batch is out, for raw.Write: false asks to
+// wait until the socket is writable.
+func (b *batchConn) sendSome(fd uintptr) bool {
+	m := b.sm
+	for b.ssent < m.n {
+		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&m.hdrs[b.ssent])),
+			uintptr(m.n-b.ssent), unix.MSG_DONTWAIT, 0, 0)
+		b.scalls++
+		switch e {
+		case 0:
+			b.ssent += int(n)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		default:
+			// The first datagram left failed (sendmmsg reports an
+			// error only when none was sent): drop it, go on.
+			b.counters.sendErrors.Add(1)
+			b.ssent++
+		}
+	}
+	return true
 }
 
 // Close sends what is queued, stops the sender and closes the socket.

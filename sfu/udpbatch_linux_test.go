@@ -217,3 +217,26 @@ func TestBatchConnRefuses(t *testing.T) {
 		t.Errorf("write after Close: %v, want net.ErrClosed", err)
 	}
 }
+
+// TestBatchConnAllocs: a datagram written through one batching socket and
+// read from another costs no allocation, the sender's goroutine included
+// (AllocsPerRun counts the whole process).
+func TestBatchConnAllocs(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	a, _ := listenBatch(t, "udp4", "127.0.0.1:0")
+	b, _ := listenBatch(t, "udp4", "127.0.0.1:0")
+	to := b.LocalAddr().(*net.UDPAddr).AddrPort()
+	p, buf := make([]byte, 1200), make([]byte, 1500)
+	_ = b.SetReadDeadline(time.Now().Add(10 * time.Second))
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, err := a.WriteToAddrPort(p, to); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.ReadFromAddrPort(buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("%.2f allocations per datagram", allocs)
+	}
+}
