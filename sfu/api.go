@@ -16,7 +16,7 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/stdnet"
@@ -341,18 +341,18 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 		return nil, err
 	}
 	r := &interceptor.Registry{}
-	// NACK generator: asks publishers for lost packets (RFC 4585 §6.2.1).
-	// Subscribers' NACKs are answered by the SFU itself, from one history
-	// per published track (history.go), not by a responder per stream.
-	generator, err := nack.NewGeneratorInterceptor()
+	// What we receive from publishers: NACKs for missing video packets
+	// (RFC 4585 §6.2.1) and receiver reports (RFC 3550 §6.4.2), from the
+	// raw headers (rxreports.go). Subscribers' NACKs are answered by the SFU
+	// itself, from one history per published track (history.go).
+	r.Add(rxReportsFactory{})
+	// Sender reports on what we send (RFC 3550 §6.4.1): subscribers need
+	// them to line audio up with video.
+	sender, err := report.NewSenderInterceptor()
 	if err != nil {
-		return nil, fmt.Errorf("configure NACK: %w", err)
+		return nil, fmt.Errorf("configure RTCP sender reports: %w", err)
 	}
-	r.Add(generator)
-	// Sender and receiver reports, RFC 3550 §6.4.
-	if err := webrtc.ConfigureRTCPReports(r); err != nil {
-		return nil, fmt.Errorf("configure RTCP reports: %w", err)
-	}
+	r.Add(sender)
 	// Transport-wide CC (twcc.go): feedback for what we receive, and the
 	// transport-wide sequence number header extension on what we send, for
 	// audio and video.

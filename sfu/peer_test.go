@@ -69,6 +69,9 @@ type peerOptions struct {
 	// through (no replay protection), so that a test may ask for packets
 	// again that it received and see them arrive.
 	duplicates bool
+	// dropVideo: video packets with these sequence numbers are not sent,
+	// as if lost on the way.
+	dropVideo func(seq uint16) bool
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
@@ -136,10 +139,13 @@ type testPeer struct {
 	offers           atomic.Int32 // subscribe offers answered
 	lastOffer        atomic.Value // string: the last subscribe offer
 
-	mu       sync.Mutex // guards the following
-	received map[string]*received
-	rembs    []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
-	twccAcks int                                    // packets transport-cc feedback reported received
+	mu        sync.Mutex // guards the following
+	received  map[string]*received
+	rembs     []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
+	twccAcks  int                                    // packets transport-cc feedback reported received
+	nacked    map[uint16]int                         // video sequence numbers asked for again, how often
+	reports   []rtcp.ReceptionReport                 // receiver report blocks about the video
+	dropVideo func(seq uint16) bool
 }
 
 // received is what arrived on one (stream id, track id).
@@ -163,6 +169,8 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	ctx, cancel := context.WithCancel(context.Background())
 	tp := &testPeer{t: t, id: id, ctx: ctx, stop: cancel, evKick: make(chan struct{}, 1), received: map[string]*received{}}
 	tp.videoPackets = max(o.videoPackets, 1)
+	tp.dropVideo = o.dropVideo
+	tp.nacked = map[uint16]int{}
 	var settings []func(*webrtc.SettingEngine)
 	if o.duplicates {
 		settings = append(settings, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
@@ -400,6 +408,24 @@ func (tp *testPeer) readRTCP(s *webrtc.RTPSender, kind webrtc.RTPCodecType) {
 				if kind == webrtc.RTPCodecTypeVideo {
 					tp.plis.Add(1)
 				}
+			case *rtcp.TransportLayerNack:
+				if kind == webrtc.RTPCodecTypeVideo {
+					tp.mu.Lock()
+					for _, pair := range p.Nacks {
+						for _, seq := range pair.PacketList() {
+							tp.nacked[seq]++
+						}
+					}
+					tp.mu.Unlock()
+				}
+			case *rtcp.ReceiverReport:
+				tp.mu.Lock()
+				for _, r := range p.Reports {
+					if kind == webrtc.RTPCodecTypeVideo && r.SSRC == uint32(s.GetParameters().Encodings[0].SSRC) {
+						tp.reports = append(tp.reports, r)
+					}
+				}
+				tp.mu.Unlock()
 			case *rtcp.TransportLayerCC:
 				acked := 0
 				for _, c := range p.PacketChunks {
@@ -465,6 +491,9 @@ func (tp *testPeer) sendMedia() {
 		tp.mu.Unlock()
 		for i := range tp.videoPackets {
 			vseq++
+			if tp.dropVideo != nil && tp.dropVideo(vseq) {
+				continue
+			}
 			v := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: n * 1800, Marker: i == tp.videoPackets-1}, Payload: video}
 			_ = track.WriteRTP(v)
 		}
