@@ -21,6 +21,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu/mediaio"
 )
 
 // Payload types we offer. They match what Chrome and Firefox use, so the
@@ -88,7 +90,7 @@ type engine struct {
 	tcpMux      ice.TCPMux // nil when ICE-TCP is off
 	udpPort     int
 	tcpPort     int
-	udp         udpCounters
+	udp         mediaio.Counters
 }
 
 // newEngine opens the ICE ports and prepares the shared SettingEngine.
@@ -158,7 +160,7 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 // Without them we bind the same port on each interface address rather than on
 // the wildcard address, so replies leave from the address the peer sent to
 // even on a multi-homed host.
-func listenUDP(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.UDPMux, int, error) {
+func listenUDP(cfg Config, logs pionLoggerFactory, counters *mediaio.Counters) (ice.UDPMux, int, error) {
 	if len(cfg.ListenIPs) > 0 {
 		return listenUDPOn(cfg, logs, counters)
 	}
@@ -176,7 +178,7 @@ func listenUDP(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.U
 		if err != nil {
 			return nil, 0, fmt.Errorf("listen ICE-UDP: %w", err)
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: n, counters: counters}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(mediaio.Net{Net: n, Counters: counters}))
 	}
 	if cfg.UDPPort != 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
@@ -207,7 +209,7 @@ func listenUDP(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.U
 
 // listenUDPOn binds the UDP port on each of cfg.ListenIPs. Port 0 takes
 // the port the kernel gives the first address, on all.
-func listenUDPOn(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice.UDPMux, int, error) {
+func listenUDPOn(cfg Config, logs pionLoggerFactory, counters *mediaio.Counters) (ice.UDPMux, int, error) {
 	var lastErr error
 	for range 5 {
 		port := cfg.UDPPort
@@ -242,7 +244,7 @@ func listenUDPOn(cfg Config, logs pionLoggerFactory, counters *udpCounters) (ice
 		for i, c := range conns {
 			var pc net.PacketConn = c
 			if !cfg.UnbatchedUDP {
-				pc = newBatchConn(c, counters)
+				pc = mediaio.NewBatchConn(c, counters)
 			}
 			muxes[i] = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), pc)
 		}
@@ -343,9 +345,9 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	r := &interceptor.Registry{}
 	// What we receive from publishers: NACKs for missing video packets
 	// (RFC 4585 §6.2.1) and receiver reports (RFC 3550 §6.4.2), from the
-	// raw headers (rxreports.go). Subscribers' NACKs are answered by the SFU
+	// raw headers (mediaio/rxreports.go). Subscribers' NACKs are answered by the SFU
 	// itself, from one history per published track (history.go).
-	r.Add(rxReportsFactory{})
+	r.Add(mediaio.ReceiverFeedbackFactory{})
 	// Sender reports on what we send (RFC 3550 §6.4.1): subscribers need
 	// them to line audio up with video.
 	sender, err := report.NewSenderInterceptor()
@@ -353,7 +355,7 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 		return nil, fmt.Errorf("configure RTCP sender reports: %w", err)
 	}
 	r.Add(sender)
-	// Transport-wide CC (twcc.go): feedback for what we receive, and the
+	// Transport-wide CC (mediaio/twcc.go): feedback for what we receive, and the
 	// transport-wide sequence number header extension on what we send, for
 	// audio and video.
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
@@ -362,8 +364,8 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 			return nil, fmt.Errorf("configure TWCC header extension: %w", err)
 		}
 	}
-	r.Add(twccFeedbackFactory{})
-	r.Add(twccNumberFactory{})
+	r.Add(mediaio.TWCCFeedbackFactory{})
+	r.Add(mediaio.TWCCNumberingFactory{})
 	api := webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(r),

@@ -23,7 +23,7 @@ func TestDependencies(t *testing.T) {
 	}
 	for _, d := range deps {
 		switch {
-		case d == "vclinic/sfu":
+		case d == "vclinic/sfu", d == "vclinic/sfu/mediaio":
 		case d == "net/http" || strings.HasPrefix(d, "net/http/"),
 			d == "github.com/gorilla/websocket",
 			d == "vclinic" || strings.HasPrefix(d, "vclinic/"):

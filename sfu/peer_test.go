@@ -21,6 +21,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu/mediaio"
 )
 
 // This file is the client side of the media tests: real pion peers, set up
@@ -548,7 +550,7 @@ func (tp *testPeer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 			continue
 		}
 		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1}
-		if n, ok := transportSequence(buf[:n], twccID); ok && twccID != 0 {
+		if n, ok := mediaio.TransportSequence(buf[:n], twccID); ok && twccID != 0 {
 			rx.twcc = int32(n)
 		}
 		if track.Kind() == webrtc.RTPCodecTypeVideo && len(p.Payload) >= videoTagOffset+4 {

@@ -81,7 +81,7 @@ type Config struct {
 	// video: more than any round trip worth repairing.
 	NACKHistory int
 	// UnbatchedUDP makes the media socket read and write one datagram per
-	// system call, as pion does, instead of in batches (udpbatch.go): for
+	// system call, as pion does, instead of in batches (mediaio/udpbatch.go): for
 	// measuring the difference, and a way back should a kernel misbehave.
 	UnbatchedUDP bool
 }
@@ -272,11 +272,11 @@ func (s *SFU) Stats() Stats {
 		PLIsSent:         c.plis.Load(),
 		REMBsSent:        c.rembs.Load(),
 		DownlinkLimited:  int(c.downlinkLimited.Load()),
-		UDPSendCalls:     u.sendCalls.Load(),
-		UDPSent:          u.sent.Load(),
-		UDPRecvCalls:     u.recvCalls.Load(),
-		UDPReceived:      u.received.Load(),
-		UDPErrors:        u.sendErrors.Load() + u.recvErrors.Load(),
+		UDPSendCalls:     u.SendCalls.Load(),
+		UDPSent:          u.Sent.Load(),
+		UDPRecvCalls:     u.RecvCalls.Load(),
+		UDPReceived:      u.Received.Load(),
+		UDPErrors:        u.SendErrors.Load() + u.RecvErrors.Load(),
 	}
 }
 

@@ -1,6 +1,6 @@
 //go:build linux
 
-package sfu
+package mediaio
 
 import (
 	"encoding/binary"
@@ -15,7 +15,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func listenBatch(t *testing.T, network, addr string) (*batchConn, *udpCounters) {
+func listenBatch(t *testing.T, network, addr string) (*batchConn, *Counters) {
 	t.Helper()
 	la, err := net.ResolveUDPAddr(network, addr)
 	if err != nil {
@@ -25,8 +25,8 @@ func listenBatch(t *testing.T, network, addr string) (*batchConn, *udpCounters) 
 	if err != nil {
 		t.Skipf("no %s socket here: %v", addr, err)
 	}
-	var counters udpCounters
-	b, ok := newBatchConn(c, &counters).(*batchConn)
+	var counters Counters
+	b, ok := NewBatchConn(c, &counters).(*batchConn)
 	if !ok {
 		t.Fatal("newBatchConn did not batch a UDP socket")
 	}
@@ -112,9 +112,9 @@ func TestBatchConnWrites(t *testing.T) {
 			if count != writers*each {
 				t.Fatalf("%d of %d datagrams arrived", count, writers*each)
 			}
-			calls, sent := counters.sendCalls.Load(), counters.sent.Load()
-			if sent != writers*each || calls == 0 || calls > sent || counters.sendErrors.Load() != 0 {
-				t.Fatalf("%d datagrams in %d calls, %d errors", sent, calls, counters.sendErrors.Load())
+			calls, sent := counters.SendCalls.Load(), counters.Sent.Load()
+			if sent != writers*each || calls == 0 || calls > sent || counters.SendErrors.Load() != 0 {
+				t.Fatalf("%d datagrams in %d calls, %d errors", sent, calls, counters.SendErrors.Load())
 			}
 			t.Logf("%d datagrams in %d sendmmsg calls", sent, calls)
 		})
@@ -159,10 +159,10 @@ func TestBatchConnReads(t *testing.T) {
 			t.Fatalf("read %d bytes (#%d) from %s, want %d bytes (#%d) from %s", n, buf[0], addr, 100+i, i, from)
 		}
 	}
-	if calls, got := counters.recvCalls.Load(), counters.received.Load(); calls != 1 || got != 10 {
+	if calls, got := counters.RecvCalls.Load(), counters.Received.Load(); calls != 1 || got != 10 {
 		t.Errorf("%d datagrams in %d recvmmsg calls, want 10 in 1", got, calls)
 	}
-	if e := counters.recvErrors.Load(); e != 1 {
+	if e := counters.RecvErrors.Load(); e != 1 {
 		t.Errorf("%d read errors, want 1 (the oversized datagram)", e)
 	}
 	// A deadline ends a read that waits, as on any net.PacketConn.

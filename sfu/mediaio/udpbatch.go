@@ -1,4 +1,9 @@
-package sfu
+// Package mediaio is the per-packet plumbing under the SFU, shared with the
+// load tool: a UDP socket that moves datagrams in batches, and the RTCP
+// feedback a receiver owes a sender (receiver reports, NACKs,
+// transport-wide congestion control) computed without allocating. It
+// depends on pion and nothing else of vclinic.
+package mediaio
 
 import (
 	"net"
@@ -23,22 +28,22 @@ import (
 // batchMessages is the most datagrams one system call moves.
 const batchMessages = 64
 
-// udpCounters count the media socket's system calls and the datagrams they
-// moved, for Stats: their ratio is the batch size that load gives.
-type udpCounters struct {
-	sendCalls, sent, sendErrors     atomic.Uint64
-	recvCalls, received, recvErrors atomic.Uint64
+// Counters count batched sockets' system calls and the datagrams they
+// moved: their ratio is the batch size that load gives.
+type Counters struct {
+	SendCalls, Sent, SendErrors     atomic.Uint64
+	RecvCalls, Received, RecvErrors atomic.Uint64
 }
 
-// batchNet is pion's transport.Net whose UDP sockets batch (for
-// ice.NewMultiUDPMuxFromPort, which opens a socket per interface address
-// through it).
-type batchNet struct {
+// Net is pion's transport.Net whose UDP sockets batch (for pion's ICE
+// agents and ice.NewMultiUDPMuxFromPort, which open sockets through it).
+type Net struct {
 	transport.Net
-	counters *udpCounters
+	Counters *Counters
 }
 
-func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+// ListenUDP opens a batching UDP socket.
+func (n Net) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
@@ -47,5 +52,5 @@ func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	if !ok {
 		return c, nil
 	}
-	return newBatchConn(uc, n.counters), nil
+	return NewBatchConn(uc, n.Counters), nil
 }

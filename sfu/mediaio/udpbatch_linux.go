@@ -1,6 +1,6 @@
 //go:build linux
 
-package sfu
+package mediaio
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ type batchConn struct {
 	*net.UDPConn
 	raw      syscall.RawConn
 	v6       bool // an AF_INET6 socket: IPv4 peers are written as ::ffff:a.b.c.d
-	counters *udpCounters
+	counters *Counters
 
 	rmu    sync.Mutex // pion has one reader; the lock keeps a second one safe
 	rd     *mmsgs
@@ -85,10 +85,10 @@ func newMmsgs(slot int) *mmsgs {
 	return m
 }
 
-// newBatchConn takes over c. If the socket cannot be reached for raw system
+// NewBatchConn takes over c. If the socket cannot be reached for raw system
 // calls, c is returned as it is (pion then reads and writes it one datagram
 // at a time).
-func newBatchConn(c *net.UDPConn, counters *udpCounters) transport.UDPConn {
+func NewBatchConn(c *net.UDPConn, counters *Counters) transport.UDPConn {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return c
@@ -138,7 +138,7 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			b.rnxt++
 			h := &b.rd.hdrs[i]
 			if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
-				b.counters.recvErrors.Add(1)
+				b.counters.RecvErrors.Add(1)
 				continue // larger than a slot: dropped, as a short read would garble it
 			}
 			addr, ok := decodeSockaddr(&b.rd.names[i], h.Hdr.Namelen)
@@ -169,8 +169,8 @@ func (b *batchConn) readBatch() error {
 	if b.rerrno != 0 {
 		return &net.OpError{Op: "read", Net: "udp", Source: b.LocalAddr(), Err: b.rerrno}
 	}
-	b.counters.recvCalls.Add(1)
-	b.counters.received.Add(uint64(b.rn))
+	b.counters.RecvCalls.Add(1)
+	b.counters.Received.Add(uint64(b.rn))
 	return nil
 }
 
@@ -291,10 +291,10 @@ func (b *batchConn) sender() {
 func (b *batchConn) send(m *mmsgs) {
 	b.sm, b.ssent, b.scalls = m, 0, 0
 	if err := b.raw.Write(b.sendFn); err != nil && b.ssent < m.n {
-		b.counters.sendErrors.Add(uint64(m.n - b.ssent)) // closed, or a write deadline
+		b.counters.SendErrors.Add(uint64(m.n - b.ssent)) // closed, or a write deadline
 	}
-	b.counters.sendCalls.Add(uint64(b.scalls))
-	b.counters.sent.Add(uint64(b.ssent))
+	b.counters.SendCalls.Add(uint64(b.scalls))
+	b.counters.Sent.Add(uint64(b.ssent))
 	b.sm = nil
 }
 
@@ -315,7 +315,7 @@ func (b *batchConn) sendSome(fd uintptr) bool {
 		default:
 			// The first datagram left failed (sendmmsg reports an
 			// error only when none was sent): drop it, go on.
-			b.counters.sendErrors.Add(1)
+			b.counters.SendErrors.Add(1)
 			b.ssent++
 		}
 	}

@@ -1,4 +1,4 @@
-package sfu
+package mediaio
 
 import (
 	"encoding/binary"
@@ -24,9 +24,9 @@ const (
 	// remembers: about 3 s of 1.5 Mbit/s video, past which a packet is not
 	// worth asking for.
 	nackWindow = 512
-	// nackTries is how many times a missing packet is asked for, one
+	// NACKTries is how many times a missing packet is asked for, one
 	// nackInterval apart, before we give up on it.
-	nackTries    = 5
+	NACKTries    = 5
 	nackInterval = 100 * time.Millisecond
 	// reportEvery is how often receiver reports go out, in nackIntervals:
 	// once a second, as browsers and pion do for a point-to-point session
@@ -34,9 +34,11 @@ const (
 	reportEvery = 10
 )
 
-type rxReportsFactory struct{}
+// ReceiverFeedbackFactory makes the interceptor that sends receiver
+// reports and NACKs for what a connection receives.
+type ReceiverFeedbackFactory struct{}
 
-func (rxReportsFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+func (ReceiverFeedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &rxReports{
 		ssrc:    rand.Uint32(), //nolint:gosec // an SSRC, not a secret
 		streams: map[uint32]*rxStream{},
@@ -229,7 +231,7 @@ func (s *rxStream) missing(dst []uint16) []uint16 {
 	span := min(uint32(nackWindow-1), s.cycles+uint32(s.maxSeq)-s.base)
 	for q := s.maxSeq - uint16(span); q != s.maxSeq; q++ {
 		i := q % nackWindow
-		if s.seen[i/64]&(1<<(i%64)) != 0 || s.tries[i] >= nackTries {
+		if s.seen[i/64]&(1<<(i%64)) != 0 || s.tries[i] >= NACKTries {
 			continue
 		}
 		s.tries[i]++

@@ -1,13 +1,10 @@
-package sfu
+package mediaio
 
 import (
 	"testing"
-	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
-	"go.uber.org/goleak"
 )
 
 // TestTransportSequence reads the transport-wide sequence number out of
@@ -58,7 +55,7 @@ func TestTransportSequence(t *testing.T) {
 		{"cut short", build(0xBEDE, 0, seq)[:15], 0, false},
 		{"too short for RTP", []byte{0x90, 0}, 0, false},
 	} {
-		got, ok := transportSequence(tc.pkt, id)
+		got, ok := TransportSequence(tc.pkt, id)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%s: %#x, %v; want %#x, %v", tc.name, got, ok, tc.want, tc.ok)
 		}
@@ -69,7 +66,7 @@ func TestTransportSequence(t *testing.T) {
 	padded = append(padded, 0xBE, 0xDE, 0, 3, 0, 0) // 3 words: two padding bytes first
 	padded = append(padded, p[16:16+8]...)
 	padded = append(padded, 0, 0) // and two after, to the word boundary
-	if got, ok := transportSequence(padded, id); !ok || got != 0xabcd {
+	if got, ok := TransportSequence(padded, id); !ok || got != 0xabcd {
 		t.Errorf("padded: %#x, %v", got, ok)
 	}
 }
@@ -77,7 +74,7 @@ func TestTransportSequence(t *testing.T) {
 // TestTWCCNumbering: every packet a connection sends carries the next
 // transport-wide number, across its streams, without allocating.
 func TestTWCCNumbering(t *testing.T) {
-	i, _ := twccNumberFactory{}.NewInterceptor("")
+	i, _ := TWCCNumberingFactory{}.NewInterceptor("")
 	info := &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", ID: 5}}}
 	got := make([]uint16, 0, 16)
 	buf := make([]byte, 1500)
@@ -86,7 +83,7 @@ func TestTWCCNumbering(t *testing.T) {
 		if err != nil {
 			return 0, err
 		}
-		n, ok := transportSequence(buf[:m], 5)
+		n, ok := TransportSequence(buf[:m], 5)
 		if !ok {
 			t.Fatal("no transport-wide number on a sent packet")
 		}
@@ -110,47 +107,5 @@ func TestTWCCNumbering(t *testing.T) {
 		_, _ = a.Write(h, nil, nil)
 	}); allocs > 0 {
 		t.Errorf("numbering a packet allocates %.1f times", allocs)
-	}
-}
-
-// TestTransportWideCC with real pion peers: a publisher that numbers its
-// packets (as browsers do) gets transport-cc feedback acknowledging them,
-// and what a subscriber receives is numbered by the SFU, in one increasing
-// sequence across its tracks.
-func TestTransportWideCC(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU closes
-	s := newTestSFU(t, nil)
-	numbering := func(m *webrtc.MediaEngine, r *interceptor.Registry) error {
-		if err := webrtc.RegisterDefaultInterceptors(m, r); err != nil {
-			return err
-		}
-		return webrtc.ConfigureTWCCHeaderExtensionSender(m, r)
-	}
-	a := joinPeer(t, s, "room", "alice", peerOptions{interceptors: numbering})
-	defer a.close()
-	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})
-	defer b.close()
-	waitMedia(t, b, 50, a)
-	waitFor(t, 5*time.Second, "alice's packets acknowledged by transport-cc feedback", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.twccAcks >= 50
-	})
-
-	seen := map[int32]bool{}
-	for _, kind := range []string{"audio", "video"} {
-		pkts := b.stats("alice", kind).pkts
-		for i, p := range pkts {
-			if p.twcc < 0 {
-				t.Fatalf("%s packet %d reached bob without a transport-wide number", kind, i)
-			}
-			if i > 0 && int16(uint16(p.twcc)-uint16(pkts[i-1].twcc)) <= 0 {
-				t.Fatalf("%s packets numbered %d then %d", kind, pkts[i-1].twcc, p.twcc)
-			}
-			if seen[p.twcc] {
-				t.Fatalf("transport-wide number %d used twice", p.twcc)
-			}
-			seen[p.twcc] = true
-		}
 	}
 }

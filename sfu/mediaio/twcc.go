@@ -1,4 +1,4 @@
-package sfu
+package mediaio
 
 import (
 	"encoding/binary"
@@ -41,11 +41,11 @@ func twccExtensionID(exts []interceptor.RTPHeaderExtension) uint8 {
 	return 0
 }
 
-// twccFeedbackFactory makes the receiving end: one recorder per
+// TWCCFeedbackFactory makes the receiving end: one recorder per
 // PeerConnection (the sequence is transport-wide).
-type twccFeedbackFactory struct{}
+type TWCCFeedbackFactory struct{}
 
-func (twccFeedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+func (TWCCFeedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &twccFeedback{
 		rec:   twcc.NewRecorder(rand.Uint32()), //nolint:gosec // an SSRC, not a secret
 		start: time.Now(),
@@ -85,7 +85,7 @@ func (f *twccFeedback) BindRemoteStream(info *interceptor.StreamInfo, reader int
 		if err != nil {
 			return n, a, err
 		}
-		if seq, ok := transportSequence(b[:n], id); ok {
+		if seq, ok := TransportSequence(b[:n], id); ok {
 			at := time.Since(f.start).Microseconds()
 			f.mu.Lock()
 			f.rec.Record(ssrc, seq, at)
@@ -130,10 +130,10 @@ func (f *twccFeedback) Close() error {
 	return nil
 }
 
-// transportSequence reads the transport-wide sequence number (two bytes,
+// TransportSequence reads the transport-wide sequence number (two bytes,
 // §2) out of an RTP packet's header extension block, in either of RFC
 // 8285's forms, without parsing the rest of the header.
-func transportSequence(p []byte, id uint8) (uint16, bool) {
+func TransportSequence(p []byte, id uint8) (uint16, bool) {
 	if len(p) < 12 || p[0]>>6 != 2 || p[0]&0x10 == 0 {
 		return 0, false
 	}
@@ -187,11 +187,11 @@ func transportSequence(p []byte, id uint8) (uint16, bool) {
 	return 0, false
 }
 
-// twccNumberFactory makes the sending end: every packet we send on a
+// TWCCNumberingFactory makes the sending end: every packet we send on a
 // connection gets the next transport-wide sequence number.
-type twccNumberFactory struct{}
+type TWCCNumberingFactory struct{}
 
-func (twccNumberFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+func (TWCCNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &twccNumber{}, nil
 }
 
