@@ -10,18 +10,23 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	pionreport "github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu/mediaio"
 )
 
 // newAPI builds the pion API every simulated participant shares: the codecs the
-// server negotiates (Opus 111, VP8 96), the interceptors a browser runs (NACK,
-// RTCP reports, transport-wide congestion control feedback) and ICE limited to
-// loopback when the server is on loopback.
+// server negotiates (Opus 111, VP8 96), the feedback a browser gives (NACK,
+// RTCP reports, transport-wide congestion control) and ICE limited to loopback
+// when the server is on loopback.
 func newAPI(loopbackOnly bool, logs logging.LoggerFactory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
@@ -48,14 +53,34 @@ func newAPI(loopbackOnly bool, logs logging.LoggerFactory) (*webrtc.API, error) 
 	}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("register vp8: %w", err)
 	}
+	// The feedback a browser gives, from the SFU's own allocation-free
+	// interceptors (vclinic/sfu/mediaio), so that the load tool costs less
+	// than the server it loads: receiver reports and NACKs for what a
+	// participant receives, transport-cc feedback for it and numbers on
+	// what it sends; pion's NACK responder answers the server's NACKs and
+	// its sender reports describe what is sent.
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(logs)); err != nil {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, fmt.Errorf("transport-cc extension: %w", err)
+		}
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, fmt.Errorf("header extensions: %w", err)
+	}
+	responder, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(logs))
+	if err != nil {
 		return nil, fmt.Errorf("interceptors: %w", err)
 	}
-	// Browsers also number outgoing packets for transport-cc.
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+	sender, err := pionreport.NewSenderInterceptor(pionreport.WithSenderLoggerFactory(logs))
+	if err != nil {
 		return nil, fmt.Errorf("interceptors: %w", err)
 	}
+	reg.Add(responder)
+	reg.Add(sender)
+	reg.Add(mediaio.ReceiverFeedbackFactory{})
+	reg.Add(mediaio.TWCCFeedbackFactory{})
+	reg.Add(mediaio.TWCCNumberingFactory{})
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
