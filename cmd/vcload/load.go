@@ -43,57 +43,11 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	base, _ := url.Parse(cfg.URLs[0]) // validated
-	host := base.Hostname()
-	loopback := host == "localhost"
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		loopback = true
-	}
-	keys, err := openServerKeys(ctx, cfg.Data, cfg.Postgres)
+	lr, err := prepareLoad(ctx, cfg, log, progress)
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(loopback, pionLogs(cfg.Verbose, progress))
-	if err != nil {
-		return nil, err
-	}
-	var wsURLs, metricsURLs []string
-	for _, raw := range cfg.URLs {
-		u, _ := url.Parse(raw) // validated
-		ws := *u
-		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-		ws.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
-		wsURLs = append(wsURLs, ws.String())
-		metricsURLs = append(metricsURLs, strings.TrimSuffix(u.String(), "/")+"/metrics")
-	}
-	env := &peerEnv{
-		api:         api,
-		dialer:      &websocket.Dialer{HandshakeTimeout: cfg.JoinTimeout, Subprotocols: []string{signaling.ProtocolName}},
-		wsURLs:      wsURLs,
-		joinTimeout: cfg.JoinTimeout,
-		log:         log,
-		latency:     &latencyHistogram{},
-	}
-	httpClient := &http.Client{Timeout: 5 * time.Second}
-
-	var pids []string
-	for _, p := range cfg.ServerPIDs {
-		pids = append(pids, strconv.Itoa(p))
-	}
-	ticks, ticksKnown := int64(100), false
-	var idle procSample
-	if len(pids) > 0 {
-		ticks, ticksKnown = clockTicks(ctx)
-		if idle, err = readProcs(pids, ticks); err != nil {
-			return nil, fmt.Errorf("-server-pid: %w", err)
-		}
-	}
-
-	clinician, err := loadClinician(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	parts, err := newParticipants(cfg, keys, env, clinician)
+	parts, err := newParticipants(cfg, cfg.Rooms, lr.keys, lr.env, lr.clinician)
 	if err != nil {
 		return nil, err
 	}
@@ -115,47 +69,118 @@ func runLoad(parent context.Context, cfg config, log *slog.Logger, progress io.W
 	}
 	fmt.Fprintf(progress, "vcload: %d joined, %d failed; warming up for %s, then measuring for %s\n",
 		joined, n-joined, cfg.Warmup, cfg.Duration)
+	return lr.measure(ctx, cfg, parts, startErrs, joined)
+}
+
+// loadRun is what a run needs besides its participants: the server's keys,
+// the shared pion API, and how to read the server's processes and metrics.
+type loadRun struct {
+	keys       *signaling.Keyring
+	env        *peerEnv
+	clinician  string
+	pids       []string
+	ticks      int64
+	ticksKnown bool
+	idle       procSample // the server before the first join
+	metrics    []string
+	http       *http.Client
+}
+
+// prepareLoad opens the server's keys, builds the pion API and takes the
+// server's figures before anyone joins; cfg has been validated.
+func prepareLoad(ctx context.Context, cfg config, log *slog.Logger, progress io.Writer) (*loadRun, error) {
+	base, _ := url.Parse(cfg.URLs[0]) // validated
+	host := base.Hostname()
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	lr := &loadRun{ticks: 100, http: &http.Client{Timeout: 5 * time.Second}}
+	var err error
+	if lr.keys, err = openServerKeys(ctx, cfg.Data, cfg.Postgres); err != nil {
+		return nil, err
+	}
+	api, err := newAPI(loopback, pionLogs(cfg.Verbose, progress))
+	if err != nil {
+		return nil, err
+	}
+	var wsURLs []string
+	for _, raw := range cfg.URLs {
+		u, _ := url.Parse(raw) // validated
+		ws := *u
+		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+		ws.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
+		wsURLs = append(wsURLs, ws.String())
+		lr.metrics = append(lr.metrics, strings.TrimSuffix(u.String(), "/")+"/metrics")
+	}
+	lr.env = &peerEnv{
+		api:         api,
+		dialer:      &websocket.Dialer{HandshakeTimeout: cfg.JoinTimeout, Subprotocols: []string{signaling.ProtocolName}},
+		wsURLs:      wsURLs,
+		joinTimeout: cfg.JoinTimeout,
+		log:         log,
+		latency:     &latencyHistogram{},
+	}
+	for _, p := range cfg.ServerPIDs {
+		lr.pids = append(lr.pids, strconv.Itoa(p))
+	}
+	if len(lr.pids) > 0 {
+		lr.ticks, lr.ticksKnown = clockTicks(ctx)
+		if lr.idle, err = readProcs(lr.pids, lr.ticks); err != nil {
+			return nil, fmt.Errorf("-server-pid: %w", err)
+		}
+	}
+	if lr.clinician, err = loadClinician(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return lr, nil
+}
+
+// take is every counter now: the participants', the server's processes
+// and its metrics.
+func (lr *loadRun) take(ctx context.Context, parts []*participant) (snapshot, error) {
+	s := snapshotOf(parts)
+	var err error
+	if len(lr.pids) > 0 {
+		if s.server, err = readProcs(lr.pids, lr.ticks); err != nil {
+			return s, fmt.Errorf("server process: %w (did it exit?)", err)
+		}
+	}
+	s.self, _ = readProc("self", lr.ticks)
+	s.selfDrops, _ = udpDrops("self")
+	for _, pid := range lr.pids {
+		drops, err := udpDrops(pid)
+		s.serverDrops += drops
+		s.serverDropsErr = errors.Join(s.serverDropsErr, err)
+	}
+	s.load = loadAverage()
+	for _, m := range lr.metrics {
+		c, err := scrapeMetrics(ctx, lr.http, m)
+		s.counters.add(c)
+		s.countersErr = errors.Join(s.countersErr, err)
+	}
+	return s, nil
+}
+
+// measure waits out the warm-up, then reports one window.
+func (lr *loadRun) measure(ctx context.Context, cfg config, parts []*participant, startErrs []error, joined int) (*report, error) {
 	if !sleep(ctx, cfg.Warmup) {
 		return nil, fmt.Errorf("interrupted during the warm-up: %w", ctx.Err())
 	}
-
-	take := func() (snapshot, error) {
-		s := snapshotOf(parts)
-		var err error
-		if len(pids) > 0 {
-			if s.server, err = readProcs(pids, ticks); err != nil {
-				return s, fmt.Errorf("server process: %w (did it exit?)", err)
-			}
-		}
-		s.self, _ = readProc("self", ticks)
-		s.selfDrops, _ = udpDrops("self")
-		for _, pid := range pids {
-			drops, err := udpDrops(pid)
-			s.serverDrops += drops
-			s.serverDropsErr = errors.Join(s.serverDropsErr, err)
-		}
-		s.load = loadAverage()
-		for _, m := range metricsURLs {
-			c, err := scrapeMetrics(ctx, httpClient, m)
-			s.counters.add(c)
-			s.countersErr = errors.Join(s.countersErr, err)
-		}
-		return s, nil
-	}
-	from, err := take()
+	from, err := lr.take(ctx, parts)
 	if err != nil {
 		return nil, err
 	}
 	if !sleep(ctx, cfg.Duration) {
 		return nil, fmt.Errorf("interrupted during the measurement: %w", ctx.Err())
 	}
-	to, err := take()
+	to, err := lr.take(ctx, parts)
 	if err != nil {
 		return nil, err
 	}
 	rep := buildReport(cfg, parts, startErrs, from, to)
-	if len(pids) > 0 {
-		rep.Server = serverFiguresOf(cfg.ServerPIDs, ticks, ticksKnown, idle, from, to, joined)
+	if len(lr.pids) > 0 {
+		rep.Server = serverFiguresOf(cfg.ServerPIDs, lr.ticks, lr.ticksKnown, lr.idle, from, to, joined)
 	}
 	return rep, nil
 }
@@ -227,16 +252,17 @@ func loadClinician(ctx context.Context, cfg config) (string, error) {
 	return u.ID, nil
 }
 
-// newParticipants mints a token for everyone: a clinician first in each room, the
-// others patients of that room. Room ids carry a random run id, so that a second
-// run never meets the first one's participants still in their grace period.
-func newParticipants(cfg config, keys *signaling.Keyring, env *peerEnv, clinician string) ([]*participant, error) {
+// newParticipants mints a token for everyone in rooms rooms of cfg.Size: a
+// clinician first in each room, the others patients of that room. Room ids carry
+// a random id, so that a second run (or step) never meets another's
+// participants still in their grace period.
+func newParticipants(cfg config, rooms int, keys *signaling.Keyring, env *peerEnv, clinician string) ([]*participant, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	run := hex.EncodeToString(b)
 	ttl := time.Hour
 	var parts []*participant
-	for r := range cfg.Rooms {
+	for r := range rooms {
 		room := fmt.Sprintf("load-%s-%d", run, r)
 		for i := range cfg.Size {
 			req := signaling.TokenRequest{

@@ -4,7 +4,9 @@
 // browser does, and reports join times, packets received and lost, the one-way
 // delay through the server (every payload carries its send time), and the
 // server's CPU time per forwarded packet and memory per participant (from /proc).
-// With -idle it opens idle signaling connections instead (idle.go).
+// With -idle it opens idle signaling connections instead (idle.go); with
+// -capacity it adds rooms step by step until the server no longer holds
+// (capacity.go).
 //
 // It mints its own tokens with the server's signing keys, so it needs the server's
 // data directory, and it reads the server's /proc entries, so it must run on the
@@ -63,6 +65,12 @@ type config struct {
 	// Idle, when more than 0, opens that many idle signaling WebSockets
 	// instead of media participants (idle.go).
 	Idle int
+	// Capacity searches for the most rooms the server holds, adding Rooms
+	// at a time up to MaxRooms, a step held while at most MaxLoss percent
+	// is lost (capacity.go).
+	Capacity bool
+	MaxRooms int
+	MaxLoss  float64
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -81,6 +89,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL` of a cluster's records, whose signing keys mint the tokens (instead of -data's)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log each participant's progress")
+	fs.BoolVar(&cfg.Capacity, "capacity", false, "search for the server's capacity: add -rooms rooms at a time, measure each step for -duration, and stop at the first step that loses more than -max-loss or where joins fail")
+	fs.IntVar(&cfg.MaxRooms, "max-rooms", 200, "with -capacity, the most rooms to try")
+	fs.Float64Var(&cfg.MaxLoss, "max-loss", 1, "with -capacity, the `percent` of audio or video lost past which a step does not hold")
 	fs.IntVar(&cfg.Idle, "idle", 0, "instead of media, open this `number` of idle signaling WebSockets (two patients a room, not joined) and report the server's memory per connection; raise ulimit -n on both sides first")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "vcload: load a vclinic server with simulated participants.\n\nUsage: vcload [flags]")
@@ -139,6 +150,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("-server-pid %d: want a process id", c.ServerPID)
 	case c.Idle < 0 || c.Idle > 100_000:
 		return fmt.Errorf("-idle %d: want 0-100000", c.Idle)
+	case c.Capacity && (c.MaxRooms < c.Rooms || c.MaxRooms > 500):
+		return fmt.Errorf("-max-rooms %d: want -rooms (%d) to 500", c.MaxRooms, c.Rooms)
+	case c.Capacity && (c.MaxLoss < 0 || c.MaxLoss > 100):
+		return fmt.Errorf("-max-loss %g: want a percentage, 0-100", c.MaxLoss)
+	case c.Capacity && c.Idle > 0:
+		return errors.New("-capacity and -idle: choose one")
 	}
 	return nil
 }
@@ -160,6 +177,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if cfg.Idle > 0 {
 		return runIdleMain(ctx, cfg, stdout, stderr)
+	}
+	if cfg.Capacity {
+		return runCapacityMain(ctx, cfg, log, stdout, stderr)
 	}
 	rep, err := runLoad(ctx, cfg, log, stderr)
 	if err != nil {
@@ -183,6 +203,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rep.Dropped > 0 {
 		fmt.Fprintf(stderr, "vcload: %d participants dropped during the run; first reason: %s\n",
 			rep.Dropped, rep.DropReasons[0])
+		return 1
+	}
+	return 0
+}
+
+// runCapacityMain runs -capacity and prints its report; it returns the exit
+// status: 0 when some step held.
+func runCapacityMain(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr io.Writer) int {
+	rep, err := runCapacity(ctx, cfg, log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload:", err)
+		return 1
+	}
+	if cfg.JSON {
+		err = rep.writeJSON(stdout)
+	} else {
+		err = rep.writeText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vcload: write report:", err)
+		return 1
+	}
+	if rep.Holds == nil {
 		return 1
 	}
 	return 0

@@ -188,7 +188,7 @@ func TestConfigLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Rooms, cfg.Size = 2, 2
-	parts, err := newParticipants(cfg, keys, env, "clin")
+	parts, err := newParticipants(cfg, cfg.Rooms, keys, env, "clin")
 	if err != nil {
 		t.Fatal(err)
 	}
