@@ -92,7 +92,7 @@ func newAPI(loopbackOnly bool, logs logging.LoggerFactory) (*webrtc.API, error) 
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	se.SetNet(bigReceiveBuffers{std})
+	se.SetNet(mediaio.Net{Net: bigReceiveBuffers{std}, Counters: &mediaio.Counters{}})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se)), nil
 }
