@@ -65,6 +65,7 @@ var importRules = map[string][]string{
 	"vclinic/signaling":                    {"vclinic/sfu/..."},
 	"vclinic/signaling/cluster":            {"vclinic/internal/records"}, // room leases live in the records
 	"vclinic/internal/redistest":           {},
+	"vclinic/internal/netem":               {},
 	"vclinic/scheduler":                    {"vclinic/internal/records/..."},
 	"vclinic/homekit":                      {"vclinic/internal/records/...", "vclinic/homekit/gatt"},
 	"vclinic/homekit/gatt":                 {},
