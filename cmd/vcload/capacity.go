@@ -14,7 +14,9 @@ import (
 // after each step the load is measured over one window; the search stops at
 // the first step where the server no longer holds (joins fail, participants
 // drop, or more than -max-loss percent of audio or video is lost) or at
-// -max-rooms. The headline is the last step that held: how many rooms of
+// -max-rooms, or where the one-way delay's p99 passes -max-delay (the
+// figure includes both clients' stacks, so it is an upper bound of the
+// server's share). The headline is the last step that held: how many rooms of
 // -size, participants and forwarded packets a second this server carries on
 // this machine.
 
@@ -91,7 +93,7 @@ func runCapacity(parent context.Context, cfg config, log *slog.Logger, progress 
 		if err != nil {
 			return nil, err
 		}
-		st := stepOf(r, cfg.MaxLoss)
+		st := stepOf(r, cfg.MaxLoss, cfg.MaxDelay)
 		rep.Steps = append(rep.Steps, st)
 		fmt.Fprintf(progress, "vcload: %d rooms: %s\n", rooms, st.summary())
 		if !st.Held {
@@ -108,8 +110,9 @@ func runCapacity(parent context.Context, cfg config, log *slog.Logger, progress 
 }
 
 // stepOf judges one window: held means every participant joined and stayed,
-// and at most maxLoss percent of audio and of video was lost.
-func stepOf(r *report, maxLoss float64) capacityStep {
+// at most maxLoss percent of audio and of video was lost, and the delay's
+// p99 was at most maxDelay (0: not judged).
+func stepOf(r *report, maxLoss float64, maxDelay time.Duration) capacityStep {
 	st := capacityStep{
 		Rooms: r.Rooms, Participants: r.Participants,
 		AudioLoss: r.Audio.LossPercent, VideoLoss: r.Video.LossPercent,
@@ -137,6 +140,9 @@ func stepOf(r *report, maxLoss float64) capacityStep {
 	}
 	if st.VideoLoss > maxLoss {
 		why = append(why, fmt.Sprintf("%.2f %% of video lost", st.VideoLoss))
+	}
+	if maxDelay > 0 && r.Latency.Count > 0 && st.DelayP99 > float64(maxDelay)/float64(time.Millisecond) {
+		why = append(why, fmt.Sprintf("delay p99 %.1f ms", st.DelayP99))
 	}
 	st.Held = len(why) == 0
 	st.Why = strings.Join(why, "; ")

@@ -18,7 +18,7 @@ func TestCapacitySearch(t *testing.T) {
 	}
 	srv, dir, _ := startServer(t)
 	cfg := config{
-		URL: srv.URL, Data: dir, Rooms: 1, Size: 2, Capacity: true, MaxRooms: 2, MaxLoss: 1,
+		URL: srv.URL, Data: dir, Rooms: 1, Size: 2, Capacity: true, MaxRooms: 2, MaxLoss: 1, MaxDelay: time.Second,
 		Duration: time.Second, Warmup: 500 * time.Millisecond, Ramp: 20 * time.Millisecond,
 		JoinTimeout: 15 * time.Second, ServerPID: os.Getpid(),
 	}
@@ -46,17 +46,25 @@ func TestCapacitySearch(t *testing.T) {
 func TestCapacityStep(t *testing.T) {
 	ok := &report{Rooms: 3, Participants: 6, Joined: 6}
 	ok.Audio.LossPercent, ok.Video.LossPercent = 0.5, 1.0
-	if st := stepOf(ok, 1); !st.Held || st.Why != "" {
+	if st := stepOf(ok, 1, 50*time.Millisecond); !st.Held || st.Why != "" {
 		t.Fatalf("%+v: want held at 1 %% video loss", st)
 	}
 	lossy := *ok
 	lossy.Video.LossPercent = 1.5
-	if st := stepOf(&lossy, 1); st.Held || !strings.Contains(st.Why, "1.50 % of video lost") {
+	if st := stepOf(&lossy, 1, 50*time.Millisecond); st.Held || !strings.Contains(st.Why, "1.50 % of video lost") {
 		t.Fatalf("%+v: want not held for video loss", st)
+	}
+	slow := *ok
+	slow.Latency = latencyFigures{Count: 100, P50: 3, P99: 80}
+	if st := stepOf(&slow, 1, 50*time.Millisecond); st.Held || !strings.Contains(st.Why, "delay p99 80.0 ms") {
+		t.Fatalf("%+v: want not held for the delay", st)
+	}
+	if st := stepOf(&slow, 1, 0); !st.Held {
+		t.Fatalf("%+v: want held with the delay not judged", st)
 	}
 	failing := *ok
 	failing.Failed, failing.FailureReasons = 1, []string{"join: busy"}
-	if st := stepOf(&failing, 1); st.Held || !strings.Contains(st.Why, "1 joins failed (join: busy)") {
+	if st := stepOf(&failing, 1, 50*time.Millisecond); st.Held || !strings.Contains(st.Why, "1 joins failed (join: busy)") {
 		t.Fatalf("%+v: want not held for a failed join", st)
 	}
 }

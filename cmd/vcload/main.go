@@ -71,6 +71,7 @@ type config struct {
 	Capacity bool
 	MaxRooms int
 	MaxLoss  float64
+	MaxDelay time.Duration
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -89,9 +90,10 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL` of a cluster's records, whose signing keys mint the tokens (instead of -data's)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log each participant's progress")
-	fs.BoolVar(&cfg.Capacity, "capacity", false, "search for the server's capacity: add -rooms rooms at a time, measure each step for -duration, and stop at the first step that loses more than -max-loss or where joins fail")
+	fs.BoolVar(&cfg.Capacity, "capacity", false, "search for the server's capacity: add -rooms rooms at a time, measure each step for -duration, and stop at the first step that loses more than -max-loss, is slower than -max-delay, or where joins fail")
 	fs.IntVar(&cfg.MaxRooms, "max-rooms", 200, "with -capacity, the most rooms to try")
 	fs.Float64Var(&cfg.MaxLoss, "max-loss", 1, "with -capacity, the `percent` of audio or video lost past which a step does not hold")
+	fs.DurationVar(&cfg.MaxDelay, "max-delay", 50*time.Millisecond, "with -capacity, the one-way delay's p99 past which a step does not hold (0: not judged)")
 	fs.IntVar(&cfg.Idle, "idle", 0, "instead of media, open this `number` of idle signaling WebSockets (two patients a room, not joined) and report the server's memory per connection; raise ulimit -n on both sides first")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "vcload: load a vclinic server with simulated participants.\n\nUsage: vcload [flags]")
@@ -154,6 +156,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-max-rooms %d: want -rooms (%d) to 500", c.MaxRooms, c.Rooms)
 	case c.Capacity && (c.MaxLoss < 0 || c.MaxLoss > 100):
 		return fmt.Errorf("-max-loss %g: want a percentage, 0-100", c.MaxLoss)
+	case c.Capacity && (c.MaxDelay < 0 || c.MaxDelay > time.Minute):
+		return fmt.Errorf("-max-delay %s: want 0-1m", c.MaxDelay)
 	case c.Capacity && c.Idle > 0:
 		return errors.New("-capacity and -idle: choose one")
 	}
