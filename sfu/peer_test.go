@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"vclinic/internal/netem"
 	"vclinic/sfu/mediaio"
 )
 
@@ -74,6 +77,11 @@ type peerOptions struct {
 	// dropVideo: video packets with these sequence numbers are not sent,
 	// as if lost on the way.
 	dropVideo func(seq uint16) bool
+	// via puts the client behind an emulated network path: it is told the
+	// proxy's address instead of the SFU's, and the SFU is never told the
+	// client's, so it learns the proxy's side as a peer-reflexive
+	// candidate (RFC 8445 §7.3.1.3).
+	via *netem.Proxy
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
@@ -148,6 +156,9 @@ type testPeer struct {
 	nacked    map[uint16]int                         // video sequence numbers asked for again, how often
 	reports   []rtcp.ReceptionReport                 // receiver report blocks about the video
 	dropVideo func(seq uint16) bool
+	// With a proxy, " <SFU port> typ" in what the SFU sends becomes the
+	// proxy's port.
+	sfuPort, proxyPort string
 }
 
 // received is what arrived on one (stream id, track id).
@@ -173,6 +184,9 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	tp.videoPackets = max(o.videoPackets, 1)
 	tp.dropVideo = o.dropVideo
 	tp.nacked = map[uint16]int{}
+	if o.via != nil {
+		tp.sfuPort, tp.proxyPort = strconv.Itoa(s.UDPPort()), strconv.Itoa(int(o.via.Addr().Port()))
+	}
 	var settings []func(*webrtc.SettingEngine)
 	if o.duplicates {
 		settings = append(settings, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
@@ -195,7 +209,7 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	// Our candidates go straight to the SFU, which holds early ones.
 	for pc, conn := range map[PC]*webrtc.PeerConnection{Publish: tp.pub, Subscribe: tp.sub} {
 		conn.OnICECandidate(func(c *webrtc.ICECandidate) {
-			if c == nil {
+			if c == nil || o.via != nil {
 				return
 			}
 			if err := tp.p.AddCandidate(pc, c.ToJSON()); err != nil && !errors.Is(err, ErrClosed) {
@@ -224,6 +238,7 @@ func (tp *testPeer) Candidate(pc PC, c *webrtc.ICECandidateInit) {
 		return
 	}
 	cand := *c
+	cand.Candidate = tp.viaProxy(cand.Candidate)
 	tp.enqueue(func() {
 		conn := tp.pub
 		if pc == Subscribe {
@@ -233,6 +248,25 @@ func (tp *testPeer) Candidate(pc PC, c *webrtc.ICECandidateInit) {
 			tp.fail("client AddICECandidate(%s): %v", pc, err)
 		}
 	})
+}
+
+// viaProxy points the SFU's UDP candidates in s at the proxy, if any.
+func (tp *testPeer) viaProxy(s string) string {
+	if tp.proxyPort == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, " "+tp.sfuPort+" typ ", " "+tp.proxyPort+" typ ")
+}
+
+// hideCandidates drops the client's candidates from its description when
+// it is behind a proxy, so that the SFU reaches it only through the proxy.
+func (tp *testPeer) hideCandidates(sdp string) string {
+	if tp.proxyPort == "" {
+		return sdp
+	}
+	lines := strings.SplitAfter(sdp, "\n")
+	lines = slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, "a=candidate:") })
+	return strings.Join(lines, "")
 }
 
 // ConnectionState implements Handler.
@@ -291,7 +325,7 @@ func (tp *testPeer) answer(offer string) {
 		}
 		return
 	}
-	if err := tp.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := tp.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: tp.viaProxy(offer)}); err != nil {
 		tp.fail("client SetRemoteDescription(subscribe offer): %v", err)
 		return
 	}
@@ -304,7 +338,7 @@ func (tp *testPeer) answer(offer string) {
 		return
 	}
 	tp.offerOutstanding.Store(false)
-	if err := tp.p.HandleAnswer(a.SDP); err != nil {
+	if err := tp.p.HandleAnswer(tp.hideCandidates(a.SDP)); err != nil {
 		tp.fail("HandleAnswer: %v", err)
 	}
 	tp.offers.Add(1)
@@ -320,12 +354,12 @@ func (tp *testPeer) publish() {
 		tp.fail("client publish offer: %v", err)
 		return
 	}
-	a, err := tp.p.HandleOffer(o.SDP)
+	a, err := tp.p.HandleOffer(tp.hideCandidates(o.SDP))
 	if err != nil {
 		tp.fail("HandleOffer: %v", err)
 		return
 	}
-	if err := tp.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a}); err != nil {
+	if err := tp.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: tp.viaProxy(a)}); err != nil {
 		tp.fail("client SetRemoteDescription(publish answer): %v", err)
 	}
 }

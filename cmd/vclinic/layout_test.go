@@ -83,6 +83,7 @@ var importRules = map[string][]string{
 // records database's own tests start their databases with recordstest; the
 // home gateway's tests run it against the real readings API.
 var testImportRules = map[string][]string{
+	"vclinic/sfu":                    {"vclinic/sfu/mediaio", "vclinic/internal/netem"}, // impaired paths in media tests
 	"vclinic/internal/records":       {"vclinic/internal/records/recordstest"},
 	"vclinic/internal/records/audit": {"vclinic/internal/records/recordstest"},
 	"vclinic/cmd/homegw":             {"vclinic/homekit", "vclinic/internal/records/..."},

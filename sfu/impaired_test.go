@@ -1,0 +1,120 @@
+package sfu
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"vclinic/internal/netem"
+)
+
+// behindProxy starts a proxy in front of the SFU's UDP port for clients
+// that join with peerOptions{via: proxy}.
+func behindProxy(t *testing.T, s *SFU) *netem.Proxy {
+	t.Helper()
+	p, err := netem.NewProxy("127.0.0.1:0", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(s.UDPPort())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// residualLoss is the share of the sequence numbers from..to (inclusive,
+// wrapping) that never arrived.
+func residualLoss(pkts []rxPacket, from, to uint16) float64 {
+	seen := map[uint16]bool{}
+	for _, p := range pkts {
+		seen[p.seq] = true
+	}
+	missing, n := 0, 0
+	for q := from; ; q++ {
+		n++
+		if !seen[q] {
+			missing++
+		}
+		if q == to {
+			break
+		}
+	}
+	return float64(missing) / float64(n)
+}
+
+// TestLossyDownlink: a subscriber whose downlink loses 5 % of packets
+// gets the video back through NACKs (RFC 4585), and still hears most of
+// the audio; the path is what the proxy made it.
+func TestLossyDownlink(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU and the proxy close
+	s := newTestSFU(t, nil)
+	proxy := behindProxy(t, s)
+	a := joinPeer(t, s, "room", "alice", peerOptions{videoPackets: 4})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	if flows := proxy.Flows(); len(flows) == 0 {
+		t.Fatal("bob's media does not go through the proxy")
+	}
+	downStats := func() (lost, sent int64) {
+		for _, f := range proxy.Flows() {
+			_, down := f.Stats()
+			lost, sent = lost+down.Lost, sent+down.Sent
+		}
+		return lost, sent
+	}
+	lost0, sent0 := downStats()
+	proxy.SetDefault(netem.Impairment{}, netem.Impairment{Loss: 0.05})
+	start, end := map[string]uint16{}, map[string]uint16{}
+	for kind, perSecond := range map[string]uint16{"audio": 50, "video": 200} {
+		pkts := b.stats("alice", kind).pkts
+		start[kind] = pkts[len(pkts)-1].seq + 1
+		end[kind] = start[kind] + 3*perSecond // the next 3 s, well inside the 4 s of loss
+	}
+	time.Sleep(4 * time.Second)
+	lost1, sent1 := downStats()
+	proxy.SetDefault(netem.Impairment{}, netem.Impairment{})
+	time.Sleep(time.Second) // the last repairs
+	lost, sent := lost1-lost0, sent1-sent0
+	if frac := float64(lost) / float64(sent); frac < 0.03 || frac > 0.07 {
+		t.Fatalf("the proxy lost %d of %d datagrams to bob, want about 5 %%", lost, sent)
+	}
+	video := residualLoss(b.stats("alice", "video").pkts, start["video"], end["video"])
+	audio := residualLoss(b.stats("alice", "audio").pkts, start["audio"], end["audio"])
+	t.Logf("downlink lost %.1f %% of datagrams; after recovery video %.2f %%, audio %.2f %% (audio has no NACK; RED comes next)",
+		100*float64(lost)/float64(sent), 100*video, 100*audio)
+	if video > 0.01 {
+		t.Errorf("%.2f %% of video still missing after NACKs, want under 1 %%", 100*video)
+	}
+	if st := s.Stats(); st.Retransmitted == 0 {
+		t.Errorf("no packet retransmitted to bob: Stats %+v", st)
+	}
+}
+
+// TestDownlinkBlackout: three seconds of nothing to the subscriber, and the
+// media comes back by itself when the link does, without a rejoin.
+func TestDownlinkBlackout(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := newTestSFU(t, nil)
+	proxy := behindProxy(t, s)
+	a := joinPeer(t, s, "room", "alice", peerOptions{})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	proxy.SetDefault(netem.Impairment{Blackout: true}, netem.Impairment{Blackout: true})
+	time.Sleep(3 * time.Second)
+	before := map[string]int{"audio": len(b.stats("alice", "audio").pkts), "video": len(b.stats("alice", "video").pkts)}
+	back := time.Now()
+	proxy.SetDefault(netem.Impairment{}, netem.Impairment{})
+	for _, kind := range []string{"audio", "video"} {
+		waitFor(t, 10*time.Second, "bob's "+kind+" back after the black-out", func() bool {
+			return len(b.stats("alice", kind).pkts) >= before[kind]+10
+		})
+		t.Logf("%s back %s after the link", kind, time.Since(back).Round(10*time.Millisecond))
+	}
+	if st := s.Stats(); st.Participants != 2 {
+		t.Fatalf("Stats %+v: want both participants still in the room", st)
+	}
+}
