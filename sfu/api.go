@@ -36,7 +36,8 @@ const (
 // connection before its reader waits.
 const muxReadBufferPackets = 64
 
-// registerCodecs registers only what we forward: Opus and VP8.
+// registerCodecs registers only what we forward: Opus (with RED, RFC 2198)
+// and VP8.
 //
 // H.264 is left out for now: the Firefox builds our patients use have no
 // H.264, and a room that mixes codecs would need per-room negotiation (a
@@ -56,6 +57,20 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 			RTCPFeedback: []webrtc.RTCPFeedback{twcc},
 		},
 		PayloadType: payloadTypeOpus,
+	}
+	// RED first (red.go): a publisher that can sends its voice twice.
+	red := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:     mimeTypeRED,
+			ClockRate:    48000,
+			Channels:     2,
+			SDPFmtpLine:  fmt.Sprintf("%d/%d", payloadTypeOpus, payloadTypeOpus),
+			RTCPFeedback: []webrtc.RTCPFeedback{twcc},
+		},
+		PayloadType: payloadTypeRED,
+	}
+	if err := m.RegisterCodec(red, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register red: %w", err)
 	}
 	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("register opus: %w", err)

@@ -39,8 +39,9 @@ type downTrack struct {
 	codec        webrtc.RTPCodecCapability
 	keyframe     func() // asks the publisher for a keyframe, throttled
 	stats        *counters
-	hist         *history  // the track's last packets, for NACKs; nil for audio
-	epoch        time.Time // the upTrack's, origin of the arrival times enqueue gets
+	hist         *history       // the track's last packets, for NACKs; nil for audio
+	upRED        *atomic.Uint32 // the publisher's payload type for RED (red.go), 0 if none
+	epoch        time.Time      // the upTrack's, origin of the arrival times enqueue gets
 
 	wake chan struct{} // capacity 1: the queue has packets
 	stop chan struct{} // closed by close
@@ -59,7 +60,8 @@ type downTrack struct {
 	bound   bool
 	bindID  string
 	ssrc    uint32
-	pt      uint8
+	pt      uint8 // the negotiated payload type: for audio, Opus's
+	redPT   uint8 // audio: RED's, 0 if the subscriber did not negotiate it
 	ws      webrtc.TrackLocalWriter
 	rw      *rewriter
 	slots   []slot
@@ -91,6 +93,7 @@ type slot struct {
 	size   int
 	seq    uint16
 	ts     uint32
+	pt     uint8
 	marker bool
 }
 
@@ -106,6 +109,7 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		epoch:    up.epoch,
 		stats:    stats,
 		hist:     up.hist,
+		upRED:    &up.redPT,
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -136,7 +140,18 @@ func (dt *downTrack) Kind() webrtc.RTPCodecType { return dt.kind }
 // Bind is called by pion when the subscribe connection has negotiated the
 // track: from now on packets go to ctx's write stream with ctx's SSRC.
 func (dt *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, ok := matchCodec(dt.codec, ctx.CodecParameters())
+	want := dt.codec
+	var redPT uint8
+	if dt.kind == webrtc.RTPCodecTypeAudio {
+		// Opus is what every subscriber must take; RED goes to those who
+		// negotiated it, and the others get the primary encoding.
+		var opusPT uint8
+		opusPT, redPT = audioPayloadTypes(ctx.CodecParameters())
+		if opusPT != 0 && (redPT == 0 || !strings.EqualFold(want.MimeType, mimeTypeRED)) {
+			want.MimeType = webrtc.MimeTypeOpus
+		}
+	}
+	codec, ok := matchCodec(want, ctx.CodecParameters())
 	if !ok {
 		return webrtc.RTPCodecParameters{}, fmt.Errorf("track %s: bind: %w: %s", dt.id, webrtc.ErrUnsupportedCodec, dt.codec.MimeType)
 	}
@@ -145,6 +160,10 @@ func (dt *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	dt.bindID = ctx.ID()
 	dt.ssrc = uint32(ctx.SSRC())
 	dt.pt = uint8(codec.PayloadType)
+	dt.redPT = redPT
+	if dt.kind == webrtc.RTPCodecTypeAudio {
+		dt.pt, _ = audioPayloadTypes(ctx.CodecParameters())
+	}
 	dt.ws = ctx.WriteStream()
 	if dt.rw == nil {
 		// RFC 3550 §5.1: random initial sequence number and timestamp.
@@ -189,6 +208,17 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		dt.mu.Unlock()
 		return
 	}
+	pt := dt.pt
+	if red := uint8(dt.upRED.Load()); red != 0 && h.PayloadType == red {
+		if dt.redPT != 0 {
+			pt = dt.redPT
+		} else if primary, ok := redPrimary(payload); ok {
+			payload = primary
+		} else {
+			dt.mu.Unlock()
+			return // malformed RED: nothing to forward
+		}
+	}
 	seq, ts, ok := dt.rw.rewrite(h.SSRC, h.SequenceNumber, h.Timestamp, now)
 	if !ok {
 		dt.mu.Unlock()
@@ -200,7 +230,7 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 	if !dt.writing && !dt.slow && dt.n == 0 {
 		dt.writing = true
 		dt.sent += uint64(rtpHeaderSize + len(payload))
-		ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
+		ws, ssrc := dt.ws, dt.ssrc
 		dt.mu.Unlock()
 		dt.write(ws, ssrc, pt, seq, ts, h.Marker, payload)
 		// One clock reading per write: the time since the packet arrived
@@ -230,7 +260,7 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		s.buf = make([]byte, receiveMTU)
 	}
 	s.size = copy(s.buf, payload)
-	s.seq, s.ts, s.marker = seq, ts, h.Marker
+	s.seq, s.ts, s.pt, s.marker = seq, ts, pt, h.Marker
 	dt.n++
 	dt.mu.Unlock()
 
@@ -267,12 +297,12 @@ func (dt *downTrack) writeNext() bool {
 		dt.spare = make([]byte, receiveMTU)
 	}
 	s.buf, dt.spare = dt.spare, s.buf
-	size, seq, ts, marker := s.size, s.seq, s.ts, s.marker
+	size, seq, ts, pt, marker := s.size, s.seq, s.ts, s.pt, s.marker
 	dt.head = dt.next(dt.head)
 	dt.n--
 	dt.sent += uint64(rtpHeaderSize + size)
 	dt.writing = true
-	ws, ssrc, pt := dt.ws, dt.ssrc, dt.pt
+	ws, ssrc := dt.ws, dt.ssrc
 	dt.mu.Unlock()
 
 	start := time.Since(monoEpoch)

@@ -360,12 +360,13 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 			up.hist = newHistory(p.sfu.cfg.NACKHistory)
 		}
 		p.sfu.stats.tracks.Add(1)
+		up.redTracks = &p.sfu.stats.redTracks
 		return up
 	})
 	if up == nil {
 		return // left meanwhile
 	}
-	gen := up.setSource(remote)
+	gen := up.setSource(remote, recv.GetParameters().Codecs)
 	p.spawn(func() { drainRTCP(recv) })
 	if created {
 		p.log.Debug("track published", "track", up.id, "ssrc", remote.SSRC(), "codec", remote.Codec().MimeType)

@@ -82,6 +82,9 @@ type peerOptions struct {
 	// client's, so it learns the proxy's side as a peer-reflexive
 	// candidate (RFC 8445 §7.3.1.3).
 	via *netem.Proxy
+	// red: the client negotiates redundant audio (RFC 2198) and, when it
+	// publishes, sends every Opus frame with the one before it.
+	red bool
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
@@ -118,6 +121,27 @@ func clientAPIWith(t testing.TB, networks []webrtc.NetworkType, configure func(*
 		f(&se)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(r), webrtc.WithSettingEngine(se))
+}
+
+// redCodec is audio/red as Chromium offers it.
+var redCodec = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTypeRED, ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"},
+	PayloadType:        payloadTypeRED,
+}
+
+// clientAPIWithRED is clientAPIWith whose codecs include audio/red.
+func clientAPIWithRED(t testing.TB, networks []webrtc.NetworkType, configure func(*webrtc.MediaEngine, *interceptor.Registry) error, settings ...func(*webrtc.SettingEngine)) *webrtc.API {
+	t.Helper()
+	withRED := func(m *webrtc.MediaEngine, r *interceptor.Registry) error {
+		if err := m.RegisterCodec(redCodec, webrtc.RTPCodecTypeAudio); err != nil {
+			return err
+		}
+		if configure == nil {
+			return webrtc.RegisterDefaultInterceptors(m, r)
+		}
+		return configure(m, r)
+	}
+	return clientAPIWith(t, networks, withRED, settings...)
 }
 
 // testPeer is one client: its two connections, a publisher of synthetic
@@ -159,6 +183,7 @@ type testPeer struct {
 	// With a proxy, " <SFU port> typ" in what the SFU sends becomes the
 	// proxy's port.
 	sfuPort, proxyPort string
+	red                bool
 }
 
 // received is what arrived on one (stream id, track id).
@@ -174,6 +199,10 @@ type rxPacket struct {
 	ts   uint32
 	tag  uint32
 	twcc int32 // the transport-wide sequence number, -1 if none
+	pt   uint8
+	// Audio: the frame numbers the payload carries, the primary's and, in
+	// RED, the redundant block's (0 if none).
+	frame, redundant uint32
 }
 
 // joinPeer joins the room and starts publishing audio and video.
@@ -183,6 +212,7 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	tp := &testPeer{t: t, id: id, ctx: ctx, stop: cancel, evKick: make(chan struct{}, 1), received: map[string]*received{}}
 	tp.videoPackets = max(o.videoPackets, 1)
 	tp.dropVideo = o.dropVideo
+	tp.red = o.red
 	tp.nacked = map[uint16]int{}
 	if o.via != nil {
 		tp.sfuPort, tp.proxyPort = strconv.Itoa(s.UDPPort()), strconv.Itoa(int(o.via.Addr().Port()))
@@ -192,6 +222,9 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 		settings = append(settings, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
 	}
 	api := clientAPIWith(t, o.networks, o.interceptors, settings...)
+	if o.red {
+		api = clientAPIWithRED(t, o.networks, o.interceptors, settings...)
+	}
 	var err error
 	if tp.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -368,7 +401,11 @@ func (tp *testPeer) publish() {
 // every 20 ms.
 func (tp *testPeer) startPublishing() {
 	var err error
-	tp.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "cam-and-mic")
+	audioCodec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	if tp.red {
+		audioCodec = redCodec.RTPCodecCapability
+	}
+	tp.audio, err = webrtc.NewTrackLocalStaticRTP(audioCodec, "mic", "cam-and-mic")
 	if err != nil {
 		tp.t.Fatal(err)
 	}
@@ -518,6 +555,9 @@ func (tp *testPeer) sendMedia() {
 		n++
 		binary.BigEndian.PutUint32(audio[1:], n)
 		a := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(n), Timestamp: n * 960}, Payload: audio}
+		if tp.red {
+			a.Payload = redPayload(audio, n)
+		}
 		_ = tp.audio.WriteRTP(a)
 
 		tag := tp.videoTag.Load()
@@ -534,6 +574,38 @@ func (tp *testPeer) sendMedia() {
 			_ = track.WriteRTP(v)
 		}
 	}
+}
+
+// redPayload wraps the Opus frame numbered n in RED (RFC 2198 §3), with
+// frame n-1 (its number, the rest as frame n) as the redundant block.
+func redPayload(frame []byte, n uint32) []byte {
+	prev := append([]byte(nil), frame...)
+	binary.BigEndian.PutUint32(prev[1:], n-1)
+	b := []byte{0x80 | payloadTypeOpus, 0, 0, 0, payloadTypeOpus}
+	hdr := uint32(960)<<10 | uint32(len(prev)) // timestamp offset, block length
+	b[1], b[2], b[3] = byte(hdr>>16), byte(hdr>>8), byte(hdr)
+	b = append(b, prev...)
+	return append(b, frame...)
+}
+
+// audioFrames reads the frame numbers of a test Opus payload, or of a RED
+// one's primary and redundant blocks.
+func audioFrames(p []byte, red bool) (frame, redundant uint32) {
+	if !red {
+		if len(p) >= 5 {
+			frame = binary.BigEndian.Uint32(p[1:])
+		}
+		return frame, 0
+	}
+	primary, ok := redPrimary(p)
+	if !ok || len(primary) < 5 {
+		return 0, 0
+	}
+	frame = binary.BigEndian.Uint32(primary[1:])
+	if p[0]&0x80 != 0 && len(p) >= 4+1+5 {
+		redundant = binary.BigEndian.Uint32(p[4+1+1:])
+	}
+	return frame, redundant
 }
 
 // videoTagOffset is where a test video payload carries its source tag, past
@@ -583,7 +655,10 @@ func (tp *testPeer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1}
+		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1, pt: p.PayloadType}
+		if track.Kind() == webrtc.RTPCodecTypeAudio {
+			rx.frame, rx.redundant = audioFrames(p.Payload, strings.EqualFold(track.Codec().MimeType, mimeTypeRED) && p.PayloadType == uint8(track.Codec().PayloadType))
+		}
 		if n, ok := mediaio.TransportSequence(buf[:n], twccID); ok && twccID != 0 {
 			rx.twcc = int32(n)
 		}

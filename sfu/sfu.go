@@ -195,6 +195,7 @@ type Handler interface {
 // Stats is a snapshot of an SFU's counters.
 type Stats struct {
 	Rooms, Participants, Tracks      int    // current rooms, participants and published tracks
+	REDTracks                        int    // published audio tracks that carry redundant audio (RFC 2198)
 	ForwardedPackets, ForwardedBytes uint64 // RTP written to subscribers, totals
 	DroppedPackets                   uint64 // dropped from full subscriber queues
 	NACKsReceived                    uint64 // NACK feedback packets received from subscribers
@@ -218,6 +219,7 @@ type counters struct {
 	dropped, nacks, plis, rembs      atomic.Uint64
 	retransmitted                    atomic.Uint64
 	downlinkLimited                  atomic.Int64
+	redTracks                        atomic.Int64
 }
 
 // SFU is a selective forwarding unit: it owns the ICE ports and the rooms.
@@ -264,6 +266,7 @@ func (s *SFU) Stats() Stats {
 		Rooms:            int(c.rooms.Load()),
 		Participants:     int(c.participants.Load()),
 		Tracks:           int(c.tracks.Load()),
+		REDTracks:        int(c.redTracks.Load()),
 		ForwardedPackets: c.forwardedPackets.Load(),
 		ForwardedBytes:   c.forwardedBytes.Load(),
 		DroppedPackets:   c.dropped.Load(),
@@ -346,6 +349,11 @@ func (s *SFU) leave(p *Participant) (ups []*upTrack, others []*Participant) {
 	ups, others, empty := r.remove(p)
 	s.stats.participants.Add(-1)
 	s.stats.tracks.Add(-int64(len(ups)))
+	for _, up := range ups {
+		if up.red.Swap(false) {
+			s.stats.redTracks.Add(-1)
+		}
+	}
 	if empty && s.rooms[r.id] == r {
 		delete(s.rooms, r.id)
 		s.stats.rooms.Add(-1)

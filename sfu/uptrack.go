@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,11 @@ type upTrack struct {
 
 	source     atomic.Uint64 // generation of the remote track being forwarded
 	remoteSSRC atomic.Uint32 // its SSRC, the target of keyframe requests
+	// redPT is the payload type the publisher gave redundant audio (RFC
+	// 2198, red.go), 0 if none: its packets with it carry RED.
+	redPT atomic.Uint32
+	// red: the remote track being forwarded sends RED (counted in Stats).
+	red atomic.Bool
 
 	// downs is read per packet without a lock. Writers hold mu and replace
 	// the slice, never change it in place.
@@ -38,6 +44,8 @@ type upTrack struct {
 
 	mu     sync.Mutex // guards closed, and serialises writers of downs
 	closed bool
+
+	redTracks *atomic.Int64 // the SFU's count of published RED tracks
 }
 
 func newUpTrack(publisherID string, codec webrtc.RTPCodecParameters, kind webrtc.RTPCodecType) *upTrack {
@@ -91,8 +99,20 @@ func (u *upTrack) close() {
 
 // setSource makes remote the track to forward and returns its generation;
 // packets read from earlier remote tracks are ignored from now on.
-func (u *upTrack) setSource(remote *webrtc.TrackRemote) uint64 {
+func (u *upTrack) setSource(remote *webrtc.TrackRemote, codecs []webrtc.RTPCodecParameters) uint64 {
 	u.remoteSSRC.Store(uint32(remote.SSRC()))
+	if u.kind == webrtc.RTPCodecTypeAudio {
+		_, red := audioPayloadTypes(codecs)
+		u.redPT.Store(uint32(red))
+		isRED := strings.EqualFold(remote.Codec().MimeType, mimeTypeRED)
+		if was := u.red.Swap(isRED); was != isRED && u.redTracks != nil {
+			if isRED {
+				u.redTracks.Add(1)
+			} else {
+				u.redTracks.Add(-1)
+			}
+		}
+	}
 	return u.source.Add(1)
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -574,6 +575,36 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 	}
 	waitMedia(t, clin, "clinician (Chromium)", "patient")
 	waitReported(t, rc, apptID, "patient", clinTok)
+	// The pages ask for redundant audio (RFC 2198) first; the browsers that
+	// have it (Chromium does) send their voice twice, and the other side
+	// still hears it.
+	red := metricValue(t, rc, "vclinic_red_audio_tracks")
+	t.Logf("published audio tracks carrying RED: %v", red)
+	if red < 1 {
+		t.Errorf("no published audio track carries RED; Chromium's should")
+	}
+}
+
+// metricValue reads one unlabelled metric from the clinic's /metrics.
+func metricValue(t testing.TB, rc *runningClinic, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(rc.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %q", name, v)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }
 
 // waitParticipantState polls the live room until a participant of role is in

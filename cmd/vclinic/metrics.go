@@ -26,6 +26,7 @@ func (c *clinic) metricsHandler() http.Handler {
 	gauge("rooms", "Rooms with media participants.", func() float64 { return float64(c.media.Stats().Rooms) })
 	gauge("participants", "Participants connected to the media server.", func() float64 { return float64(c.media.Stats().Participants) })
 	gauge("tracks", "Published tracks.", func() float64 { return float64(c.media.Stats().Tracks) })
+	gauge("red_audio_tracks", "Published audio tracks that carry redundant audio (RFC 2198 RED), each frame sent twice.", func() float64 { return float64(c.media.Stats().REDTracks) })
 	counter("forwarded_packets_total", "RTP packets written to subscribers.", func() float64 { return float64(c.media.Stats().ForwardedPackets) })
 	counter("forwarded_bytes_total", "RTP bytes written to subscribers.", func() float64 { return float64(c.media.Stats().ForwardedBytes) })
 	counter("dropped_packets_total", "RTP packets dropped from full subscriber queues.", func() float64 { return float64(c.media.Stats().DroppedPackets) })

@@ -545,7 +545,8 @@ export class Call {
       /** @type {RTCRtpTransceiverInit} */
       const init = { direction: 'sendonly', streams: [stream] };
       if (track.kind === 'video') init.sendEncodings = [{ maxBitrate: maxVideoBitrate }];
-      pc.addTransceiver(track, init);
+      const tr = pc.addTransceiver(track, init);
+      if (track.kind === 'audio') preferRedundantAudio(tr);
     }
     if (stream.getTracks().length > 0) this._negotiatePublish(false);
   }
@@ -846,5 +847,26 @@ async function addCandidate(pc, c) {
     await pc.addIceCandidate(c ?? undefined);
   } catch (err) {
     console.warn('vclinic: remote candidate refused:', err);
+  }
+}
+
+/**
+ * Puts redundant audio (RFC 2198, audio/red) first among the codecs the
+ * transceiver offers, where the browser has it: each packet then carries the
+ * previous Opus frame too, and the patient's voice survives a lost packet.
+ * The media server forwards it to those who negotiated it and plain Opus to
+ * the others. Browsers without it, or without setCodecPreferences, send
+ * plain Opus as before.
+ * @param {RTCRtpTransceiver} tr
+ */
+function preferRedundantAudio(tr) {
+  if (typeof tr.setCodecPreferences !== 'function' || typeof RTCRtpReceiver.getCapabilities !== 'function') return;
+  const codecs = RTCRtpReceiver.getCapabilities('audio')?.codecs || [];
+  const isRed = (/** @type {RTCRtpCodec} */ c) => c.mimeType.toLowerCase() === 'audio/red';
+  if (!codecs.some(isRed)) return;
+  try {
+    tr.setCodecPreferences([...codecs.filter(isRed), ...codecs.filter((c) => !isRed(c))]);
+  } catch {
+    // Keep the browser's own order.
   }
 }
