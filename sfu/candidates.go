@@ -20,10 +20,11 @@ import (
 //     is missing (before the first one, and while our offer awaits its
 //     answer), then added.
 type candidateGate struct {
-	pc   PC
-	conn *webrtc.PeerConnection
-	h    Handler
-	log  *slog.Logger
+	pc        PC
+	conn      *webrtc.PeerConnection
+	h         Handler
+	log       *slog.Logger
+	advertise func(string) string // rewrites our candidates' ports (advertise.go)
 
 	mu            sync.Mutex // guards the following
 	holdingLocal  bool
@@ -37,8 +38,8 @@ type candidateGate struct {
 	out sync.Mutex
 }
 
-func newCandidateGate(pc PC, conn *webrtc.PeerConnection, h Handler, log *slog.Logger) *candidateGate {
-	g := &candidateGate{pc: pc, conn: conn, h: h, log: log, holdingLocal: true, holdingRemote: true}
+func newCandidateGate(pc PC, conn *webrtc.PeerConnection, h Handler, log *slog.Logger, adv advertiser) *candidateGate {
+	g := &candidateGate{pc: pc, conn: conn, h: h, log: log, advertise: adv.rewrite, holdingLocal: true, holdingRemote: true}
 	conn.OnICECandidate(g.onLocal)
 	return g
 }
@@ -63,6 +64,7 @@ func (g *candidateGate) emit(c *webrtc.ICECandidate) {
 		return
 	}
 	init := c.ToJSON()
+	init.Candidate = g.advertise(init.Candidate)
 	g.h.Candidate(g.pc, &init)
 }
 
@@ -95,7 +97,7 @@ func (g *candidateGate) releaseLocalInto() string {
 	defer g.mu.Unlock()
 	g.local, g.holdingLocal = nil, false
 	if d := g.conn.LocalDescription(); d != nil {
-		return d.SDP
+		return g.advertise(d.SDP)
 	}
 	return ""
 }

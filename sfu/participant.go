@@ -83,8 +83,8 @@ func newParticipant(s *SFU, roomID, id string, h Handler) (*Participant, error) 
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscribe connection: %w", err)
 	}
-	p.pubGate = newCandidateGate(Publish, p.pub, h, p.log)
-	p.subGate = newCandidateGate(Subscribe, p.sub, h, p.log)
+	p.pubGate = newCandidateGate(Publish, p.pub, h, p.log, s.advertise)
+	p.subGate = newCandidateGate(Subscribe, p.sub, h, p.log, s.advertise)
 	for pc, conn := range map[PC]*webrtc.PeerConnection{Publish: p.pub, Subscribe: p.sub} {
 		conn.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 			p.log.Debug("connection state", "pc", pc, "state", st)

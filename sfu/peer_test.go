@@ -173,13 +173,14 @@ type testPeer struct {
 	offers           atomic.Int32 // subscribe offers answered
 	lastOffer        atomic.Value // string: the last subscribe offer
 
-	mu        sync.Mutex // guards the following
-	received  map[string]*received
-	rembs     []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
-	twccAcks  int                                    // packets transport-cc feedback reported received
-	nacked    map[uint16]int                         // video sequence numbers asked for again, how often
-	reports   []rtcp.ReceptionReport                 // receiver report blocks about the video
-	dropVideo func(seq uint16) bool
+	mu         sync.Mutex // guards the following
+	received   map[string]*received
+	rembs      []rtcp.ReceiverEstimatedMaximumBitrate // about the video, in order
+	twccAcks   int                                    // packets transport-cc feedback reported received
+	candidates []string                               // the SFU's trickled candidates, as received
+	nacked     map[uint16]int                         // video sequence numbers asked for again, how often
+	reports    []rtcp.ReceptionReport                 // receiver report blocks about the video
+	dropVideo  func(seq uint16) bool
 	// With a proxy, " <SFU port> typ" in what the SFU sends becomes the
 	// proxy's port.
 	sfuPort, proxyPort string
@@ -271,6 +272,9 @@ func (tp *testPeer) Candidate(pc PC, c *webrtc.ICECandidateInit) {
 		return
 	}
 	cand := *c
+	tp.mu.Lock()
+	tp.candidates = append(tp.candidates, cand.Candidate)
+	tp.mu.Unlock()
 	cand.Candidate = tp.viaProxy(cand.Candidate)
 	tp.enqueue(func() {
 		conn := tp.pub
@@ -392,6 +396,13 @@ func (tp *testPeer) publish() {
 		tp.fail("HandleOffer: %v", err)
 		return
 	}
+	tp.mu.Lock()
+	for _, l := range strings.Split(a, "\r\n") {
+		if c, ok := strings.CutPrefix(l, "a="); ok && strings.HasPrefix(c, "candidate:") {
+			tp.candidates = append(tp.candidates, c)
+		}
+	}
+	tp.mu.Unlock()
 	if err := tp.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: tp.viaProxy(a)}); err != nil {
 		tp.fail("client SetRemoteDescription(publish answer): %v", err)
 	}

@@ -57,6 +57,11 @@ type Config struct {
 	// PublicIPs are advertised instead of the host addresses (1:1 NAT);
 	// empty advertises the host addresses.
 	PublicIPs []string
+	// PublicUDPPort and PublicTCPPort are advertised instead of the ports
+	// bound, where a port forward (a Kubernetes NodePort, a router, a
+	// test's network emulator) maps another port to ours; 0 advertises
+	// the bound port.
+	PublicUDPPort, PublicTCPPort int
 	// IncludeLoopback gathers loopback candidates (a single-host demo and
 	// tests).
 	IncludeLoopback bool
@@ -132,6 +137,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sfu config: QueuePackets %d < 2", c.QueuePackets)
 	case c.UDPReadBuffer < 0:
 		return fmt.Errorf("sfu config: UDPReadBuffer %d < 0", c.UDPReadBuffer)
+	case c.PublicUDPPort < 0 || c.PublicUDPPort > 65535 || c.PublicTCPPort < 0 || c.PublicTCPPort > 65535:
+		return fmt.Errorf("sfu config: PublicUDPPort %d or PublicTCPPort %d out of range 0-65535", c.PublicUDPPort, c.PublicTCPPort)
 	case c.NACKHistory < 1 || c.NACKHistory > 1<<15 || c.NACKHistory&(c.NACKHistory-1) != 0:
 		return fmt.Errorf("sfu config: NACKHistory %d: want a power of two up to 32768", c.NACKHistory)
 	}
@@ -224,11 +231,12 @@ type counters struct {
 
 // SFU is a selective forwarding unit: it owns the ICE ports and the rooms.
 type SFU struct {
-	cfg    Config
-	logger *slog.Logger
-	engine *engine
-	stats  counters
-	clock  clock
+	cfg       Config
+	logger    *slog.Logger
+	engine    *engine
+	advertise advertiser // the ports our candidates name
+	stats     counters
+	clock     clock
 
 	mu     sync.Mutex // guards the following; taken before any room.mu
 	closed bool
@@ -248,7 +256,8 @@ func New(cfg Config, logger *slog.Logger) (*SFU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
-	s := &SFU{cfg: cfg, logger: logger, engine: e, clock: realClock{}, rooms: map[string]*room{}}
+	s := &SFU{cfg: cfg, logger: logger, engine: e, clock: realClock{}, rooms: map[string]*room{},
+		advertise: newAdvertiser(cfg, e.udpPort, e.tcpPort)}
 	logger.Info("sfu listening", "udp_port", e.udpPort, "tcp_port", e.tcpPort)
 	return s, nil
 }

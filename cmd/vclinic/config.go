@@ -57,6 +57,8 @@ type serveConfig struct {
 	MaxPPS         int
 	DebugAddr      string
 	UDPBatch       bool
+	PublicUDPPort  int
+	PublicTCPPort  int
 }
 
 // envFlag describes one flag and its environment variable.
@@ -71,6 +73,8 @@ var serveFlags = []envFlag{
 	{"tcp-port", "VCLINIC_TCP_PORT", "ICE-TCP `port`, the fallback when UDP is blocked; 0 picks a free port, -1 turns it off"},
 	{"media-bind", "VCLINIC_MEDIA_BIND", "comma-separated IP `addresses` the media ports (-udp-port, -tcp-port) listen on; default every interface address"},
 	{"public-host", "VCLINIC_PUBLIC_HOST", "`address` (IP or name) to advertise for media when behind NAT"},
+	{"public-udp-port", "VCLINIC_PUBLIC_UDP_PORT", "UDP `port` to advertise for media instead of -udp-port, where a port forward (a Kubernetes NodePort, a router) maps it to ours; 0 advertises -udp-port"},
+	{"public-tcp-port", "VCLINIC_PUBLIC_TCP_PORT", "ICE-TCP `port` to advertise instead of -tcp-port, as -public-udp-port; 0 advertises -tcp-port"},
 	{"log-level", "VCLINIC_LOG_LEVEL", "`level` of logs: debug, info, warn or error"},
 	{"tls-cert", "VCLINIC_TLS_CERT", "TLS certificate `file` (PEM); browsers allow cameras only on HTTPS or localhost"},
 	{"tls-key", "VCLINIC_TLS_KEY", "TLS private key `file` (PEM)"},
@@ -135,6 +139,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
 		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
 		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS, "debug-addr": &cfg.DebugAddr, "udp-batch": &cfg.UDPBatch,
+		"public-udp-port": &cfg.PublicUDPPort, "public-tcp-port": &cfg.PublicTCPPort,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {
@@ -218,6 +223,12 @@ func (c serveConfig) validate() error {
 	}
 	if c.TCPPort < -1 || c.TCPPort > 65535 {
 		return fmt.Errorf("-tcp-port %d: want -1 (off) or 0-65535", c.TCPPort)
+	}
+	if c.PublicUDPPort < 0 || c.PublicUDPPort > 65535 {
+		return fmt.Errorf("-public-udp-port %d: want 0-65535", c.PublicUDPPort)
+	}
+	if c.PublicTCPPort < 0 || c.PublicTCPPort > 65535 {
+		return fmt.Errorf("-public-tcp-port %d: want 0-65535", c.PublicTCPPort)
 	}
 	for _, a := range splitList(c.MediaBind) {
 		if ip := net.ParseIP(a); ip == nil || ip.IsUnspecified() {

@@ -39,11 +39,12 @@ func TestServeConfig(t *testing.T) {
 		t.Setenv("VCLINIC_ADDR", "127.0.0.1:9000")
 		t.Setenv("VCLINIC_UDP_PORT", "40000")
 		t.Setenv("VCLINIC_DEMO", "true")
+		t.Setenv("VCLINIC_PUBLIC_UDP_PORT", "30000")
 		cfg, err := parseServeConfig([]string{"-udp-port", "40001"}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Addr != "127.0.0.1:9000" || cfg.UDPPort != 40001 || !cfg.Demo {
+		if cfg.Addr != "127.0.0.1:9000" || cfg.UDPPort != 40001 || !cfg.Demo || cfg.PublicUDPPort != 30000 || !cfg.UDPBatch {
 			t.Fatalf("got %+v", cfg)
 		}
 	})
@@ -51,6 +52,8 @@ func TestServeConfig(t *testing.T) {
 		"addr without port":          {"-addr", "localhost"},
 		"udp port too big":           {"-udp-port", "70000"},
 		"tcp port -2":                {"-tcp-port", "-2"},
+		"public udp port too big":    {"-public-udp-port", "65536"},
+		"public tcp port negative":   {"-public-tcp-port", "-1"},
 		"cert without key":           {"-tls-cert", "c.pem"},
 		"unknown log level":          {"-log-level", "loud"},
 		"zero grace":                 {"-grace", "0s"},

@@ -176,6 +176,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		// or media is told to listen there.
 		IncludeLoopback: isLoopbackHost(httpHost) || slices.ContainsFunc(bind, isLoopbackHost),
 		UnbatchedUDP:    !cfg.UDPBatch,
+		PublicUDPPort:   cfg.PublicUDPPort,
+		PublicTCPPort:   cfg.PublicTCPPort,
 	}, log.With("component", "sfu"))
 	if err != nil {
 		db.Close()
