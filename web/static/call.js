@@ -860,7 +860,7 @@ async function addCandidate(pc, c) {
  * @param {RTCRtpTransceiver} tr
  */
 function preferRedundantAudio(tr) {
-  if (typeof tr.setCodecPreferences !== 'function' || typeof RTCRtpReceiver.getCapabilities !== 'function') return;
+  if (typeof tr?.setCodecPreferences !== 'function' || typeof globalThis.RTCRtpReceiver?.getCapabilities !== 'function') return;
   const codecs = RTCRtpReceiver.getCapabilities('audio')?.codecs || [];
   const isRed = (/** @type {RTCRtpCodec} */ c) => c.mimeType.toLowerCase() === 'audio/red';
   if (!codecs.some(isRed)) return;

@@ -37,8 +37,12 @@ class FakeStream {
 class FakePC {
   /** @type {FakePC[]} */
   static made = [];
+  /** Whether transceivers take codec preferences. */
+  static codecPreferences = false;
   constructor() {
     this.senders = [];
+    /** @type {any[]} */
+    this.transceivers = [];
     this.signalingState = 'stable';
     this.iceConnectionState = 'new';
     this.connectionState = 'new';
@@ -48,7 +52,21 @@ class FakePC {
     FakePC.made.push(this);
   }
   addTransceiver(track) {
-    this.senders.push({ track });
+    const sender = { track };
+    this.senders.push(sender);
+    if (!FakePC.codecPreferences) return { sender }; // a browser without setCodecPreferences
+    const tr = {
+      sender,
+      kind: track.kind,
+      /** @param {{mimeType: string}[]} codecs */
+      setCodecPreferences(codecs) {
+        tr.preferred = codecs.map((c) => c.mimeType);
+      },
+      /** @type {string[] | undefined} */
+      preferred: undefined,
+    };
+    this.transceivers.push(tr);
+    return tr;
   }
   getSenders() {
     return this.senders;
@@ -86,6 +104,8 @@ const flush = () => new Promise((r) => setTimeout(r, 0));
 beforeEach(() => {
   FakeWebSocket.reset();
   FakePC.made = [];
+  FakePC.codecPreferences = false;
+  delete globalThis.RTCRtpReceiver;
 });
 
 /** Starts a call and answers its join with joined {waiting}. */
@@ -131,6 +151,29 @@ test('a waiting guest shows its camera but offers nothing until admitted', async
   assert.notEqual(call.state, 'waiting');
   assert.ok(states.includes('waiting'), states.join(' '));
   call.leave();
+});
+
+test('the microphone asks for redundant audio first where the browser has it', async () => {
+  FakePC.codecPreferences = true;
+  globalThis.RTCRtpReceiver = /** @type {any} */ ({
+    getCapabilities: () => ({
+      codecs: [
+        { mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+        { mimeType: 'audio/red', clockRate: 48000, channels: 2 },
+        { mimeType: 'audio/PCMU', clockRate: 8000 },
+      ],
+    }),
+  });
+  const { call } = await joinedCall(false);
+  try {
+    const audio = FakePC.made.flatMap((pc) => pc.transceivers).filter((tr) => tr.kind === 'audio');
+    assert.equal(audio.length, 1);
+    assert.deepEqual(audio[0].preferred, ['audio/red', 'audio/opus', 'audio/PCMU']);
+    const video = FakePC.made.flatMap((pc) => pc.transceivers).filter((tr) => tr.kind === 'video');
+    assert.ok(video.every((tr) => tr.preferred === undefined), 'video keeps the browser\'s order');
+  } finally {
+    call.leave(); // also when an assertion fails, so that nothing keeps the test running
+  }
 });
 
 test('an error "waiting" puts the call back in the waiting room', async () => {
