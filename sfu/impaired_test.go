@@ -118,3 +118,37 @@ func TestDownlinkBlackout(t *testing.T) {
 		t.Fatalf("Stats %+v: want both participants still in the room", st)
 	}
 }
+
+// TestAddressChange: the subscriber's network changes (the SFU sees it from
+// a new address, as after Wi-Fi to 4G); an ICE restart, as the page asks
+// for when its connection fails, brings the media back, and nobody leaves
+// the room.
+func TestAddressChange(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := newTestSFU(t, nil)
+	proxy := behindProxy(t, s)
+	a := joinPeer(t, s, "room", "alice", peerOptions{})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	for _, f := range proxy.Flows() {
+		if err := f.Rebind(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed := time.Now()
+	offers := b.offers.Load()
+	if err := b.p.RestartICE(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob's answer to the restart offer", func() bool { return b.offers.Load() > offers })
+	before := len(b.stats("alice", "video").pkts)
+	waitFor(t, 10*time.Second, "bob's video back at his new address", func() bool {
+		return len(b.stats("alice", "video").pkts) >= before+20
+	})
+	t.Logf("video back %s after the address changed", time.Since(changed).Round(10*time.Millisecond))
+	if st := s.Stats(); st.Participants != 2 {
+		t.Fatalf("Stats %+v: want both participants still in the room", st)
+	}
+}
