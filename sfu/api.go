@@ -149,6 +149,7 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	// connections we offer, which carry every forwarded packet.
 	s.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	s.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	s.SetLite(cfg.ICELite)
 	// mDNS candidates hide addresses from peers; a server has nothing to
 	// hide and must not answer multicast queries on the LAN.
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

@@ -152,3 +152,36 @@ func TestAddressChange(t *testing.T) {
 		t.Fatalf("Stats %+v: want both participants still in the room", st)
 	}
 }
+
+// TestICELiteThroughForward: an ICE-lite SFU behind a port forward sends
+// no checks of its own, so a client that tells it its own candidates still
+// gets all its media through the forward, and loses what the forward loses.
+func TestICELiteThroughForward(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	probe, err := netem.NewProxy("127.0.0.1:0", netip.MustParseAddrPort("127.0.0.1:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := probe.Addr()
+	_ = probe.Close()
+	s := newTestSFU(t, func(c *Config) { c.PublicUDPPort, c.TCPPort, c.ICELite = int(public.Port()), -1, true })
+	forward, err := netem.NewProxy(public.String(), netip.AddrPortFrom(public.Addr(), uint16(s.UDPPort())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forward.Close()
+	a := joinPeer(t, s, "room", "alice", peerOptions{})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	forward.SetDefault(netem.Impairment{Blackout: true}, netem.Impairment{Blackout: true})
+	time.Sleep(500 * time.Millisecond) // what was on its way arrives
+	stopped := len(b.stats("alice", "video").pkts)
+	time.Sleep(time.Second)
+	if got := len(b.stats("alice", "video").pkts); got > stopped {
+		t.Fatalf("bob got %d video packets during a black-out of the forward: media bypasses it", got-stopped)
+	}
+	forward.SetDefault(netem.Impairment{}, netem.Impairment{})
+	waitMedia(t, b, 20, a)
+}

@@ -62,6 +62,11 @@ type Config struct {
 	// test's network emulator) maps another port to ours; 0 advertises
 	// the bound port.
 	PublicUDPPort, PublicTCPPort int
+	// ICELite makes the media server an ICE-lite agent (RFC 8445 §2.5):
+	// it answers the clients' connectivity checks and sends none, so media
+	// takes the path the client's checks took. For a server on a public
+	// address, and for tests that put a network emulator in front of it.
+	ICELite bool
 	// IncludeLoopback gathers loopback candidates (a single-host demo and
 	// tests).
 	IncludeLoopback bool

@@ -82,6 +82,13 @@ type runningClinic struct {
 
 func startClinic(t testing.TB) *runningClinic {
 	t.Helper()
+	return startClinicWith(t)
+}
+
+// startClinicWith is startClinic with more flags, which override the
+// defaults.
+func startClinicWith(t testing.TB, extra ...string) *runningClinic {
+	t.Helper()
 	bin := vclinicBinary(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -91,8 +98,9 @@ func startClinic(t testing.TB) *runningClinic {
 	}
 	// Media on loopback only: the browsers run here, and the machine's
 	// other interfaces play no part.
-	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0", "-data", data, "-media-bind", "127.0.0.1",
-		"-udp-port", "0", "-tcp-port", "0", "-log-level", "debug")
+	args := []string{"-demo", "-addr", "127.0.0.1:0", "-data", data, "-media-bind", "127.0.0.1",
+		"-udp-port", "0", "-tcp-port", "0", "-log-level", "debug"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -59,6 +59,7 @@ type serveConfig struct {
 	UDPBatch       bool
 	PublicUDPPort  int
 	PublicTCPPort  int
+	ICELite        bool
 }
 
 // envFlag describes one flag and its environment variable.
@@ -74,6 +75,7 @@ var serveFlags = []envFlag{
 	{"media-bind", "VCLINIC_MEDIA_BIND", "comma-separated IP `addresses` the media ports (-udp-port, -tcp-port) listen on; default every interface address"},
 	{"public-host", "VCLINIC_PUBLIC_HOST", "`address` (IP or name) to advertise for media when behind NAT"},
 	{"public-udp-port", "VCLINIC_PUBLIC_UDP_PORT", "UDP `port` to advertise for media instead of -udp-port, where a port forward (a Kubernetes NodePort, a router) maps it to ours; 0 advertises -udp-port"},
+	{"ice-lite", "VCLINIC_ICE_LITE", "answer clients' ICE checks and send none (RFC 8445 ICE-lite): media takes the path the clients' checks took; for a server on a public address or behind a port forward"},
 	{"public-tcp-port", "VCLINIC_PUBLIC_TCP_PORT", "ICE-TCP `port` to advertise instead of -tcp-port, as -public-udp-port; 0 advertises -tcp-port"},
 	{"log-level", "VCLINIC_LOG_LEVEL", "`level` of logs: debug, info, warn or error"},
 	{"tls-cert", "VCLINIC_TLS_CERT", "TLS certificate `file` (PEM); browsers allow cameras only on HTTPS or localhost"},
@@ -139,7 +141,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"oidc-issuer": &cfg.OIDCIssuer, "oidc-client-id": &cfg.OIDCClientID, "oidc-client-secret-file": &cfg.OIDCSecretFile,
 		"oidc-roles-claim": &cfg.OIDCRolesClaim, "oidc-role-map": &cfg.OIDCRoleMap, "media-bind": &cfg.MediaBind,
 		"max-cpu": &cfg.MaxCPU, "max-forwarded-pps": &cfg.MaxPPS, "debug-addr": &cfg.DebugAddr, "udp-batch": &cfg.UDPBatch,
-		"public-udp-port": &cfg.PublicUDPPort, "public-tcp-port": &cfg.PublicTCPPort,
+		"public-udp-port": &cfg.PublicUDPPort, "public-tcp-port": &cfg.PublicTCPPort, "ice-lite": &cfg.ICELite,
 	}
 	// Environment first, so that flags override it.
 	for _, f := range serveFlags {

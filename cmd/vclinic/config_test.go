@@ -40,11 +40,12 @@ func TestServeConfig(t *testing.T) {
 		t.Setenv("VCLINIC_UDP_PORT", "40000")
 		t.Setenv("VCLINIC_DEMO", "true")
 		t.Setenv("VCLINIC_PUBLIC_UDP_PORT", "30000")
+		t.Setenv("VCLINIC_ICE_LITE", "true")
 		cfg, err := parseServeConfig([]string{"-udp-port", "40001"}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Addr != "127.0.0.1:9000" || cfg.UDPPort != 40001 || !cfg.Demo || cfg.PublicUDPPort != 30000 || !cfg.UDPBatch {
+		if cfg.Addr != "127.0.0.1:9000" || cfg.UDPPort != 40001 || !cfg.Demo || cfg.PublicUDPPort != 30000 || !cfg.UDPBatch || !cfg.ICELite {
 			t.Fatalf("got %+v", cfg)
 		}
 	})

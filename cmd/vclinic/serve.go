@@ -194,6 +194,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		UnbatchedUDP:    !cfg.UDPBatch,
 		PublicUDPPort:   cfg.PublicUDPPort,
 		PublicTCPPort:   cfg.PublicTCPPort,
+		ICELite:         cfg.ICELite,
 	}, log.With("component", "sfu"))
 	if err != nil {
 		db.Close()

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"vclinic/internal/netem"
+)
+
+// pageMedia reads a Chromium page's call state and counters once.
+func pageMedia(t testing.TB, ctx context.Context) mediaState {
+	t.Helper()
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := chromedp.Run(ectx, chromedp.Evaluate[mediaState](mediaStateJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("read the page's media state: %v", err)
+	}
+	return st
+}
+
+// TestBrowsersThroughBlackout: a patient and a clinician in Chromium reach
+// the media server only through a network emulator (the server advertises
+// the emulator's port, has no ICE-TCP to go around it, and is ICE-lite, so
+// it sends no checks of its own to the browsers' addresses). Every path goes
+// black for 3 s; both pages come back to the call by themselves, decoding
+// frames again, without a rejoin.
+func TestBrowsersThroughBlackout(t *testing.T) {
+	requireBrowser(t, "chromium")
+	free := func() int {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	media, public := free(), free()
+	forward, err := netem.NewProxy("127.0.0.1:"+strconv.Itoa(public), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(media)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forward.Close()
+	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
+	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	var me struct{ ID string }
+	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
+		t.Fatalf("the demo clinician: %d %+v", status, me)
+	}
+	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
+	patient := chromiumPage(t, rc.patient)
+	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
+	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
+		t.Fatalf("admit: %d", status)
+	}
+	waitMedia(t, clin, "clinician", "patient")
+	waitMedia(t, patient, "patient", "clinician")
+	if len(forward.Flows()) == 0 {
+		t.Fatal("no media went through the emulator")
+	}
+
+	forward.SetDefault(netem.Impairment{Blackout: true}, netem.Impairment{Blackout: true})
+	time.Sleep(time.Second)
+	frozen := map[string]int64{"patient": pageMedia(t, patient).FramesDecoded, "clinician": pageMedia(t, clin).FramesDecoded}
+	time.Sleep(2 * time.Second)
+	for who, page := range map[string]context.Context{"patient": patient, "clinician": clin} {
+		if got := pageMedia(t, page).FramesDecoded; got > frozen[who]+5 {
+			t.Fatalf("%s decoded %d frames during the black-out: media goes around the emulator", who, got-frozen[who])
+		}
+	}
+	forward.SetDefault(netem.Impairment{}, netem.Impairment{})
+	back := time.Now()
+	for who, page := range map[string]context.Context{"patient": patient, "clinician": clin} {
+		before := pageMedia(t, page).FramesDecoded
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st := pageMedia(t, page)
+			if st.State == "in-call" && st.FramesDecoded > before+10 {
+				t.Logf("%s decoding again %s after the path returned", who, time.Since(back).Round(10*time.Millisecond))
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not back in the call within 30 s of the path returning: %+v", who, st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
