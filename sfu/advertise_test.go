@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-
-	"vclinic/internal/netem"
 )
 
 // TestAdvertiserRewrites only the bound ports of candidates of their
@@ -40,19 +38,8 @@ func TestAdvertiserRewrites(t *testing.T) {
 // client is told the forward's port, and the call goes through it.
 func TestPublicUDPPort(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	// The forward's port must be known before the SFU starts: take one.
-	probe, err := netem.NewProxy("127.0.0.1:0", netip.MustParseAddrPort("127.0.0.1:9"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := probe.Addr()
-	_ = probe.Close()
-	s := newTestSFU(t, func(c *Config) { c.PublicUDPPort = int(public.Port()); c.TCPPort = -1 })
-	forward, err := netem.NewProxy(public.String(), netip.AddrPortFrom(public.Addr(), uint16(s.UDPPort())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer forward.Close()
+	s, forward := behindForward(t, nil)
+	public := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(s.cfg.PublicUDPPort))
 	a := joinPeer(t, s, "room", "alice", peerOptions{})
 	defer a.close()
 	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})

@@ -22,6 +22,46 @@ func behindProxy(t *testing.T, s *SFU) *netem.Proxy {
 	return p
 }
 
+// subscriberBehindProxy starts an SFU where alice publishes directly and bob
+// subscribes through a proxy, and waits for bob's media. Closing them is
+// left to t's cleanups.
+func subscriberBehindProxy(t *testing.T, alice peerOptions) (s *SFU, proxy *netem.Proxy, a, b *testPeer) {
+	t.Helper()
+	s = newTestSFU(t, nil)
+	proxy = behindProxy(t, s)
+	a = joinPeer(t, s, "room", "alice", alice)
+	t.Cleanup(a.close)
+	b = joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
+	t.Cleanup(b.close)
+	waitMedia(t, b, 20, a)
+	return s, proxy, a, b
+}
+
+// behindForward starts an SFU that advertises a forwarding proxy's port,
+// and the proxy.
+func behindForward(t *testing.T, edit func(*Config)) (*SFU, *netem.Proxy) {
+	t.Helper()
+	// The forward's port must be known before the SFU starts: take one.
+	probe, err := netem.NewProxy("127.0.0.1:0", netip.MustParseAddrPort("127.0.0.1:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := probe.Addr()
+	_ = probe.Close()
+	s := newTestSFU(t, func(c *Config) {
+		c.PublicUDPPort, c.TCPPort = int(public.Port()), -1
+		if edit != nil {
+			edit(c)
+		}
+	})
+	forward, err := netem.NewProxy(public.String(), netip.AddrPortFrom(public.Addr(), uint16(s.UDPPort())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = forward.Close() })
+	return s, forward
+}
+
 // residualLoss is the share of the sequence numbers from..to (inclusive,
 // wrapping) that never arrived.
 func residualLoss(pkts []rxPacket, from, to uint16) float64 {
@@ -47,13 +87,7 @@ func residualLoss(pkts []rxPacket, from, to uint16) float64 {
 // the audio; the path is what the proxy made it.
 func TestLossyDownlink(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU and the proxy close
-	s := newTestSFU(t, nil)
-	proxy := behindProxy(t, s)
-	a := joinPeer(t, s, "room", "alice", peerOptions{videoPackets: 4})
-	defer a.close()
-	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
-	defer b.close()
-	waitMedia(t, b, 20, a)
+	s, proxy, _, b := subscriberBehindProxy(t, peerOptions{videoPackets: 4})
 	if flows := proxy.Flows(); len(flows) == 0 {
 		t.Fatal("bob's media does not go through the proxy")
 	}
@@ -96,13 +130,7 @@ func TestLossyDownlink(t *testing.T) {
 // media comes back by itself when the link does, without a rejoin.
 func TestDownlinkBlackout(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	s := newTestSFU(t, nil)
-	proxy := behindProxy(t, s)
-	a := joinPeer(t, s, "room", "alice", peerOptions{})
-	defer a.close()
-	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
-	defer b.close()
-	waitMedia(t, b, 20, a)
+	s, proxy, _, b := subscriberBehindProxy(t, peerOptions{})
 	proxy.SetDefault(netem.Impairment{Blackout: true}, netem.Impairment{Blackout: true})
 	time.Sleep(3 * time.Second)
 	before := map[string]int{"audio": len(b.stats("alice", "audio").pkts), "video": len(b.stats("alice", "video").pkts)}
@@ -125,13 +153,7 @@ func TestDownlinkBlackout(t *testing.T) {
 // the room.
 func TestAddressChange(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	s := newTestSFU(t, nil)
-	proxy := behindProxy(t, s)
-	a := joinPeer(t, s, "room", "alice", peerOptions{})
-	defer a.close()
-	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
-	defer b.close()
-	waitMedia(t, b, 20, a)
+	s, proxy, _, b := subscriberBehindProxy(t, peerOptions{})
 	for _, f := range proxy.Flows() {
 		if err := f.Rebind(); err != nil {
 			t.Fatal(err)
@@ -158,18 +180,7 @@ func TestAddressChange(t *testing.T) {
 // gets all its media through the forward, and loses what the forward loses.
 func TestICELiteThroughForward(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	probe, err := netem.NewProxy("127.0.0.1:0", netip.MustParseAddrPort("127.0.0.1:9"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := probe.Addr()
-	_ = probe.Close()
-	s := newTestSFU(t, func(c *Config) { c.PublicUDPPort, c.TCPPort, c.ICELite = int(public.Port()), -1, true })
-	forward, err := netem.NewProxy(public.String(), netip.AddrPortFrom(public.Addr(), uint16(s.UDPPort())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer forward.Close()
+	s, forward := behindForward(t, func(c *Config) { c.ICELite = true })
 	a := joinPeer(t, s, "room", "alice", peerOptions{})
 	defer a.close()
 	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})

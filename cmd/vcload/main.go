@@ -216,17 +216,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // status: 0 when some step held.
 func runCapacityMain(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr io.Writer) int {
 	rep, err := runCapacity(ctx, cfg, log, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "vcload:", err)
-		return 1
-	}
-	if cfg.JSON {
-		err = rep.writeJSON(stdout)
-	} else {
-		err = rep.writeText(stdout)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vcload: write report:", err)
+	if !printReport(cfg, rep, err, stdout, stderr) {
 		return 1
 	}
 	if rep.Holds == nil {
@@ -235,12 +225,18 @@ func runCapacityMain(ctx context.Context, cfg config, log *slog.Logger, stdout, 
 	return 0
 }
 
-// runIdleMain runs -idle and prints its report; it returns the exit status.
-func runIdleMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
-	rep, err := runIdle(ctx, cfg, stderr)
+// printableReport is a report that prints as text or JSON.
+type printableReport interface {
+	writeText(io.Writer) error
+	writeJSON(io.Writer) error
+}
+
+// printReport prints rep as -json asks, or the error that kept it from
+// being made; false if there is no report to judge.
+func printReport(cfg config, rep printableReport, err error, stdout, stderr io.Writer) bool {
 	if err != nil {
 		fmt.Fprintln(stderr, "vcload:", err)
-		return 1
+		return false
 	}
 	if cfg.JSON {
 		err = rep.writeJSON(stdout)
@@ -249,6 +245,15 @@ func runIdleMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int 
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vcload: write report:", err)
+		return false
+	}
+	return true
+}
+
+// runIdleMain runs -idle and prints its report; it returns the exit status.
+func runIdleMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	rep, err := runIdle(ctx, cfg, stderr)
+	if !printReport(cfg, rep, err, stdout, stderr) {
 		return 1
 	}
 	if rep.Failed > 0 || rep.Dropped > 0 {
