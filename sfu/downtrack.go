@@ -406,8 +406,9 @@ type resendState struct {
 
 // resend answers a NACK (RFC 4585 §6.2.1) from the track's history: each
 // packet asked for that is still kept goes again with the sequence number
-// and timestamp it had. Only the RTCP reader calls it; resent packets may
-// overtake queued ones, as retransmissions do.
+// and timestamp it had, and a packet no longer kept asks the publisher for a
+// keyframe. Only the RTCP reader calls it; resent packets may overtake
+// queued ones, as retransmissions do.
 func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
 	if dt.hist == nil {
 		return
@@ -416,17 +417,23 @@ func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
 		rs.buf = make([]byte, receiveMTU)
 	}
 	buf, hdr := rs.buf, &rs.hdr
+	gone := false // a packet asked for is no longer kept
 	for _, pair := range nack.Nacks {
 		for _, down := range pair.PacketList() {
 			dt.mu.Lock()
 			slot, ok := dt.carried.get(down)
 			ws, ssrc, pt, bound := dt.ws, dt.ssrc, dt.pt, dt.bound
 			dt.mu.Unlock()
-			if !ok || !bound || nack.MediaSSRC != ssrc {
+			if !bound || nack.MediaSSRC != ssrc {
+				continue
+			}
+			if !ok {
+				gone = true
 				continue
 			}
 			n, marker, ok := dt.hist.get(slot.ssrc, slot.up, buf)
 			if !ok {
+				gone = true
 				continue
 			}
 			*hdr = rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: down, Timestamp: slot.ts, SSRC: ssrc,
@@ -435,6 +442,12 @@ func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
 				dt.stats.retransmitted.Add(1)
 			}
 		}
+	}
+	if gone {
+		// The subscriber cannot repair its picture (after a black-out, say,
+		// longer than the history): a keyframe now, rather than when its
+		// own NACKs give up (RFC 4585 §6.3.1; throttled per track).
+		dt.keyframe()
 	}
 }
 

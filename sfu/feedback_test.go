@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
@@ -87,4 +88,28 @@ func TestPublisherFeedback(t *testing.T) {
 			t.Errorf("asked for packet %d %d times", seq, n)
 		}
 	}
+}
+
+// TestUnrepairableNACK: a subscriber that asks for a packet the history no
+// longer keeps (after a black-out longer than it, say) cannot repair its
+// picture, so the publisher is asked for a keyframe at once.
+func TestUnrepairableNACK(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU closes
+	s := newTestSFU(t, func(c *Config) { c.KeyframeInterval = 20 * time.Millisecond })
+	a := joinPeer(t, s, "room", "alice", peerOptions{})
+	defer a.close()
+	b := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true})
+	defer b.close()
+	waitMedia(t, b, 20, a)
+	time.Sleep(100 * time.Millisecond) // the keyframe requests of the join are past the throttle
+	pkts := b.stats("alice", "video").pkts
+	last := pkts[len(pkts)-1]
+	before, sent := a.plis.Load(), s.Stats().PLIsSent
+	old := last.seq - 1000 // far past the 256 packets kept
+	if err := b.sub.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: last.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{old})}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "alice asked for a keyframe after bob's unrepairable NACK", func() bool {
+		return a.plis.Load() > before && s.Stats().PLIsSent > sent
+	})
 }
