@@ -43,9 +43,7 @@ type downTrack struct {
 	upRED        *atomic.Uint32 // the publisher's payload type for RED (red.go), 0 if none
 	epoch        time.Time      // the upTrack's, origin of the arrival times enqueue gets
 
-	wake chan struct{} // capacity 1: the queue has packets
-	stop chan struct{} // closed by close
-	done chan struct{} // closed when run returns
+	writers sync.WaitGroup // the queue's writer goroutine, while it runs
 
 	sender *webrtc.RTPSender // set once by the subscriber after AddTrack
 
@@ -56,20 +54,23 @@ type downTrack struct {
 	estimate atomic.Uint64
 	loss     *lossEstimate // nil for audio
 
-	mu      sync.Mutex // guards the following
-	bound   bool
-	bindID  string
-	ssrc    uint32
-	pt      uint8 // the negotiated payload type: for audio, Opus's
-	redPT   uint8 // audio: RED's, 0 if the subscriber did not negotiate it
-	ws      webrtc.TrackLocalWriter
-	rw      *rewriter
-	slots   []slot
-	head, n int     // the queue is slots[head], slots[head+1], ... n of them, circular
-	sent    uint64  // bytes written or taken from the queue to write, RTP header and payload
-	writing bool    // a write to ws is under way (inline or by the writer)
-	slow    bool    // an inline write was slow: queue until the writer has caught up
-	carried sentMap // what each of the last sequence numbers carried (video)
+	mu       sync.Mutex // guards the following
+	bound    bool
+	bindID   string
+	ssrc     uint32
+	pt       uint8 // the negotiated payload type: for audio, Opus's
+	redPT    uint8 // audio: RED's, 0 if the subscriber did not negotiate it
+	ws       webrtc.TrackLocalWriter
+	rw       *rewriter
+	slots    []slot
+	head, n  int     // the queue is slots[head], slots[head+1], ... n of them, circular
+	sent     uint64  // bytes written or taken from the queue to write, RTP header and payload
+	writing  bool    // a write to ws is under way (inline or by the writer)
+	slow     bool    // an inline write was slow: queue until the writer has caught up
+	carried  sentMap // what each of the last sequence numbers carried (video)
+	draining bool    // the writer goroutine runs
+	closed   bool    // close was called: no writer starts again
+	manual   bool    // tests drain the queue themselves
 
 	// Owned by whoever set writing.
 	hdr rtp.Header // reused for every packet written
@@ -110,9 +111,6 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		stats:    stats,
 		hist:     up.hist,
 		upRED:    &up.redPT,
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
 		slots:    make([]slot, queueLen),
 	}
 	if up.hist != nil {
@@ -262,11 +260,17 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 	s.size = copy(s.buf, payload)
 	s.seq, s.ts, s.pt, s.marker = seq, ts, pt, h.Marker
 	dt.n++
+	// The writer runs only while there is a queue: most subscribers never
+	// have one, and an idle goroutine per track is memory and scheduling.
+	start := !dt.draining && !dt.closed && !dt.manual
+	if start {
+		dt.draining = true
+		dt.writers.Add(1)
+	}
 	dt.mu.Unlock()
 
-	select {
-	case dt.wake <- struct{}{}:
-	default:
+	if start {
+		go dt.drain()
 	}
 	if dropped {
 		dt.dropped.Add(1)
@@ -342,25 +346,31 @@ func (dt *downTrack) write(ws webrtc.TrackLocalWriter, ssrc uint32, pt uint8, se
 	}
 }
 
-// run is the writer goroutine: it drains the queue until close.
-func (dt *downTrack) run() {
-	defer close(dt.done)
+// drain is the writer goroutine: started when a packet is queued, it
+// writes the queue until it is empty (or an inline write has taken over, or
+// the track is closing) and ends; the next queued packet starts it again.
+func (dt *downTrack) drain() {
+	defer dt.writers.Done()
 	for {
-		select {
-		case <-dt.stop:
-			return
-		case <-dt.wake:
-		}
 		for dt.writeNext() {
 		}
+		dt.mu.Lock()
+		if dt.n == 0 || dt.writing || dt.closed {
+			dt.draining = false
+			dt.mu.Unlock()
+			return
+		}
+		dt.mu.Unlock()
 	}
 }
 
-// close stops the writer and waits for it. The caller has removed the
-// track from the connection and from its upTrack.
+// close stops queueing and waits for a running writer. The caller has
+// removed the track from the connection and from its upTrack.
 func (dt *downTrack) close() {
-	close(dt.stop)
-	<-dt.done
+	dt.mu.Lock()
+	dt.closed = true
+	dt.mu.Unlock()
+	dt.writers.Wait()
 }
 
 // rtpHeaderSize is the size of the RTP header we write (RFC 3550 §5.1, no

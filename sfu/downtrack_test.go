@@ -3,12 +3,15 @@ package sfu
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
 )
 
 // fakeTrackContext is what pion hands a TrackLocal on Bind.
@@ -69,6 +72,7 @@ func newBoundDownTrack(t testing.TB, up *upTrack, queueLen int, w webrtc.TrackLo
 	t.Helper()
 	stats := &counters{}
 	dt := newDownTrack(up, queueLen, stats)
+	dt.manual = true
 	dt.keyframe = func() { *keyframes++ }
 	codec, err := dt.Bind(&fakeTrackContext{codecs: []webrtc.RTPCodecParameters{testVP8}, ssrc: 4242, ws: w})
 	if err != nil {
@@ -306,4 +310,63 @@ func BenchmarkForward(b *testing.B) {
 			}
 		})
 	}
+}
+
+// lockedWriter counts writes and their sequence numbers under a lock, each
+// write taking delay.
+type lockedWriter struct {
+	mu    sync.Mutex
+	seqs  []uint16
+	delay time.Duration
+}
+
+func (w *lockedWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	time.Sleep(w.delay)
+	w.mu.Lock()
+	w.seqs = append(w.seqs, h.SequenceNumber)
+	w.mu.Unlock()
+	return len(payload), nil
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func (w *lockedWriter) written() []uint16 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.seqs)
+}
+
+// TestDownTrackWriterOnlyWhileQueued: a slow subscriber's packets queue,
+// the writer goroutine starts, writes them out in order and ends; close
+// then has nothing to wait for, and no goroutine is left.
+func TestDownTrackWriterOnlyWhileQueued(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	w := &lockedWriter{delay: 2 * slowWrite}
+	keyframes := 0
+	up := newVideoUpTrack()
+	dt, _ := newBoundDownTrack(t, up, 16, w, &keyframes)
+	dt.manual = false
+	gen := up.source.Add(1)
+	var scratch rtp.Packet
+	for seq := uint16(1); seq <= 6; seq++ {
+		p := testPacket(seq, byte(seq))
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.handle(b, gen, &scratch) // the first is written inline, slowly; the rest queue
+	}
+	waitFor(t, 5*time.Second, "the queue written out", func() bool { return len(w.written()) == 6 })
+	waitFor(t, 5*time.Second, "the writer to end", func() bool {
+		dt.mu.Lock()
+		defer dt.mu.Unlock()
+		return !dt.draining
+	})
+	got := w.written()
+	for i := 1; i < len(got); i++ {
+		if got[i] != got[i-1]+1 {
+			t.Fatalf("written out of order: %v", got)
+		}
+	}
+	dt.close()
 }

@@ -37,11 +37,7 @@ func (p *Participant) subscribe(up *upTrack) {
 	}
 	dt.sender = sender
 	p.down[up] = dt
-	p.wg.Add(2)
-	go func() {
-		defer p.wg.Done()
-		dt.run()
-	}()
+	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		dt.readRTCP(p.sfu.clock)
