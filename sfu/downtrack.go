@@ -19,8 +19,9 @@ import (
 // The publisher's reader goroutine calls enqueue; it rewrites the packet to
 // this subscriber's SSRC, sequence numbers and timestamps and writes it to
 // pion there and then: no hand-off to another goroutine, which under load
-// cost more than the forwarding itself. The bounded queue of preallocated
-// slots, drained by one writer goroutine (run), is for overflow only: a
+// cost more than the forwarding itself. The bounded queue of slots, drained
+// by a writer goroutine (drain) that runs only while it holds packets, is
+// for overflow only: a
 // packet is queued while a write to this subscriber is under way, and while
 // the subscriber is slow (a packet written inline was still unwritten
 // slowWrite after it arrived), so
@@ -139,11 +140,10 @@ func (dt *downTrack) Kind() webrtc.RTPCodecType { return dt.kind }
 // track: from now on packets go to ctx's write stream with ctx's SSRC.
 func (dt *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	want := dt.codec
-	var redPT uint8
+	var opusPT, redPT uint8
 	if dt.kind == webrtc.RTPCodecTypeAudio {
 		// Opus is what every subscriber must take; RED goes to those who
 		// negotiated it, and the others get the primary encoding.
-		var opusPT uint8
 		opusPT, redPT = audioPayloadTypes(ctx.CodecParameters())
 		if opusPT != 0 && (redPT == 0 || !strings.EqualFold(want.MimeType, mimeTypeRED)) {
 			want.MimeType = webrtc.MimeTypeOpus
@@ -158,9 +158,9 @@ func (dt *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	dt.bindID = ctx.ID()
 	dt.ssrc = uint32(ctx.SSRC())
 	dt.pt = uint8(codec.PayloadType)
-	dt.redPT = redPT
-	if dt.kind == webrtc.RTPCodecTypeAudio {
-		dt.pt, _ = audioPayloadTypes(ctx.CodecParameters())
+	dt.redPT = redPT // per packet: RED as RED, the rest as Opus
+	if opusPT != 0 {
+		dt.pt = opusPT
 	}
 	dt.ws = ctx.WriteStream()
 	if dt.rw == nil {
