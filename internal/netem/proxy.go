@@ -177,9 +177,12 @@ func (p *Proxy) readClients() {
 			return // closed
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		f, err := p.flow(from)
+		f, created, err := p.flow(from)
 		if err != nil {
 			continue
+		}
+		if created {
+			p.apply(f) // a rule may name it already (by address)
 		}
 		if f.Username() == "" && stun.IsMessage(buf[:n]) {
 			m := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
@@ -197,22 +200,23 @@ func (p *Proxy) readClients() {
 	}
 }
 
-// flow returns the client's flow, making it on its first datagram.
-func (p *Proxy) flow(client netip.AddrPort) (*Flow, error) {
+// flow returns the client's flow, making it (with the default impairment)
+// on its first datagram; created says it was made now.
+func (p *Proxy) flow(client netip.AddrPort) (f *Flow, created bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, net.ErrClosed
+		return nil, false, net.ErrClosed
 	}
 	if f := p.flows[client]; f != nil {
-		return f, nil
+		return f, false, nil
 	}
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IP(p.server.Addr().AsSlice())})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	_ = c.SetReadBuffer(4 << 20)
-	f := &Flow{Client: client, p: p, upstream: c}
+	f = &Flow{Client: client, p: p, upstream: c}
 	p.seed++
 	f.up = NewLink(p.def[0], p.seed, func(b []byte) {
 		f.mu.Lock()
@@ -227,16 +231,7 @@ func (p *Proxy) flow(client netip.AddrPort) (*Flow, error) {
 	p.flows[client] = f
 	p.readers.Add(1)
 	go p.readServer(f, c)
-	// Rules are applied outside p.mu by the caller's next apply; the
-	// default holds until then. Apply address rules now.
-	for _, r := range p.rules {
-		if r.match(f) {
-			f.up.Set(r.up)
-			f.down.Set(r.down)
-			break
-		}
-	}
-	return f, nil
+	return f, true, nil
 }
 
 // readServer relays what the server sends to the flow's socket c.
