@@ -42,7 +42,6 @@ func (ReceiverFeedbackFactory) NewInterceptor(string) (interceptor.Interceptor, 
 	return &rxReports{
 		ssrc:    rand.Uint32(), //nolint:gosec // an SSRC, not a secret
 		streams: map[uint32]*rxStream{},
-		done:    make(chan struct{}),
 	}, nil
 }
 
@@ -50,14 +49,13 @@ type rxReports struct {
 	interceptor.NoOp
 	ssrc uint32 // ours, as the reports' sender
 
+	loop feedbackLoop
+
 	mu      sync.Mutex
 	streams map[uint32]*rxStream
-	w       interceptor.RTCPWriter
-	started bool
-
-	closeOnce sync.Once
-	done      chan struct{}
-	wg        sync.WaitGroup
+	// The loop's, reused from one tick to the next.
+	tickStreams []*rxStream
+	tickSeqs    []uint16
 }
 
 // rxStream is one incoming RTP stream's reception state.
@@ -89,9 +87,7 @@ type rxStream struct {
 }
 
 func (r *rxReports) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	r.mu.Lock()
-	r.w = w
-	r.mu.Unlock()
+	r.loop.bindWriter(w)
 	return w
 }
 
@@ -104,12 +100,8 @@ func (r *rxReports) BindRemoteStream(info *interceptor.StreamInfo, reader interc
 	}
 	r.mu.Lock()
 	r.streams[info.SSRC] = st
-	if !r.started && r.w != nil {
-		r.started = true
-		r.wg.Add(1)
-		go r.loop(r.w)
-	}
 	r.mu.Unlock()
+	r.loop.start(nackInterval, r.tick)
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err == nil && n >= 12 {
@@ -160,10 +152,7 @@ func (r *rxReports) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RT
 }
 
 func (r *rxReports) Close() error {
-	r.mu.Lock()
-	r.closeOnce.Do(func() { close(r.done) })
-	r.mu.Unlock()
-	r.wg.Wait()
+	r.loop.close()
 	return nil
 }
 
@@ -273,56 +262,43 @@ func (s *rxStream) report(now time.Time) (rtcp.ReceptionReport, bool) {
 	}, true
 }
 
-// loop sends NACKs every nackInterval and receiver reports every
-// reportEvery intervals.
-func (r *rxReports) loop(w interceptor.RTCPWriter) {
-	defer r.wg.Done()
-	t := time.NewTicker(nackInterval)
-	defer t.Stop()
-	var streams []*rxStream
-	var seqs []uint16
-	for tick := 1; ; tick++ {
-		select {
-		case <-r.done:
-			return
-		case <-t.C:
-		}
-		streams = streams[:0]
-		r.mu.Lock()
-		for _, st := range r.streams {
-			streams = append(streams, st)
-		}
-		r.mu.Unlock()
+// tick is what is due at the n-th nackInterval: NACKs for what is missing,
+// and every reportEvery ticks the receiver reports.
+func (r *rxReports) tick(n int) []rtcp.Packet {
+	streams := r.tickStreams[:0]
+	r.mu.Lock()
+	for _, st := range r.streams {
+		streams = append(streams, st)
+	}
+	r.mu.Unlock()
+	r.tickStreams = streams
 
-		var pkts []rtcp.Packet
-		for _, st := range streams {
-			if !st.nack {
-				continue
-			}
-			if seqs = st.missing(seqs[:0]); len(seqs) > 0 {
-				pkts = append(pkts, &rtcp.TransportLayerNack{
-					SenderSSRC: r.ssrc, MediaSSRC: st.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs),
-				})
-			}
+	var pkts []rtcp.Packet
+	for _, st := range streams {
+		if !st.nack {
+			continue
 		}
-		if tick%reportEvery == 0 {
-			now := time.Now()
-			rr := &rtcp.ReceiverReport{SSRC: r.ssrc}
-			for _, st := range streams {
-				if b, ok := st.report(now); ok {
-					if len(rr.Reports) == 31 { // the most one report carries (5-bit count)
-						pkts = append(pkts, rr)
-						rr = &rtcp.ReceiverReport{SSRC: r.ssrc}
-					}
-					rr.Reports = append(rr.Reports, b)
-				}
-			}
-			if len(rr.Reports) > 0 {
-				pkts = append(pkts, rr)
-			}
-		}
-		if len(pkts) > 0 {
-			_, _ = w.Write(pkts, nil) // fails only once the connection is closing
+		if r.tickSeqs = st.missing(r.tickSeqs[:0]); len(r.tickSeqs) > 0 {
+			pkts = append(pkts, &rtcp.TransportLayerNack{
+				SenderSSRC: r.ssrc, MediaSSRC: st.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(r.tickSeqs),
+			})
 		}
 	}
+	if n%reportEvery == 0 {
+		now := time.Now()
+		rr := &rtcp.ReceiverReport{SSRC: r.ssrc}
+		for _, st := range streams {
+			if b, ok := st.report(now); ok {
+				if len(rr.Reports) == 31 { // the most one report carries (5-bit count)
+					pkts = append(pkts, rr)
+					rr = &rtcp.ReceiverReport{SSRC: r.ssrc}
+				}
+				rr.Reports = append(rr.Reports, b)
+			}
+		}
+		if len(rr.Reports) > 0 {
+			pkts = append(pkts, rr)
+		}
+	}
+	return pkts
 }

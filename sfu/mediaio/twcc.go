@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
@@ -49,28 +50,20 @@ func (TWCCFeedbackFactory) NewInterceptor(string) (interceptor.Interceptor, erro
 	return &twccFeedback{
 		rec:   twcc.NewRecorder(rand.Uint32()), //nolint:gosec // an SSRC, not a secret
 		start: time.Now(),
-		done:  make(chan struct{}),
 	}, nil
 }
 
 type twccFeedback struct {
 	interceptor.NoOp
 	start time.Time
+	loop  feedbackLoop
 
-	mu      sync.Mutex
-	rec     *twcc.Recorder
-	w       interceptor.RTCPWriter
-	started bool // the loop runs from the first packet recorded
-
-	closeOnce sync.Once
-	done      chan struct{}
-	wg        sync.WaitGroup
+	mu  sync.Mutex
+	rec *twcc.Recorder
 }
 
 func (f *twccFeedback) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	f.mu.Lock()
-	f.w = w
-	f.mu.Unlock()
+	f.loop.bindWriter(w)
 	return w
 }
 
@@ -80,6 +73,7 @@ func (f *twccFeedback) BindRemoteStream(info *interceptor.StreamInfo, reader int
 		return reader
 	}
 	ssrc := info.SSRC
+	f.loop.start(twccFeedbackInterval, f.feedback)
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err != nil {
@@ -89,44 +83,21 @@ func (f *twccFeedback) BindRemoteStream(info *interceptor.StreamInfo, reader int
 			at := time.Since(f.start).Microseconds()
 			f.mu.Lock()
 			f.rec.Record(ssrc, seq, at)
-			if !f.started && f.w != nil {
-				// A connection that only sends (a subscriber's) never
-				// needs the loop.
-				f.started = true
-				f.wg.Add(1)
-				go f.loop(f.w)
-			}
 			f.mu.Unlock()
 		}
 		return n, a, nil
 	})
 }
 
-// loop sends the feedback for what arrived since the last one.
-func (f *twccFeedback) loop(w interceptor.RTCPWriter) {
-	defer f.wg.Done()
-	t := time.NewTicker(twccFeedbackInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.done:
-			return
-		case <-t.C:
-		}
-		f.mu.Lock()
-		pkts := f.rec.BuildFeedbackPacket()
-		f.mu.Unlock()
-		if len(pkts) > 0 {
-			_, _ = w.Write(pkts, nil) // fails only once the connection is closing
-		}
-	}
+// feedback is the feedback for what arrived since the last one.
+func (f *twccFeedback) feedback(int) []rtcp.Packet {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rec.BuildFeedbackPacket()
 }
 
 func (f *twccFeedback) Close() error {
-	f.mu.Lock()
-	f.closeOnce.Do(func() { close(f.done) })
-	f.mu.Unlock()
-	f.wg.Wait()
+	f.loop.close()
 	return nil
 }
 
