@@ -157,11 +157,13 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 // readBatch fills b.rd with what the socket holds, waiting for at least one
 // datagram.
 func (b *batchConn) readBatch() error {
-	b.rn, b.rnxt = 0, 0
-	for i := range b.rd.hdrs {
+	// recvmmsg wrote the address length and flags of the messages it
+	// filled last time; the others still hold what newMmsgs set.
+	for i := range b.rd.hdrs[:b.rn] {
 		b.rd.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		b.rd.hdrs[i].Hdr.Flags = 0
 	}
+	b.rn, b.rnxt = 0, 0
 	b.rerrno = 0
 	if err := b.raw.Read(b.readFn); err != nil {
 		return err
