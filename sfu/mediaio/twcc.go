@@ -159,16 +159,59 @@ func TransportSequence(p []byte, id uint8) (uint16, bool) {
 }
 
 // TWCCNumberingFactory makes the sending end: every packet we send on a
-// connection gets the next transport-wide sequence number.
-type TWCCNumberingFactory struct{}
+// connection gets the next transport-wide sequence number. With an
+// Estimator, what is sent and the peer's feedback on it feed that
+// estimator (sendbwe.go); a factory with one serves one connection.
+type TWCCNumberingFactory struct {
+	Estimator *SendEstimator
+}
 
-func (TWCCNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &twccNumber{}, nil
+func (f TWCCNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &twccNumber{est: f.Estimator}, nil
 }
 
 type twccNumber struct {
 	interceptor.NoOp
 	next atomic.Uint32
+	est  *SendEstimator // nil: numbering only
+}
+
+// BindRTCPReader passes the peer's transport-cc feedback to the estimator.
+// pion binds one reader per stream we send, and a compound packet naming
+// several of them reaches each; the estimator skips a feedback it has had.
+func (t *twccNumber) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
+	if t.est == nil {
+		return reader
+	}
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, a, err := reader.Read(b, a)
+		if err != nil {
+			return n, a, err
+		}
+		forEachTWCC(b[:n], func(p []byte) {
+			var fb rtcp.TransportLayerCC
+			if fb.Unmarshal(p) == nil {
+				t.est.Feedback(&fb, time.Now())
+			}
+		})
+		return n, a, nil
+	})
+}
+
+// forEachTWCC calls f with each transport-cc feedback packet (RFC 4585
+// §6.1 header, PT 205 RTPFB, FMT 15) in a compound RTCP packet, without
+// parsing the others.
+func forEachTWCC(b []byte, f func([]byte)) {
+	for len(b) >= 4 {
+		size := 4 * (int(binary.BigEndian.Uint16(b[2:])) + 1)
+		if size > len(b) {
+			return
+		}
+		if rtcp.PacketType(b[1]) == rtcp.TypeTransportSpecificFeedback && b[0]&0x1f == rtcp.FormatTCC {
+			f(b[:size])
+		}
+		b = b[size:]
+	}
 }
 
 // twccScratch holds the two bytes of a number while its packet is written
@@ -184,10 +227,15 @@ func (t *twccNumber) BindLocalStream(info *interceptor.StreamInfo, writer interc
 		b := twccScratch.Get().(*[2]byte)
 		defer twccScratch.Put(b) // h still refers to b: the caller must not read it after
 
-		binary.BigEndian.PutUint16(b[:], uint16(t.next.Add(1)-1))
+		seq := uint16(t.next.Add(1) - 1)
+		binary.BigEndian.PutUint16(b[:], seq)
 		if err := h.SetExtension(id, b[:]); err != nil {
 			return 0, err
 		}
-		return writer.Write(h, payload, a)
+		n, err := writer.Write(h, payload, a)
+		if err == nil && t.est != nil {
+			t.est.onSent(seq, h.MarshalSize()+len(payload)+int(h.PaddingSize))
+		}
+		return n, err
 	})
 }

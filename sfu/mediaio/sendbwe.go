@@ -1,0 +1,458 @@
+package mediaio
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// SendEstimator estimates the bandwidth of the path from us to one peer from
+// the peer's transport-wide congestion control feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1): every packet we
+// send is numbered (twcc.go) and its send time and size kept; the feedback
+// says when each arrived. The estimate follows Google Congestion Control,
+// draft-ietf-rmcat-gcc-02, as its send-side variant is built in libwebrtc:
+//
+//   - Packets sent within 5 ms form a group (§5.2); for consecutive groups
+//     the difference between their arrival spacing and their send spacing
+//     is the one-way delay variation.
+//   - Its accumulated value, smoothed, is fitted with a line over the last
+//     20 groups; the slope is the delay trend (libwebrtc's trendline filter,
+//     which replaced the draft's Kalman filter, §5.3).
+//   - The trend against an adaptive threshold (§5.4: k_u = 0.01, here
+//     0.0087 as libwebrtc; k_d = 0.00018, here 0.039 per millisecond as
+//     libwebrtc) signals overuse, underuse or normal.
+//   - The rate (§5.5): overuse sets it to 0.85 × the rate the peer
+//     acknowledged receiving; normal increases it by 8 % a second, never
+//     past 1.5 × the acknowledged rate (so it does not run away while the
+//     sources, not the path, limit what is sent); underuse holds it.
+//   - Loss (§6): over 10 % lost cuts a loss-based estimate by half the loss,
+//     under 2 % lets it grow 5 % a second up to the delay-based one. The
+//     estimate is the lower of the two.
+//
+// Without probing (padding sent to find room above what the sources send),
+// the estimate cannot tell a path's capacity above 1.5 × what is sent; a
+// caller that wants to know tries more (Raise) and watches for overuse.
+type SendEstimator struct {
+	epoch time.Time
+	est   atomic.Uint64 // bits/s, the lower of delay and loss
+
+	mu   sync.Mutex
+	sent [sentRing]sentPacket
+
+	seenFb [256]bool // feedback packet counts seen lately: pion may deliver one twice
+
+	// Groups (§5.2).
+	cur, prev  group
+	havePrev   bool
+	firstArriv int64 // arrival time of the first group, µs, the trendline's origin
+
+	// The trendline filter and detector.
+	accumulated, smoothed float64
+	points                [trendWindow]trendPoint
+	npoints, nextPoint    int
+	deltas                int
+	prevTrend             float64
+	threshold             float64
+	thresholdAt           int64 // µs, local time
+	overuseFor            float64
+	overuseCount          int
+	state                 int // usageNormal, usageOver, usageUnder
+
+	// The rate.
+	delayBased   float64
+	lossBased    float64
+	lastChange   time.Time // the last increase, for its pace
+	lastDecrease time.Time
+	lastLossAt   time.Time
+	lastLossCut  time.Time
+	lost, got    int // since lastLossAt
+	acked        ackWindow
+	overuses     uint64
+	// rtt is the smoothed round trip: from sending the newest packet a
+	// feedback acknowledges to receiving that feedback (an overestimate by
+	// up to the feedback interval). 0 until measured.
+	rtt    time.Duration
+	newest int64 // send time (µs) of the newest packet acknowledged in the feedback being read
+}
+
+// Bounds of the estimate.
+const (
+	SendEstimateMin   = 30_000
+	SendEstimateMax   = 10_000_000
+	SendEstimateStart = 800_000
+
+	sentRing    = 1 << 12 // packets remembered: 4096, seconds of video
+	burstTime   = 5000    // µs: packets sent closer than this form a group
+	trendWindow = 20
+)
+
+const (
+	usageNormal = iota
+	usageOver
+	usageUnder
+)
+
+type sentPacket struct {
+	at    int64 // µs since epoch
+	size  int32
+	seq   uint16
+	valid bool
+}
+
+type group struct {
+	firstSend, lastSend int64 // µs, our clock
+	lastArrival         int64 // µs, the peer's
+	size                int
+	started             bool
+}
+
+type trendPoint struct{ x, y float64 }
+
+// NewSendEstimator starts at SendEstimateStart.
+func NewSendEstimator() *SendEstimator {
+	e := &SendEstimator{epoch: time.Now(), threshold: 12.5, delayBased: SendEstimateStart, lossBased: SendEstimateMax}
+	e.est.Store(SendEstimateStart)
+	return e
+}
+
+// Estimate is the current estimate in bits/s.
+func (e *SendEstimator) Estimate() uint64 { return e.est.Load() }
+
+// Status is a snapshot of the estimator.
+type Status struct {
+	Estimate     uint64    // bits/s
+	Acked        uint64    // bits/s the peer acknowledged receiving lately
+	LastDecrease time.Time // when congestion last cut the estimate; zero if never
+	Overuses     uint64    // times delay growth was detected
+	RTT          time.Duration
+}
+
+// Status returns a snapshot.
+func (e *SendEstimator) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return Status{Estimate: e.est.Load(), Acked: uint64(e.acked.rate()), LastDecrease: e.lastDecrease, Overuses: e.overuses, RTT: e.rtt}
+}
+
+// Raise lets the estimate up to bps at once, to try a higher rate the
+// acknowledged rate cannot vouch for yet; overuse brings it down as usual.
+func (e *SendEstimator) Raise(bps uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if b := float64(min(bps, SendEstimateMax)); b > e.delayBased {
+		e.delayBased = b
+		e.lossBased = max(e.lossBased, b)
+		e.publish()
+	}
+}
+
+// onSent records a packet we sent: its transport-wide number and size.
+func (e *SendEstimator) onSent(seq uint16, size int) {
+	at := time.Since(e.epoch).Microseconds()
+	e.mu.Lock()
+	e.sent[seq%sentRing] = sentPacket{at: at, size: int32(size), seq: seq, valid: true}
+	e.mu.Unlock()
+}
+
+// Feedback takes one transport-cc feedback packet, received now.
+func (e *SendEstimator) Feedback(fb *rtcp.TransportLayerCC, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.seenFb[fb.FbPktCount] {
+		return
+	}
+	e.seenFb[fb.FbPktCount] = true
+	e.seenFb[fb.FbPktCount+128] = false
+	local := now.Sub(e.epoch).Microseconds()
+	e.newest = -1
+
+	seq := fb.BaseSequenceNumber
+	arrival := int64(fb.ReferenceTime) * 64000 // µs (§3.1: multiples of 64 ms)
+	left := int(fb.PacketStatusCount)
+	d := 0
+	status := func(sym uint16) {
+		if left == 0 {
+			return
+		}
+		left--
+		if sym == rtcp.TypeTCCPacketNotReceived {
+			e.lost++
+			seq++
+			return
+		}
+		if d < len(fb.RecvDeltas) {
+			arrival += fb.RecvDeltas[d].Delta
+			d++
+		}
+		e.got++
+		e.arrived(seq, arrival, local)
+		seq++
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for range c.RunLength {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, sym := range c.SymbolList {
+				status(sym)
+			}
+		}
+	}
+	if e.newest >= 0 && local >= e.newest {
+		r := time.Duration(local-e.newest) * time.Microsecond
+		if e.rtt == 0 {
+			e.rtt = r
+		} else {
+			e.rtt = (7*e.rtt + r) / 8 // RFC 6298 §2.3's smoothing
+		}
+	}
+	e.updateRate(now, local)
+}
+
+// arrived takes one packet the peer received at arrival (its clock, µs).
+func (e *SendEstimator) arrived(seq uint16, arrival, local int64) {
+	p := e.sent[seq%sentRing]
+	if !p.valid || p.seq != seq {
+		return
+	}
+	e.acked.add(arrival, int(p.size))
+	e.newest = max(e.newest, p.at)
+	g := &e.cur
+	if !g.started {
+		*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: int(p.size), started: true}
+		return
+	}
+	if p.at < g.firstSend {
+		return // sent before the group being built: reordered, skip
+	}
+	if p.at-g.firstSend <= burstTime {
+		g.lastSend = max(g.lastSend, p.at)
+		g.lastArrival = max(g.lastArrival, arrival)
+		g.size += int(p.size)
+		return
+	}
+	// A new group starts: the one just completed is compared with the one
+	// before it.
+	if e.havePrev {
+		sendDelta := float64(g.lastSend-e.prev.lastSend) / 1000
+		arrDelta := float64(g.lastArrival-e.prev.lastArrival) / 1000
+		e.trend(arrDelta-sendDelta, sendDelta, g.lastArrival, local)
+	} else {
+		e.firstArriv = g.lastArrival
+	}
+	e.prev, e.havePrev = *g, true
+	*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: int(p.size), started: true}
+}
+
+// trend feeds one delay variation (ms) into the trendline filter and the
+// overuse detector.
+func (e *SendEstimator) trend(delayMs, sendDeltaMs float64, arrival, local int64) {
+	e.deltas = min(e.deltas+1, 1000)
+	e.accumulated += delayMs
+	e.smoothed = 0.9*e.smoothed + 0.1*e.accumulated
+	e.points[e.nextPoint] = trendPoint{x: float64(arrival-e.firstArriv) / 1000, y: e.smoothed}
+	e.nextPoint = (e.nextPoint + 1) % trendWindow
+	e.npoints = min(e.npoints+1, trendWindow)
+	slope := e.prevTrend
+	if e.npoints == trendWindow {
+		slope = fitSlope(e.points[:])
+	}
+	e.detect(slope, sendDeltaMs, local)
+}
+
+// fitSlope is the least-squares slope of the points.
+func fitSlope(pts []trendPoint) float64 {
+	var sx, sy float64
+	for _, p := range pts {
+		sx += p.x
+		sy += p.y
+	}
+	n := float64(len(pts))
+	mx, my := sx/n, sy/n
+	var num, den float64
+	for _, p := range pts {
+		num += (p.x - mx) * (p.y - my)
+		den += (p.x - mx) * (p.x - mx)
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// detect compares the trend with the threshold (draft §5.4).
+func (e *SendEstimator) detect(trend, sendDeltaMs float64, local int64) {
+	if e.deltas < 2 {
+		e.state = usageNormal
+		return
+	}
+	const gain = 4
+	t := float64(min(e.deltas, 60)) * trend * gain
+	switch {
+	case t > e.threshold:
+		if e.overuseFor < 0 {
+			e.overuseFor = sendDeltaMs / 2
+		} else {
+			e.overuseFor += sendDeltaMs
+		}
+		e.overuseCount++
+		if e.overuseFor > 10 && e.overuseCount > 1 && trend >= e.prevTrend {
+			e.overuseFor, e.overuseCount = 0, 0
+			e.state = usageOver
+			e.overuses++
+		}
+	case t < -e.threshold:
+		e.overuseFor, e.overuseCount = -1, 0
+		e.state = usageUnder
+	default:
+		e.overuseFor, e.overuseCount = -1, 0
+		e.state = usageNormal
+	}
+	e.prevTrend = trend
+	e.adaptThreshold(t, local)
+}
+
+// adaptThreshold moves the threshold towards |t| (draft §5.4), slowly up
+// and faster down, so that it follows the delay noise of the path but not
+// one large spike.
+func (e *SendEstimator) adaptThreshold(t float64, local int64) {
+	if e.thresholdAt == 0 {
+		e.thresholdAt = local
+	}
+	abs := math.Abs(t)
+	if abs > e.threshold+15 {
+		e.thresholdAt = local
+		return
+	}
+	k := 0.0087
+	if abs < e.threshold {
+		k = 0.039
+	}
+	dt := min(float64(local-e.thresholdAt)/1000, 100)
+	e.threshold = min(max(e.threshold+k*(abs-e.threshold)*dt, 6), 600)
+	e.thresholdAt = local
+}
+
+// updateRate moves the delay-based and loss-based rates after a feedback.
+func (e *SendEstimator) updateRate(now time.Time, local int64) {
+	acked := e.acked.rate()
+	switch e.state {
+	case usageOver:
+		// Once per round trip at most: what was sent before the last cut
+		// reports the congestion that caused it.
+		if e.lastDecrease.IsZero() || now.Sub(e.lastDecrease) >= max(e.rtt, 200*time.Millisecond) {
+			if acked > 0 {
+				e.delayBased = min(e.delayBased, 0.85*acked)
+			} else {
+				e.delayBased *= 0.85
+			}
+			e.lastDecrease = now
+		}
+		e.state = usageNormal // hold until the next signal
+		e.lastChange = now
+	case usageNormal:
+		if !e.lastChange.IsZero() {
+			dt := min(now.Sub(e.lastChange).Seconds(), 1)
+			limit := 1.5*acked + 10_000
+			if acked > 0 && e.delayBased < limit {
+				e.delayBased = min(e.delayBased*math.Pow(1.08, dt), limit)
+			}
+		}
+		e.lastChange = now
+	case usageUnder:
+		e.lastChange = now
+	}
+
+	// Loss over at least 20 packets and 200 ms (draft §6 reacts per
+	// report; a report here is a tenth of a second).
+	if n := e.lost + e.got; n >= 20 && (e.lastLossAt.IsZero() || now.Sub(e.lastLossAt) >= 200*time.Millisecond) {
+		p := float64(e.lost) / float64(n)
+		switch {
+		case p > 0.10:
+			// As libwebrtc, once per round trip and 300 ms: the losses
+			// reported after a cut were mostly sent before it.
+			if e.lastLossCut.IsZero() || now.Sub(e.lastLossCut) >= e.rtt+300*time.Millisecond {
+				e.lossBased = min(e.lossBased, e.delayBased) * (1 - 0.5*p)
+				e.lastDecrease, e.lastLossCut = now, now
+			}
+		case p < 0.02:
+			dt := 1.0
+			if !e.lastLossAt.IsZero() {
+				dt = min(now.Sub(e.lastLossAt).Seconds(), 1)
+			}
+			e.lossBased = min(e.lossBased*math.Pow(1.05, dt), max(e.delayBased, e.lossBased))
+		}
+		e.lost, e.got, e.lastLossAt = 0, 0, now
+	}
+	e.publish()
+}
+
+func (e *SendEstimator) publish() {
+	e.delayBased = min(max(e.delayBased, SendEstimateMin), SendEstimateMax)
+	e.lossBased = min(max(e.lossBased, SendEstimateMin), SendEstimateMax)
+	e.est.Store(uint64(min(e.delayBased, e.lossBased)))
+}
+
+// ackWindow measures the rate of acknowledged bytes over the last half
+// second of arrival times.
+type ackWindow struct {
+	at    [64]int64 // bucket: 10 ms of the peer's clock
+	bytes [64]int
+	n     int
+	head  int
+}
+
+// add counts size bytes that arrived at arrival (µs); samples more than
+// 500 ms older than the newest are dropped. Samples are kept per 10 ms of
+// arrival time.
+func (w *ackWindow) add(arrival int64, size int) {
+	bucket := arrival / 10_000
+	if w.n > 0 {
+		last := (w.head + w.n - 1) % len(w.at)
+		if w.at[last] == bucket {
+			w.bytes[last] += size
+			return
+		}
+		if bucket < w.at[last] {
+			// Out of order: count it with the newest.
+			w.bytes[last] += size
+			return
+		}
+	}
+	if w.n == len(w.at) {
+		w.head = (w.head + 1) % len(w.at)
+		w.n--
+	}
+	i := (w.head + w.n) % len(w.at)
+	w.at[i], w.bytes[i] = bucket, size
+	w.n++
+	newest := bucket
+	for w.n > 1 && newest-w.at[w.head] > 50 {
+		w.head = (w.head + 1) % len(w.at)
+		w.n--
+	}
+}
+
+// rate is the acknowledged rate in bits/s, 0 until 100 ms are covered.
+func (w *ackWindow) rate() float64 {
+	if w.n < 2 {
+		return 0
+	}
+	first := w.at[w.head]
+	last := w.at[(w.head+w.n-1)%len(w.at)]
+	span := float64(last-first+1) * 0.010 // s
+	if span < 0.1 {
+		return 0
+	}
+	total := 0
+	for i := range w.n {
+		total += w.bytes[(w.head+i)%len(w.at)]
+	}
+	return float64(total) * 8 / span
+}
