@@ -352,11 +352,17 @@ func (m *multiListener) Close() error {
 func (m *multiListener) Addr() net.Addr { return m.lns[0].Addr() }
 
 // newPeerConnection makes a PeerConnection with its own MediaEngine and
-// interceptors and the shared settings.
-func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
+// interceptors and the shared settings, and the estimate of the bandwidth
+// from us to its peer.
+func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *mediaio.SendEstimator, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// Simulcast (RFC 8853): the publisher names each layer's stream with a
+	// RID (RFC 8852) in a header extension, next to the MID (RFC 9143).
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, nil, fmt.Errorf("configure simulcast header extensions: %w", err)
 	}
 	r := &interceptor.Registry{}
 	// What we receive from publishers: NACKs for missing video packets
@@ -368,7 +374,7 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	// them to line audio up with video.
 	sender, err := report.NewSenderInterceptor()
 	if err != nil {
-		return nil, fmt.Errorf("configure RTCP sender reports: %w", err)
+		return nil, nil, fmt.Errorf("configure RTCP sender reports: %w", err)
 	}
 	r.Add(sender)
 	// Transport-wide CC (mediaio/twcc.go): feedback for what we receive, and the
@@ -377,11 +383,14 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
-			return nil, fmt.Errorf("configure TWCC header extension: %w", err)
+			return nil, nil, fmt.Errorf("configure TWCC header extension: %w", err)
 		}
 	}
 	r.Add(mediaio.TWCCFeedbackFactory{})
-	r.Add(mediaio.TWCCNumberingFactory{})
+	// The send-side bandwidth estimate (mediaio/sendbwe.go) from the peer's
+	// feedback on what we number.
+	est := mediaio.NewSendEstimator()
+	r.Add(mediaio.TWCCNumberingFactory{Estimator: est})
 	api := webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(r),
@@ -391,9 +400,9 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, error) {
 	// when set) are all a server needs; we never call a public STUN server.
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return nil, fmt.Errorf("new peer connection: %w", err)
+		return nil, nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	return pc, nil
+	return pc, est, nil
 }
 
 // close closes the ICE ports.

@@ -6,13 +6,16 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// This file holds the downlink bandwidth estimate. There is no simulcast (one
-// encoding per publisher), so the only way to spare a subscriber's weak link
-// is to ask the publisher to send less: each video downTrack keeps a
-// loss-based estimate of what its subscriber can take, and once a second the
-// publisher is sent the lowest estimate among the track's subscribers as a
-// REMB, which Chrome takes as a cap on its send rate even when it also uses
-// transport-wide congestion control. Audio is never limited.
+// This file holds the downlink estimate for a publisher without simulcast
+// (one encoding: an older iPhone, a pion client): the only way to spare a
+// subscriber's weak link is then to ask the publisher to send less. Each
+// video downTrack keeps a loss-based estimate of what its subscriber can
+// take, and once a second the publisher is sent the lowest estimate among
+// the track's subscribers as a REMB, which Chrome takes as a cap on its
+// send rate even when it also uses transport-wide congestion control. Audio
+// is never limited. A publisher that sends simulcast layers is never capped
+// this way: each subscriber gets the layer its own link carries
+// (allocate.go).
 
 // Bounds and pace of the estimate.
 const (
@@ -149,13 +152,15 @@ func (p *Participant) sendREMB(up *upTrack) {
 		case <-p.sfu.clock.After(rembInterval):
 		}
 		bitrate, ok := up.downlinkEstimate()
-		if !ok {
+		if !ok || up.layered() {
+			// With simulcast a weak subscriber gets a lower layer
+			// (allocate.go) instead of holding the publisher down.
 			setLimited(false)
 			continue
 		}
 		remb := &rtcp.ReceiverEstimatedMaximumBitrate{
 			Bitrate: float32(bitrate),
-			SSRCs:   []uint32{up.remoteSSRC.Load()},
+			SSRCs:   []uint32{up.layers[0].remoteSSRC.Load()},
 		}
 		// Counted before the write, so that whoever receives the REMB
 		// finds it in the statistics already.

@@ -38,11 +38,19 @@ type downTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
-	keyframe     func() // asks the publisher for a keyframe, throttled
+	up           *upTrack
+	keyframe     func() // asks the publisher for a keyframe of the layer wanted, throttled
 	stats        *counters
-	hist         *history       // the track's last packets, for NACKs; nil for audio
-	upRED        *atomic.Uint32 // the publisher's payload type for RED (red.go), 0 if none
-	epoch        time.Time      // the upTrack's, origin of the arrival times enqueue gets
+	video        bool      // the track keeps a history and answers NACKs
+	layered      bool      // the track comes as simulcast layers: picture IDs are rewritten (vp8.go)
+	epoch        time.Time // the upTrack's, origin of the arrival times enqueue gets
+
+	// want is the layer a keyframe is wanted from: the target, -1 while
+	// video is paused.
+	want atomic.Int32
+	// padRate is the padding to send after each frame, in bits/s, while
+	// the subscriber's link is probed (allocate.go); 0 most of the time.
+	padRate atomic.Uint64
 
 	writers sync.WaitGroup // the queue's writer goroutine, while it runs
 
@@ -55,26 +63,36 @@ type downTrack struct {
 	estimate atomic.Uint64
 	loss     *lossEstimate // nil for audio
 
-	mu       sync.Mutex // guards the following
-	bound    bool
-	bindID   string
-	ssrc     uint32
-	pt       uint8 // the negotiated payload type: for audio, Opus's
-	redPT    uint8 // audio: RED's, 0 if the subscriber did not negotiate it
-	ws       webrtc.TrackLocalWriter
-	rw       *rewriter
-	slots    []slot
-	head, n  int     // the queue is slots[head], slots[head+1], ... n of them, circular
-	sent     uint64  // bytes written or taken from the queue to write, RTP header and payload
-	writing  bool    // a write to ws is under way (inline or by the writer)
-	slow     bool    // an inline write was slow: queue until the writer has caught up
-	carried  sentMap // what each of the last sequence numbers carried (video)
-	draining bool    // the writer goroutine runs
-	closed   bool    // close was called: no writer starts again
-	manual   bool    // tests drain the queue themselves
+	mu      sync.Mutex // guards the following
+	bound   bool
+	bindID  string
+	ssrc    uint32
+	pt      uint8 // the negotiated payload type: for audio, Opus's
+	redPT   uint8 // audio: RED's, 0 if the subscriber did not negotiate it
+	ws      webrtc.TrackLocalWriter
+	rw      *rewriter
+	slots   []slot
+	head, n int     // the queue is slots[head], slots[head+1], ... n of them, circular
+	sent    uint64  // bytes written or taken from the queue to write, RTP header and payload
+	writing bool    // a write to ws is under way (inline or by the writer)
+	slow    bool    // an inline write was slow: queue until the writer has caught up
+	carried sentMap // what each of the last sequence numbers carried (video)
+	// The layer forwarded (-1: none) and the one to switch to at its next
+	// keyframe (-1: video paused for this subscriber); both 0 without
+	// simulcast, unless paused.
+	cur, target int
+	switches    uint64        // layer switches made
+	vp8         vp8Numbers    // picture IDs across layers, when layered
+	padTokens   float64       // bytes of padding due
+	padAt       time.Duration // when padding was last counted
+	padded      uint64        // padding packets sent
+	draining    bool          // the writer goroutine runs
+	closed      bool          // close was called: no writer starts again
+	manual      bool          // tests drain the queue themselves
 
 	// Owned by whoever set writing.
-	hdr rtp.Header // reused for every packet written
+	hdr  rtp.Header // reused for every packet written
+	wbuf []byte     // a layered track's rewritten payload; made on first use
 
 	// Owned by the writer.
 	spare []byte // swapped with the buffer of the slot being written; made on first use
@@ -107,16 +125,23 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		streamID: up.streamID,
 		kind:     up.kind,
 		codec:    up.codec,
-		keyframe: up.requestKeyframe,
+		up:       up,
 		epoch:    up.epoch,
 		stats:    stats,
-		hist:     up.hist,
-		upRED:    &up.redPT,
+		video:    up.layers[0].hist != nil,
+		layered:  up.layered(),
 		slots:    make([]slot, queueLen),
 	}
-	if up.hist != nil {
-		dt.carried = newSentMap(len(up.hist.slots))
+	dt.keyframe = func() { up.requestKeyframe(int(dt.want.Load())) }
+	if dt.video {
+		dt.carried = newSentMap(len(up.layers[0].hist.slots))
 	}
+	if dt.layered {
+		// Until the first allocation: the middle layer, a fair guess for a
+		// link not yet measured.
+		dt.cur, dt.target = -1, min(1, len(up.layers)-1)
+	}
+	dt.want.Store(int32(dt.target))
 	if dt.kind == webrtc.RTPCodecTypeVideo {
 		dt.loss = newLossEstimate()
 		dt.estimate.Store(bweMaxBitrate)
@@ -127,7 +152,8 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 // ID is the track id: "<publisherID>-<kind>".
 func (dt *downTrack) ID() string { return dt.id }
 
-// RID is empty: we do not forward simulcast.
+// RID is empty: a subscriber receives one layer of a simulcast track, as
+// one stream.
 func (dt *downTrack) RID() string { return "" }
 
 // StreamID is the publisher's participant id.
@@ -196,18 +222,32 @@ func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters
 	return webrtc.RTPCodecParameters{}, false
 }
 
-// enqueue rewrites one packet for this subscriber and writes it, or queues
-// it when a write is under way or the subscriber is slow, dropping the
-// oldest queued packet if the queue is full. now is the packet's arrival
-// time. It never waits for the writer and allocates nothing.
-func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
+// enqueue rewrites one packet of layer for this subscriber and writes it,
+// or queues it when a write is under way or the subscriber is slow, dropping
+// the oldest queued packet if the queue is full. now is the packet's arrival
+// time; key tells that it starts a keyframe, where a switch of layers
+// happens. It never waits for the writer and allocates nothing.
+func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration, layer int, key bool) {
 	dt.mu.Lock()
 	if !dt.bound {
 		dt.mu.Unlock()
 		return
 	}
+	if layer != dt.cur {
+		if layer != dt.target || !key {
+			dt.mu.Unlock()
+			return
+		}
+		// The layer asked for starts a keyframe: switch here, the
+		// receiver needs nothing from before it.
+		if dt.cur >= 0 {
+			dt.switches++
+			dt.stats.layerSwitches.Add(1)
+		}
+		dt.cur = layer
+	}
 	pt := dt.pt
-	if red := uint8(dt.upRED.Load()); red != 0 && h.PayloadType == red {
+	if red := uint8(dt.up.redPT.Load()); red != 0 && h.PayloadType == red {
 		if dt.redPT != 0 {
 			pt = dt.redPT
 		} else if primary, ok := redPrimary(payload); ok {
@@ -222,15 +262,32 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		dt.mu.Unlock()
 		return
 	}
+	var vd vp8Desc
+	var pic uint16
+	var tl0 uint8
+	if dt.layered {
+		vd, _ = parseVP8(payload)
+		pic, tl0 = dt.vp8.shifts(h.SSRC, vd, payload)
+	}
 	if dt.carried.slots != nil {
-		dt.carried.put(seq, h.SequenceNumber, h.SSRC, ts)
+		dt.carried.put(sentSlot{down: seq, up: h.SequenceNumber, ssrc: h.SSRC, ts: ts, layer: uint8(layer), pic: pic, tl0: tl0})
 	}
 	if !dt.writing && !dt.slow && dt.n == 0 {
 		dt.writing = true
+		if dt.layered {
+			if dt.wbuf == nil {
+				dt.wbuf = make([]byte, receiveMTU)
+			}
+			payload = dt.wbuf[:copy(dt.wbuf, payload)]
+			dt.vp8.note(rewriteVP8(payload, vd, pic, tl0))
+		}
 		dt.sent += uint64(rtpHeaderSize + len(payload))
 		ws, ssrc := dt.ws, dt.ssrc
 		dt.mu.Unlock()
 		dt.write(ws, ssrc, pt, seq, ts, h.Marker, payload)
+		if h.Marker && dt.padRate.Load() != 0 {
+			dt.padAfter(ws, ssrc, pt, now)
+		}
 		// One clock reading per write: the time since the packet arrived
 		// covers this write and those before it in the same fan-out, far
 		// below slowWrite unless one of them was slow.
@@ -258,6 +315,9 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration) {
 		s.buf = make([]byte, receiveMTU)
 	}
 	s.size = copy(s.buf, payload)
+	if dt.layered {
+		dt.vp8.note(rewriteVP8(s.buf[:s.size], vd, pic, tl0))
+	}
 	s.seq, s.ts, s.pt, s.marker = seq, ts, pt, h.Marker
 	dt.n++
 	// The writer runs only while there is a queue: most subscribers never
@@ -346,6 +406,56 @@ func (dt *downTrack) write(ws webrtc.TrackLocalWriter, ssrc uint32, pt uint8, se
 	}
 }
 
+// Padding packets (RFC 3550 §5.1: P set, the payload all padding, its last
+// octet the count) are padBytes long, and at most padBurst go after one
+// frame.
+const (
+	padBytes = 255
+	padBurst = 16
+)
+
+// padPayload is what a padding packet carries: nothing; the header's
+// PaddingSize makes its padBytes.
+var padPayload = []byte{}
+
+// padAfter sends the padding due at now (padRate since the last time) right
+// after the last packet of a frame, where no packet of the frame can come
+// between: receivers assemble frames from consecutive sequence numbers. The
+// caller holds writing.
+func (dt *downTrack) padAfter(ws webrtc.TrackLocalWriter, ssrc uint32, pt uint8, now time.Duration) {
+	rate := dt.padRate.Load()
+	dt.mu.Lock()
+	elapsed := min(now-dt.padAt, 200*time.Millisecond)
+	dt.padAt = now
+	dt.padTokens = min(dt.padTokens+float64(rate)/8*elapsed.Seconds(), padBurst*padBytes)
+	n := min(int(dt.padTokens/padBytes), padBurst)
+	if n == 0 || rate == 0 {
+		dt.mu.Unlock()
+		return
+	}
+	first, ts, ok := dt.rw.pad(uint16(n))
+	if !ok {
+		dt.mu.Unlock()
+		return
+	}
+	dt.padTokens -= float64(n * padBytes)
+	for i := range n {
+		dt.carried.put(sentSlot{down: first + uint16(i), padding: true})
+	}
+	dt.sent += uint64(n * (rtpHeaderSize + padBytes))
+	dt.padded += uint64(n)
+	dt.mu.Unlock()
+	h := &dt.hdr
+	for i := range n {
+		*h = rtp.Header{Version: 2, Padding: true, PaddingSize: padBytes, PayloadType: pt,
+			SequenceNumber: first + uint16(i), Timestamp: ts, SSRC: ssrc,
+			CSRC: h.CSRC[:0], Extensions: h.Extensions[:0]}
+		if _, err := ws.WriteRTP(h, padPayload); err == nil {
+			dt.stats.padding.Add(1)
+		}
+	}
+}
+
 // drain is the writer goroutine: started when a packet is queued, it
 // writes the queue until it is empty (or an inline write has taken over, or
 // the track is closing) and ends; the next queued packet starts it again.
@@ -369,7 +479,12 @@ func (dt *downTrack) drain() {
 func (dt *downTrack) close() {
 	dt.mu.Lock()
 	dt.closed = true
+	paused := dt.target < 0
+	dt.target = -1
 	dt.mu.Unlock()
+	if paused && dt.kind == webrtc.RTPCodecTypeVideo {
+		dt.stats.videoPaused.Add(-1)
+	}
 	dt.writers.Wait()
 }
 
@@ -420,7 +535,7 @@ type resendState struct {
 // keyframe. Only the RTCP reader calls it; resent packets may overtake
 // queued ones, as retransmissions do.
 func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
-	if dt.hist == nil {
+	if !dt.video {
 		return
 	}
 	if rs.buf == nil {
@@ -441,10 +556,22 @@ func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
 				gone = true
 				continue
 			}
-			n, marker, ok := dt.hist.get(slot.ssrc, slot.up, buf)
+			if slot.padding {
+				continue // nothing worth sending again
+			}
+			if int(slot.layer) >= len(dt.up.layers) {
+				continue
+			}
+			n, marker, ok := dt.up.layers[slot.layer].hist.get(slot.ssrc, slot.up, buf)
 			if !ok {
 				gone = true
 				continue
+			}
+			if dt.layered {
+				// As it was sent: with the picture ID it was given then.
+				if d, ok := parseVP8(buf[:n]); ok {
+					rewriteVP8(buf[:n], d, slot.pic, slot.tl0)
+				}
 			}
 			*hdr = rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: down, Timestamp: slot.ts, SSRC: ssrc,
 				CSRC: hdr.CSRC[:0], Extensions: hdr.Extensions[:0]}

@@ -115,7 +115,7 @@ func TestDownTrackQueueDropsOldest(t *testing.T) {
 	if keyframes != 1 {
 		t.Fatalf("keyframe requests after Bind = %d, want 1", keyframes)
 	}
-	gen := up.source.Add(1)
+	gen := up.layers[0].source.Add(1)
 	var scratch rtp.Packet
 	feed := func(seq uint16, tag byte) {
 		p := testPacket(seq, tag)
@@ -123,7 +123,7 @@ func TestDownTrackQueueDropsOldest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		up.handle(b, gen, &scratch)
+		up.handle(b, 0, gen, &scratch)
 	}
 
 	// One packet through, written inline; then, the subscriber being slow,
@@ -189,7 +189,7 @@ func TestDownTrackSlowSubscriberQueues(t *testing.T) {
 	keyframes := 0
 	up := newVideoUpTrack()
 	dt, _ := newBoundDownTrack(t, up, 8, w, &keyframes)
-	gen := up.source.Add(1)
+	gen := up.layers[0].source.Add(1)
 	var scratch rtp.Packet
 	feed := func(seq uint16) {
 		p := testPacket(seq, byte(seq))
@@ -197,7 +197,7 @@ func TestDownTrackSlowSubscriberQueues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		up.handle(b, gen, &scratch)
+		up.handle(b, 0, gen, &scratch)
 	}
 	feed(1)
 	if len(w.pkts) != 1 {
@@ -232,13 +232,13 @@ func TestDownTrackUnboundDropsSilently(t *testing.T) {
 	up := newVideoUpTrack()
 	dt := newDownTrack(up, 4, stats)
 	dt.keyframe = func() { t.Error("keyframe requested by an unbound track") }
-	gen := up.source.Add(1)
+	gen := up.layers[0].source.Add(1)
 	up.attach(dt)
 	p := testPacket(1, 1)
 	b, _ := p.Marshal()
 	var scratch rtp.Packet
 	for range 10 {
-		up.handle(b, gen, &scratch)
+		up.handle(b, 0, gen, &scratch)
 	}
 	if dt.writeNext() {
 		t.Error("unbound track queued a packet")
@@ -253,13 +253,13 @@ func TestUpTrackIgnoresReplacedSource(t *testing.T) {
 	keyframes := 0
 	up := newVideoUpTrack()
 	dt, _ := newBoundDownTrack(t, up, 8, w, &keyframes)
-	old := up.source.Add(1)
-	cur := up.source.Add(1)
+	old := up.layers[0].source.Add(1)
+	cur := up.layers[0].source.Add(1)
 	var scratch rtp.Packet
 	for i, gen := range []uint64{old, cur, old} {
 		p := testPacket(uint16(i), byte(i))
 		b, _ := p.Marshal()
-		up.handle(b, gen, &scratch)
+		up.handle(b, 0, gen, &scratch)
 	}
 	for dt.writeNext() {
 	}
@@ -282,7 +282,7 @@ func BenchmarkForward(b *testing.B) {
 				dt, _ := newBoundDownTrack(b, up, DefaultQueuePackets, &discardWriter{}, &keyframes)
 				dts = append(dts, dt)
 			}
-			gen := up.source.Add(1)
+			gen := up.layers[0].source.Add(1)
 
 			// A typical browser video packet: ~1100 bytes with a
 			// transport-wide sequence number extension.
@@ -299,7 +299,7 @@ func BenchmarkForward(b *testing.B) {
 			for b.Loop() {
 				seq++
 				binary.BigEndian.PutUint16(buf[2:], seq) // the next packet read into the reused buffer
-				up.handle(buf, gen, &scratch)
+				up.handle(buf, 0, gen, &scratch)
 				for _, dt := range dts {
 					for dt.writeNext() {
 					}
@@ -346,7 +346,7 @@ func TestDownTrackWriterOnlyWhileQueued(t *testing.T) {
 	up := newVideoUpTrack()
 	dt, _ := newBoundDownTrack(t, up, 16, w, &keyframes)
 	dt.manual = false
-	gen := up.source.Add(1)
+	gen := up.layers[0].source.Add(1)
 	var scratch rtp.Packet
 	for seq := uint16(1); seq <= 6; seq++ {
 		p := testPacket(seq, byte(seq))
@@ -354,7 +354,7 @@ func TestDownTrackWriterOnlyWhileQueued(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		up.handle(b, gen, &scratch) // the first is written inline, slowly; the rest queue
+		up.handle(b, 0, gen, &scratch) // the first is written inline, slowly; the rest queue
 	}
 	waitFor(t, 5*time.Second, "the queue written out", func() bool { return len(w.written()) == 6 })
 	waitFor(t, 5*time.Second, "the writer to end", func() bool {

@@ -67,6 +67,10 @@ type sentSlot struct {
 	down, up uint16
 	ssrc     uint32 // the publisher's
 	ts       uint32 // as rewritten for this subscriber
+	layer    uint8  // the simulcast layer it came on
+	tl0      uint8  // the VP8 TL0PICIDX shift it was sent with (vp8.go)
+	pic      uint16 // and the picture ID shift
+	padding  bool   // a padding packet (downTrack.padAfter)
 	valid    bool
 }
 
@@ -74,8 +78,9 @@ func newSentMap(size int) sentMap {
 	return sentMap{slots: make([]sentSlot, size), mask: uint16(size - 1)}
 }
 
-func (m *sentMap) put(down, up uint16, ssrc, ts uint32) {
-	m.slots[down&m.mask] = sentSlot{down: down, up: up, ssrc: ssrc, ts: ts, valid: true}
+func (m *sentMap) put(s sentSlot) {
+	s.valid = true
+	m.slots[s.down&m.mask] = s
 }
 
 func (m *sentMap) get(down uint16) (sentSlot, bool) {

@@ -7,8 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu/mediaio"
 )
 
 // gatherWait bounds how long HandleOffer waits for ICE gathering so that its
@@ -25,6 +28,8 @@ type Participant struct {
 	log        *slog.Logger
 
 	pub, sub         *webrtc.PeerConnection
+	subBWE           *mediaio.SendEstimator // the bandwidth from us to the client
+	alloc            allocState             // owned by the allocator goroutine
 	pubGate, subGate *candidateGate
 
 	ctx     context.Context // cancelled by Close
@@ -74,11 +79,11 @@ func newParticipant(s *SFU, roomID, id string, h Handler) (*Participant, error) 
 		down:       map[*upTrack]*downTrack{},
 	}
 	var err error
-	if p.pub, err = s.engine.newPeerConnection(); err != nil {
+	if p.pub, _, err = s.engine.newPeerConnection(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("publish connection: %w", err)
 	}
-	if p.sub, err = s.engine.newPeerConnection(); err != nil {
+	if p.sub, p.subBWE, err = s.engine.newPeerConnection(); err != nil {
 		cancel()
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscribe connection: %w", err)
@@ -114,9 +119,11 @@ func (p *Participant) ID() string { return p.id }
 // Room returns the room id.
 func (p *Participant) Room() string { return p.roomID }
 
-// start starts the negotiator.
+// start starts the negotiator and the allocator of the layers it
+// receives.
 func (p *Participant) start() {
 	p.spawn(p.negotiator)
+	p.spawn(p.allocator)
 }
 
 // spawn runs f in a goroutine this participant owns, unless it is closing.
@@ -353,11 +360,25 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	defer p.wg.Done()
 
 	kind := remote.Kind()
+	// Simulcast (RFC 8853): pion calls OnTrack once per layer, each with
+	// its RID; the receiver's tracks list them all, in the order of the
+	// offer's rids, which is the order of the publisher's encodings, lowest
+	// first as browsers are asked to send them.
+	var rids []string
+	if remote.RID() != "" && kind == webrtc.RTPCodecTypeVideo {
+		for _, t := range recv.Tracks() {
+			if len(rids) < maxLayers {
+				rids = append(rids, t.RID())
+			}
+		}
+	}
 	up, created, subscribers := p.room.publish(p, kind, func() *upTrack {
-		up := newUpTrack(p.id, remote.Codec(), kind)
+		up := newUpTrack(p.id, remote.Codec(), kind, rids...)
 		if kind == webrtc.RTPCodecTypeVideo {
-			up.keyframes = newKeyframeRequester(p.sfu.cfg.KeyframeInterval, p.sfu.clock, func() { p.sendPLI(up) })
-			up.hist = newHistory(p.sfu.cfg.NACKHistory)
+			for i, l := range up.layers {
+				l.keyframes = newKeyframeRequester(p.sfu.cfg.KeyframeInterval, p.sfu.clock, func() { p.sendPLI(up, i) })
+				l.hist = newHistory(p.sfu.cfg.NACKHistory)
+			}
 		}
 		p.sfu.stats.tracks.Add(1)
 		up.redTracks = &p.sfu.stats.redTracks
@@ -366,42 +387,67 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	if up == nil {
 		return // left meanwhile
 	}
-	gen := up.setSource(remote, recv.GetParameters().Codecs)
-	p.spawn(func() { drainRTCP(recv) })
+	i := up.layerOf(remote.RID())
+	gen := up.setSource(i, remote, recv.GetParameters().Codecs)
+	p.spawn(func() { drainRTCP(recv, remote.RID()) })
 	if created {
-		p.log.Debug("track published", "track", up.id, "ssrc", remote.SSRC(), "codec", remote.Codec().MimeType)
-		if up.keyframes != nil {
-			p.spawn(func() { up.keyframes.run(p.ctx) })
+		p.log.Debug("track published", "track", up.id, "ssrc", remote.SSRC(), "codec", remote.Codec().MimeType, "layers", len(up.layers))
+		for _, l := range up.layers {
+			if l.keyframes != nil {
+				p.spawn(func() { l.keyframes.run(p.ctx) })
+			}
 		}
 		if kind == webrtc.RTPCodecTypeVideo {
 			p.spawn(func() { p.sendREMB(up) })
 		}
+		if up.layered() {
+			p.spawn(func() { p.controlLayers(up) })
+		}
 		for _, s := range subscribers {
 			s.subscribe(up)
 		}
-	} else {
+	}
+	if up.layered() && up.layers[i].rid == remote.RID() && gen == 1 && !up.layers[i].counted.Swap(true) {
+		// Counted unless the publisher has left meanwhile (leave uncounts).
+		p.sfu.stats.simulcastLayers.Add(1)
+		if p.room.hasPublished(p, up) {
+			p.log.Debug("layer published", "track", up.id, "rid", remote.RID(), "ssrc", remote.SSRC())
+		} else if up.layers[i].counted.Swap(false) {
+			p.sfu.stats.simulcastLayers.Add(-1)
+		}
+	}
+	if !created && !(up.layered() && gen == 1) {
 		// Same kind again: a restarted or replaced track. The subscribers'
 		// downTracks carry on with it and need a keyframe from it.
-		p.log.Debug("track restarted", "track", up.id, "ssrc", remote.SSRC())
-		up.requestKeyframe()
+		p.log.Debug("track restarted", "track", up.id, "rid", remote.RID(), "ssrc", remote.SSRC())
+		up.requestKeyframe(i)
 	}
-	up.read(remote, gen)
+	up.read(i, remote, gen)
 }
 
 // drainRTCP reads and discards the RTCP a receiver gets (the publisher's
 // sender reports, which pion's interceptors have already used).
-func drainRTCP(r *webrtc.RTPReceiver) {
+func drainRTCP(r *webrtc.RTPReceiver, rid string) {
 	buf := make([]byte, receiveMTU)
 	for {
-		if _, _, err := r.Read(buf); err != nil {
+		read := r.Read
+		if rid != "" {
+			read = func(b []byte) (int, interceptor.Attributes, error) { return r.ReadSimulcast(b, rid) }
+		}
+		if _, _, err := read(buf); err != nil {
 			return
 		}
 	}
 }
 
-// sendPLI asks the publisher for a keyframe of up (RFC 4585 §6.3.1).
-func (p *Participant) sendPLI(up *upTrack) {
-	pli := &rtcp.PictureLossIndication{MediaSSRC: up.remoteSSRC.Load()}
+// sendPLI asks the publisher for a keyframe of layer i of up (RFC 4585
+// §6.3.1).
+func (p *Participant) sendPLI(up *upTrack, i int) {
+	ssrc := up.layers[i].remoteSSRC.Load()
+	if ssrc == 0 {
+		return // the layer has not started
+	}
+	pli := &rtcp.PictureLossIndication{MediaSSRC: ssrc}
 	if err := p.pub.WriteRTCP([]rtcp.Packet{pli}); err != nil {
 		p.log.Debug("send PLI", "track", up.id, "err", err)
 		return

@@ -85,6 +85,9 @@ type peerOptions struct {
 	// red: the client negotiates redundant audio (RFC 2198) and, when it
 	// publishes, sends every Opus frame with the one before it.
 	red bool
+	// simulcast: the client publishes its video as three layers (RFC
+	// 8853), q, h and f (simulcast_test.go).
+	simulcast bool
 }
 
 // clientAPI builds a pion API the way a browser-like client would: default
@@ -185,6 +188,12 @@ type testPeer struct {
 	// proxy's port.
 	sfuPort, proxyPort string
 	red                bool
+	// Simulcast publishing: the layers' tracks, and the RIDs the SFU last
+	// said are needed (nil: all).
+	layers       []*webrtc.TrackLocalStaticRTP
+	activeRIDs   []string
+	layerCalls   int
+	layerHistory [][]string
 }
 
 // received is what arrived on one (stream id, track id).
@@ -204,6 +213,12 @@ type rxPacket struct {
 	// Audio: the frame numbers the payload carries, the primary's and, in
 	// RED, the redundant block's (0 if none).
 	frame, redundant uint32
+	// Video: the VP8 picture ID (-1 if none) and whether the packet starts
+	// a keyframe.
+	pic     int32
+	key     bool
+	padding bool // a padding-only packet
+	at      time.Time
 }
 
 // joinPeer joins the room and starts publishing audio and video.
@@ -222,7 +237,11 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 	if o.duplicates {
 		settings = append(settings, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
 	}
-	api := clientAPIWith(t, o.networks, o.interceptors, settings...)
+	interceptors := o.interceptors
+	if o.simulcast {
+		interceptors = withSimulcast(interceptors)
+	}
+	api := clientAPIWith(t, o.networks, interceptors, settings...)
 	if o.red {
 		api = clientAPIWithRED(t, o.networks, o.interceptors, settings...)
 	}
@@ -252,7 +271,11 @@ func joinPeer(t testing.TB, s *SFU, room, id string, o peerOptions) *testPeer {
 		})
 	}
 	tp.wg.Go(tp.eventLoop)
-	if !o.noMedia {
+	switch {
+	case o.noMedia:
+	case o.simulcast:
+		tp.startSimulcast()
+	default:
 		tp.startPublishing()
 	}
 	return tp
@@ -666,7 +689,16 @@ func (tp *testPeer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1, pt: p.PayloadType}
+		rx := rxPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, twcc: -1, pt: p.PayloadType, pic: -1, at: time.Now()}
+		rx.padding = p.Padding && len(p.Payload) == 0
+		if track.Kind() == webrtc.RTPCodecTypeVideo && !rx.padding {
+			if d, ok := parseVP8(p.Payload); ok {
+				rx.key = d.keyframe
+				if pic, ok := d.pictureID(p.Payload); ok {
+					rx.pic = int32(pic)
+				}
+			}
+		}
 		if track.Kind() == webrtc.RTPCodecTypeAudio {
 			rx.frame, rx.redundant = audioFrames(p.Payload, strings.EqualFold(track.Codec().MimeType, mimeTypeRED) && p.PayloadType == uint8(track.Codec().PayloadType))
 		}

@@ -26,6 +26,12 @@ type rewriter struct {
 	highestIn uint16 // highest input sequence number of this source
 	span      uint16 // highestIn - the source's first sequence number, at most maxSpan
 
+	// After padding (pad): packets of the source up to boundary, which may
+	// still arrive late, keep the offset they had before it.
+	padded     bool
+	boundary   uint16
+	prevOffset uint16
+
 	// The packet with the highest sequence number sent so far.
 	lastSeq uint16        // output sequence number
 	lastTS  uint32        // output timestamp
@@ -58,6 +64,9 @@ func (r *rewriter) rewrite(ssrc uint32, seq uint16, ts uint32, now time.Duration
 		return 0, 0, false
 	}
 	outSeq = seq + r.seqOffset
+	if r.padded && int16(seq-r.boundary) <= 0 {
+		outSeq = seq + r.prevOffset
+	}
 	outTS = ts + r.tsOffset
 	if seq == r.highestIn {
 		r.lastSeq, r.lastTS, r.lastAt = outSeq, outTS, now
@@ -77,9 +86,29 @@ func (r *rewriter) switchTo(ssrc uint32, seq uint16, ts uint32, now time.Duratio
 		}
 	}
 	r.started = true
+	r.padded = false
 	r.srcSSRC = ssrc
 	r.highestIn = seq
 	r.span = 0
 	r.seqOffset = r.lastSeq + 1 - seq
 	r.tsOffset = r.lastTS + step - ts
+}
+
+// pad takes n sequence numbers for padding packets right after the last
+// packet sent, and returns the first and the timestamp they carry (the last
+// packet's: RFC 3550 §5.1 lets padding repeat it). The source's later
+// packets are numbered after them; a late one from before keeps its number.
+// false if nothing has been sent yet.
+func (r *rewriter) pad(n uint16) (first uint16, ts uint32, ok bool) {
+	if !r.started {
+		return 0, 0, false
+	}
+	if !r.padded || r.boundary != r.highestIn {
+		r.prevOffset = r.seqOffset
+	}
+	r.padded, r.boundary = true, r.highestIn
+	first = r.lastSeq + 1
+	r.seqOffset += n
+	r.lastSeq += n
+	return first, r.lastTS, true
 }

@@ -89,3 +89,10 @@ func (r *room) publish(p *Participant, kind webrtc.RTPCodecType, newTrack func()
 	}
 	return up, true, subscribers
 }
+
+// hasPublished tells whether p is still in the room publishing up.
+func (r *room) hasPublished(p *Participant, up *upTrack) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.participants[p.id] == p && p.published[up.kind] == up
+}

@@ -204,6 +204,17 @@ type Handler interface {
 	ConnectionState(pc PC, s webrtc.PeerConnectionState)
 }
 
+// LayerHandler is implemented by a Handler whose client can pause and
+// resume the simulcast layers it publishes (RTCRtpSender.setParameters with
+// an encoding's active flag). Layers names, by RID, the layers of the
+// client's track of kind ("video") that some subscriber needs: the others
+// may be paused, sparing the client's uplink and encoder. It comes when the
+// set changes. A Handler without it is never asked, and its client sends
+// every layer.
+type LayerHandler interface {
+	Layers(kind string, active []string)
+}
+
 // Stats is a snapshot of an SFU's counters.
 type Stats struct {
 	Rooms, Participants, Tracks      int    // current rooms, participants and published tracks
@@ -222,6 +233,19 @@ type Stats struct {
 	// DownlinkLimited is how many published video tracks are held below the
 	// maximum now because a subscriber's link loses packets.
 	DownlinkLimited int
+	// LayerSwitches counts subscribers moved from one simulcast layer to
+	// another; VideoPaused is how many subscribers' copies of a video
+	// track are paused now because their link cannot carry it (audio goes
+	// on); LayerChanges counts the times a publisher was told to pause or
+	// resume layers.
+	LayerSwitches uint64
+	VideoPaused   int
+	LayerChanges  uint64
+	// PaddingPackets counts padding sent to probe subscribers' links.
+	PaddingPackets uint64
+	// SimulcastLayers is how many simulcast layers (RFC 8853) of the
+	// published video tracks have started arriving.
+	SimulcastLayers int
 }
 
 // counters are the SFU's statistics; the per-packet ones are atomics.
@@ -232,6 +256,10 @@ type counters struct {
 	retransmitted                    atomic.Uint64
 	downlinkLimited                  atomic.Int64
 	redTracks                        atomic.Int64
+	layerSwitches, layerChanges      atomic.Uint64
+	padding                          atomic.Uint64
+	videoPaused                      atomic.Int64
+	simulcastLayers                  atomic.Int64
 }
 
 // SFU is a selective forwarding unit: it owns the ICE ports and the rooms.
@@ -289,6 +317,11 @@ func (s *SFU) Stats() Stats {
 		PLIsSent:         c.plis.Load(),
 		REMBsSent:        c.rembs.Load(),
 		DownlinkLimited:  int(c.downlinkLimited.Load()),
+		LayerSwitches:    c.layerSwitches.Load(),
+		VideoPaused:      int(c.videoPaused.Load()),
+		LayerChanges:     c.layerChanges.Load(),
+		PaddingPackets:   c.padding.Load(),
+		SimulcastLayers:  int(c.simulcastLayers.Load()),
 		UDPSendCalls:     u.SendCalls.Load(),
 		UDPSent:          u.Sent.Load(),
 		UDPRecvCalls:     u.RecvCalls.Load(),
@@ -366,6 +399,13 @@ func (s *SFU) leave(p *Participant) (ups []*upTrack, others []*Participant) {
 	for _, up := range ups {
 		if up.red.Swap(false) {
 			s.stats.redTracks.Add(-1)
+		}
+		if up.layered() {
+			for _, l := range up.layers {
+				if l.counted.Swap(false) {
+					s.stats.simulcastLayers.Add(-1)
+				}
+			}
 		}
 	}
 	if empty && s.rooms[r.id] == r {

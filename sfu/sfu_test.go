@@ -401,11 +401,11 @@ func TestSubscriberFeedback(t *testing.T) {
 		// transport-wide number.
 		seen := map[rxPacket]int{}
 		for _, p := range b.stats("alice", "video").pkts {
-			p.twcc = 0
+			p.twcc, p.at = 0, time.Time{}
 			seen[p]++
 		}
 		for _, p := range asked {
-			p.twcc = 0
+			p.twcc, p.at = 0, time.Time{}
 			if seen[p] < 2 {
 				return false
 			}
