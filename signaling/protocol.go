@@ -30,6 +30,9 @@ package signaling
 //	C: ice-restart {pc:"subscribe"}          the server re-offers with new ICE
 //	                                         credentials; for "publish" the client
 //	                                         sends a new offer with iceRestart itself
+//	S: layers {kind, active}                 the simulcast layers (by RID) of the
+//	                                         client's video that someone receives;
+//	                                         the client may pause the others
 //	C: ping {}  /  S: pong {}                application keepalive (the server also
 //	                                         sends WebSocket pings)
 //	C: leave {}                              the participant hangs up
@@ -121,6 +124,7 @@ const (
 	TypeRequestMeasurement = "request-measurement"
 	TypeReadings           = "readings"
 	TypeReadingsResult     = "readings-result"
+	TypeLayers             = "layers"
 )
 
 // Peer connection names.
@@ -259,6 +263,18 @@ type Stats struct {
 	AudioPacketsLost     int64   `json:"audioPacketsLost"`
 	RoundTripSeconds     float64 `json:"roundTripSeconds"`
 	FirstFrameMillis     int64   `json:"firstFrameMillis"` // page load to first decoded remote frame; 0 if none yet
+}
+
+// Layers tells a client that publishes simulcast (RFC 8853) which of its
+// layers someone receives: Active lists their RIDs (RFC 8852), lowest
+// first. The client may stop encoding the others (RTCRtpSender
+// setParameters with an encoding's active flag) and must send them again
+// when a later layers message lists them; the lowest layer is always
+// listed. A client that ignores the message keeps sending every layer and
+// works as before. Sent when the set changes, and again after a resume.
+type Layers struct {
+	Kind   string   `json:"kind"` // "video"
+	Active []string `json:"active"`
 }
 
 // ICERestart asks the server to restart ICE on a peer connection.

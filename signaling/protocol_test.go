@@ -41,6 +41,7 @@ var goldenMessages = []struct {
 	{"stats", TypeStats, "8", &Stats{FramesDecoded: 120, VideoPacketsReceived: 900, VideoPacketsLost: 2,
 		AudioPacketsReceived: 250, RoundTripSeconds: 0.012, FirstFrameMillis: 1650}},
 	{"ice-restart", TypeICERestart, "9", &ICERestart{PC: PCSubscribe}},
+	{"layers", TypeLayers, "", &Layers{Kind: "video", Active: []string{"q", "f"}}},
 	{"ping", TypePing, "10", &Ping{}},
 	{"pong", TypePong, "10", &Pong{}},
 	{"leave", TypeLeave, "11", &Leave{}},
@@ -138,7 +139,7 @@ func TestInboundTypes(t *testing.T) {
 			t.Errorf("inbound(%q) = nil, want a payload type", typ)
 		}
 	}
-	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, TypeReadingsResult, "", "JOIN", "hello"} {
+	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, TypeReadingsResult, TypeLayers, "", "JOIN", "hello"} {
 		if inbound(typ) != nil {
 			t.Errorf("inbound(%q) accepts a message a client may not send", typ)
 		}

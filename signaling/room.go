@@ -45,7 +45,8 @@ type member struct {
 	waiting      bool   // in the waiting room: no media until admitted
 	audio, video bool
 	resumeToken  string
-	pendingOffer string // last subscribe offer not yet answered, resent on resume
+	pendingOffer string  // last subscribe offer not yet answered, resent on resume
+	layers       *Layers // the last layers message, resent on resume
 	grace        *time.Timer
 	gone         bool
 	joinedAt     time.Time
@@ -260,6 +261,7 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 	mb.state = StateActive
 	c.member = mb
 	pending := mb.pendingOffer
+	layers := mb.layers
 	joined := Joined{
 		Version:       ProtocolVersion,
 		Room:          roomID,
@@ -284,6 +286,9 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 	}
 	if pending != "" {
 		c.send(TypeOffer, "", SDP{PC: PCSubscribe, SDP: pending})
+	}
+	if layers != nil {
+		c.send(TypeLayers, "", layers)
 	}
 	c.log.Info("resumed", "participant", mb.id)
 	s.broadcast(r)
@@ -504,6 +509,19 @@ func (m *member) SubscribeOffer(sdp string) {
 	m.srv.mu.Unlock()
 	if c != nil {
 		c.send(TypeOffer, "", SDP{PC: PCSubscribe, SDP: sdp})
+	}
+}
+
+// Layers implements sfu.LayerHandler: the client may pause the simulcast
+// layers no one receives.
+func (m *member) Layers(kind string, active []string) {
+	msg := &Layers{Kind: kind, Active: active}
+	m.srv.mu.Lock()
+	m.layers = msg
+	c := m.conn
+	m.srv.mu.Unlock()
+	if c != nil {
+		c.send(TypeLayers, "", msg)
 	}
 }
 

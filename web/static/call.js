@@ -40,6 +40,7 @@ import {
   TypeICERestart,
   TypeJoin,
   TypeJoined,
+  TypeLayers,
   TypeLeave,
   TypeMute,
   TypeOffer,
@@ -52,7 +53,7 @@ import {
 } from './protocol.js';
 import { Signal } from './signal.js';
 import { getLocalMedia } from './media.js';
-import { StallWatch, hasDecodedFrame, receiverReports, summarize } from './stats.js';
+import { StallWatch, hasDecodedFrame, receivedVideo, receiverReports, selectedPath, summarize } from './stats.js';
 import { tokenExpired } from './token.js';
 
 /** A reading sent over the socket that has no answer after this long goes over HTTP. */
@@ -70,7 +71,24 @@ const iceRetryMs = 10000;
 /** Media that stops this long while ICE says connected gets an ICE restart too. */
 export const StallMs = 6000;
 
-/** Video send bitrate cap: enough for 640x480, kind to a weak uplink. */
+/**
+ * The camera goes out as three simulcast layers (RFC 8853), lowest first,
+ * each named by its RID: the media server sends each viewer the one its
+ * link carries and tells this page (layers) which ones anyone receives, so
+ * the others are paused and cost neither uplink nor encoder. The layers are
+ * always offered, not only when the room is large: a one-to-one visit needs
+ * them as much, for the day the other side's link weakens, and the paused
+ * ones cost nothing; what is left is the low layer, about 150 kbit/s. A
+ * browser that cannot send simulcast sends one encoding, capped as before.
+ * Chromium sends all three only from a 960x540 capture up (fewer below).
+ */
+export const simulcastEncodings = Object.freeze([
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000, maxFramerate: 15 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1200000 },
+]);
+
+/** Video send bitrate cap without simulcast: enough for 640x480, kind to a weak uplink. */
 const maxVideoBitrate = 600000;
 
 /**
@@ -254,6 +272,7 @@ export class Call {
     signal.on(TypeLeave, (p) => this._onLeave(p));
     signal.on(TypeError, (p) => this._onError(p));
     signal.on(TypeVitals, (p) => this._ev.vitals?.(p?.vitals));
+    signal.on(TypeLayers, (p) => this._onLayers(p));
     signal.on(TypeReadingsResult, (p, env) => this._settleReadings(env?.id || '', null, p?.results));
     signal.on(TypeRequestMeasurement, (p) => {
       if (p && typeof p.code === 'string') this._ev.measurement?.(p);
@@ -370,6 +389,25 @@ export class Call {
     if (!sum.roundTripSeconds && publish) sum.roundTripSeconds = summarize(await statsOf(publish)).roundTripSeconds;
     this._noteFirstFrame(report);
     return { ...sum, firstFrameMillis: this._firstFrame };
+  }
+
+  /**
+   * The video received from each participant (size, frame rate, frames).
+   * @returns {Promise<ReturnType<typeof receivedVideo>>}
+   */
+  async received() {
+    return receivedVideo(await statsOf(this._pcs.subscribe));
+  }
+
+  /**
+   * The path each connection's media takes (its selected candidate pair's
+   * local end), for support and tests.
+   */
+  async paths() {
+    return {
+      publish: selectedPath(await statsOf(this._pcs.publish)),
+      subscribe: selectedPath(await statsOf(this._pcs.subscribe)),
+    };
   }
 
   // --- signaling ---
@@ -544,8 +582,17 @@ export class Call {
     for (const track of stream.getTracks()) {
       /** @type {RTCRtpTransceiverInit} */
       const init = { direction: 'sendonly', streams: [stream] };
-      if (track.kind === 'video') init.sendEncodings = [{ maxBitrate: maxVideoBitrate }];
-      const tr = pc.addTransceiver(track, init);
+      let tr;
+      if (track.kind === 'video') {
+        try {
+          tr = pc.addTransceiver(track, { ...init, sendEncodings: simulcastEncodings.map((e) => ({ ...e })) });
+        } catch {
+          tr = null; // no simulcast here: one encoding
+        }
+        if (!tr) tr = pc.addTransceiver(track, { ...init, sendEncodings: [{ maxBitrate: maxVideoBitrate }] });
+      } else {
+        tr = pc.addTransceiver(track, init);
+      }
       if (track.kind === 'audio') preferRedundantAudio(tr);
     }
     if (stream.getTracks().length > 0) this._negotiatePublish(false);
@@ -568,6 +615,32 @@ export class Call {
       this._pubOfferId = this._signal?.send(TypeOffer, { pc: PCPublish, sdp: pc.localDescription?.sdp }) || '';
       // Unsent (the socket is down): _afterResume takes the offer back and offers again.
     });
+  }
+
+  /**
+   * Pauses the simulcast layers no one receives and resumes the ones someone
+   * does (layers from the server).
+   * @param {import('./protocol.js').Layers} p
+   */
+  _onLayers(p) {
+    const pc = this._pcs.publish;
+    if (!pc || p?.kind !== 'video' || !Array.isArray(p.active)) return;
+    const sender = pc.getSenders().find((s) => s.track?.kind === 'video');
+    if (!sender) return;
+    this._layerChain = (this._layerChain || Promise.resolve()).then(async () => {
+      const params = sender.getParameters();
+      const encodings = params.encodings || [];
+      if (encodings.length < 2 || !encodings.every((e) => e.rid)) return;
+      let changed = false;
+      for (const e of encodings) {
+        const on = p.active.includes(/** @type {string} */ (e.rid));
+        if (e.active !== on) {
+          e.active = on;
+          changed = true;
+        }
+      }
+      if (changed) await sender.setParameters(params);
+    }).catch(() => {});
   }
 
   /** @param {import('./protocol.js').SDP} p */

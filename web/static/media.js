@@ -1,6 +1,9 @@
-// Local camera and microphone. Video asks for about 640x480 at 24 frames per
-// second, which older phones encode without heating up and which fits a weak
-// uplink; the browser picks the nearest its camera offers.
+// Local camera and microphone. Video asks for about 1280x720 at 24 frames per
+// second: the call sends it as simulcast layers of 1280x720, 640x360 and
+// 320x180 (call.js), and the media server pauses the ones no viewer needs.
+// A phone whose encoder cannot keep up lowers the resolution itself
+// (WebRTC's CPU adaptation), and the browser picks the nearest its camera
+// offers.
 
 /**
  * What to capture: camera and microphone, microphone only, or nothing (the
@@ -18,8 +21,8 @@
 
 /** @type {MediaTrackConstraints} */
 export const videoConstraints = {
-  width: { ideal: 640 },
-  height: { ideal: 480 },
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
   frameRate: { ideal: 24 },
   facingMode: 'user',
 };

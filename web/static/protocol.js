@@ -46,6 +46,7 @@ export const TypeVitals = 'vitals';
 export const TypeRequestMeasurement = 'request-measurement';
 export const TypeReadings = 'readings'; // patient -> server: home-kit readings, as POST /api/v1/readings takes them
 export const TypeReadingsResult = 'readings-result'; // server -> patient: the results, with the readings' envelope id
+export const TypeLayers = 'layers'; // server -> publisher: the simulcast layers someone receives; pause the rest
 
 /** The most items one readings message may hold (as one POST /api/v1/readings). */
 export const MaxReadings = 500;
@@ -208,6 +209,15 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * Tells a waiting guest it is in the call: now it publishes.
  * @typedef {object} Admitted
  * @property {Participant[]} participants
+ */
+
+/**
+ * The simulcast layers of the client's video that someone receives, by RID,
+ * lowest first; the client may pause the others and sends them again when a
+ * later layers message lists them. The lowest is always listed.
+ * @typedef {object} Layers
+ * @property {string} kind "video"
+ * @property {string[]} active
  */
 
 /**

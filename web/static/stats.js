@@ -133,3 +133,55 @@ export class StallWatch {
     return true;
   }
 }
+
+/**
+ * The video received from each participant: its size and frames, from
+ * inbound-rtp (the track id is "<participantId>-video", as the server
+ * names it).
+ * @param {RTCStatsReport|null} report
+ * @returns {{participant: string, frameWidth: number, frameHeight: number, framesPerSecond: number, framesDecoded: number}[]}
+ */
+export function receivedVideo(report) {
+  const out = [];
+  if (!report) return out;
+  for (const s of report.values()) {
+    if (s.type !== 'inbound-rtp' || (s.kind || s.mediaType) !== 'video') continue;
+    const id = String(s.trackIdentifier || '');
+    out.push({
+      participant: id.endsWith('-video') ? id.slice(0, -'-video'.length) : id,
+      frameWidth: count(s.frameWidth),
+      frameHeight: count(s.frameHeight),
+      framesPerSecond: count(s.framesPerSecond),
+      framesDecoded: count(s.framesDecoded),
+    });
+  }
+  return out;
+}
+
+/**
+ * The path a connection's media takes: the selected candidate pair's local
+ * candidate (RFC 8445 terms: host, srflx, prflx, relay; udp or tcp).
+ * @param {RTCStatsReport|null} report
+ * @returns {{address: string, port: number, protocol: string, candidateType: string}|null}
+ */
+export function selectedPath(report) {
+  if (!report) return null;
+  let pairId = '';
+  for (const s of report.values()) {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  }
+  if (!pairId) {
+    for (const s of report.values()) {
+      if (s.type === 'candidate-pair' && (s.selected || s.nominated) && s.state === 'succeeded') pairId = s.id;
+    }
+  }
+  const pair = pairId ? report.get(pairId) : null;
+  const local = pair ? report.get(pair.localCandidateId) : null;
+  if (!local) return null;
+  return {
+    address: String(local.address || local.ip || ''),
+    port: count(local.port),
+    protocol: String(local.protocol || ''),
+    candidateType: String(local.candidateType || ''),
+  };
+}

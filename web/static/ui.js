@@ -400,6 +400,8 @@ export function startPage(all, opts = {}) {
       return document.body.dataset.callState || call.state;
     },
     stats: () => call.stats(),
+    received: () => call.received(),
+    paths: () => call.paths(),
     get firstFrameMillis() {
       return call.firstFrameMillis;
     },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { StallWatch, hasDecodedFrame, receiverReports, summarize } from '../static/stats.js';
+import { StallWatch, hasDecodedFrame, receivedVideo, receiverReports, selectedPath, summarize } from '../static/stats.js';
 
 const report = (...stats) => new Map(stats.map((s) => [s.id, s]));
 
@@ -90,4 +90,33 @@ test('StallWatch counts a first non-zero reading as flow', () => {
   assert.equal(w.update(92, true, 0), false);
   assert.equal(w.update(92, true, 3000), false);
   assert.equal(w.update(92, true, 6000), true);
+});
+
+test('receivedVideo names each participant\'s video by its track id, with its size', () => {
+  const report = new Map([
+    ['v1', { type: 'inbound-rtp', kind: 'video', trackIdentifier: 'p1-video', frameWidth: 320, frameHeight: 180, framesPerSecond: 15, framesDecoded: 90 }],
+    ['v2', { type: 'inbound-rtp', kind: 'video', trackIdentifier: 'p2-video', frameWidth: 1280, frameHeight: 720, framesDecoded: 300 }],
+    ['a1', { type: 'inbound-rtp', kind: 'audio', trackIdentifier: 'p1-audio' }],
+  ]);
+  assert.deepEqual(receivedVideo(report), [
+    { participant: 'p1', frameWidth: 320, frameHeight: 180, framesPerSecond: 15, framesDecoded: 90 },
+    { participant: 'p2', frameWidth: 1280, frameHeight: 720, framesPerSecond: 0, framesDecoded: 300 },
+  ]);
+  assert.deepEqual(receivedVideo(null), []);
+});
+
+test('selectedPath reads the local end of the selected candidate pair', () => {
+  const report = new Map([
+    ['T1', { type: 'transport', selectedCandidatePairId: 'CP1' }],
+    ['CP1', { type: 'candidate-pair', id: 'CP1', localCandidateId: 'L1', state: 'succeeded' }],
+    ['L1', { type: 'local-candidate', address: '192.0.2.7', port: 50123, protocol: 'udp', candidateType: 'srflx' }],
+  ]);
+  assert.deepEqual(selectedPath(report), { address: '192.0.2.7', port: 50123, protocol: 'udp', candidateType: 'srflx' });
+  // Firefox names no selected pair on the transport: the selected pair.
+  const ff = new Map([
+    ['CP2', { type: 'candidate-pair', id: 'CP2', localCandidateId: 'L2', state: 'succeeded', selected: true }],
+    ['L2', { type: 'local-candidate', address: '127.0.0.1', port: 40000, protocol: 'tcp', candidateType: 'host' }],
+  ]);
+  assert.equal(selectedPath(ff)?.protocol, 'tcp');
+  assert.equal(selectedPath(new Map()), null);
 });

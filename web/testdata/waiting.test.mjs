@@ -39,6 +39,8 @@ class FakePC {
   static made = [];
   /** Whether transceivers take codec preferences. */
   static codecPreferences = false;
+  /** Whether addTransceiver refuses several encodings, as a browser without simulcast. */
+  static noSimulcast = false;
   constructor() {
     this.senders = [];
     /** @type {any[]} */
@@ -51,8 +53,21 @@ class FakePC {
     this.closed = false;
     FakePC.made.push(this);
   }
-  addTransceiver(track) {
-    const sender = { track };
+  addTransceiver(track, init) {
+    const asked = init?.sendEncodings || [{}];
+    if (FakePC.noSimulcast && asked.length > 1) throw new Error('OperationError: simulcast not supported');
+    const sender = {
+      track,
+      params: { encodings: asked.map((e) => ({ ...e, active: true })) },
+      sets: 0,
+      getParameters() {
+        return structuredClone(this.params);
+      },
+      async setParameters(p) {
+        this.params = p;
+        this.sets++;
+      },
+    };
     this.senders.push(sender);
     if (!FakePC.codecPreferences) return { sender }; // a browser without setCodecPreferences
     const tr = {
@@ -105,6 +120,7 @@ beforeEach(() => {
   FakeWebSocket.reset();
   FakePC.made = [];
   FakePC.codecPreferences = false;
+  FakePC.noSimulcast = false;
   delete globalThis.RTCRtpReceiver;
 });
 
@@ -208,4 +224,47 @@ test('a clinician admits and ends', async () => {
   assert.ok(ws.sent.some((e) => e.type === P.TypeEnd));
   call.leave();
   assert.equal(call.endVisit(), false, 'nothing sent once left');
+});
+
+test('the camera goes out as three simulcast layers, and the layers no one receives are paused', async () => {
+  const { call, ws } = await joinedCall(false);
+  try {
+    const video = FakePC.made.flatMap((pc) => pc.senders).find((s) => s.track.kind === 'video');
+    assert.deepEqual(video.params.encodings.map((e) => e.rid), ['q', 'h', 'f']);
+    assert.deepEqual(video.params.encodings.map((e) => e.scaleResolutionDownBy), [4, 2, 1]);
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q'] });
+    await flush();
+    await flush();
+    assert.deepEqual(video.params.encodings.map((e) => e.active), [true, false, false]);
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q', 'f'] });
+    await flush();
+    await flush();
+    assert.deepEqual(video.params.encodings.map((e) => e.active), [true, false, true]);
+    const sets = video.sets;
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q', 'f'] });
+    ws.receive(P.TypeLayers, { kind: 'audio', active: [] });
+    ws.receive(P.TypeLayers, { kind: 'video', active: 'q' });
+    await flush();
+    await flush();
+    assert.equal(video.sets, sets, 'nothing changed, nothing set');
+  } finally {
+    call.leave();
+  }
+});
+
+test('a browser without simulcast sends one encoding, and layers messages change nothing', async () => {
+  FakePC.noSimulcast = true;
+  const { call, ws } = await joinedCall(false);
+  try {
+    const video = FakePC.made.flatMap((pc) => pc.senders).find((s) => s.track.kind === 'video');
+    assert.equal(video.params.encodings.length, 1);
+    assert.ok(video.params.encodings[0].maxBitrate > 0);
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q'] });
+    await flush();
+    await flush();
+    assert.equal(video.sets, 0);
+    assert.equal(video.params.encodings[0].active, true);
+  } finally {
+    call.leave();
+  }
 });

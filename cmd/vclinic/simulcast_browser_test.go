@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"vclinic/internal/netem"
+)
+
+// receivedVideo is what a page's getStats says of the video it receives
+// from one participant.
+type receivedVideo struct {
+	Participant   string  `json:"participant"`
+	FrameWidth    int     `json:"frameWidth"`
+	FrameHeight   int     `json:"frameHeight"`
+	FramesPerSec  float64 `json:"framesPerSecond"`
+	FramesDecoded int64   `json:"framesDecoded"`
+}
+
+// pageReceived reads the video a Chromium page receives, per participant.
+func pageReceived(t testing.TB, ctx context.Context) []receivedVideo {
+	t.Helper()
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ectx, chromedp.Evaluate[[]receivedVideo](`window.vclinic.received()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("read the page's received video: %v", err)
+	}
+	return got
+}
+
+// pagePath is the local end of a page's connection (its selected
+// candidate pair).
+type pagePath struct {
+	Address       string `json:"address"`
+	Port          int    `json:"port"`
+	Protocol      string `json:"protocol"`
+	CandidateType string `json:"candidateType"`
+}
+
+func pagePaths(t testing.TB, ctx context.Context) (publish, subscribe *pagePath) {
+	t.Helper()
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ectx, chromedp.Evaluate[struct {
+		Publish   *pagePath `json:"publish"`
+		Subscribe *pagePath `json:"subscribe"`
+	}](`window.vclinic.paths()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("read the page's paths: %v", err)
+	}
+	return got.Publish, got.Subscribe
+}
+
+// widthFrom returns the frame width of the video a page receives from
+// participant, 0 if none.
+func widthFrom(rv []receivedVideo, participant string) int {
+	for _, v := range rv {
+		if v.Participant == participant {
+			return v.FrameWidth
+		}
+	}
+	return 0
+}
+
+// TestSimulcastBrowsers: the patient's Chromium publishes three layers
+// from a 1280x720 camera; the clinician watches on a clean link and a
+// relative through a downlink capped at 300 kbit/s (the network emulator
+// in front of the media server, which advertises the emulator's port). The
+// media server gives each the layer their link carries, read from each
+// page's getStats frameWidth: the relative a small picture, the clinician a
+// larger one, and the relative's cap does not lower the clinician's.
+func TestSimulcastBrowsers(t *testing.T) {
+	requireBrowser(t, "chromium")
+	free := func() int {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	media, public := free(), free()
+	forward, err := netem.NewProxy("127.0.0.1:"+strconv.Itoa(public), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(media)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forward.Close()
+	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
+	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	var me struct{ ID string }
+	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
+		t.Fatalf("the demo clinician: %d %+v", status, me)
+	}
+	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
+	patient := chromiumPage(t, rc.patient)
+	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
+	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
+		t.Fatalf("admit: %d", status)
+	}
+	waitMedia(t, clin, "clinician", "patient")
+	relTok := rc.token(t, "--role", "relative", "--sub", "relative-1", "--room", apptID, "--name", "Jens Jensen", "--ttl", "10m")
+	relative := chromiumPage(t, rc.base+"/visit/"+apptID+"#t="+relTok)
+	waitMedia(t, relative, "relative", "patient")
+
+	var patientID string
+	st, ok := rc.roomStatus(t, apptID, clinTok)
+	for _, p := range st.Participants {
+		if p.Role == "patient" {
+			patientID = p.ID
+		}
+	}
+	if !ok || patientID == "" {
+		t.Fatalf("no patient in the room: %+v", st)
+	}
+	layers := metricValue(t, rc, "vclinic_simulcast_layers")
+	t.Logf("simulcast layers arriving at the media server: %v", layers)
+	if layers < 2 {
+		t.Fatalf("the pages publish %v simulcast layers, want at least 2 each from Chromium", layers)
+	}
+
+	_, sub := pagePaths(t, relative)
+	if sub == nil || sub.Port == 0 {
+		t.Fatalf("the relative's subscribe connection has no selected path: %+v", sub)
+	}
+	addr := netip.AddrPortFrom(netip.MustParseAddr(sub.Address), uint16(sub.Port))
+	forward.SetClient(addr, netem.Impairment{}, netem.Impairment{Rate: 300_000})
+	capped := time.Now()
+	t.Logf("capping the relative's downlink (%s, %s) at 300 kbit/s", addr, sub.CandidateType)
+
+	var relW, clinW int
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		relW, clinW = widthFrom(pageReceived(t, relative), patientID), widthFrom(pageReceived(t, clin), patientID)
+		if relW > 0 && relW <= 320 && clinW > relW {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("45 s after the cap: the relative receives the patient at width %d, the clinician at %d; want the relative at 320 or less and the clinician larger", relW, clinW)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("%v after the cap: the relative receives the patient at width %d, the clinician at %d", time.Since(capped).Round(10*time.Millisecond), relW, clinW)
+
+	// And both keep decoding.
+	before := map[string]int64{}
+	for who, page := range map[string]context.Context{"clinician": clin, "relative": relative} {
+		before[who] = pageMedia(t, page).FramesDecoded
+	}
+	time.Sleep(3 * time.Second)
+	for who, page := range map[string]context.Context{"clinician": clin, "relative": relative} {
+		if got := pageMedia(t, page).FramesDecoded; got < before[who]+20 {
+			t.Errorf("%s decoded %d frames in 3 s after the switch", who, got-before[who])
+		}
+	}
+	_ = patient
+}
