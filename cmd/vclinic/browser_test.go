@@ -591,6 +591,19 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 	if red < 1 {
 		t.Errorf("no published audio track carries RED; Chromium's should")
 	}
+	// Both pages publish their camera as simulcast layers (RFC 8853),
+	// Firefox as well as Chromium.
+	deadline := time.Now().Add(20 * time.Second)
+	layers := metricValue(t, rc, "vclinic_simulcast_layers")
+	for layers < 6 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		layers = metricValue(t, rc, "vclinic_simulcast_layers")
+	}
+	t.Logf("simulcast layers arriving: %v", layers)
+	if layers != 6 {
+		t.Errorf("%v simulcast layers arrive, want 6: three from each browser", layers)
+	}
+
 }
 
 // metricValue reads one unlabelled metric from the clinic's /metrics.
