@@ -75,6 +75,12 @@ type allocState struct {
 	probeTarget float64       // bits/s the probe brings the subscriber's rate to
 	backoff     time.Duration // wait before the next probe after a failed one
 	nextTrial   time.Time
+
+	// congested: the estimate was cut since the subscriber last had the
+	// best of everything; level is the last downlink level reported.
+	congested    bool
+	seenDecrease time.Time
+	level        string
 }
 
 // endProbe stops the padding of a running probe.
@@ -235,6 +241,11 @@ func (p *Participant) allocateLayers(now time.Time) {
 			break
 		}
 	}
+	lh, _ := p.h.(LinkHandler)
+	if st.LastDecrease.After(a.seenDecrease) {
+		a.seenDecrease, a.congested = st.LastDecrease, true
+	}
+	level := LinkGood
 	for i, dt := range videos {
 		if alloc[i] < cur[i] {
 			a.lastDown = now
@@ -242,8 +253,36 @@ func (p *Participant) allocateLayers(now time.Time) {
 		if dt.setTarget(alloc[i]) {
 			p.log.Debug("layer", "track", dt.id, "from", cur[i], "to", alloc[i], "estimate", st.Estimate)
 			dt.up.kickControl()
+			if lh != nil && (alloc[i] < 0) != (cur[i] < 0) {
+				lh.VideoPaused(dt.streamID, alloc[i] < 0)
+			}
 		}
 		dt.keyframeIfSwitching()
+		best := len(dt.up.layers) - 1
+		for best > 0 && !dt.up.layerAvailable(best, time.Since(dt.up.epoch)) {
+			best--
+		}
+		switch {
+		case alloc[i] < 0:
+			level = LinkVeryWeak
+		case alloc[i] < best && level == LinkGood:
+			level = LinkWeak
+		}
+	}
+	if level == LinkGood {
+		a.congested = false
+	}
+	if !a.congested {
+		level = LinkGood
+	}
+	if level != a.level {
+		if a.level != "" || level != LinkGood {
+			p.log.Debug("downlink", "level", level, "estimate", st.Estimate)
+			if lh != nil {
+				lh.Downlink(level, st.Estimate)
+			}
+		}
+		a.level = level
 	}
 
 	if extra == 0 || !a.trialStart.IsZero() || !quiet || now.Before(a.nextTrial) || now.Sub(st.LastDecrease) < trialQuiet {

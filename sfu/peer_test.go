@@ -194,6 +194,8 @@ type testPeer struct {
 	activeRIDs   []string
 	layerCalls   int
 	layerHistory [][]string
+	downlinks    []string // Downlink levels reported, in order
+	pauses       []string // VideoPaused calls: "<publisher> paused" or "<publisher> resumed"
 }
 
 // received is what arrived on one (stream id, track id).

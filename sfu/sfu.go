@@ -215,6 +215,27 @@ type LayerHandler interface {
 	Layers(kind string, active []string)
 }
 
+// Downlink levels, as LinkHandler.Downlink reports them.
+const (
+	LinkGood     = "good"      // every video arrives at the best layer sent
+	LinkWeak     = "weak"      // the link's estimate holds some video below the best layer
+	LinkVeryWeak = "very-weak" // some video is paused: the link carries only sound
+)
+
+// LinkHandler is implemented by a Handler that tells its client how the
+// media server sees the client's downlink. Calls come from the
+// participant's allocator goroutine, on change only.
+type LinkHandler interface {
+	// Downlink reports the level of the downlink and its estimate
+	// (bits/s), after congestion first limited it and on every change
+	// since.
+	Downlink(level string, bitrate uint64)
+	// VideoPaused reports that the video of the participant publisherID
+	// is paused for this client because its link cannot carry even the
+	// lowest layer (paused), or that it comes again.
+	VideoPaused(publisherID string, paused bool)
+}
+
 // Stats is a snapshot of an SFU's counters.
 type Stats struct {
 	Rooms, Participants, Tracks      int    // current rooms, participants and published tracks

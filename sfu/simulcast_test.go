@@ -99,6 +99,31 @@ func (tp *testPeer) Layers(kind string, active []string) {
 	tp.mu.Unlock()
 }
 
+// Downlink implements LinkHandler.
+func (tp *testPeer) Downlink(level string, bitrate uint64) {
+	tp.mu.Lock()
+	tp.downlinks = append(tp.downlinks, level)
+	tp.mu.Unlock()
+}
+
+// VideoPaused implements LinkHandler.
+func (tp *testPeer) VideoPaused(publisher string, paused bool) {
+	what := publisher + " resumed"
+	if paused {
+		what = publisher + " paused"
+	}
+	tp.mu.Lock()
+	tp.pauses = append(tp.pauses, what)
+	tp.mu.Unlock()
+}
+
+// linkEvents returns the Downlink levels and VideoPaused calls so far.
+func (tp *testPeer) linkEvents() (downlinks, pauses []string) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return slices.Clone(tp.downlinks), slices.Clone(tp.pauses)
+}
+
 func (tp *testPeer) layerActive(rid string) bool {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
@@ -292,6 +317,14 @@ func TestSimulcastCappedSubscriber(t *testing.T) {
 	if st.LayerSwitches < 3 || st.LayerChanges == 0 {
 		t.Errorf("Stats: %d layer switches, %d layer changes at the publisher; want at least 3 and 1", st.LayerSwitches, st.LayerChanges)
 	}
+	// Carol is told her downlink is weak; bob, never limited, hears
+	// nothing of it.
+	if downs, _ := carol.linkEvents(); !slices.Contains(downs, LinkWeak) {
+		t.Errorf("carol's downlink reports %v, want weak among them", downs)
+	}
+	if downs, pauses := bob.linkEvents(); len(downs) != 0 || len(pauses) != 0 {
+		t.Errorf("bob, on a clean link, was told %v and %v", downs, pauses)
+	}
 	if st.DownlinkLimited != 0 || len(alice.rembsSince(0)) != 0 {
 		t.Errorf("a simulcast publisher was capped by REMB: DownlinkLimited %d, %d REMBs", st.DownlinkLimited, len(alice.rembsSince(0)))
 	}
@@ -344,4 +377,11 @@ func TestSimulcastVideoPausesBelowFloor(t *testing.T) {
 		t.Fatalf("video not flowing again: %d packets", got-n)
 	}
 	t.Logf("video resumed %v after the link came back", time.Since(back).Round(10*time.Millisecond))
+	downs, pauses := bob.linkEvents()
+	if !slices.Equal(pauses, []string{"alice paused", "alice resumed"}) {
+		t.Errorf("bob was told %v, want alice's video paused, then resumed", pauses)
+	}
+	if !slices.Contains(downs, LinkVeryWeak) {
+		t.Errorf("bob's downlink reports %v, want very-weak among them", downs)
+	}
 }

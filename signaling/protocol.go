@@ -33,6 +33,15 @@ package signaling
 //	S: layers {kind, active}                 the simulcast layers (by RID) of the
 //	                                         client's video that someone receives;
 //	                                         the client may pause the others
+//	S: quality {level, reasons, kbps}        the client's downlink as the media
+//	                                         server sees it, on change
+//	S: video-paused {participantId, paused}  a participant's video is paused for
+//	                                         this client (its link carries sound
+//	                                         only), or comes again
+//
+// A client's stats carry its own verdict on its connection (quality and
+// qualityReasons); the others see it in the participant list, so that a
+// clinician knows when the patient's connection is weak.
 //	C: ping {}  /  S: pong {}                application keepalive (the server also
 //	                                         sends WebSocket pings)
 //	C: leave {}                              the participant hangs up
@@ -125,6 +134,8 @@ const (
 	TypeReadings           = "readings"
 	TypeReadingsResult     = "readings-result"
 	TypeLayers             = "layers"
+	TypeQuality            = "quality"
+	TypeVideoPaused        = "video-paused"
 )
 
 // Peer connection names.
@@ -218,6 +229,43 @@ type Participant struct {
 	State string `json:"state"` // StateActive, StateReconnecting or StateWaiting
 	Audio bool   `json:"audio"` // sending audio (not muted)
 	Video bool   `json:"video"` // sending video (camera on)
+	// Quality is the participant's connection as its page last judged it
+	// (QualityGood, QualityWeak or QualityVeryWeak; empty until it has),
+	// and QualityReasons why, in QualityLoss... codes.
+	Quality        string   `json:"quality,omitempty"`
+	QualityReasons []string `json:"qualityReasons,omitempty"`
+}
+
+// Connection quality levels.
+const (
+	QualityGood     = "good"
+	QualityWeak     = "weak"
+	QualityVeryWeak = "very-weak"
+)
+
+// Reasons for a weak connection.
+const (
+	QualityLoss      = "loss"      // packets lost
+	QualityDelay     = "delay"     // a long round trip
+	QualityJitter    = "jitter"    // packets arrive unevenly
+	QualityBandwidth = "bandwidth" // too little bandwidth: less video, or none
+)
+
+// Quality is the client's downlink as the media server sees it: Level as
+// Participant.Quality, with QualityBandwidth the reason when it is not good,
+// and Kbps the server's estimate of it. Sent when the level changes, after
+// congestion first limited the downlink.
+type Quality struct {
+	Level   string   `json:"level"`
+	Reasons []string `json:"reasons,omitempty"`
+	Kbps    int      `json:"kbps"`
+}
+
+// VideoPaused tells a client that the video of ParticipantID is paused for
+// it because its link carries only sound (Paused), or that it comes again.
+type VideoPaused struct {
+	ParticipantID string `json:"participantId"`
+	Paused        bool   `json:"paused"`
 }
 
 // Participants is the full list after any change.
@@ -263,6 +311,10 @@ type Stats struct {
 	AudioPacketsLost     int64   `json:"audioPacketsLost"`
 	RoundTripSeconds     float64 `json:"roundTripSeconds"`
 	FirstFrameMillis     int64   `json:"firstFrameMillis"` // page load to first decoded remote frame; 0 if none yet
+	// The page's verdict on its connection, shown to the others (see
+	// Participant.Quality); empty if it has none.
+	Quality        string   `json:"quality,omitempty"`
+	QualityReasons []string `json:"qualityReasons,omitempty"`
 }
 
 // Layers tells a client that publishes simulcast (RFC 8853) which of its
@@ -447,6 +499,21 @@ func (m *Stats) Validate() error {
 	if m.FramesDecoded < 0 || m.VideoPacketsReceived < 0 || m.AudioPacketsReceived < 0 ||
 		m.FirstFrameMillis < 0 || m.RoundTripSeconds < 0 {
 		return fmt.Errorf("stats: negative counter")
+	}
+	switch m.Quality {
+	case "", QualityGood, QualityWeak, QualityVeryWeak:
+	default:
+		return fmt.Errorf("stats: quality %q: want %q, %q or %q", m.Quality, QualityGood, QualityWeak, QualityVeryWeak)
+	}
+	if len(m.QualityReasons) > 4 {
+		return fmt.Errorf("stats: qualityReasons: %d, want at most 4", len(m.QualityReasons))
+	}
+	for _, r := range m.QualityReasons {
+		switch r {
+		case QualityLoss, QualityDelay, QualityJitter, QualityBandwidth:
+		default:
+			return fmt.Errorf("stats: qualityReasons: unknown %q", r)
+		}
 	}
 	return nil
 }

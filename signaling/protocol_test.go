@@ -42,6 +42,13 @@ var goldenMessages = []struct {
 		AudioPacketsReceived: 250, RoundTripSeconds: 0.012, FirstFrameMillis: 1650}},
 	{"ice-restart", TypeICERestart, "9", &ICERestart{PC: PCSubscribe}},
 	{"layers", TypeLayers, "", &Layers{Kind: "video", Active: []string{"q", "f"}}},
+	{"quality", TypeQuality, "", &Quality{Level: QualityWeak, Reasons: []string{QualityBandwidth}, Kbps: 280}},
+	{"video-paused", TypeVideoPaused, "", &VideoPaused{ParticipantID: "p1", Paused: true}},
+	{"stats-quality", TypeStats, "16", &Stats{FramesDecoded: 120, VideoPacketsReceived: 900, VideoPacketsLost: 60,
+		AudioPacketsReceived: 250, AudioPacketsLost: 12, RoundTripSeconds: 0.41, Quality: QualityWeak, QualityReasons: []string{QualityLoss, QualityDelay}}},
+	{"participants-quality", TypeParticipants, "", &Participants{Participants: []Participant{
+		{ID: "p1", Name: "Karen Jensen", Role: "patient", State: "active", Audio: true, Video: true, Quality: QualityVeryWeak, QualityReasons: []string{QualityBandwidth}},
+		{ID: "p2", Name: "Dr. Anna Holm", Role: "clinician", State: "active", Audio: true, Video: true, Quality: QualityGood}}}},
 	{"ping", TypePing, "10", &Ping{}},
 	{"pong", TypePong, "10", &Pong{}},
 	{"leave", TypeLeave, "11", &Leave{}},
@@ -139,7 +146,7 @@ func TestInboundTypes(t *testing.T) {
 			t.Errorf("inbound(%q) = nil, want a payload type", typ)
 		}
 	}
-	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, TypeReadingsResult, TypeLayers, "", "JOIN", "hello"} {
+	for _, typ := range []string{TypeJoined, TypeParticipants, TypePong, TypeError, TypeAdmitted, TypeVitals, TypeReadingsResult, TypeLayers, TypeQuality, TypeVideoPaused, "", "JOIN", "hello"} {
 		if inbound(typ) != nil {
 			t.Errorf("inbound(%q) accepts a message a client may not send", typ)
 		}
@@ -178,6 +185,10 @@ func TestValidate(t *testing.T) {
 		{"candidate long mid", &Candidate{PC: PCPublish, Candidate: &ICECandidate{Candidate: "c", SDPMid: strp(strings.Repeat("m", 65))}}, false},
 		{"stats ok", &Stats{FramesDecoded: 1}, true},
 		{"stats negative", &Stats{FramesDecoded: -1}, false},
+		{"stats quality", &Stats{Quality: QualityVeryWeak, QualityReasons: []string{QualityBandwidth, QualityLoss}}, true},
+		{"stats unknown quality", &Stats{Quality: "excellent"}, false},
+		{"stats unknown reason", &Stats{Quality: QualityWeak, QualityReasons: []string{"moon"}}, false},
+		{"stats too many reasons", &Stats{Quality: QualityWeak, QualityReasons: []string{QualityLoss, QualityLoss, QualityLoss, QualityLoss, QualityLoss}}, false},
 		{"ice restart subscribe", &ICERestart{PC: PCSubscribe}, true},
 		{"ice restart publish", &ICERestart{PC: PCPublish}, false},
 		{"admit ok", &Admit{ParticipantID: "p1"}, true},

@@ -45,8 +45,9 @@ type member struct {
 	waiting      bool   // in the waiting room: no media until admitted
 	audio, video bool
 	resumeToken  string
-	pendingOffer string  // last subscribe offer not yet answered, resent on resume
-	layers       *Layers // the last layers message, resent on resume
+	pendingOffer string   // last subscribe offer not yet answered, resent on resume
+	layers       *Layers  // the last layers message, resent on resume
+	downlink     *Quality // the last quality message, resent on resume
 	grace        *time.Timer
 	gone         bool
 	joinedAt     time.Time
@@ -261,7 +262,7 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 	mb.state = StateActive
 	c.member = mb
 	pending := mb.pendingOffer
-	layers := mb.layers
+	layers, downlink := mb.layers, mb.downlink
 	joined := Joined{
 		Version:       ProtocolVersion,
 		Room:          roomID,
@@ -289,6 +290,9 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 	}
 	if layers != nil {
 		c.send(TypeLayers, "", layers)
+	}
+	if downlink != nil {
+		c.send(TypeQuality, "", downlink)
 	}
 	c.log.Info("resumed", "participant", mb.id)
 	s.broadcast(r)
@@ -480,7 +484,8 @@ func (r *room) listLocked() []Participant {
 		if m.waiting && state == StateActive {
 			state = StateWaiting
 		}
-		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: state, Audio: m.audio, Video: m.video}
+		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: state, Audio: m.audio, Video: m.video,
+			Quality: m.stats.Quality, QualityReasons: m.stats.QualityReasons}
 	}
 	return out
 }
@@ -522,6 +527,32 @@ func (m *member) Layers(kind string, active []string) {
 	m.srv.mu.Unlock()
 	if c != nil {
 		c.send(TypeLayers, "", msg)
+	}
+}
+
+// Downlink implements sfu.LinkHandler: the client hears how the media
+// server sees its downlink.
+func (m *member) Downlink(level string, bitrate uint64) {
+	msg := &Quality{Level: level, Kbps: int(bitrate / 1000)}
+	if level != QualityGood {
+		msg.Reasons = []string{QualityBandwidth}
+	}
+	m.srv.mu.Lock()
+	m.downlink = msg
+	c := m.conn
+	m.srv.mu.Unlock()
+	if c != nil {
+		c.send(TypeQuality, "", msg)
+	}
+}
+
+// VideoPaused implements sfu.LinkHandler.
+func (m *member) VideoPaused(publisherID string, paused bool) {
+	m.srv.mu.Lock()
+	c := m.conn
+	m.srv.mu.Unlock()
+	if c != nil {
+		c.send(TypeVideoPaused, "", VideoPaused{ParticipantID: publisherID, Paused: paused})
 	}
 }
 

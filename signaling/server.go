@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -447,8 +448,14 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 		s.mute(mb, m)
 	case *Stats:
 		s.mu.Lock()
+		changed := mb.stats.Quality != m.Quality || !slices.Equal(mb.stats.QualityReasons, m.QualityReasons)
 		mb.stats, mb.statsAt = *m, time.Now()
+		r := mb.room
 		s.mu.Unlock()
+		if changed {
+			// The others see the new verdict on this connection.
+			s.broadcast(r)
+		}
 	case *ICERestart:
 		if p := s.mediaOf(mb); p != nil {
 			if err := p.RestartICE(); err != nil {

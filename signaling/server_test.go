@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -581,4 +582,36 @@ func TestCloseCutsWhatShutdownLeft(t *testing.T) {
 	if ts.srv.ctx.Err() == nil {
 		t.Error("Close left the server's context live")
 	}
+}
+
+// TestQualityReachesTheOthers: a page's verdict on its own connection, in
+// its stats, reaches the others in the participant list, so the clinician
+// sees that the patient's connection is weak; a bad verdict is refused and
+// changes nothing.
+func TestQualityReachesTheOthers(t *testing.T) {
+	ts := newTestServer(t, Config{GracePeriod: 30 * time.Second})
+	p := ts.mustDial("a", ts.token(RolePatient, "p", "a"))
+	pj := p.join()
+	c := ts.mustDial("a", ts.token(RoleClinician, "c", ""))
+	c.join()
+	p.send(TypeStats, Stats{AudioPacketsReceived: 100, Quality: QualityWeak, QualityReasons: []string{QualityLoss}})
+	c.waitParticipants(func(ps []Participant) bool {
+		for _, x := range ps {
+			if x.ID == pj.ParticipantID {
+				return x.Quality == QualityWeak && slices.Equal(x.QualityReasons, []string{QualityLoss})
+			}
+		}
+		return false
+	})
+	id := p.send(TypeStats, Stats{Quality: "superb"})
+	p.readError(CodeBadPayload, id)
+	p.send(TypeStats, Stats{AudioPacketsReceived: 200, Quality: QualityGood})
+	c.waitParticipants(func(ps []Participant) bool {
+		for _, x := range ps {
+			if x.ID == pj.ParticipantID {
+				return x.Quality == QualityGood && len(x.QualityReasons) == 0
+			}
+		}
+		return false
+	})
 }

@@ -128,6 +128,16 @@ func TestSimulcastBrowsers(t *testing.T) {
 		t.Fatalf("the pages publish %v simulcast layers, want at least 2 each from Chromium", layers)
 	}
 
+	// Before the cap, the relative's clean link climbs above the low layer.
+	deadline := time.Now().Add(45 * time.Second)
+	for widthFrom(pageReceived(t, relative), patientID) <= 320 {
+		if time.Now().After(deadline) {
+			t.Fatalf("on a clean link the relative never received the patient above 320 wide: %+v", pageReceived(t, relative))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("before the cap the relative receives the patient at width %d", widthFrom(pageReceived(t, relative), patientID))
+
 	_, sub := pagePaths(t, relative)
 	if sub == nil || sub.Port == 0 {
 		t.Fatalf("the relative's subscribe connection has no selected path: %+v", sub)
@@ -138,7 +148,7 @@ func TestSimulcastBrowsers(t *testing.T) {
 	t.Logf("capping the relative's downlink (%s, %s) at 300 kbit/s", addr, sub.CandidateType)
 
 	var relW, clinW int
-	deadline := time.Now().Add(45 * time.Second)
+	deadline = time.Now().Add(45 * time.Second)
 	for {
 		relW, clinW = widthFrom(pageReceived(t, relative), patientID), widthFrom(pageReceived(t, clin), patientID)
 		if relW > 0 && relW <= 320 && clinW > relW {
@@ -150,6 +160,38 @@ func TestSimulcastBrowsers(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Logf("%v after the cap: the relative receives the patient at width %d, the clinician at %d", time.Since(capped).Round(10*time.Millisecond), relW, clinW)
+
+	// The relative's page says its connection is weak, and why; the
+	// clinician sees it on the relative's tile.
+	attr := func(page context.Context, js string) string {
+		ectx, cancel := context.WithTimeout(page, 5*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(ectx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("read %s: %v", js, err)
+		}
+		return v
+	}
+	weak := func(q string) bool { return q == "weak" || q == "very-weak" }
+	var self, seen, text string
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		self = attr(relative, `document.getElementById('connection').dataset.quality || ''`)
+		text = attr(relative, `document.getElementById('connection').textContent`)
+		seen = attr(clin, `(document.querySelector('.tile[data-role="relative"]') || {dataset: {}}).dataset.quality || ''`)
+		if weak(self) && weak(seen) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the capped relative's page shows %q (%q), the clinician sees %q on the relative's tile; want weak or very-weak", self, text, seen)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("the relative's page says %q; the clinician's tile for the relative says %s", text, seen)
+	// The clinician's own verdict is logged, not judged: three browsers
+	// encoding 720p on this machine's two cores delay packets enough for
+	// every link here to look congested at times.
+	t.Logf("the clinician's own connection: %q", attr(clin, `document.getElementById('connection').textContent`))
 
 	// And both keep decoding.
 	before := map[string]int64{}

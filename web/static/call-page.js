@@ -146,6 +146,11 @@ const strings = {
     micOff: 'microphone off',
     camOff: 'camera off',
     tapForSound: 'Click to start sound',
+    quality: { good: 'Good connection', weak: 'Weak connection', 'very-weak': 'Very weak connection' },
+    peerQuality: { good: 'good connection', weak: 'weak connection', 'very-weak': 'very weak connection' },
+    qualityReasons: { loss: 'sound and picture are being lost', delay: 'long delay', jitter: 'uneven delivery', bandwidth: 'too little bandwidth' },
+    uplinkWeak: 'The patient can still hear you.',
+    videoPaused: 'Video paused: your connection is too weak. The sound goes on.',
     you: '{name} (you)',
     roles: {
       patient: 'patient',
@@ -294,6 +299,11 @@ const strings = {
     micOff: 'mikrofon slukket',
     camOff: 'kamera slukket',
     tapForSound: 'Klik for at starte lyden',
+    quality: { good: 'God forbindelse', weak: 'Svag forbindelse', 'very-weak': 'Meget svag forbindelse' },
+    peerQuality: { good: 'god forbindelse', weak: 'svag forbindelse', 'very-weak': 'meget svag forbindelse' },
+    qualityReasons: { loss: 'lyd og billede går tabt', delay: 'lang forsinkelse', jitter: 'ujævn levering', bandwidth: 'for lidt båndbredde' },
+    uplinkWeak: 'Patienten kan stadig høre dig.',
+    videoPaused: 'Billedet er sat på pause: din forbindelse er for svag. Lyden fortsætter.',
     you: '{name} (dig)',
     roles: {
       patient: 'patient',

@@ -45,15 +45,17 @@ import {
   TypeMute,
   TypeOffer,
   TypeParticipants,
+  TypeQuality,
   TypeReadings,
   TypeReadingsResult,
   TypeRequestMeasurement,
   TypeStats,
+  TypeVideoPaused,
   TypeVitals,
 } from './protocol.js';
 import { Signal } from './signal.js';
 import { getLocalMedia } from './media.js';
-import { StallWatch, hasDecodedFrame, receivedVideo, receiverReports, selectedPath, summarize } from './stats.js';
+import { StallWatch, assessQuality, hasDecodedFrame, linkSample, receivedVideo, receiverReports, selectedPath, summarize } from './stats.js';
 import { tokenExpired } from './token.js';
 
 /** A reading sent over the socket that has no answer after this long goes over HTTP. */
@@ -118,7 +120,21 @@ const maxVideoBitrate = 600000;
  *   the clinician asks this patient for a measurement
  * @property {(e: import('./protocol.js').ErrorMsg) => void} [refused] the server
  *   refused a message this page sent (one the call does not handle itself)
+ * @property {(q: ConnectionQuality) => void} [quality] this participant's
+ *   connection, judged anew (on change)
+ * @property {(participantId: string, paused: boolean) => void} [videoPaused]
+ *   a participant's video is paused for this page's weak link, or back
  */
+
+/**
+ * This participant's connection: level good, weak or very-weak ('' before
+ * the first judgement), the reasons (QualityLoss...), and whether the
+ * uplink is what is weak.
+ * @typedef {{level: string, reasons: string[], uplink: boolean}} ConnectionQuality
+ */
+
+/** A better verdict on the connection is shown after this many stats ticks in a row. */
+const qualityRecoverTicks = 2;
 
 /**
  * @typedef {object} CallOptions
@@ -146,6 +162,24 @@ export class Call {
     this._readings = new Map();
     this._reset();
     this._firstFrame = 0;
+    /** @type {ConnectionQuality} */
+    this._quality = { level: '', reasons: [], uplink: false };
+    /** @type {import('./stats.js').LinkSample|null} */
+    this._linkPrev = null;
+    this._serverLink = '';
+    this._better = 0;
+    /** @type {Set<string>} participants whose video is paused for this page's link */
+    this._pausedVideo = new Set();
+  }
+
+  /** @returns {ConnectionQuality} this participant's connection, as last judged */
+  get quality() {
+    return this._quality;
+  }
+
+  /** @returns {string[]} participants whose video the server paused for this page's weak link */
+  get pausedVideo() {
+    return [...this._pausedVideo];
   }
 
   /** @returns {CallState} */
@@ -273,6 +307,17 @@ export class Call {
     signal.on(TypeError, (p) => this._onError(p));
     signal.on(TypeVitals, (p) => this._ev.vitals?.(p?.vitals));
     signal.on(TypeLayers, (p) => this._onLayers(p));
+    signal.on(TypeQuality, (p) => {
+      if (typeof p?.level !== 'string') return;
+      this._serverLink = p.level;
+      if (this._linkPrev) this._judge(this._linkPrev, null, true);
+    });
+    signal.on(TypeVideoPaused, (p) => {
+      if (typeof p?.participantId !== 'string') return;
+      if (p.paused) this._pausedVideo.add(p.participantId);
+      else this._pausedVideo.delete(p.participantId);
+      this._ev.videoPaused?.(p.participantId, !!p.paused);
+    });
     signal.on(TypeReadingsResult, (p, env) => this._settleReadings(env?.id || '', null, p?.results));
     signal.on(TypeRequestMeasurement, (p) => {
       if (p && typeof p.code === 'string') this._ev.measurement?.(p);
@@ -572,6 +617,8 @@ export class Call {
     }
     this._pubBusy = false;
     this._pubAgain = null;
+    this._linkPrev = null; // the counters start again with new connections
+    this._pausedVideo?.clear();
   }
 
   /** Adds the local tracks, send only, and offers them. */
@@ -851,15 +898,49 @@ export class Call {
     this._statsTimer = setInterval(() => this._statsTick(), StatsIntervalMs);
   }
 
+  /**
+   * Judges the connection from a new sample (and the one before), or again
+   * from the last one when the server's view changed (now); a worse
+   * verdict shows at once, a better one after qualityRecoverTicks ticks.
+   * @param {import('./stats.js').LinkSample} sample
+   * @param {import('./stats.js').LinkSample|null} prev
+   * @param {boolean} [now]
+   */
+  _judge(sample, prev, now = false) {
+    const q = assessQuality(sample, prev, this._serverLink);
+    const rank = (/** @type {string} */ l) => ['good', 'weak', 'very-weak'].indexOf(l);
+    const old = this._quality;
+    if (old.level && rank(q.level) < rank(old.level) && !now) {
+      if (++this._better < qualityRecoverTicks) return;
+    }
+    this._better = 0;
+    const same = q.level === old.level && q.uplink === old.uplink && q.reasons.join() === old.reasons.join();
+    this._quality = q;
+    if (!same) this._ev.quality?.(q);
+  }
+
   /** Sends stats and restarts ICE on a connection whose media has stalled. */
   async _statsTick() {
     if (this._waiting) return; // nothing received yet
-    const s = await this.stats();
+    const { publish: pub, subscribe: sub } = this._pcs;
+    const subReport = await statsOf(sub);
+    const pubReport = await statsOf(pub);
+    const sample = linkSample(subReport, pubReport, Date.now());
+    this._judge(sample, this._linkPrev);
+    this._linkPrev = sample;
+    const sum = summarize(subReport);
+    if (!sum.roundTripSeconds && pubReport) sum.roundTripSeconds = summarize(pubReport).roundTripSeconds;
+    this._noteFirstFrame(subReport);
+    /** @type {Stats} */
+    const s = { ...sum, firstFrameMillis: this._firstFrame };
+    if (this._quality.level) {
+      s.quality = this._quality.level;
+      if (this._quality.reasons.length) s.qualityReasons = this._quality.reasons;
+    }
     this._signal?.send(TypeStats, s);
     const now = Date.now();
     // Only while ICE says up: when it is down, _onICE restarts it already.
     const live = this._joined && !this._sigDown;
-    const { publish: pub, subscribe: sub } = this._pcs;
     const others = this._participants.filter((p) => p.id !== this._selfId);
     const othersSending =
       others.length > 0 && others.every((p) => p.state === StateActive) && others.some((p) => p.audio || p.video);
@@ -869,7 +950,7 @@ export class Call {
       this._restartICE(PCSubscribe, true);
     }
     if (pub && pub.getSenders().some((x) => x.track)) {
-      if (this._pubWatch.update(receiverReports(await statsOf(pub)), live && iceUp(pub), now)) {
+      if (this._pubWatch.update(receiverReports(pubReport), live && iceUp(pub), now)) {
         console.warn('vclinic: the server stopped reporting on our media; restarting ICE on publish');
         this._restartICE(PCPublish, true);
       }

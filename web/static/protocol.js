@@ -47,6 +47,19 @@ export const TypeRequestMeasurement = 'request-measurement';
 export const TypeReadings = 'readings'; // patient -> server: home-kit readings, as POST /api/v1/readings takes them
 export const TypeReadingsResult = 'readings-result'; // server -> patient: the results, with the readings' envelope id
 export const TypeLayers = 'layers'; // server -> publisher: the simulcast layers someone receives; pause the rest
+export const TypeQuality = 'quality'; // server -> client: its downlink as the media server sees it
+export const TypeVideoPaused = 'video-paused'; // server -> client: a participant's video paused for this client's weak link, or back
+
+/** Connection quality levels (Participant.quality, Stats.quality, Quality.level). */
+export const QualityGood = 'good';
+export const QualityWeak = 'weak';
+export const QualityVeryWeak = 'very-weak';
+
+/** Reasons for a weak connection. */
+export const QualityLoss = 'loss'; // packets lost
+export const QualityDelay = 'delay'; // a long round trip
+export const QualityJitter = 'jitter'; // packets arrive unevenly
+export const QualityBandwidth = 'bandwidth'; // too little bandwidth: less video, or none
 
 /** The most items one readings message may hold (as one POST /api/v1/readings). */
 export const MaxReadings = 500;
@@ -143,6 +156,8 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * @property {string} state StateActive, StateReconnecting or StateWaiting
  * @property {boolean} audio sending audio (not muted)
  * @property {boolean} video sending video (camera on)
+ * @property {string} [quality] the participant's connection as its page judges it
+ * @property {string[]} [qualityReasons] why it is not good
  */
 
 /**
@@ -191,6 +206,8 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * @property {number} audioPacketsLost
  * @property {number} roundTripSeconds
  * @property {number} firstFrameMillis page load to first decoded remote frame; 0 if none yet
+ * @property {string} [quality] this page's verdict on its connection, shown to the others
+ * @property {string[]} [qualityReasons]
  */
 
 /**
@@ -209,6 +226,22 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * Tells a waiting guest it is in the call: now it publishes.
  * @typedef {object} Admitted
  * @property {Participant[]} participants
+ */
+
+/**
+ * The client's downlink as the media server sees it, on change.
+ * @typedef {object} Quality
+ * @property {string} level QualityGood, QualityWeak or QualityVeryWeak
+ * @property {string[]} [reasons] QualityBandwidth when not good
+ * @property {number} kbps the server's estimate of the downlink
+ */
+
+/**
+ * A participant's video is paused for this client because its link carries
+ * only sound (paused), or comes again.
+ * @typedef {object} VideoPaused
+ * @property {string} participantId
+ * @property {boolean} paused
  */
 
 /**

@@ -185,3 +185,107 @@ export function selectedPath(report) {
     candidateType: String(local.candidateType || ''),
   };
 }
+
+/**
+ * What the connection quality is judged from, read from the two
+ * connections' getStats at one moment.
+ * @typedef {object} LinkSample
+ * @property {number} at ms
+ * @property {number} received packets received, audio and video
+ * @property {number} lost packets lost on the way to us
+ * @property {number} rtt seconds, the selected pair's round trip (0: unknown)
+ * @property {number} jitter seconds, the audio's interarrival jitter
+ * @property {number} upLoss the share of our packets lost on the way up, as the server reports it (0-1)
+ * @property {boolean} upLimited the browser holds our video back for lack of bandwidth
+ * @property {number} upAvailable bits/s the browser estimates it can send (0: unknown)
+ */
+
+/**
+ * @param {RTCStatsReport|null} sub the subscribe connection's report
+ * @param {RTCStatsReport|null} pub the publish connection's report
+ * @param {number} at ms
+ * @returns {LinkSample}
+ */
+export function linkSample(sub, pub, at) {
+  const s = summarize(sub);
+  const sample = {
+    at,
+    received: s.videoPacketsReceived + s.audioPacketsReceived,
+    lost: s.videoPacketsLost + s.audioPacketsLost,
+    rtt: s.roundTripSeconds || summarize(pub).roundTripSeconds,
+    jitter: 0,
+    upLoss: 0,
+    upLimited: false,
+    upAvailable: 0,
+  };
+  if (sub) {
+    for (const x of sub.values()) {
+      if (x.type === 'inbound-rtp' && (x.kind || x.mediaType) === 'audio') sample.jitter = Math.max(sample.jitter, Number(x.jitter) || 0);
+    }
+  }
+  if (pub) {
+    for (const x of pub.values()) {
+      if (x.type === 'remote-inbound-rtp') sample.upLoss = Math.max(sample.upLoss, Number(x.fractionLost) || 0);
+      if (x.type === 'outbound-rtp' && (x.kind || x.mediaType) === 'video' && x.qualityLimitationReason === 'bandwidth' && x.active !== false) {
+        sample.upLimited = true;
+      }
+      if (x.type === 'candidate-pair' && x.state === 'succeeded' && (x.nominated || x.selected) && Number(x.availableOutgoingBitrate) > 0) {
+        sample.upAvailable = Number(x.availableOutgoingBitrate);
+      }
+    }
+  }
+  return sample;
+}
+
+/**
+ * The verdict on a connection: good, weak or very weak, with the reasons
+ * (QualityLoss, QualityDelay, QualityJitter, QualityBandwidth), and whether
+ * it is our uplink that is weak (then the page tells its user the others
+ * still hear them). server is the media server's view of our downlink
+ * (quality messages), '' if it has said nothing.
+ *
+ * Thresholds, for speech first: loss over 3 % is heard (Opus conceals a
+ * little, RED and FEC some more), over 10 % words go missing; a round trip
+ * over 400 ms makes people talk over each other (ITU-T G.114 puts the
+ * one-way limit for most users at 150-400 ms), over 1 s a conversation
+ * breaks down; jitter over 50 ms makes the jitter buffer add that much delay.
+ * The uplink is weak when the browser estimates it under 300 kbit/s and holds
+ * the camera back for it, very weak under 100 kbit/s.
+ * @param {LinkSample} cur
+ * @param {LinkSample|null} prev the sample before, for the loss in between
+ * @param {string} [server]
+ * @returns {{level: string, reasons: string[], uplink: boolean}}
+ */
+export function assessQuality(cur, prev, server = '') {
+  let level = 0; // 0 good, 1 weak, 2 very weak
+  const reasons = new Set();
+  let uplink = false;
+  const worse = (/** @type {number} */ l, /** @type {string} */ why, up = false) => {
+    level = Math.max(level, l);
+    reasons.add(why);
+    uplink = uplink || up;
+  };
+  if (prev) {
+    const got = cur.received - prev.received;
+    const lost = cur.lost - prev.lost;
+    if (got + lost >= 50 && lost > 0) {
+      const share = lost / (got + lost);
+      if (share >= 0.1) worse(2, 'loss');
+      else if (share >= 0.03) worse(1, 'loss');
+    }
+  }
+  if (cur.upLoss >= 0.1) worse(2, 'loss', true);
+  else if (cur.upLoss >= 0.03) worse(1, 'loss', true);
+  if (cur.rtt >= 1) worse(2, 'delay');
+  else if (cur.rtt >= 0.4) worse(1, 'delay');
+  if (cur.jitter >= 0.05) worse(1, 'jitter');
+  // The browser's own estimate of its uplink: under 300 kbit/s the camera
+  // goes out small and slow, under 100 kbit/s only the voice is safe. (That
+  // the encoder is held back for bandwidth, upLimited, is not enough: a
+  // browser says so of a simulcast camera whenever its top layer is off.)
+  if (cur.upAvailable > 0 && cur.upAvailable < 100000) worse(2, 'bandwidth', true);
+  else if (cur.upAvailable > 0 && cur.upAvailable < 300000 && cur.upLimited) worse(1, 'bandwidth', true);
+  if (server === 'very-weak') worse(2, 'bandwidth');
+  else if (server === 'weak') worse(1, 'bandwidth');
+  return { level: ['good', 'weak', 'very-weak'][level], reasons: [...reasons], uplink };
+}

@@ -1,7 +1,9 @@
 // Tiles shows one tile per other participant: a <video> playing that person's
 // stream (picture and sound through the same element), a label "Name (role)",
-// the name in large letters while the camera is off, and "reconnecting…" while
-// that person's connection is down. Tiles appear when a participant is listed
+// the name in large letters while the camera is off, "reconnecting…" while
+// that person's connection is down, how good that person's connection is (as
+// their page judges it), and a note when their video is paused because this
+// page's own link carries only sound. Tiles appear when a participant is listed
 // or a track arrives, whichever comes first, and go when the list no longer
 // names them.
 
@@ -18,6 +20,8 @@ import { fill } from './text.js';
  * @property {string} micOff
  * @property {string} tapForSound
  * @property {Record<string, string>} roles role in plain words
+ * @property {Record<string, string>} peerQuality good, weak, very-weak in words
+ * @property {string} videoPaused the note on a tile whose video is paused
  */
 
 /**
@@ -28,6 +32,8 @@ import { fill } from './text.js';
  * @property {HTMLElement} novideo
  * @property {HTMLElement} mic
  * @property {HTMLButtonElement} sound
+ * @property {HTMLElement} quality
+ * @property {HTMLElement} paused
  * @property {boolean} listed the participant list has named this id
  * @property {Participant|null} p
  */
@@ -101,6 +107,18 @@ export class Tiles {
     }
   }
 
+  /**
+   * Notes that the video of participant id is paused for this page's weak
+   * link (the sound goes on), or no longer.
+   * @param {string} id
+   * @param {boolean} paused
+   */
+  setPaused(id, paused) {
+    const tile = this._ensure(id);
+    tile.el.classList.toggle('video-paused', paused);
+    tile.paused.hidden = !paused;
+  }
+
   /** Removes every tile. */
   clear() {
     for (const id of [...this._tiles.keys()]) this._remove(id);
@@ -148,10 +166,17 @@ export class Tiles {
     mic.className = 'tile-mic';
     mic.textContent = this._t.micOff;
     mic.hidden = true;
-    caption.append(label, mic);
-    el.append(video, novideo, status, sound, caption);
+    const quality = document.createElement('span');
+    quality.className = 'tile-quality';
+    quality.hidden = true;
+    caption.append(label, mic, quality);
+    const paused = document.createElement('p');
+    paused.className = 'tile-paused';
+    paused.textContent = this._t.videoPaused;
+    paused.hidden = true;
+    el.append(video, novideo, status, paused, sound, caption);
     /** @type {Tile} */
-    const tile = { el, video, label, novideo, mic, sound, listed: false, p: null };
+    const tile = { el, video, label, novideo, mic, sound, quality, paused, listed: false, p: null };
     this._tiles.set(id, tile);
     this._box.append(el);
     this._render(tile);
@@ -176,6 +201,11 @@ export class Tiles {
     tile.el.classList.toggle('no-video', !hasVideo);
     tile.el.classList.toggle('is-reconnecting', !!p && p.state === 'reconnecting');
     tile.mic.hidden = !p || p.audio;
+    const q = (p && p.quality) || '';
+    tile.quality.hidden = !q;
+    tile.quality.dataset.quality = q;
+    tile.el.dataset.quality = q;
+    tile.quality.textContent = q ? this._t.peerQuality[q] || q : '';
     const main = !!this._main && role === this._main;
     if (main !== tile.el.classList.contains('tile-main')) {
       tile.el.classList.toggle('tile-main', main);

@@ -64,6 +64,11 @@ import { HomeDevices } from './devices.js';
  * @property {string} tapForSound
  * @property {string} you "{name} (you)"
  * @property {Record<string, string>} roles role in plain words
+ * @property {Record<string, string>} quality this participant's connection: good, weak, very-weak
+ * @property {Record<string, string>} peerQuality another participant's connection, on their tile
+ * @property {Record<string, string>} qualityReasons loss, delay, jitter, bandwidth in plain words
+ * @property {string} uplinkWeak said when our own uplink is weak: the others still hear us
+ * @property {string} videoPaused on a tile whose video is paused for our weak link
  * @property {string} [inWaitingRoom] call page: a guest's state in the list
  * @property {string} [admit] call page: the Admit button
  * @property {string} [admitLabel] call page: "Admit {name}"
@@ -166,6 +171,8 @@ export function startPage(all, opts = {}) {
         if (!stream) tiles.clear();
       },
       mute: () => renderControls(),
+      quality: (q) => showQuality(q),
+      videoPaused: (id, paused) => tiles.setPaused(id, paused),
       vitals: (list) => {
         // Update the panel first: on the clinician's page there is no card,
         // and card?.readings(...) would skip evaluating its argument.
@@ -220,6 +227,24 @@ export function startPage(all, opts = {}) {
         if (!call.endVisit()) endByAPI();
       },
     });
+  }
+
+  const connection = $('connection');
+  /**
+   * Shows this participant's connection in words: the level, why, and, when
+   * it is the uplink that is weak, that the others still hear them.
+   * @param {import('./call.js').ConnectionQuality} q
+   */
+  function showQuality(q) {
+    if (!connection) return;
+    connection.hidden = !q.level;
+    connection.dataset.quality = q.level;
+    let text = t.quality[q.level] || q.level;
+    if (q.level !== 'good') {
+      if (q.reasons.length) text += ': ' + q.reasons.map((r) => t.qualityReasons[r] || r).join(', ') + '.';
+      if (q.uplink) text += ' ' + t.uplinkWeak;
+    }
+    connection.textContent = text;
   }
 
   /**
@@ -400,8 +425,6 @@ export function startPage(all, opts = {}) {
       return document.body.dataset.callState || call.state;
     },
     stats: () => call.stats(),
-    received: () => call.received(),
-    paths: () => call.paths(),
     get firstFrameMillis() {
       return call.firstFrameMillis;
     },
@@ -414,6 +437,11 @@ export function startPage(all, opts = {}) {
     get waiting() {
       return call.waiting;
     },
+    get quality() {
+      return call.quality;
+    },
+    received: () => call.received(),
+    paths: () => call.paths(),
     get vitals() {
       return vitals ? [...vitals.newest.values()] : [];
     },

@@ -159,6 +159,11 @@ const strings = {
     micOff: 'microphone off',
     camOff: 'camera off',
     tapForSound: 'Tap to start sound',
+    quality: { good: 'Good connection', weak: 'Weak connection', 'very-weak': 'Very weak connection' },
+    peerQuality: { good: 'good connection', weak: 'weak connection', 'very-weak': 'very weak connection' },
+    qualityReasons: { loss: 'sound and picture are being lost', delay: 'long delay', jitter: 'uneven delivery', bandwidth: 'too little bandwidth' },
+    uplinkWeak: 'The clinician can still hear you.',
+    videoPaused: 'Picture paused: your connection is too weak. You can still hear each other.',
     you: '{name} (you)',
     roles: {
       patient: 'patient',
@@ -320,6 +325,11 @@ const strings = {
     micOff: 'mikrofon slukket',
     camOff: 'kamera slukket',
     tapForSound: 'Tryk for at starte lyden',
+    quality: { good: 'God forbindelse', weak: 'Svag forbindelse', 'very-weak': 'Meget svag forbindelse' },
+    peerQuality: { good: 'god forbindelse', weak: 'svag forbindelse', 'very-weak': 'meget svag forbindelse' },
+    qualityReasons: { loss: 'lyd og billede går tabt', delay: 'lang forsinkelse', jitter: 'ujævn levering', bandwidth: 'for lidt båndbredde' },
+    uplinkWeak: 'Sundhedspersonen kan stadig høre dig.',
+    videoPaused: 'Billedet er sat på pause: din forbindelse er for svag. I kan stadig høre hinanden.',
     you: '{name} (dig)',
     roles: {
       patient: 'patient',

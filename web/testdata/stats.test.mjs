@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { StallWatch, hasDecodedFrame, receivedVideo, receiverReports, selectedPath, summarize } from '../static/stats.js';
+import { StallWatch, assessQuality, hasDecodedFrame, linkSample, receivedVideo, receiverReports, selectedPath, summarize } from '../static/stats.js';
 
 const report = (...stats) => new Map(stats.map((s) => [s.id, s]));
 
@@ -119,4 +119,48 @@ test('selectedPath reads the local end of the selected candidate pair', () => {
   ]);
   assert.equal(selectedPath(ff)?.protocol, 'tcp');
   assert.equal(selectedPath(new Map()), null);
+});
+
+const sample = (over = {}) => ({ at: 0, received: 0, lost: 0, rtt: 0.02, jitter: 0.005, upLoss: 0, upLimited: false, upAvailable: 0, ...over });
+
+test('assessQuality: a clean link is good', () => {
+  assert.deepEqual(assessQuality(sample({ received: 1000 }), sample()), { level: 'good', reasons: [], uplink: false });
+  assert.deepEqual(assessQuality(sample(), null), { level: 'good', reasons: [], uplink: false });
+});
+
+test('assessQuality: loss, delay and jitter make a link weak or very weak, with the reasons', () => {
+  // 5 % lost between the samples: weak; 20 %: very weak.
+  assert.deepEqual(assessQuality(sample({ received: 950, lost: 50 }), sample()), { level: 'weak', reasons: ['loss'], uplink: false });
+  assert.equal(assessQuality(sample({ received: 800, lost: 200 }), sample()).level, 'very-weak');
+  // Too few packets to judge loss by.
+  assert.equal(assessQuality(sample({ received: 20, lost: 10 }), sample()).level, 'good');
+  assert.deepEqual(assessQuality(sample({ rtt: 0.5, jitter: 0.08 }), null), { level: 'weak', reasons: ['delay', 'jitter'], uplink: false });
+  assert.equal(assessQuality(sample({ rtt: 1.2 }), null).level, 'very-weak');
+});
+
+test('assessQuality: a weak uplink says so, and the server can only make it worse', () => {
+  assert.deepEqual(assessQuality(sample({ upLimited: true, upAvailable: 250000 }), null), { level: 'weak', reasons: ['bandwidth'], uplink: true });
+  // Held back with plenty of room: a simulcast camera's top layer is off, nothing more.
+  assert.equal(assessQuality(sample({ upLimited: true, upAvailable: 1200000 }), null).level, 'good');
+  assert.deepEqual(assessQuality(sample({ upLoss: 0.12 }), null), { level: 'very-weak', reasons: ['loss'], uplink: true });
+  assert.deepEqual(assessQuality(sample({ upAvailable: 80000 }), null), { level: 'very-weak', reasons: ['bandwidth'], uplink: true });
+  assert.deepEqual(assessQuality(sample(), null, 'weak'), { level: 'weak', reasons: ['bandwidth'], uplink: false });
+  assert.equal(assessQuality(sample(), null, 'very-weak').level, 'very-weak');
+  assert.equal(assessQuality(sample(), null, 'good').level, 'good');
+});
+
+test('linkSample reads both connections', () => {
+  const sub = new Map([
+    ['a', { type: 'inbound-rtp', kind: 'audio', packetsReceived: 500, packetsLost: 5, jitter: 0.03 }],
+    ['v', { type: 'inbound-rtp', kind: 'video', packetsReceived: 1500, packetsLost: 15 }],
+    ['t', { type: 'transport', selectedCandidatePairId: 'cp' }],
+    ['cp', { type: 'candidate-pair', id: 'cp', state: 'succeeded', nominated: true, currentRoundTripTime: 0.25 }],
+  ]);
+  const pub = new Map([
+    ['r', { type: 'remote-inbound-rtp', kind: 'video', fractionLost: 0.04 }],
+    ['o', { type: 'outbound-rtp', kind: 'video', qualityLimitationReason: 'bandwidth' }],
+    ['cp2', { type: 'candidate-pair', state: 'succeeded', nominated: true, availableOutgoingBitrate: 250000 }],
+  ]);
+  assert.deepEqual(linkSample(sub, pub, 7), { at: 7, received: 2000, lost: 20, rtt: 0.25, jitter: 0.03, upLoss: 0.04, upLimited: true, upAvailable: 250000 });
+  assert.deepEqual(linkSample(null, null, 1), { at: 1, received: 0, lost: 0, rtt: 0, jitter: 0, upLoss: 0, upLimited: false, upAvailable: 0 });
 });

@@ -125,14 +125,14 @@ beforeEach(() => {
 });
 
 /** Starts a call and answers its join with joined {waiting}. */
-async function joinedCall(waiting) {
+async function joinedCall(waiting, events = {}) {
   const states = [];
   const call = new Call({
     wsURL: 'ws://clinic.example/ws?room=a1',
     token: 'x.y.z',
     claims: { role: 'patient', appt: 'a1' },
     devices: /** @type {any} */ ({ getUserMedia: async () => new FakeStream() }),
-    events: { state: (s, why) => states.push(why ? `${s}:${why}` : s) },
+    events: { state: (s, why) => states.push(why ? `${s}:${why}` : s), ...events },
   });
   const started = call.start();
   await flush();
@@ -264,6 +264,39 @@ test('a browser without simulcast sends one encoding, and layers messages change
     await flush();
     assert.equal(video.sets, 0);
     assert.equal(video.params.encodings[0].active, true);
+  } finally {
+    call.leave();
+  }
+});
+
+test('the server\'s view of the downlink and paused video reach the page', async () => {
+  const qualities = [];
+  const paused = [];
+  const { call, ws } = await joinedCall(false, {
+    quality: (q) => qualities.push(q),
+    videoPaused: (id, on) => paused.push(`${id}:${on}`),
+  });
+  try {
+    await call._statsTick(); // a first sample: a clean link
+    assert.equal(call.quality.level, 'good');
+    ws.receive(P.TypeQuality, { level: P.QualityWeak, reasons: [P.QualityBandwidth], kbps: 280 });
+    await flush();
+    assert.deepEqual(call.quality, { level: 'weak', reasons: ['bandwidth'], uplink: false });
+    assert.deepEqual(qualities.map((q) => q.level), ['good', 'weak']);
+    // The stats sent next carry the verdict, for the others to see.
+    await call._statsTick();
+    const stats = ws.sent.filter((m) => m.type === P.TypeStats).at(-1);
+    assert.equal(stats.payload.quality, 'weak');
+    assert.deepEqual(stats.payload.qualityReasons, ['bandwidth']);
+    ws.receive(P.TypeVideoPaused, { participantId: 'p2', paused: true });
+    ws.receive(P.TypeVideoPaused, { participantId: 'p2', paused: false });
+    ws.receive(P.TypeVideoPaused, { paused: true }); // malformed: ignored
+    await flush();
+    assert.deepEqual(paused, ['p2:true', 'p2:false']);
+    // Better again: shown only after two good ticks in a row.
+    ws.receive(P.TypeQuality, { level: P.QualityGood, kbps: 2000 });
+    await flush();
+    assert.equal(call.quality.level, 'good', 'the server\'s word counts at once');
   } finally {
     call.leave();
   }
