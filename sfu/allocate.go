@@ -204,8 +204,8 @@ func (p *Participant) allocateLayers(now time.Time) {
 	headroom := (1 - upgradeMargin) * budget
 	rem := budget
 	extra := 0.0 // the least more a further step needs, for a try
+	order := make([]int, len(videos))
 	for {
-		order := make([]int, len(videos))
 		for i := range order {
 			order[i] = i
 		}

@@ -352,9 +352,9 @@ func (m *multiListener) Close() error {
 func (m *multiListener) Addr() net.Addr { return m.lns[0].Addr() }
 
 // newPeerConnection makes a PeerConnection with its own MediaEngine and
-// interceptors and the shared settings, and the estimate of the bandwidth
-// from us to its peer.
-func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *mediaio.SendEstimator, error) {
+// interceptors and the shared settings; with estimate, also the estimate of
+// the bandwidth from us to its peer (a connection we send media on).
+func (e *engine) newPeerConnection(estimate bool) (*webrtc.PeerConnection, *mediaio.SendEstimator, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, nil, err
@@ -389,7 +389,10 @@ func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *mediaio.SendEstim
 	r.Add(mediaio.TWCCFeedbackFactory{})
 	// The send-side bandwidth estimate (mediaio/sendbwe.go) from the peer's
 	// feedback on what we number.
-	est := mediaio.NewSendEstimator()
+	var est *mediaio.SendEstimator
+	if estimate {
+		est = mediaio.NewSendEstimator()
+	}
 	r.Add(mediaio.TWCCNumberingFactory{Estimator: est})
 	api := webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),

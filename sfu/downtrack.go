@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"vclinic/sfu/mediaio"
 )
 
 // downTrack is one subscriber's copy of one published track: the
@@ -505,20 +507,31 @@ func (dt *downTrack) readRTCP(c clock) {
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				dt.keyframe()
-			case *rtcp.TransportLayerNack:
-				dt.stats.nacks.Add(1)
-				dt.resend(p, &rs)
-			case *rtcp.ReceiverReport:
-				dt.onReceiverReport(c.Now(), p.Reports)
+		mediaio.ForEachRTCP(buf[:n], func(b []byte) {
+			// Transport-cc feedback, the most frequent, went to the
+			// connection's estimate already (mediaio/sendbwe.go).
+			if !mediaio.IsTWCC(b) {
+				dt.onRTCP(b, c, &rs)
 			}
+		})
+	}
+}
+
+// onRTCP handles one RTCP packet about this track.
+func (dt *downTrack) onRTCP(b []byte, c clock, rs *resendState) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			dt.keyframe()
+		case *rtcp.TransportLayerNack:
+			dt.stats.nacks.Add(1)
+			dt.resend(p, rs)
+		case *rtcp.ReceiverReport:
+			dt.onReceiverReport(c.Now(), p.Reports)
 		}
 	}
 }

@@ -79,11 +79,11 @@ func newParticipant(s *SFU, roomID, id string, h Handler) (*Participant, error) 
 		down:       map[*upTrack]*downTrack{},
 	}
 	var err error
-	if p.pub, _, err = s.engine.newPeerConnection(); err != nil {
+	if p.pub, _, err = s.engine.newPeerConnection(false); err != nil {
 		cancel()
 		return nil, fmt.Errorf("publish connection: %w", err)
 	}
-	if p.sub, p.subBWE, err = s.engine.newPeerConnection(); err != nil {
+	if p.sub, p.subBWE, err = s.engine.newPeerConnection(true); err != nil {
 		cancel()
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscribe connection: %w", err)

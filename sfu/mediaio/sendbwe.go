@@ -1,6 +1,7 @@
 package mediaio
 
 import (
+	"encoding/binary"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -40,8 +41,11 @@ type SendEstimator struct {
 	epoch time.Time
 	est   atomic.Uint64 // bits/s, the lower of delay and loss
 
-	mu   sync.Mutex
-	sent [sentRing]sentPacket
+	// sent holds what was sent of the last sentRing packets, one word each
+	// (packSent), written without a lock by the goroutines that send.
+	sent [sentRing]atomic.Uint64
+
+	mu sync.Mutex // guards the rest
 
 	seenFb [256]bool // feedback packet counts seen lately: pion may deliver one twice
 
@@ -85,7 +89,7 @@ const (
 	SendEstimateMax   = 10_000_000
 	SendEstimateStart = 800_000
 
-	sentRing    = 1 << 12 // packets remembered: 4096, seconds of video
+	sentRing    = 1 << 11 // packets remembered: 2048, two seconds of five videos
 	burstTime   = 5000    // µs: packets sent closer than this form a group
 	trendWindow = 20
 )
@@ -97,10 +101,32 @@ const (
 )
 
 type sentPacket struct {
-	at    int64 // µs since epoch
-	size  int32
-	seq   uint16
-	valid bool
+	at   int64 // µs since epoch
+	size int
+}
+
+// A sent packet's word: its transport-wide number (16 bits), its size
+// (11 bits: at most 2047 bytes, more than any packet on a path's MTU) and
+// its send time in µs since the estimator's epoch, modulo 2^37 (38 hours).
+const (
+	sentAtBits   = 37
+	sentAtMask   = 1<<sentAtBits - 1
+	sentSizeMask = 1<<11 - 1
+)
+
+func packSent(seq uint16, size int, at int64) uint64 {
+	return uint64(seq)<<48 | uint64(min(size, sentSizeMask))<<sentAtBits | uint64(at)&sentAtMask
+}
+
+// lookupSent finds packet seq, if still kept; local (µs since epoch, now)
+// restores the send time's high bits.
+func (e *SendEstimator) lookupSent(seq uint16, local int64) (sentPacket, bool) {
+	w := e.sent[seq%sentRing].Load()
+	if w == 0 || uint16(w>>48) != seq {
+		return sentPacket{}, false
+	}
+	at := local - (local-int64(w&sentAtMask))&sentAtMask
+	return sentPacket{at: at, size: int(w >> sentAtBits & sentSizeMask)}, true
 }
 
 type group struct {
@@ -152,55 +178,98 @@ func (e *SendEstimator) Raise(bps uint64) {
 
 // onSent records a packet we sent: its transport-wide number and size.
 func (e *SendEstimator) onSent(seq uint16, size int) {
-	at := time.Since(e.epoch).Microseconds()
-	e.mu.Lock()
-	e.sent[seq%sentRing] = sentPacket{at: at, size: int32(size), seq: seq, valid: true}
-	e.mu.Unlock()
+	e.sent[seq%sentRing].Store(packSent(seq, size, time.Since(e.epoch).Microseconds()))
 }
 
-// Feedback takes one transport-cc feedback packet, received now.
+// Feedback takes one transport-cc feedback packet, received now (for
+// callers that have it parsed; the interceptor reads the bytes).
 func (e *SendEstimator) Feedback(fb *rtcp.TransportLayerCC, now time.Time) {
+	if b, err := fb.Marshal(); err == nil {
+		e.FeedbackRaw(b, now)
+	}
+}
+
+// FeedbackRaw takes one transport-cc feedback packet (draft-holmer-rmcat-
+// transport-wide-cc-extensions-01 §3.1, its RTCP header included) as it
+// arrived, received now, reading it in place: no allocation per packet
+// reported. false if it is malformed; what it held before the fault is
+// used.
+func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
+	const chunks = 20 // header, sender and media SSRC, base, count, reference time, count
+	if len(b) < chunks {
+		return false
+	}
+	base := binary.BigEndian.Uint16(b[12:])
+	count := int(binary.BigEndian.Uint16(b[14:]))
+	ref := int64(b[16])<<16 | int64(b[17])<<8 | int64(b[18])
+	fbCount := b[19]
+	// The receive deltas follow the chunks that cover count statuses.
+	deltas, n := chunks, 0
+	for n < count {
+		if deltas+2 > len(b) {
+			return false
+		}
+		n += chunkStatuses(binary.BigEndian.Uint16(b[deltas:]))
+		deltas += 2
+	}
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.seenFb[fb.FbPktCount] {
-		return
+	if e.seenFb[fbCount] {
+		return true
 	}
-	e.seenFb[fb.FbPktCount] = true
-	e.seenFb[fb.FbPktCount+128] = false
+	e.seenFb[fbCount] = true
+	e.seenFb[fbCount+128] = false
 	local := now.Sub(e.epoch).Microseconds()
 	e.newest = -1
 
-	seq := fb.BaseSequenceNumber
-	arrival := int64(fb.ReferenceTime) * 64000 // µs (§3.1: multiples of 64 ms)
-	left := int(fb.PacketStatusCount)
-	d := 0
+	seq := base
+	arrival := ref * 64000 // µs (§3.1: multiples of 64 ms)
+	left, d, ok := count, deltas, true
 	status := func(sym uint16) {
-		if left == 0 {
+		if left == 0 || !ok {
 			return
 		}
 		left--
-		if sym == rtcp.TypeTCCPacketNotReceived {
+		switch sym {
+		case 1: // received, small delta: one byte of 250 µs
+			if d >= len(b) {
+				ok = false
+				return
+			}
+			arrival += int64(b[d]) * 250
+			d++
+		case 2: // received, large or negative delta: two bytes, signed
+			if d+2 > len(b) {
+				ok = false
+				return
+			}
+			arrival += int64(int16(binary.BigEndian.Uint16(b[d:]))) * 250
+			d += 2
+		default: // not received (3 is reserved: counted as not received)
 			e.lost++
 			seq++
 			return
-		}
-		if d < len(fb.RecvDeltas) {
-			arrival += fb.RecvDeltas[d].Delta
-			d++
 		}
 		e.got++
 		e.arrived(seq, arrival, local)
 		seq++
 	}
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for range c.RunLength {
-				status(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, sym := range c.SymbolList {
+	for off := chunks; off < deltas; off += 2 {
+		c := binary.BigEndian.Uint16(b[off:])
+		switch {
+		case c&0x8000 == 0: // run length chunk (§3.1.3)
+			sym := c >> 13 & 3
+			for range c & 0x1fff {
 				status(sym)
+			}
+		case c&0x4000 == 0: // status vector chunk of 14 one-bit symbols (§3.1.4)
+			for i := 13; i >= 0; i-- {
+				status(c >> i & 1)
+			}
+		default: // status vector chunk of 7 two-bit symbols
+			for i := 6; i >= 0; i-- {
+				status(c >> (2 * i) & 3)
 			}
 		}
 	}
@@ -213,19 +282,32 @@ func (e *SendEstimator) Feedback(fb *rtcp.TransportLayerCC, now time.Time) {
 		}
 	}
 	e.updateRate(now, local)
+	return ok
+}
+
+// chunkStatuses is how many packets a packet status chunk covers.
+func chunkStatuses(c uint16) int {
+	switch {
+	case c&0x8000 == 0:
+		return int(c & 0x1fff)
+	case c&0x4000 == 0:
+		return 14
+	default:
+		return 7
+	}
 }
 
 // arrived takes one packet the peer received at arrival (its clock, µs).
 func (e *SendEstimator) arrived(seq uint16, arrival, local int64) {
-	p := e.sent[seq%sentRing]
-	if !p.valid || p.seq != seq {
+	p, ok := e.lookupSent(seq, local)
+	if !ok {
 		return
 	}
-	e.acked.add(arrival, int(p.size))
+	e.acked.add(arrival, p.size)
 	e.newest = max(e.newest, p.at)
 	g := &e.cur
 	if !g.started {
-		*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: int(p.size), started: true}
+		*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: p.size, started: true}
 		return
 	}
 	if p.at < g.firstSend {
@@ -234,7 +316,7 @@ func (e *SendEstimator) arrived(seq uint16, arrival, local int64) {
 	if p.at-g.firstSend <= burstTime {
 		g.lastSend = max(g.lastSend, p.at)
 		g.lastArrival = max(g.lastArrival, arrival)
-		g.size += int(p.size)
+		g.size += p.size
 		return
 	}
 	// A new group starts: the one just completed is compared with the one
@@ -247,7 +329,7 @@ func (e *SendEstimator) arrived(seq uint16, arrival, local int64) {
 		e.firstArriv = g.lastArrival
 	}
 	e.prev, e.havePrev = *g, true
-	*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: int(p.size), started: true}
+	*g = group{firstSend: p.at, lastSend: p.at, lastArrival: arrival, size: p.size, started: true}
 }
 
 // trend feeds one delay variation (ms) into the trendline filter and the

@@ -188,30 +188,33 @@ func (t *twccNumber) BindRTCPReader(reader interceptor.RTCPReader) interceptor.R
 		if err != nil {
 			return n, a, err
 		}
-		forEachTWCC(b[:n], func(p []byte) {
-			var fb rtcp.TransportLayerCC
-			if fb.Unmarshal(p) == nil {
-				t.est.Feedback(&fb, time.Now())
+		ForEachRTCP(b[:n], func(p []byte) {
+			if IsTWCC(p) {
+				t.est.FeedbackRaw(p, time.Now())
 			}
 		})
 		return n, a, nil
 	})
 }
 
-// forEachTWCC calls f with each transport-cc feedback packet (RFC 4585
-// §6.1 header, PT 205 RTPFB, FMT 15) in a compound RTCP packet, without
-// parsing the others.
-func forEachTWCC(b []byte, f func([]byte)) {
+// ForEachRTCP calls f with each packet of a compound RTCP packet (RFC 3550
+// §6.1), by its length field, without parsing them; it stops at a packet
+// whose length runs past the end.
+func ForEachRTCP(b []byte, f func([]byte)) {
 	for len(b) >= 4 {
 		size := 4 * (int(binary.BigEndian.Uint16(b[2:])) + 1)
 		if size > len(b) {
 			return
 		}
-		if rtcp.PacketType(b[1]) == rtcp.TypeTransportSpecificFeedback && b[0]&0x1f == rtcp.FormatTCC {
-			f(b[:size])
-		}
+		f(b[:size])
 		b = b[size:]
 	}
+}
+
+// IsTWCC tells whether an RTCP packet is transport-cc feedback (RFC 4585
+// §6.1 header: PT 205 RTPFB, FMT 15).
+func IsTWCC(p []byte) bool {
+	return len(p) >= 2 && rtcp.PacketType(p[1]) == rtcp.TypeTransportSpecificFeedback && p[0]&0x1f == rtcp.FormatTCC
 }
 
 // twccScratch holds the two bytes of a number while its packet is written
