@@ -90,6 +90,9 @@ export const simulcastEncodings = Object.freeze([
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1200000 },
 ]);
 
+/** The camera's frame rate while our uplink is weak: motion matters less than the voice. */
+const weakUplinkFramerate = 10;
+
 /** Video send bitrate cap without simulcast: enough for 640x480, kind to a weak uplink. */
 const maxVideoBitrate = 600000;
 
@@ -170,6 +173,9 @@ export class Call {
     this._better = 0;
     /** @type {Set<string>} participants whose video is paused for this page's link */
     this._pausedVideo = new Set();
+    /** @type {string[]|null} the layers the server last said anyone receives (null: all) */
+    this._serverActive = null;
+    this._uplinkSaving = false; // our uplink is weak: the camera sends less
   }
 
   /** @returns {ConnectionQuality} this participant's connection, as last judged */
@@ -619,6 +625,8 @@ export class Call {
     this._pubAgain = null;
     this._linkPrev = null; // the counters start again with new connections
     this._pausedVideo?.clear();
+    this._serverActive = null;
+    this._uplinkSaving = false;
   }
 
   /** Adds the local tracks, send only, and offers them. */
@@ -638,7 +646,13 @@ export class Call {
         }
         if (!tr) tr = pc.addTransceiver(track, { ...init, sendEncodings: [{ maxBitrate: maxVideoBitrate }] });
       } else {
-        tr = pc.addTransceiver(track, init);
+        // The voice first: browsers that weigh encodings give it the
+        // larger share of a tight uplink (WebRTC priority control).
+        try {
+          tr = pc.addTransceiver(track, { ...init, sendEncodings: [{ priority: 'high', networkPriority: 'high' }] });
+        } catch {
+          tr = pc.addTransceiver(track, init);
+        }
       }
       if (track.kind === 'audio') preferRedundantAudio(tr);
     }
@@ -670,24 +684,50 @@ export class Call {
    * @param {import('./protocol.js').Layers} p
    */
   _onLayers(p) {
+    if (p?.kind !== 'video' || !Array.isArray(p.active)) return;
+    this._serverActive = p.active.filter((r) => typeof r === 'string');
+    this._applySendParams();
+  }
+
+  /**
+   * Sets the camera's encodings from what the server says anyone receives
+   * (layers) and from our own uplink: while it is weak, only the lowest
+   * layer goes, at a lower frame rate (one encoding: half the size and a
+   * lower frame rate), so that the voice keeps its share. The calls are
+   * chained: each reads what the one before set.
+   */
+  _applySendParams() {
     const pc = this._pcs.publish;
-    if (!pc || p?.kind !== 'video' || !Array.isArray(p.active)) return;
-    const sender = pc.getSenders().find((s) => s.track?.kind === 'video');
+    const sender = pc?.getSenders().find((s) => s.track?.kind === 'video');
     if (!sender) return;
-    this._layerChain = (this._layerChain || Promise.resolve()).then(async () => {
-      const params = sender.getParameters();
-      const encodings = params.encodings || [];
-      if (encodings.length < 2 || !encodings.every((e) => e.rid)) return;
-      let changed = false;
-      for (const e of encodings) {
-        const on = p.active.includes(/** @type {string} */ (e.rid));
-        if (e.active !== on) {
-          e.active = on;
-          changed = true;
+    const saving = this._uplinkSaving;
+    const server = this._serverActive;
+    this._layerChain = (this._layerChain || Promise.resolve())
+      .then(async () => {
+        const params = sender.getParameters();
+        const encodings = params.encodings || [];
+        if (encodings.length === 0) return;
+        let changed = false;
+        const set = (/** @type {any} */ e, /** @type {string} */ k, /** @type {any} */ v) => {
+          if (e[k] !== v) {
+            if (v === undefined) delete e[k];
+            else e[k] = v;
+            changed = true;
+          }
+        };
+        if (encodings.length > 1 && encodings.every((e) => e.rid)) {
+          encodings.forEach((e, i) => {
+            const wanted = !server || server.includes(/** @type {string} */ (e.rid));
+            set(e, 'active', i === 0 || (wanted && !saving));
+          });
+          set(encodings[0], 'maxFramerate', saving ? weakUplinkFramerate : simulcastEncodings[0].maxFramerate);
+        } else {
+          set(encodings[0], 'maxFramerate', saving ? weakUplinkFramerate : undefined);
+          set(encodings[0], 'scaleResolutionDownBy', saving ? 2 : undefined);
         }
-      }
-      if (changed) await sender.setParameters(params);
-    }).catch(() => {});
+        if (changed) await sender.setParameters(params);
+      })
+      .catch(() => {});
   }
 
   /** @param {import('./protocol.js').SDP} p */
@@ -914,6 +954,11 @@ export class Call {
       if (++this._better < qualityRecoverTicks) return;
     }
     this._better = 0;
+    const saving = q.uplink && q.level !== 'good';
+    if (saving !== this._uplinkSaving) {
+      this._uplinkSaving = saving;
+      this._applySendParams();
+    }
     const same = q.level === old.level && q.uplink === old.uplink && q.reasons.join() === old.reasons.join();
     this._quality = q;
     if (!same) this._ev.quality?.(q);

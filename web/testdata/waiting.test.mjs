@@ -301,3 +301,38 @@ test('the server\'s view of the downlink and paused video reach the page', async
     call.leave();
   }
 });
+
+test('a weak uplink sends only the lowest layer, slower, and the voice goes on; the camera comes back with the link', async () => {
+  const { call, ws } = await joinedCall(false);
+  try {
+    const video = FakePC.made.flatMap((pc) => pc.senders).find((s) => s.track.kind === 'video');
+    const audio = FakePC.made.flatMap((pc) => pc.senders).find((s) => s.track.kind === 'audio');
+    assert.equal(audio.params.encodings[0].priority, 'high', 'the voice asks for the larger share');
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q', 'f'] });
+    await flush();
+    await flush();
+    const link = (over) => ({ at: 0, received: 0, lost: 0, rtt: 0.02, jitter: 0, upLoss: 0, upLimited: true, upAvailable: 1500000, ...over });
+    call._judge(link({ upAvailable: 80000 }), null);
+    await flush();
+    await flush();
+    assert.deepEqual(call.quality, { level: 'very-weak', reasons: ['bandwidth'], uplink: true });
+    assert.deepEqual(video.params.encodings.map((e) => e.active), [true, false, false]);
+    assert.equal(video.params.encodings[0].maxFramerate, 10);
+    assert.equal(audio.track.enabled, true);
+    // The layers the server asks for wait while the uplink is weak.
+    ws.receive(P.TypeLayers, { kind: 'video', active: ['q', 'h', 'f'] });
+    await flush();
+    await flush();
+    assert.deepEqual(video.params.encodings.map((e) => e.active), [true, false, false]);
+    // Good again twice in a row: the layers the server asked for come back.
+    call._judge(link(), null);
+    call._judge(link(), null);
+    await flush();
+    await flush();
+    assert.equal(call.quality.level, 'good');
+    assert.deepEqual(video.params.encodings.map((e) => e.active), [true, true, true]);
+    assert.equal(video.params.encodings[0].maxFramerate, 15);
+  } finally {
+    call.leave();
+  }
+});
