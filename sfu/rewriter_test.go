@@ -158,3 +158,33 @@ func TestRewriter(t *testing.T) {
 		})
 	}
 }
+
+// TestRewriterPad: padding takes the numbers right after the last packet
+// sent, with its timestamp; the source's next packet follows the padding,
+// and a late packet from before keeps the number it had.
+func TestRewriterPad(t *testing.T) {
+	r := newRewriter(90000, 1000, 500)
+	if _, _, ok := r.pad(3); ok {
+		t.Fatal("padding before anything was sent")
+	}
+	var outs []uint16
+	for _, seq := range []uint16{10, 11, 13} { // 12 is late
+		s, _, ok := r.rewrite(7, seq, 9000, 0)
+		if !ok {
+			t.Fatal("rewrite")
+		}
+		outs = append(outs, s)
+	}
+	first, ts, ok := r.pad(3)
+	if !ok || first != outs[2]+1 || ts != 1000 {
+		t.Fatalf("pad(3) = %d, ts %d, %v; want %d, ts 1000", first, ts, ok, outs[2]+1)
+	}
+	next, _, _ := r.rewrite(7, 14, 12000, 0)
+	if next != first+3 {
+		t.Errorf("the packet after the padding is %d, want %d", next, first+3)
+	}
+	late, _, ok := r.rewrite(7, 12, 9000, 0)
+	if !ok || late != outs[0]+2 {
+		t.Errorf("the late packet is %d (%v), want %d, its place before the padding", late, ok, outs[0]+2)
+	}
+}

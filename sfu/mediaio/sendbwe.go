@@ -203,7 +203,8 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 	count := int(binary.BigEndian.Uint16(b[14:]))
 	ref := int64(b[16])<<16 | int64(b[17])<<8 | int64(b[18])
 	fbCount := b[19]
-	// The receive deltas follow the chunks that cover count statuses.
+	// The receive deltas follow the chunks that cover count statuses; they
+	// must all be there before anything is taken.
 	deltas, n := chunks, 0
 	for n < count {
 		if deltas+2 > len(b) {
@@ -211,6 +212,16 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 		}
 		n += chunkStatuses(binary.BigEndian.Uint16(b[deltas:]))
 		deltas += 2
+	}
+	need, left := 0, count
+	forEachStatus(b[chunks:deltas], func(sym uint16) {
+		if left > 0 {
+			left--
+			need += min(int(sym), 3) % 3 // 1 byte for a small delta, 2 for a large one
+		}
+	})
+	if deltas+need > len(b) {
+		return false
 	}
 
 	e.mu.Lock()
@@ -225,25 +236,17 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 
 	seq := base
 	arrival := ref * 64000 // µs (§3.1: multiples of 64 ms)
-	left, d, ok := count, deltas, true
-	status := func(sym uint16) {
-		if left == 0 || !ok {
+	left, d := count, deltas
+	forEachStatus(b[chunks:deltas], func(sym uint16) {
+		if left == 0 {
 			return
 		}
 		left--
 		switch sym {
 		case 1: // received, small delta: one byte of 250 µs
-			if d >= len(b) {
-				ok = false
-				return
-			}
 			arrival += int64(b[d]) * 250
 			d++
 		case 2: // received, large or negative delta: two bytes, signed
-			if d+2 > len(b) {
-				ok = false
-				return
-			}
 			arrival += int64(int16(binary.BigEndian.Uint16(b[d:]))) * 250
 			d += 2
 		default: // not received (3 is reserved: counted as not received)
@@ -254,25 +257,7 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 		e.got++
 		e.arrived(seq, arrival, local)
 		seq++
-	}
-	for off := chunks; off < deltas; off += 2 {
-		c := binary.BigEndian.Uint16(b[off:])
-		switch {
-		case c&0x8000 == 0: // run length chunk (§3.1.3)
-			sym := c >> 13 & 3
-			for range c & 0x1fff {
-				status(sym)
-			}
-		case c&0x4000 == 0: // status vector chunk of 14 one-bit symbols (§3.1.4)
-			for i := 13; i >= 0; i-- {
-				status(c >> i & 1)
-			}
-		default: // status vector chunk of 7 two-bit symbols
-			for i := 6; i >= 0; i-- {
-				status(c >> (2 * i) & 3)
-			}
-		}
-	}
+	})
 	if e.newest >= 0 && local >= e.newest {
 		r := time.Duration(local-e.newest) * time.Microsecond
 		if e.rtt == 0 {
@@ -282,7 +267,29 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 		}
 	}
 	e.updateRate(now, local)
-	return ok
+	return true
+}
+
+// forEachStatus calls f with each packet status the chunks hold, in order.
+func forEachStatus(chunks []byte, f func(sym uint16)) {
+	for off := 0; off+2 <= len(chunks); off += 2 {
+		c := binary.BigEndian.Uint16(chunks[off:])
+		switch {
+		case c&0x8000 == 0: // run length chunk (§3.1.3)
+			sym := c >> 13 & 3
+			for range c & 0x1fff {
+				f(sym)
+			}
+		case c&0x4000 == 0: // status vector chunk of 14 one-bit symbols (§3.1.4)
+			for i := 13; i >= 0; i-- {
+				f(c >> i & 1)
+			}
+		default: // status vector chunk of 7 two-bit symbols
+			for i := 6; i >= 0; i-- {
+				f(c >> (2 * i) & 3)
+			}
+		}
+	}
 }
 
 // chunkStatuses is how many packets a packet status chunk covers.
