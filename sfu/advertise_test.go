@@ -59,4 +59,24 @@ func TestPublicUDPPort(t *testing.T) {
 		}
 	}
 	waitFor(t, 5*time.Second, "the clients' checks through the forward", func() bool { return len(forward.Flows()) > 0 })
+
+	// A re-offer (carol publishes too) carries the candidates gathered by
+	// then in its description: advertised the same way.
+	offers := b.offers.Load()
+	c := joinPeer(t, s, "room", "carol", peerOptions{})
+	defer c.close()
+	waitFor(t, 10*time.Second, "a subscribe re-offer to bob", func() bool { return b.offers.Load() > offers })
+	offer, _ := b.lastOffer.Load().(string)
+	n := 0
+	for _, l := range strings.Split(offer, "\r\n") {
+		if strings.HasPrefix(l, "a=candidate:") && strings.Contains(l, " udp ") {
+			n++
+			if !strings.Contains(l, " "+strconv.Itoa(int(public.Port()))+" typ ") {
+				t.Errorf("bob's re-offer names %q, not the public port %d", l, public.Port())
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("bob's re-offer carries no UDP candidate to check:\n%s", offer)
+	}
 }

@@ -159,9 +159,13 @@ func (p *Participant) offer(restart bool) bool {
 		return false
 	}
 	p.log.Debug("subscribe offer", "ice_restart", restart)
+	// A re-offer carries the candidates gathered by then: their ports are
+	// advertised as the trickled ones are, or a client behind a port
+	// forward would be offered a path around it.
+	sdp := p.sfu.advertise.rewrite(o.SDP)
 	p.negMu.Lock()
-	p.offerSDP = o.SDP
+	p.offerSDP = sdp
 	p.negMu.Unlock()
-	p.h.SubscribeOffer(o.SDP)
+	p.h.SubscribeOffer(sdp)
 	return true
 }

@@ -452,13 +452,16 @@ export class Call {
 
   /**
    * The path each connection's media takes (its selected candidate pair's
-   * local end), for support and tests.
+   * local end) and the media server's ICE username fragment on it, which
+   * names the connection in the server's logs; for support and tests.
    */
   async paths() {
-    return {
-      publish: selectedPath(await statsOf(this._pcs.publish)),
-      subscribe: selectedPath(await statsOf(this._pcs.subscribe)),
+    const path = async (/** @type {RTCPeerConnection|null} */ pc) => {
+      const sel = selectedPath(await statsOf(pc));
+      const ufrag = /a=ice-ufrag:(\S+)/.exec(pc?.currentRemoteDescription?.sdp || '')?.[1] || '';
+      return sel && { ...sel, serverUfrag: ufrag };
     };
+    return { publish: await path(this._pcs.publish), subscribe: await path(this._pcs.subscribe) };
   }
 
   // --- signaling ---
