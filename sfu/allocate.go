@@ -189,9 +189,20 @@ func (p *Participant) allocateLayers(now time.Time) {
 	quiet := now.Sub(a.lastDown) >= upgradeHold && now.Sub(st.LastDecrease) >= upgradeHold
 	cur := make([]int, len(videos))
 	alloc := make([]int, len(videos))
+	// silent: the publisher sends no layer at all (its own link is down,
+	// or it just started): nothing to choose from, and no reason to pause
+	// this subscriber's video, which comes back at the publisher's next
+	// keyframe.
+	silent := make([]bool, len(videos))
 	for i, dt := range videos {
 		cur[i] = dt.targetLayer()
 		alloc[i] = -1
+		silent[i] = true
+		for l := range dt.up.layers {
+			if dt.up.layerAvailable(l, time.Since(dt.up.epoch)) {
+				silent[i] = false
+			}
+		}
 	}
 	cost := func(i, to int) float64 {
 		up := videos[i].up
@@ -212,6 +223,9 @@ func (p *Participant) allocateLayers(now time.Time) {
 		slices.SortStableFunc(order, func(x, y int) int { return alloc[x] - alloc[y] })
 		stepped := false
 		for _, i := range order {
+			if silent[i] {
+				continue
+			}
 			up := videos[i].up
 			to := alloc[i] + 1
 			for to < len(up.layers) && !up.layerAvailable(to, time.Since(up.epoch)) {
@@ -247,6 +261,9 @@ func (p *Participant) allocateLayers(now time.Time) {
 	}
 	level := LinkGood
 	for i, dt := range videos {
+		if silent[i] {
+			continue
+		}
 		if alloc[i] < cur[i] {
 			a.lastDown = now
 		}

@@ -236,7 +236,10 @@ func (dt *downTrack) enqueue(h *rtp.Header, payload []byte, now time.Duration, l
 		return
 	}
 	if layer != dt.cur {
-		if layer != dt.target || !key {
+		// A switch happens at a keyframe of the layer wanted, or, while
+		// nothing is forwarded (at the start, after an outage), of any
+		// lower one: a small picture now beats waiting for the big one.
+		if !key || layer != dt.target && (dt.cur >= 0 || dt.target < 0 || layer > dt.target) {
 			dt.mu.Unlock()
 			return
 		}

@@ -26,11 +26,10 @@ type rewriter struct {
 	highestIn uint16 // highest input sequence number of this source
 	span      uint16 // highestIn - the source's first sequence number, at most maxSpan
 
-	// After padding (pad): packets of the source up to boundary, which may
-	// still arrive late, keep the offset they had before it.
-	padded     bool
-	boundary   uint16
-	prevOffset uint16
+	// After padding (pad): packets of the source up to a pad's boundary,
+	// which may still arrive late, keep the offset they had before it.
+	// The last maxPads pads are kept, oldest first.
+	pads []padMark
 
 	// The packet with the highest sequence number sent so far.
 	lastSeq uint16        // output sequence number
@@ -54,25 +53,41 @@ const maxSpan = 1 << 15
 // older than the source's first packet, whose output number would collide
 // with one already sent for the previous source.
 func (r *rewriter) rewrite(ssrc uint32, seq uint16, ts uint32, now time.Duration) (outSeq uint16, outTS uint32, ok bool) {
+	newest := false // the packet is the source's newest: the line goes on from it
 	switch d := int16(seq - r.highestIn); {
 	case !r.started || ssrc != r.srcSSRC:
 		r.switchTo(ssrc, seq, ts, now)
+		newest = true
 	case d > 0:
 		r.span = min(r.span+uint16(d), maxSpan)
 		r.highestIn = seq
+		newest = true
 	case r.highestIn-seq > r.span:
 		return 0, 0, false
 	}
 	outSeq = seq + r.seqOffset
-	if r.padded && int16(seq-r.boundary) <= 0 {
-		outSeq = seq + r.prevOffset
+	for _, m := range r.pads {
+		if int16(seq-m.boundary) <= 0 {
+			outSeq = seq + m.offset // sent before that padding: its number then
+			break
+		}
 	}
 	outTS = ts + r.tsOffset
-	if seq == r.highestIn {
+	if newest {
 		r.lastSeq, r.lastTS, r.lastAt = outSeq, outTS, now
 	}
 	return outSeq, outTS, true
 }
+
+// padMark is one padding: the source's highest sequence number before it
+// and the offset packets up to there had.
+type padMark struct {
+	boundary, offset uint16
+}
+
+// maxPads bounds the paddings remembered: a packet later than that many
+// frames (padding follows a frame) is far past any use.
+const maxPads = 16
 
 // switchTo starts mapping a new source whose first packet is (seq, ts).
 func (r *rewriter) switchTo(ssrc uint32, seq uint16, ts uint32, now time.Duration) {
@@ -86,7 +101,7 @@ func (r *rewriter) switchTo(ssrc uint32, seq uint16, ts uint32, now time.Duratio
 		}
 	}
 	r.started = true
-	r.padded = false
+	r.pads = r.pads[:0]
 	r.srcSSRC = ssrc
 	r.highestIn = seq
 	r.span = 0
@@ -103,10 +118,12 @@ func (r *rewriter) pad(n uint16) (first uint16, ts uint32, ok bool) {
 	if !r.started {
 		return 0, 0, false
 	}
-	if !r.padded || r.boundary != r.highestIn {
-		r.prevOffset = r.seqOffset
+	if n := len(r.pads); n == 0 || r.pads[n-1].boundary != r.highestIn {
+		if n == maxPads {
+			r.pads = append(r.pads[:0], r.pads[1:]...)
+		}
+		r.pads = append(r.pads, padMark{boundary: r.highestIn, offset: r.seqOffset})
 	}
-	r.padded, r.boundary = true, r.highestIn
 	first = r.lastSeq + 1
 	r.seqOffset += n
 	r.lastSeq += n

@@ -73,9 +73,16 @@ type SendEstimator struct {
 	lastDecrease time.Time
 	lastLossAt   time.Time
 	lastLossCut  time.Time
-	lost, got    int // since lastLossAt
-	acked        ackWindow
-	overuses     uint64
+	lastFeedback time.Time // when the last feedback came
+	// The peer's reference time is 24 bits of 64 ms (§3.1) and wraps
+	// every 12.4 days of its clock, at any moment of a call: refWraps
+	// counts the wraps seen after lastRef.
+	lastRef   int64
+	refWraps  int64
+	haveRef   bool
+	lost, got int // since lastLossAt
+	acked     ackWindow
+	overuses  uint64
 	// rtt is the smoothed round trip: from sending the newest packet a
 	// feedback acknowledges to receiving that feedback (an overestimate by
 	// up to the feedback interval). 0 until measured.
@@ -89,8 +96,9 @@ const (
 	SendEstimateMax   = 10_000_000
 	SendEstimateStart = 800_000
 
-	sentRing    = 1 << 11 // packets remembered: 2048, two seconds of five videos
-	burstTime   = 5000    // µs: packets sent closer than this form a group
+	sentRing    = 1 << 11     // packets remembered: 2048, two seconds of five videos
+	feedbackGap = time.Second // feedback missing this long: the path was down
+	burstTime   = 5000        // µs: packets sent closer than this form a group
 	trendWindow = 20
 )
 
@@ -233,9 +241,28 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 	e.seenFb[fbCount+128] = false
 	local := now.Sub(e.epoch).Microseconds()
 	e.newest = -1
+	// After a second without feedback the path was down (a black-out, a
+	// change of network), not congested: what was lost meanwhile says
+	// nothing of its capacity, and the delay groups start afresh.
+	outage := !e.lastFeedback.IsZero() && now.Sub(e.lastFeedback) > feedbackGap
+	e.lastFeedback = now
+	if outage {
+		e.lost, e.got = 0, 0
+		e.cur, e.havePrev = group{}, false
+		e.accumulated, e.smoothed, e.npoints, e.nextPoint, e.deltas = 0, 0, 0, 0, 0
+	}
 
+	if e.haveRef {
+		switch d := ref - e.lastRef; {
+		case d < -(1 << 23):
+			e.refWraps++
+		case d > 1<<23:
+			e.refWraps-- // a late feedback from before the wrap
+		}
+	}
+	e.lastRef, e.haveRef = ref, true
 	seq := base
-	arrival := ref * 64000 // µs (§3.1: multiples of 64 ms)
+	arrival := (ref + e.refWraps<<24) * 64000 // µs (§3.1: multiples of 64 ms)
 	left, d := count, deltas
 	forEachStatus(b[chunks:deltas], func(sym uint16) {
 		if left == 0 {
@@ -250,7 +277,9 @@ func (e *SendEstimator) FeedbackRaw(b []byte, now time.Time) bool {
 			arrival += int64(int16(binary.BigEndian.Uint16(b[d:]))) * 250
 			d += 2
 		default: // not received (3 is reserved: counted as not received)
-			e.lost++
+			if !outage {
+				e.lost++
+			}
 			seq++
 			return
 		}
@@ -492,6 +521,7 @@ func (e *SendEstimator) publish() {
 // second of arrival times.
 type ackWindow struct {
 	at    [64]int64 // bucket: 10 ms of the peer's clock
+	last  [64]int64 // the latest arrival in the bucket, µs
 	bytes [64]int
 	n     int
 	head  int
@@ -506,6 +536,7 @@ func (w *ackWindow) add(arrival int64, size int) {
 		last := (w.head + w.n - 1) % len(w.at)
 		if w.at[last] == bucket {
 			w.bytes[last] += size
+			w.last[last] = max(w.last[last], arrival)
 			return
 		}
 		if bucket < w.at[last] {
@@ -519,7 +550,7 @@ func (w *ackWindow) add(arrival int64, size int) {
 		w.n--
 	}
 	i := (w.head + w.n) % len(w.at)
-	w.at[i], w.bytes[i] = bucket, size
+	w.at[i], w.bytes[i], w.last[i] = bucket, size, arrival
 	w.n++
 	newest := bucket
 	for w.n > 1 && newest-w.at[w.head] > 50 {
@@ -533,14 +564,17 @@ func (w *ackWindow) rate() float64 {
 	if w.n < 2 {
 		return 0
 	}
-	first := w.at[w.head]
-	last := w.at[(w.head+w.n-1)%len(w.at)]
-	span := float64(last-first+1) * 0.010 // s
+	// What arrived after the first bucket, over the time from the first
+	// bucket's last arrival to the newest: counting the first bucket's
+	// bytes too would count one packet more than the span holds.
+	first := w.last[w.head]
+	last := w.last[(w.head+w.n-1)%len(w.at)]
+	span := float64(last-first) / 1e6 // s
 	if span < 0.1 {
 		return 0
 	}
 	total := 0
-	for i := range w.n {
+	for i := 1; i < w.n; i++ {
 		total += w.bytes[(w.head+i)%len(w.at)]
 	}
 	return float64(total) * 8 / span
