@@ -454,3 +454,29 @@ func (p *Participant) sendPLI(up *upTrack, i int) {
 	}
 	p.sfu.stats.plis.Add(1)
 }
+
+// VideoLayers returns how many simulcast layers (RFC 8853) of the
+// participant's camera have started arriving: 1 for a camera sent as one
+// encoding, 0 before any video.
+func (p *Participant) VideoLayers() int {
+	r := p.room
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	up := p.published[webrtc.RTPCodecTypeVideo]
+	r.mu.Unlock()
+	switch {
+	case up == nil:
+		return 0
+	case !up.layered():
+		return 1
+	}
+	n := 0
+	for _, l := range up.layers {
+		if l.counted.Load() {
+			n++
+		}
+	}
+	return n
+}

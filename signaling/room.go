@@ -604,22 +604,39 @@ type ParticipantStatus struct {
 	Participant
 	Stats   Stats      `json:"stats"`
 	StatsAt *time.Time `json:"statsAt,omitempty"`
+	// VideoLayers is how many simulcast layers of the participant's camera
+	// reach the media server (1 without simulcast; absent without video).
+	VideoLayers int `json:"videoLayers,omitempty"`
 }
 
 // Room returns the status of a live room; withNames false leaves names out.
 func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
+	st, media, ok := s.roomStatus(id, withNames)
+	// Asked of the media side after signaling's lock is released.
+	for i, m := range media {
+		if m != nil {
+			st.Participants[i].VideoLayers = m.VideoLayers()
+		}
+	}
+	return st, ok
+}
+
+// roomStatus is Room without the media side's part, and each participant's
+// media connection.
+func (s *Server) roomStatus(id string, withNames bool) (RoomStatus, []*sfu.Participant, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rooms[id]
 	if r == nil {
-		return RoomStatus{}, false
+		return RoomStatus{}, nil, false
 	}
 	if s.cfg.Placement != nil && !s.cfg.Placement.Holds(id) {
 		// Not this node's any more (its lease lapsed): it goes now.
 		go s.Evict([]string{id})
-		return RoomStatus{}, false
+		return RoomStatus{}, nil, false
 	}
 	st := RoomStatus{ID: id, Node: s.cfg.NodeID}
+	var media []*sfu.Participant
 	for _, p := range r.listLocked() {
 		m := r.members[p.ID]
 		ps := ParticipantStatus{Participant: p, Stats: m.stats}
@@ -631,8 +648,9 @@ func (s *Server) Room(id string, withNames bool) (RoomStatus, bool) {
 			ps.StatsAt = &t
 		}
 		st.Participants = append(st.Participants, ps)
+		media = append(media, m.media)
 	}
-	return st, true
+	return st, media, true
 }
 
 // Presence returns how many are in room's waiting room and in its call now
