@@ -35,33 +35,8 @@ func pageMedia(t testing.TB, ctx context.Context) mediaState {
 // frames again, without a rejoin.
 func TestBrowsersThroughBlackout(t *testing.T) {
 	requireBrowser(t, "chromium")
-	free := func() int {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	media, public := free(), free()
-	forward, err := netem.NewProxy("127.0.0.1:"+strconv.Itoa(public), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(media)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer forward.Close()
-	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
-	var me struct{ ID string }
-	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
-		t.Fatalf("the demo clinician: %d %+v", status, me)
-	}
-	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
-	patient := chromiumPage(t, rc.patient)
-	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
-	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
-	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
-		t.Fatalf("admit: %d", status)
-	}
+	v := visitBehindEmulator(t)
+	forward, patient, clin := v.forward, v.patient, v.clin
 	waitMedia(t, clin, "clinician", "patient")
 	waitMedia(t, patient, "patient", "clinician")
 	if len(forward.Flows()) == 0 {
@@ -104,4 +79,50 @@ func TestBrowsersThroughBlackout(t *testing.T) {
 		t.Logf("%s: audio back %s, video decoding again %s after the path returned", who,
 			audioBack[who].Round(10*time.Millisecond), videoBack[who].Round(10*time.Millisecond))
 	}
+}
+
+// emulatedVisit is the demo visit with the media server behind a network
+// emulator: the patient admitted, both in Chromium.
+type emulatedVisit struct {
+	rc              *runningClinic
+	forward         *netem.Proxy
+	apptID, clinTok string
+	patient, clin   context.Context
+}
+
+// visitBehindEmulator starts a clinic whose media server the browsers reach
+// only through a network emulator (the server advertises the emulator's
+// port, has no ICE-TCP to go around it, and is ICE-lite, so it sends no
+// checks of its own to the browsers' addresses), and opens the demo visit:
+// the patient's page, the clinician's, the patient admitted.
+func visitBehindEmulator(t *testing.T) emulatedVisit {
+	t.Helper()
+	free := func() int {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	media, public := free(), free()
+	forward, err := netem.NewProxy("127.0.0.1:"+strconv.Itoa(public), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(media)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = forward.Close() })
+	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
+	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	var me struct{ ID string }
+	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
+		t.Fatalf("the demo clinician: %d %+v", status, me)
+	}
+	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
+	patient := chromiumPage(t, rc.patient)
+	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
+	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
+		t.Fatalf("admit: %d", status)
+	}
+	return emulatedVisit{rc: rc, forward: forward, apptID: apptID, clinTok: clinTok, patient: patient, clin: clin}
 }

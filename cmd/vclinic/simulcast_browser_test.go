@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,33 +77,8 @@ func widthFrom(rv []receivedVideo, participant string) int {
 // larger one, and the relative's cap does not lower the clinician's.
 func TestSimulcastBrowsers(t *testing.T) {
 	requireBrowser(t, "chromium")
-	free := func() int {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	media, public := free(), free()
-	forward, err := netem.NewProxy("127.0.0.1:"+strconv.Itoa(public), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(media)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer forward.Close()
-	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
-	var me struct{ ID string }
-	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
-		t.Fatalf("the demo clinician: %d %+v", status, me)
-	}
-	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
-	patient := chromiumPage(t, rc.patient)
-	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
-	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
-	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
-		t.Fatalf("admit: %d", status)
-	}
+	v := visitBehindEmulator(t)
+	rc, forward, apptID, clinTok, patient, clin := v.rc, v.forward, v.apptID, v.clinTok, v.patient, v.clin
 	waitMedia(t, clin, "clinician", "patient")
 	relTok := rc.token(t, "--role", "relative", "--sub", "relative-1", "--room", apptID, "--name", "Jens Jensen", "--ttl", "10m")
 	relative := chromiumPage(t, rc.base+"/visit/"+apptID+"#t="+relTok)
