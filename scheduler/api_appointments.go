@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"vclinic/internal/callquality"
 	"vclinic/internal/records"
 )
 
@@ -152,6 +153,19 @@ func (a *API) getAppointment(w http.ResponseWriter, r *http.Request, ps httprout
 		return
 	}
 	a.writeAppointment(w, r, p, http.StatusOK, ap)
+}
+
+// visitQuality answers the visit's connection quality per participant
+// (Store.VisitQuality).
+func (a *API) visitQuality(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	q, err := a.store.VisitQuality(r.Context(), p.Actor, ps.ByName("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Participants []callquality.Summary `json:"participants"`
+	}{q})
 }
 
 func (a *API) cancel(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {

@@ -236,5 +236,22 @@ CREATE TABLE oidc_logins (
 CREATE INDEX oidc_logins_expires ON oidc_logins (expires_at);
 `,
 		},
+		{
+			Version: 8,
+			Name:    "connection quality of visits",
+			Common: `
+-- Each session of a visit's participants: its connection quality as
+-- package callquality keeps it (JSON, histograms, no health data),
+-- replaced by each later checkpoint of the same session.
+CREATE TABLE visit_quality (
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	participant_id TEXT NOT NULL,
+	role           TEXT NOT NULL,
+	record         TEXT NOT NULL,
+	updated_at     {{ts}} NOT NULL,
+	PRIMARY KEY (appointment_id, participant_id)
+);
+`,
+		},
 	}
 }

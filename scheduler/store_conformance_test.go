@@ -45,6 +45,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"CareRelation", testCareRelation},
 		{"UsersEmail", testUsersEmail},
 		{"ExternalSignIn", testExternalSignIn},
+		{"VisitQuality", testVisitQuality},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))

@@ -65,6 +65,13 @@ type downTrack struct {
 	estimate atomic.Uint64
 	loss     *lossEstimate // nil for audio
 
+	// The subscriber's receiver reports, for its link (link.go): rr is
+	// the RTCP reader's own; jitterMicros the latest jitter, -1 before a
+	// report. link is nil in tests that make a bare downTrack.
+	link         *linkCounters
+	rr           rrState
+	jitterMicros atomic.Int64
+
 	mu      sync.Mutex // guards the following
 	bound   bool
 	bindID  string
@@ -144,6 +151,7 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		dt.cur, dt.target = -1, min(1, len(up.layers)-1)
 	}
 	dt.want.Store(int32(dt.target))
+	dt.jitterMicros.Store(-1)
 	if dt.kind == webrtc.RTPCodecTypeVideo {
 		dt.loss = newLossEstimate()
 		dt.estimate.Store(bweMaxBitrate)
@@ -608,9 +616,6 @@ func (dt *downTrack) resend(nack *rtcp.TransportLayerNack, rs *resendState) {
 // any, about this track's SSRC; a compound report from a browser carries
 // blocks for its other incoming streams too.
 func (dt *downTrack) onReceiverReport(now time.Time, reports []rtcp.ReceptionReport) {
-	if dt.loss == nil {
-		return
-	}
 	dt.mu.Lock()
 	ssrc, bound, sent := dt.ssrc, dt.bound, dt.sent
 	dt.mu.Unlock()
@@ -619,7 +624,10 @@ func (dt *downTrack) onReceiverReport(now time.Time, reports []rtcp.ReceptionRep
 	}
 	for _, r := range reports {
 		if r.SSRC == ssrc {
-			dt.estimate.Store(dt.loss.update(now, r.FractionLost, sent))
+			dt.onReport(r)
+			if dt.loss != nil {
+				dt.estimate.Store(dt.loss.update(now, r.FractionLost, sent))
+			}
 			return
 		}
 	}

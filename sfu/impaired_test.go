@@ -99,6 +99,7 @@ func TestLossyDownlink(t *testing.T) {
 		return lost, sent
 	}
 	lost0, sent0 := downStats()
+	link0 := b.p.Link()
 	proxy.SetDefault(netem.Impairment{}, netem.Impairment{Loss: 0.05})
 	start, end := map[string]uint16{}, map[string]uint16{}
 	for kind, perSecond := range map[string]uint16{"audio": 50, "video": 200} {
@@ -110,6 +111,7 @@ func TestLossyDownlink(t *testing.T) {
 	lost1, sent1 := downStats()
 	proxy.SetDefault(netem.Impairment{}, netem.Impairment{})
 	time.Sleep(time.Second) // the last repairs
+	checkLossyLink(t, link0, b.p.Link())
 	lost, sent := lost1-lost0, sent1-sent0
 	if frac := float64(lost) / float64(sent); frac < 0.03 || frac > 0.07 {
 		t.Fatalf("the proxy lost %d of %d datagrams to bob, want about 5 %%", lost, sent)
@@ -195,4 +197,25 @@ func TestICELiteThroughForward(t *testing.T) {
 	}
 	forward.SetDefault(netem.Impairment{}, netem.Impairment{})
 	waitMedia(t, b, 20, a)
+}
+
+// checkLossyLink checks what the SFU measured of bob's link over the 5 s
+// from link0 to link1, 4 s of them with 5 % of the datagrams to bob lost:
+// his receiver reports count about 250 packets a second expected, and as
+// lost the audio that no NACK repairs, under 5 % of the whole after the
+// video's repairs.
+func checkLossyLink(t *testing.T, link0, link1 Link) {
+	t.Helper()
+	exp, lost := link1.Expected-link0.Expected, link1.Lost-link0.Lost
+	t.Logf("bob's receiver reports: %d expected, %d lost (%.2f %%), jitter %.1f ms, rtt %v, path %q, %d bytes sent",
+		exp, lost, 100*float64(lost)/float64(max(exp, 1)), link1.JitterMs, link1.RTT, link1.Candidate, link1.SentBytes-link0.SentBytes)
+	if exp < 700 || exp > 1800 {
+		t.Errorf("bob's reports count %d packets expected over 5 s, want about 1250", exp)
+	}
+	if lost <= 0 || float64(lost) > 0.05*float64(exp) {
+		t.Errorf("bob's reports count %d of %d lost, want some, under 5 %% after repair", lost, exp)
+	}
+	if link1.SentBytes <= link0.SentBytes || link1.JitterMs < 0 || link1.RTT <= 0 || link1.Candidate == "" {
+		t.Errorf("link %+v: want bytes sent, a jitter, a round-trip time and a path type", link1)
+	}
 }

@@ -30,6 +30,7 @@ type Participant struct {
 	pub, sub         *webrtc.PeerConnection
 	subBWE           *mediaio.SendEstimator // the bandwidth from us to the client
 	alloc            allocState             // owned by the allocator goroutine
+	link             linkCounters           // for Link, beyond the subscriptions now
 	pubGate, subGate *candidateGate
 
 	ctx     context.Context // cancelled by Close
@@ -347,6 +348,7 @@ func (p *Participant) shutdown() {
 	}
 	for _, dt := range down {
 		dt.close()
+		dt.retire()
 	}
 	p.wg.Wait()
 }

@@ -24,6 +24,7 @@ func (p *Participant) subscribe(up *upTrack) {
 		queue = max(queue/4, 2)
 	}
 	dt := newDownTrack(up, queue, &p.sfu.stats)
+	dt.link = &p.link
 	if !up.attach(dt) {
 		p.mu.Unlock()
 		return // the publisher left meanwhile
@@ -71,6 +72,7 @@ func (p *Participant) unsubscribe(ups []*upTrack) {
 	p.mu.Unlock()
 	for _, dt := range removed {
 		dt.close()
+		dt.retire()
 		p.log.Debug("unsubscribed", "track", dt.id)
 	}
 	if len(removed) > 0 {

@@ -92,8 +92,11 @@ package signaling
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
+
+	"vclinic/internal/callquality"
 )
 
 // ProtocolVersion is the version of this protocol. A client sends it in join; the
@@ -234,6 +237,19 @@ type Participant struct {
 	// and QualityReasons why, in QualityLoss... codes.
 	Quality        string   `json:"quality,omitempty"`
 	QualityReasons []string `json:"qualityReasons,omitempty"`
+	// For the visit's quality record (all optional; an older page sends
+	// none). The largest remote video decoded now and its frame rate
+	// (inbound-rtp frameWidth, frameHeight, framesPerSecond); the freezes
+	// counted so far over all received video (inbound-rtp freezeCount,
+	// totalFreezesDuration in milliseconds, W3C webrtc-stats); the local
+	// ICE candidate type of the selected pair, "tcp" for ICE-TCP
+	// (callquality's candidate types).
+	FrameWidth      int     `json:"frameWidth,omitempty"`
+	FrameHeight     int     `json:"frameHeight,omitempty"`
+	FramesPerSecond float64 `json:"framesPerSecond,omitempty"`
+	FreezeCount     int64   `json:"freezeCount,omitempty"`
+	FreezeMillis    int64   `json:"freezeMillis,omitempty"`
+	CandidateType   string  `json:"candidateType,omitempty"`
 }
 
 // Connection quality levels.
@@ -315,6 +331,19 @@ type Stats struct {
 	// Participant.Quality); empty if it has none.
 	Quality        string   `json:"quality,omitempty"`
 	QualityReasons []string `json:"qualityReasons,omitempty"`
+	// For the visit's quality record (all optional; an older page sends
+	// none). The largest remote video decoded now and its frame rate
+	// (inbound-rtp frameWidth, frameHeight, framesPerSecond); the freezes
+	// counted so far over all received video (inbound-rtp freezeCount,
+	// totalFreezesDuration in milliseconds, W3C webrtc-stats); the local
+	// ICE candidate type of the selected pair, "tcp" for ICE-TCP
+	// (callquality's candidate types).
+	FrameWidth      int     `json:"frameWidth,omitempty"`
+	FrameHeight     int     `json:"frameHeight,omitempty"`
+	FramesPerSecond float64 `json:"framesPerSecond,omitempty"`
+	FreezeCount     int64   `json:"freezeCount,omitempty"`
+	FreezeMillis    int64   `json:"freezeMillis,omitempty"`
+	CandidateType   string  `json:"candidateType,omitempty"`
 }
 
 // Layers tells a client that publishes simulcast (RFC 8853) which of its
@@ -494,11 +523,26 @@ func (m *Candidate) Validate() error {
 // Validate checks mute; every combination is valid.
 func (m *Mute) Validate() error { return nil }
 
+// maxFrameSide bounds a video frame's width or height (8K).
+const maxFrameSide = 8192
+
 // Validate checks stats.
 func (m *Stats) Validate() error {
 	if m.FramesDecoded < 0 || m.VideoPacketsReceived < 0 || m.AudioPacketsReceived < 0 ||
-		m.FirstFrameMillis < 0 || m.RoundTripSeconds < 0 {
+		m.FirstFrameMillis < 0 || m.RoundTripSeconds < 0 || m.FreezeCount < 0 || m.FreezeMillis < 0 {
 		return fmt.Errorf("stats: negative counter")
+	}
+	if m.FrameWidth < 0 || m.FrameWidth > maxFrameSide || m.FrameHeight < 0 || m.FrameHeight > maxFrameSide {
+		return fmt.Errorf("stats: frameWidth, frameHeight: want 0-%d", maxFrameSide)
+	}
+	if m.FramesPerSecond < 0 || m.FramesPerSecond > 240 || math.IsNaN(m.FramesPerSecond) {
+		return fmt.Errorf("stats: framesPerSecond: want 0-240")
+	}
+	if m.RoundTripSeconds > 60 || math.IsNaN(m.RoundTripSeconds) {
+		return fmt.Errorf("stats: roundTripSeconds: want 0-60")
+	}
+	if m.CandidateType != "" && !callquality.ValidCandidate(m.CandidateType) {
+		return fmt.Errorf("stats: candidateType %q: want host, srflx, prflx, relay or tcp", m.CandidateType)
 	}
 	switch m.Quality {
 	case "", QualityGood, QualityWeak, QualityVeryWeak:

@@ -53,6 +53,9 @@ type member struct {
 	joinedAt     time.Time
 	stats        Stats
 	statsAt      time.Time
+	reconnects   int64 // resumes and ICE restarts, for the quality record
+	// quality is the sampler's (quality.go), set with media.
+	quality *qualityState
 	// shown are the patients whose live home readings this participant has
 	// been shown, each recorded once by the VitalsAudit (guarded by srv.mu).
 	shown map[string]bool
@@ -211,10 +214,11 @@ func (s *Server) startMedia(mb *member) error {
 		s.broadcast(r)
 		return err
 	}
+	q := newQualityState(mb, p, r.appt)
 	s.mu.Lock()
 	gone := mb.gone
 	if !gone {
-		mb.media = p
+		mb.media, mb.quality = p, q
 	}
 	s.mu.Unlock()
 	if gone {
@@ -260,6 +264,7 @@ func (s *Server) resumeMember(c *conn, claims *Claims, roomID, id string, m *Res
 	s.resume[mb.resumeToken] = mb
 	mb.conn = c
 	mb.state = StateActive
+	mb.reconnects++
 	c.member = mb
 	pending := mb.pendingOffer
 	layers, downlink := mb.layers, mb.downlink
@@ -377,6 +382,9 @@ func (s *Server) removeLocked(mb *member) {
 	}
 	delete(s.resume, mb.resumeToken)
 	delete(mb.room.members, mb.id)
+	if mb.media != nil {
+		s.qualityEnded = append(s.qualityEnded, mb) // its record's last sample
+	}
 	if len(mb.room.members) == 0 && s.rooms[mb.room.id] == mb.room {
 		delete(s.rooms, mb.room.id)
 		if s.cfg.Placement != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"vclinic/internal/callquality"
 	"vclinic/sfu"
 )
 
@@ -65,6 +66,17 @@ type Config struct {
 	// while the rooms open here go on. It is called with the server's lock
 	// held and must not block or call back into the server.
 	Admit func() error
+	// Quality keeps each participant's quality record with the
+	// appointment; nil keeps none (the node's totals in QualityHistogram
+	// are kept regardless).
+	Quality QualityLog
+	// QualityInterval is how often each participant in a call is sampled.
+	// Default 2 s.
+	QualityInterval time.Duration
+	// QualityCheckpoint is how often a participant's record is handed to
+	// Quality while it is in the call, so that a node that dies loses no
+	// more than that. Default 60 s.
+	QualityCheckpoint time.Duration
 	// Authenticator finds and checks the caller of every request (the
 	// WebSocket upgrade and the HTTP routes); nil verifies the token alone
 	// (Keyring.FromRequest). The clinic's own also checks what the token
@@ -123,11 +135,17 @@ func (c *Config) setDefaults() {
 	if c.MessageBurst == 0 {
 		c.MessageBurst = 200
 	}
+	if c.QualityInterval == 0 {
+		c.QualityInterval = 2 * time.Second
+	}
+	if c.QualityCheckpoint == 0 {
+		c.QualityCheckpoint = time.Minute
+	}
 }
 
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
-	if c.GracePeriod < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 {
+	if c.GracePeriod < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.QualityInterval < 0 || c.QualityCheckpoint < 0 {
 		return errors.New("signaling: durations must not be negative")
 	}
 	if c.TURN != nil {
@@ -172,6 +190,15 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// The quality sampler (quality.go): members who left since its last
+	// tick (guarded by mu), quit to stop it (closed by Shutdown), and the
+	// node's totals.
+	qualityEnded  []*member
+	quit          chan struct{}
+	quitOnce      sync.Once
+	qualityMu     sync.Mutex
+	qualityTotals callquality.Totals
+
 	// upgraded, when set (by tests), runs after a WebSocket upgrade and
 	// before the connection is registered.
 	upgraded func()
@@ -204,8 +231,11 @@ func New(cfg Config, keys *Keyring, media *sfu.SFU, log *slog.Logger) (*Server, 
 		conns:  map[*conn]struct{}{},
 
 		drained: make(chan struct{}),
+		quit:    make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.active++ // the quality sampler, until Shutdown
+	go s.qualityLoop()
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// Reads use the HTTP server's own 4 KiB buffer, and writes take one
@@ -457,6 +487,9 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 			s.broadcast(r)
 		}
 	case *ICERestart:
+		s.mu.Lock()
+		mb.reconnects++
+		s.mu.Unlock()
 		if p := s.mediaOf(mb); p != nil {
 			if err := p.RestartICE(); err != nil {
 				s.refuse(c, id, CodeInternal, "ice restart failed; rejoin")
@@ -595,6 +628,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			m.media.Close()
 		}
 	}
+	// The sampler hands over the records of everyone just ended, and stops.
+	s.quitOnce.Do(func() { close(s.quit) })
 	select {
 	case <-s.drained:
 		return nil

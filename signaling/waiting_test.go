@@ -20,6 +20,8 @@ type testVisits struct {
 	// practitioner is the subject of an appointment's clinician when it is
 	// not testPractitioner.
 	practitioner map[string]string
+	// admitted are the appointments whose guests are let in at once.
+	admitted map[string]bool
 }
 
 // testPractitioner is the subject of the clinician of the test appointments.
@@ -40,7 +42,7 @@ func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitW
 	if !ok {
 		who = testPractitioner
 	}
-	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour), Practitioner: who}, nil
+	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour), Practitioner: who, Admitted: v.admitted[id]}, nil
 }
 
 func (v *testVisits) record(e string) error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"vclinic/internal/callquality"
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
@@ -118,4 +119,11 @@ func (v visits) Admitted(ctx context.Context, id string, by *signaling.Claims) e
 
 func (v visits) Ended(ctx context.Context, id string, by *signaling.Claims) error {
 	return v.advance(ctx, id, by, scheduler.StatusFulfilled)
+}
+
+// visitQuality keeps signaling's quality records with the appointment.
+type visitQuality struct{ store *scheduler.Store }
+
+func (v visitQuality) RecordQuality(ctx context.Context, room string, r *callquality.Record) error {
+	return v.store.SaveVisitQuality(ctx, room, r)
 }

@@ -471,6 +471,9 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 		t.Fatalf("the clinician's page does not show the systolic value: %v\n%s", err, html)
 	}
 	t.Logf("reading posted to shown on the clinician's page: %s (polling granularity included)", time.Since(sent))
+	// Long enough a call for its quality record to hold several samples
+	// of each figure (one every 2 s; Chromium reports on audio every 5 s).
+	time.Sleep(12 * time.Second)
 	// The clinician ends the visit: the patient's page says so, the
 	// appointment is fulfilled and the link stops working.
 	clinTok := fragmentToken(t, rc.clinician)
@@ -486,6 +489,64 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 	rc.api(t, "GET", "/api/v1/visit", fragmentToken(t, appt.PatientLink), "", &visit)
 	if visit.State != "expired" {
 		t.Fatalf("patient link after the visit: %q, want expired", visit.State)
+	}
+	checkVisitQuality(t, rc, appt.ID, clinTok, sched)
+}
+
+// qualityAnswer is the answer of GET /api/v1/appointments/{id}/quality.
+type qualityAnswer struct {
+	Participants []struct {
+		ID, Role                                     string
+		Seconds                                      int
+		RTTMs, LossPct, JitterMs, SendKbps, RecvKbps *float64
+		Resolutions                                  []struct{ Width, Height, Seconds int }
+		Freezes, FreezeMs, LayerSwitches, Reconnects int64
+		CandidateType                                string
+	}
+}
+
+// checkVisitQuality reads the ended visit's quality record as its
+// clinician: both people, with what the server measured (bitrates, loss,
+// jitter) and what their Chromium pages reported (the video they decoded,
+// the path, the round trip). A scheduler may not read it.
+func checkVisitQuality(t *testing.T, rc *runningClinic, apptID, clinTok, schedTok string) {
+	t.Helper()
+	var q qualityAnswer
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		q = qualityAnswer{}
+		if status := rc.api(t, "GET", "/api/v1/appointments/"+apptID+"/quality", clinTok, "", &q); status != http.StatusOK {
+			t.Fatalf("visit quality: %d", status)
+		}
+		if len(q.Participants) == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	b, _ := json.Marshal(q)
+	t.Logf("visit quality: %s", b)
+	if len(q.Participants) != 2 {
+		t.Fatalf("visit quality names %d people, want the clinician and the patient", len(q.Participants))
+	}
+	for _, p := range q.Participants {
+		if p.Seconds < 2 || p.SendKbps == nil || *p.SendKbps <= 0 || p.RecvKbps == nil || *p.RecvKbps <= 0 {
+			t.Errorf("%s: %d s, sent %v, received %v kbit/s; want a measured call", p.Role, p.Seconds, p.SendKbps, p.RecvKbps)
+		}
+		if p.LossPct == nil || p.JitterMs == nil || p.RTTMs == nil {
+			t.Errorf("%s: loss, jitter or rtt not measured", p.Role)
+		}
+		if len(p.Resolutions) == 0 || p.Resolutions[0].Width == 0 {
+			t.Errorf("%s: resolutions %+v; want the video its page decoded", p.Role, p.Resolutions)
+		}
+		if p.CandidateType != "host" {
+			t.Errorf("%s: path %q; want host on loopback", p.Role, p.CandidateType)
+		}
+	}
+	if status := rc.api(t, "GET", "/api/v1/appointments/"+apptID+"/quality", schedTok, "", nil); status != http.StatusForbidden {
+		t.Errorf("a scheduler reads the visit's quality: %d, want 403", status)
+	}
+	if n := metricValue(t, rc, "vclinic_call_rtt_seconds_count"); n == 0 {
+		t.Error("/metrics counts no round-trip samples")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"vclinic/homekit"
+	"vclinic/internal/callquality"
 )
 
 // metricsHandler serves Prometheus metrics: the media server's, signaling's
@@ -56,6 +57,7 @@ func (c *clinic) metricsHandler() http.Handler {
 		return 0
 	})
 	gauge("signaling_members", "Participants in signaling rooms, including those reconnecting.", func() float64 { return float64(c.sig.Counters().Members) })
+	reg.MustRegister(callQualityCollector{c})
 
 	// The home kit: one series per fixed label combination, read from the
 	// home-kit API's counters at scrape time.
@@ -85,4 +87,46 @@ func (c *clinic) metricsHandler() http.Handler {
 	counter("live_vitals_pushes_total", "New readings pushed live to visits: one per visit the patient is in.",
 		func() float64 { return float64(c.vitalsPushes.Load()) })
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// callQualityCollector exposes the node's connection-quality histograms: one
+// sample per participant in a call every couple of seconds (signaling's
+// quality sampler), in base units.
+type callQualityCollector struct{ c *clinic }
+
+// callQualityMetrics names each histogram and the factor from the record's
+// unit to the metric's.
+var callQualityMetrics = []struct {
+	metric     callquality.Metric
+	name, help string
+	scale      float64
+}{
+	{callquality.RTT, "call_rtt_seconds", "Round-trip time of participants' connections.", 1e-3},
+	{callquality.Loss, "call_loss_ratio", "Share of the packets sent to a participant lost after repair, from its receiver reports.", 1e-2},
+	{callquality.Jitter, "call_jitter_seconds", "Interarrival jitter of what participants receive.", 1e-3},
+	{callquality.SendKbps, "call_send_bits_per_second", "Bitrate participants send.", 1e3},
+	{callquality.RecvKbps, "call_receive_bits_per_second", "Bitrate sent to participants.", 1e3},
+	{callquality.FPS, "call_received_frames_per_second", "Frame rate of the video participants decode, as their pages report it.", 1},
+}
+
+func (q callQualityCollector) desc(i int) *prometheus.Desc {
+	m := callQualityMetrics[i]
+	return prometheus.NewDesc("vclinic_"+m.name, m.help, nil, nil)
+}
+
+func (q callQualityCollector) Describe(ch chan<- *prometheus.Desc) {
+	for i := range callQualityMetrics {
+		ch <- q.desc(i)
+	}
+}
+
+func (q callQualityCollector) Collect(ch chan<- prometheus.Metric) {
+	for i, m := range callQualityMetrics {
+		buckets, count, sum := q.c.sig.QualityHistogram(m.metric)
+		scaled := make(map[float64]uint64, len(buckets))
+		for b, n := range buckets {
+			scaled[b*m.scale] = n
+		}
+		ch <- prometheus.MustNewConstHistogram(q.desc(i), count, sum*m.scale, scaled)
+	}
 }

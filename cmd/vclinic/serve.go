@@ -246,6 +246,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
 		TURN:           turn,
 		Visits:         visits{store: store, policy: policy},
+		Quality:        visitQuality{store},
 		Readings:       readingsSink{c},
 		VitalsAudit:    vitalsAudit{c},
 		Admit:          c.admit.Admit,

@@ -208,6 +208,12 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * @property {number} firstFrameMillis page load to first decoded remote frame; 0 if none yet
  * @property {string} [quality] this page's verdict on its connection, shown to the others
  * @property {string[]} [qualityReasons]
+ * @property {number} [frameWidth] for the visit's quality record: the largest remote video decoded now
+ * @property {number} [frameHeight]
+ * @property {number} [framesPerSecond]
+ * @property {number} [freezeCount] freezes so far over all received video
+ * @property {number} [freezeMillis] their total duration
+ * @property {string} [candidateType] host, srflx, prflx, relay or tcp: the path in use
  */
 
 /**

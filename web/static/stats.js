@@ -11,11 +11,20 @@
  * @property {number} audioPacketsReceived
  * @property {number} audioPacketsLost
  * @property {number} roundTripSeconds
+ * @property {number} [frameWidth] the largest remote video decoded now
+ * @property {number} [frameHeight]
+ * @property {number} [framesPerSecond] its frame rate
+ * @property {number} [freezeCount] freezes so far, over all received video
+ * @property {number} [freezeMillis] their total duration
+ * @property {string} [candidateType] the local candidate of the selected pair: host, srflx, prflx, relay, or tcp (ICE-TCP)
  */
 
 /**
  * Sums inbound-rtp over all received tracks and takes the round-trip time of
- * the selected candidate pair.
+ * the selected candidate pair, with what the visit's quality record keeps:
+ * the largest video decoded and its frame rate, the freezes (Chromium counts
+ * them: freezeCount, totalFreezesDuration; Firefox does not yet) and the
+ * kind of path (the local candidate's type, "tcp" for ICE-TCP).
  * @param {{values(): Iterable<any>}|null|undefined} report an RTCStatsReport
  * @returns {Summary}
  */
@@ -42,6 +51,18 @@ export function summarize(report) {
         sum.framesDecoded += count(s.framesDecoded);
         sum.videoPacketsReceived += received;
         sum.videoPacketsLost += lost;
+        const w = count(s.frameWidth);
+        const h = count(s.frameHeight);
+        if (w * h > (sum.frameWidth || 0) * (sum.frameHeight || 0)) {
+          sum.frameWidth = w;
+          sum.frameHeight = h;
+          const fps = Number(s.framesPerSecond);
+          if (Number.isFinite(fps) && fps >= 0) sum.framesPerSecond = Math.round(fps * 10) / 10;
+        }
+        if (s.freezeCount !== undefined) {
+          sum.freezeCount = (sum.freezeCount || 0) + count(s.freezeCount);
+          sum.freezeMillis = (sum.freezeMillis || 0) + count(Number(s.totalFreezesDuration) * 1000);
+        }
       } else if (kind === 'audio') {
         sum.audioPacketsReceived += received;
         sum.audioPacketsLost += lost;
@@ -56,6 +77,13 @@ export function summarize(report) {
   if (!pair) pair = pairs.find((p) => p.nominated && p.state === 'succeeded');
   const rtt = pair ? Number(pair.currentRoundTripTime) : NaN;
   if (Number.isFinite(rtt) && rtt > 0) sum.roundTripSeconds = rtt;
+  const local = pair ? byId.get(pair.localCandidateId) : undefined;
+  if (local) {
+    const type = local.candidateType;
+    if (type === 'relay') sum.candidateType = 'relay';
+    else if (local.protocol === 'tcp') sum.candidateType = 'tcp';
+    else if (type === 'host' || type === 'srflx' || type === 'prflx') sum.candidateType = type;
+  }
   return sum;
 }
 

@@ -38,6 +38,35 @@ test('summarize falls back to the nominated pair and tolerates missing fields', 
   assert.equal(summarize(null).framesDecoded, 0);
 });
 
+test('summarize reports the largest video decoded, freezes and the path for the quality record', () => {
+  const r = report(
+    { id: 'v1', type: 'inbound-rtp', kind: 'video', framesDecoded: 10, frameWidth: 320, frameHeight: 180, framesPerSecond: 15,
+      freezeCount: 1, totalFreezesDuration: 0.4 },
+    { id: 'v2', type: 'inbound-rtp', kind: 'video', framesDecoded: 5, frameWidth: 1280, frameHeight: 720, framesPerSecond: 29.97,
+      freezeCount: 2, totalFreezesDuration: 1.25 },
+    { id: 'cp', type: 'candidate-pair', localCandidateId: 'l1', currentRoundTripTime: 0.03 },
+    { id: 'l1', type: 'local-candidate', candidateType: 'host', protocol: 'tcp' },
+    { id: 't1', type: 'transport', selectedCandidatePairId: 'cp' },
+  );
+  const s = summarize(r);
+  assert.equal(s.frameWidth, 1280);
+  assert.equal(s.frameHeight, 720);
+  assert.equal(s.framesPerSecond, 30);
+  assert.equal(s.freezeCount, 3);
+  assert.equal(s.freezeMillis, 1650);
+  assert.equal(s.candidateType, 'tcp');
+  const relay = report(
+    { id: 'cp', type: 'candidate-pair', localCandidateId: 'l1' },
+    { id: 'l1', type: 'local-candidate', candidateType: 'relay', protocol: 'udp', relayProtocol: 'tls' },
+    { id: 't1', type: 'transport', selectedCandidatePairId: 'cp' },
+  );
+  assert.equal(summarize(relay).candidateType, 'relay');
+  // Firefox counts no freezes: none are reported, rather than zero.
+  const ff = summarize(report({ id: 'v', type: 'inbound-rtp', kind: 'video', frameWidth: 640, frameHeight: 360 }));
+  assert.equal(ff.freezeCount, undefined);
+  assert.equal(ff.frameWidth, 640);
+});
+
 test('hasDecodedFrame', () => {
   assert.equal(hasDecodedFrame(null), false);
   assert.equal(hasDecodedFrame(report({ id: 'v', type: 'inbound-rtp', kind: 'video', framesDecoded: 0 })), false);
