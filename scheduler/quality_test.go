@@ -27,11 +27,7 @@ func qualityRecord(participant, role, person string, start time.Time, n int, rtt
 // clinician and admins read it, nobody else; no audit rows.
 func testVisitQuality(t *testing.T, f *storeFixture) {
 	s, ctx := f.s, f.ctx
-	u := stMust(s.CreateUser(ctx, f.admin, "q.lund", "Dr. Lund", RoleClinician, "correct horse battery"))(t)
-	lund := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Dr. Lund", UserID: u.ID}))(t)
-	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
-	stMust(s.PutAvailability(ctx, f.staff, lund.ID, Availability{Rules: av.Rules}))(t)
-	f.clin = lund
+	u := f.signedInClinician("q.lund", "Dr. Lund")
 	a := f.mustBook("2026-06-02T10:00:00+02:00")
 	own := Actor{ID: u.ID, Role: RoleClinician}
 	if got := stMust(s.VisitQuality(ctx, own, a.ID))(t); len(got) != 0 {

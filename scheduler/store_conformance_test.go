@@ -69,6 +69,20 @@ type storeFixture struct {
 	now   time.Time
 }
 
+// signedInClinician makes a clinician who signs in as username, available
+// when the fixture's clinician is, and makes them the fixture's clinician
+// (f.mustBook books with them); it returns their user.
+func (f *storeFixture) signedInClinician(username, name string) User {
+	f.t.Helper()
+	s, ctx, t := f.s, f.ctx, f.t
+	u := stMust(s.CreateUser(ctx, f.admin, username, name, RoleClinician, "correct horse battery"))(t)
+	c := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: name, UserID: u.ID}))(t)
+	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
+	stMust(s.PutAvailability(ctx, f.staff, c.ID, Availability{Rules: av.Rules}))(t)
+	f.clin = c
+	return u
+}
+
 func newStoreFixture(t *testing.T, s *Store) *storeFixture {
 	f := &storeFixture{
 		t: t, ctx: context.Background(), s: s,
@@ -955,11 +969,7 @@ func testExclusionBackstop(t *testing.T, f *storeFixture) {
 func testPractitionerOf(t *testing.T, f *storeFixture) {
 	s, ctx := f.s, f.ctx
 	a := f.mustBook("2026-06-02T10:00:00+02:00")
-	u := stMust(s.CreateUser(ctx, f.admin, "p.berg", "Per Berg", RoleClinician, "correct horse battery"))(t)
-	berg := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Per Berg", UserID: u.ID}))(t)
-	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
-	stMust(s.PutAvailability(ctx, f.staff, berg.ID, Availability{Rules: av.Rules}))(t)
-	f.clin = berg
+	u := f.signedInClinician("p.berg", "Per Berg")
 	b := f.mustBook("2026-06-02T10:00:00+02:00")
 	before := auditCount(t, f)
 	if got := stMust(s.PractitionerOf(ctx, b.ID))(t); got != u.ID {
@@ -1065,11 +1075,7 @@ func testAdvance(t *testing.T, f *storeFixture) {
 // glass is on record for admins.
 func testCareRelation(t *testing.T, f *storeFixture) {
 	s, ctx := f.s, f.ctx
-	u := stMust(s.CreateUser(ctx, f.admin, "p.berg", "Per Berg", RoleClinician, "correct horse battery"))(t)
-	berg := stMust(s.CreateClinician(ctx, f.staff, Clinician{Name: "Per Berg", UserID: u.ID}))(t)
-	av := stMust(s.GetAvailability(ctx, f.clin.ID))(t)
-	stMust(s.PutAvailability(ctx, f.staff, berg.ID, Availability{Rules: av.Rules}))(t)
-	f.clin = berg
+	u := f.signedInClinician("p.berg", "Per Berg")
 	appt := f.mustBook("2026-06-02T10:00:00+02:00")
 	own := Actor{ID: u.ID, Role: RoleClinician}
 	if how, err := s.careRelation(ctx, own, f.pat.ID, f.now); err != nil || how != CareAppointment {

@@ -237,19 +237,6 @@ type Participant struct {
 	// and QualityReasons why, in QualityLoss... codes.
 	Quality        string   `json:"quality,omitempty"`
 	QualityReasons []string `json:"qualityReasons,omitempty"`
-	// For the visit's quality record (all optional; an older page sends
-	// none). The largest remote video decoded now and its frame rate
-	// (inbound-rtp frameWidth, frameHeight, framesPerSecond); the freezes
-	// counted so far over all received video (inbound-rtp freezeCount,
-	// totalFreezesDuration in milliseconds, W3C webrtc-stats); the local
-	// ICE candidate type of the selected pair, "tcp" for ICE-TCP
-	// (callquality's candidate types).
-	FrameWidth      int     `json:"frameWidth,omitempty"`
-	FrameHeight     int     `json:"frameHeight,omitempty"`
-	FramesPerSecond float64 `json:"framesPerSecond,omitempty"`
-	FreezeCount     int64   `json:"freezeCount,omitempty"`
-	FreezeMillis    int64   `json:"freezeMillis,omitempty"`
-	CandidateType   string  `json:"candidateType,omitempty"`
 }
 
 // Connection quality levels.
