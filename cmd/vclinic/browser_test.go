@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -232,6 +233,13 @@ func (rc *runningClinic) roomStatus(t testing.TB, room, token string) (status st
 // chromiumPage opens url in its own headless Chromium.
 func chromiumPage(t testing.TB, url string) context.Context {
 	t.Helper()
+	return chromiumPageWith(t, url, "")
+}
+
+// chromiumPageWith is chromiumPage with a script that runs in the page
+// before its own (none if empty).
+func chromiumPageWith(t testing.TB, url, script string) context.Context {
+	t.Helper()
 	path := requireBrowser(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -254,6 +262,12 @@ func chromiumPage(t testing.TB, url string) context.Context {
 		cancel()
 		cancelAlloc()
 	})
+	if script != "" {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+		if err != nil {
+			t.Fatalf("chromium: add a script: %v", err)
+		}
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("chromium: open %s: %v", url, err)
 	}

@@ -95,7 +95,14 @@ type emulatedVisit struct {
 // port, has no ICE-TCP to go around it, and is ICE-lite, so it sends no
 // checks of its own to the browsers' addresses), and opens the demo visit:
 // the patient's page, the clinician's, the patient admitted.
-func visitBehindEmulator(t *testing.T) emulatedVisit {
+func visitBehindEmulator(t testing.TB) emulatedVisit {
+	t.Helper()
+	return visitBehindEmulatorWith(t, "")
+}
+
+// visitBehindEmulatorWith is visitBehindEmulator with a script that runs in
+// both pages before their own.
+func visitBehindEmulatorWith(t testing.TB, script string) emulatedVisit {
 	t.Helper()
 	free := func() int {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -118,9 +125,9 @@ func visitBehindEmulator(t *testing.T) emulatedVisit {
 		t.Fatalf("the demo clinician: %d %+v", status, me)
 	}
 	clinTok := rc.token(t, "--role", "clinician", "--sub", me.ID, "--name", "Dr. Anna Holm", "--ttl", "10m")
-	patient := chromiumPage(t, rc.patient)
+	patient := chromiumPageWith(t, rc.patient, script)
 	waitParticipantState(t, rc, apptID, "patient", "waiting", clinTok)
-	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
+	clin := chromiumPageWith(t, rc.base+"/call/"+apptID+"#t="+clinTok, script)
 	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != http.StatusOK {
 		t.Fatalf("admit: %d", status)
 	}
