@@ -123,6 +123,9 @@ func BenchmarkBrowserAudioUnderLoss(b *testing.B) {
 					h0 := readHeard(b, v.patient)
 					time.Sleep(20 * time.Second)
 					h1 := readHeard(b, v.patient)
+					b.Logf("video paused for %v subscribers; %v layer switches so far; the patient's page says its connection is %q",
+						metricValue(b, v.rc, "vclinic_video_paused_subscriptions"), metricValue(b, v.rc, "vclinic_layer_switches_total"),
+						pageQuality(b, v.patient))
 					lost, received := h1.Lost-h0.Lost, h1.Received-h0.Received
 					lostPct := 100 * lost / max(lost+received, 1)
 					concealedPct := 100 * (h1.Concealed - h0.Concealed) / max(h1.Samples-h0.Samples, 1)
@@ -136,4 +139,16 @@ func BenchmarkBrowserAudioUnderLoss(b *testing.B) {
 			}
 		})
 	}
+}
+
+// pageQuality is a page's verdict on its own connection (window.vclinic.quality).
+func pageQuality(b testing.TB, ctx context.Context) string {
+	b.Helper()
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	q, err := chromedp.Run(ectx, chromedp.Evaluate[string](`JSON.stringify(window.vclinic.quality)`))
+	if err != nil {
+		b.Fatalf("read the page's quality: %v", err)
+	}
+	return q
 }
