@@ -123,10 +123,18 @@ func (u *upTrack) layerRate(i int) float64 {
 // or it is paused at our request (asking for it resumes it), or it was
 // resumed lately and may not have started yet.
 func (u *upTrack) layerAvailable(i int, now time.Duration) bool {
-	l := u.layers[i]
-	if !u.layered() || u.active.Load()&(1<<i) == 0 {
+	return u.active.Load()&(1<<i) == 0 || u.layerSending(i, now)
+}
+
+// layerSending tells whether layer i is arriving, or was resumed lately and
+// may not have started yet; a layer paused at our request is not. A
+// publisher none of whose layers is sending is silent (its own link is
+// down): that is no reason to move its subscribers.
+func (u *upTrack) layerSending(i int, now time.Duration) bool {
+	if !u.layered() {
 		return true
 	}
+	l := u.layers[i]
 	last, resumed := l.lastAt.Load(), l.resumedAt.Load()
 	return now-time.Duration(last) < layerLive && last != 0 || now-time.Duration(resumed) < layerLive
 }
@@ -199,7 +207,11 @@ func (p *Participant) allocateLayers(now time.Time) {
 		alloc[i] = -1
 		silent[i] = true
 		for l := range dt.up.layers {
-			if dt.up.layerAvailable(l, time.Since(dt.up.epoch)) {
+			// Sending, not merely available: a layer paused at our
+			// request is available, and while the publisher's link is
+			// down it would be all there is, out of reach, and the
+			// subscriber's video would be paused for nothing.
+			if dt.up.layerSending(l, time.Since(dt.up.epoch)) {
 				silent[i] = false
 			}
 		}

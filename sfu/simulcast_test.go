@@ -385,3 +385,36 @@ func TestSimulcastVideoPausesBelowFloor(t *testing.T) {
 		t.Errorf("bob's downlink reports %v, want very-weak among them", downs)
 	}
 }
+
+// TestSimulcastSilentPublisherPausesNoOne: bob's downlink carries alice's
+// middle layer, not her top one, which she is told to pause. Then alice's
+// own link goes black for 3 s: her layers stop arriving, and the paused top
+// layer, the only one left to ask for, is out of bob's reach. That is no
+// reason to pause bob's video: it comes back with alice's link, on the
+// middle layer, without his video ever being paused.
+func TestSimulcastSilentPublisherPausesNoOne(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := newTestSFU(t, nil)
+	alicePath, bobPath := behindProxy(t, s), behindProxy(t, s)
+	alice := joinPeer(t, s, "room", "alice", peerOptions{simulcast: true, via: alicePath})
+	t.Cleanup(alice.close)
+	bob := joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: bobPath})
+	t.Cleanup(bob.close)
+	bobPath.SetDefault(netem.Impairment{}, netem.Impairment{Rate: 900_000})
+	onLayer(t, bob, "alice", 1, 30*time.Second)
+	waitFor(t, 20*time.Second, "alice told to pause her top layer", func() bool { return !alice.layerActive("f") })
+
+	alicePath.SetDefault(netem.Impairment{Blackout: true}, netem.Impairment{Blackout: true})
+	time.Sleep(3 * time.Second)
+	if _, pauses := bob.linkEvents(); len(pauses) != 0 {
+		t.Errorf("while alice's link was down, bob was told %v", pauses)
+	}
+	alicePath.SetDefault(netem.Impairment{}, netem.Impairment{})
+	back := time.Now()
+	n := len(bob.stats("alice", "video").pkts)
+	waitFor(t, 20*time.Second, "alice's video to bob again", func() bool { return len(bob.stats("alice", "video").pkts) > n+50 })
+	t.Logf("bob has alice's video again %v after her link came back", time.Since(back).Round(10*time.Millisecond))
+	if _, pauses := bob.linkEvents(); len(pauses) != 0 || s.Stats().VideoPaused != 0 {
+		t.Errorf("bob was told %v; %d subscriptions paused; want none", pauses, s.Stats().VideoPaused)
+	}
+}

@@ -69,7 +69,9 @@ func TestBrowsersThroughBlackout(t *testing.T) {
 			if _, ok := audioBack[who]; !ok && st.AudioPacketsReceived > start[who].AudioPacketsReceived+5 {
 				audioBack[who] = time.Since(back)
 			}
-			if _, ok := videoBack[who]; !ok && st.State == "in-call" && st.FramesDecoded > start[who].FramesDecoded+10 {
+			// Video is back when it is decoded again: a few frames, not
+			// one that was in flight.
+			if _, ok := videoBack[who]; !ok && st.State == "in-call" && st.FramesDecoded > start[who].FramesDecoded+3 {
 				videoBack[who] = time.Since(back)
 			}
 		}
