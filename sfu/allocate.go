@@ -267,6 +267,19 @@ func (p *Participant) allocateLayers(now time.Time) {
 			break
 		}
 	}
+	// Video is paused only for a link that cannot carry the lowest layer.
+	// A lowest layer that is not arriving (the publisher's link just came
+	// back, or a layer is being resumed) leaves nothing to choose above,
+	// but it is waited for, not given up: the publisher never stops it.
+	for i := range videos {
+		if silent[i] || alloc[i] >= 0 {
+			continue
+		}
+		if c := videos[i].up.layerRate(0); c <= rem/lowestKeep {
+			alloc[i] = 0
+			rem -= c
+		}
+	}
 	lh, _ := p.h.(LinkHandler)
 	if st.LastDecrease.After(a.seenDecrease) {
 		a.seenDecrease, a.congested = st.LastDecrease, true

@@ -41,7 +41,7 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 	up           *upTrack
-	keyframe     func() // asks the publisher for a keyframe of the layer wanted, throttled
+	keyframe     func() // asks the publisher for a keyframe of the layers wanted and forwarded, throttled
 	stats        *counters
 	video        bool      // the track keeps a history and answers NACKs
 	layered      bool      // the track comes as simulcast layers: picture IDs are rewritten (vp8.go)
@@ -141,7 +141,20 @@ func newDownTrack(up *upTrack, queueLen int, stats *counters) *downTrack {
 		layered:  up.layered(),
 		slots:    make([]slot, queueLen),
 	}
-	dt.keyframe = func() { up.requestKeyframe(int(dt.want.Load())) }
+	dt.keyframe = func() {
+		// The layer to switch to, and the one forwarded now, which the
+		// subscriber decodes until the switch: when the layer wanted
+		// does not come (its publisher's link just came back with less
+		// than before), the picture is repaired on the layer it has.
+		want := int(dt.want.Load())
+		up.requestKeyframe(want)
+		dt.mu.Lock()
+		cur := dt.cur
+		dt.mu.Unlock()
+		if cur >= 0 && cur != want {
+			up.requestKeyframe(cur)
+		}
+	}
 	if dt.video {
 		dt.carried = newSentMap(len(up.layers[0].hist.slots))
 	}

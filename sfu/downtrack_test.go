@@ -370,3 +370,46 @@ func TestDownTrackWriterOnlyWhileQueued(t *testing.T) {
 	}
 	dt.close()
 }
+
+// TestKeyframeForwardedAndWanted: a subscriber's keyframe request (its
+// PLI, a NACK that cannot be answered, a full queue) asks the publisher for
+// a keyframe of the layer it waits to switch to and of the layer it decodes
+// now: if the one wanted does not come (a publisher whose link just came
+// back sends less than before), the picture is repaired on the one it has.
+func TestKeyframeForwardedAndWanted(t *testing.T) {
+	up := newUpTrack("pub", testVP8, webrtc.RTPCodecTypeVideo, "q", "h", "f")
+	for _, l := range up.layers {
+		l.keyframes = newKeyframeRequester(time.Second, realClock{}, func() {})
+	}
+	pending := func() (out []int) {
+		for i, l := range up.layers {
+			select {
+			case <-l.keyframes.kick:
+				out = append(out, i)
+			default:
+			}
+		}
+		return out
+	}
+	dt := newDownTrack(up, 4, &counters{})
+	dt.mu.Lock()
+	dt.cur = 1
+	dt.mu.Unlock()
+	dt.setTarget(2)
+	dt.keyframe()
+	if got := pending(); !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("switching from h to f: keyframes asked of layers %v, want [1 2]", got)
+	}
+	dt.mu.Lock()
+	dt.cur = 2
+	dt.mu.Unlock()
+	dt.keyframe()
+	if got := pending(); !slices.Equal(got, []int{2}) {
+		t.Errorf("on f: keyframes asked of layers %v, want [2]", got)
+	}
+	dt.setTarget(-1) // video paused: nothing forwarded, nothing wanted
+	dt.keyframe()
+	if got := pending(); len(got) != 0 {
+		t.Errorf("paused: keyframes asked of layers %v, want none", got)
+	}
+}

@@ -973,7 +973,7 @@ export class Call {
     const { publish: pub, subscribe: sub } = this._pcs;
     const subReport = await statsOf(sub);
     const pubReport = await statsOf(pub);
-    const sample = linkSample(subReport, pubReport, Date.now());
+    const sample = linkSample(subReport, pubReport, Date.now(), this._linkPrev);
     this._judge(sample, this._linkPrev);
     this._linkPrev = sample;
     const sum = summarize(subReport);

@@ -226,15 +226,18 @@ export function selectedPath(report) {
  * @property {number} upLoss the share of our packets lost on the way up, as the server reports it (0-1)
  * @property {boolean} upLimited the browser holds our video back for lack of bandwidth
  * @property {number} upAvailable bits/s the browser estimates it can send (0: unknown)
+ * @property {number} reports receiver reports on our media so far (receiverReports)
+ * @property {boolean} stalled nothing arrived and no report came since the sample before: the link was out
  */
 
 /**
  * @param {RTCStatsReport|null} sub the subscribe connection's report
  * @param {RTCStatsReport|null} pub the publish connection's report
  * @param {number} at ms
+ * @param {LinkSample|null} [prev] the sample before, to tell an outage
  * @returns {LinkSample}
  */
-export function linkSample(sub, pub, at) {
+export function linkSample(sub, pub, at, prev = null) {
   const s = summarize(sub);
   const sample = {
     at,
@@ -245,7 +248,10 @@ export function linkSample(sub, pub, at) {
     upLoss: 0,
     upLimited: false,
     upAvailable: 0,
+    reports: receiverReports(pub),
+    stalled: false,
   };
+  sample.stalled = !!prev && sample.received === prev.received && sample.reports === prev.reports;
   if (sub) {
     for (const x of sub.values()) {
       if (x.type === 'inbound-rtp' && (x.kind || x.mediaType) === 'audio') sample.jitter = Math.max(sample.jitter, Number(x.jitter) || 0);
@@ -285,6 +291,11 @@ export function linkSample(sub, pub, at) {
  * @returns {{level: string, reasons: string[], uplink: boolean}}
  */
 export function assessQuality(cur, prev, server = '') {
+  // The first reports after an outage count everything the outage took
+  // as lost (RFC 3550 §6.4.1: lost since the last report). That was the
+  // outage, over now: judged on it, the page would cut its camera just as
+  // the link came back.
+  const afterOutage = !!prev?.stalled;
   let level = 0; // 0 good, 1 weak, 2 very weak
   const reasons = new Set();
   let uplink = false;
@@ -293,7 +304,7 @@ export function assessQuality(cur, prev, server = '') {
     reasons.add(why);
     uplink = uplink || up;
   };
-  if (prev) {
+  if (prev && !afterOutage) {
     const got = cur.received - prev.received;
     const lost = cur.lost - prev.lost;
     if (got + lost >= 50 && lost > 0) {
@@ -302,7 +313,9 @@ export function assessQuality(cur, prev, server = '') {
       else if (share >= 0.03) worse(1, 'loss');
     }
   }
-  if (cur.upLoss >= 0.1) worse(2, 'loss', true);
+  if (afterOutage) {
+    // no loss judged
+  } else if (cur.upLoss >= 0.1) worse(2, 'loss', true);
   else if (cur.upLoss >= 0.03) worse(1, 'loss', true);
   if (cur.rtt >= 1) worse(2, 'delay');
   else if (cur.rtt >= 0.4) worse(1, 'delay');

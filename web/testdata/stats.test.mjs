@@ -150,7 +150,8 @@ test('selectedPath reads the local end of the selected candidate pair', () => {
   assert.equal(selectedPath(new Map()), null);
 });
 
-const sample = (over = {}) => ({ at: 0, received: 0, lost: 0, rtt: 0.02, jitter: 0.005, upLoss: 0, upLimited: false, upAvailable: 0, ...over });
+const sample = (over = {}) => ({ at: 0, received: 0, lost: 0, rtt: 0.02, jitter: 0.005, upLoss: 0, upLimited: false, upAvailable: 0,
+  reports: 0, stalled: false, ...over });
 
 test('assessQuality: a clean link is good', () => {
   assert.deepEqual(assessQuality(sample({ received: 1000 }), sample()), { level: 'good', reasons: [], uplink: false });
@@ -178,6 +179,15 @@ test('assessQuality: a weak uplink says so, and the server can only make it wors
   assert.equal(assessQuality(sample(), null, 'good').level, 'good');
 });
 
+test('assessQuality: the loss reported just after an outage was the outage, and is not judged', () => {
+  const out = sample({ received: 1000, stalled: true });
+  // 3 s of packets counted lost at once, and the server's report of 100 % up.
+  const back = sample({ received: 1100, lost: 400, upLoss: 1 });
+  assert.deepEqual(assessQuality(back, out), { level: 'good', reasons: [], uplink: false });
+  // The next sample is judged again.
+  assert.equal(assessQuality(sample({ received: 1300, lost: 500, upLoss: 0.2 }), back).level, 'very-weak');
+});
+
 test('linkSample reads both connections', () => {
   const sub = new Map([
     ['a', { type: 'inbound-rtp', kind: 'audio', packetsReceived: 500, packetsLost: 5, jitter: 0.03 }],
@@ -190,6 +200,12 @@ test('linkSample reads both connections', () => {
     ['o', { type: 'outbound-rtp', kind: 'video', qualityLimitationReason: 'bandwidth' }],
     ['cp2', { type: 'candidate-pair', state: 'succeeded', nominated: true, availableOutgoingBitrate: 250000 }],
   ]);
-  assert.deepEqual(linkSample(sub, pub, 7), { at: 7, received: 2000, lost: 20, rtt: 0.25, jitter: 0.03, upLoss: 0.04, upLimited: true, upAvailable: 250000 });
-  assert.deepEqual(linkSample(null, null, 1), { at: 1, received: 0, lost: 0, rtt: 0, jitter: 0, upLoss: 0, upLimited: false, upAvailable: 0 });
+  pub.set('rr', { type: 'remote-inbound-rtp', kind: 'audio', fractionLost: 0, roundTripTimeMeasurements: 9 });
+  const first = linkSample(sub, pub, 7);
+  assert.deepEqual(first, { at: 7, received: 2000, lost: 20, rtt: 0.25, jitter: 0.03, upLoss: 0.04, upLimited: true, upAvailable: 250000,
+    reports: 9, stalled: false });
+  // Nothing arrived and no report came since: the link was out.
+  assert.equal(linkSample(sub, pub, 3007, first).stalled, true);
+  assert.deepEqual(linkSample(null, null, 1), { at: 1, received: 0, lost: 0, rtt: 0, jitter: 0, upLoss: 0, upLimited: false, upAvailable: 0,
+    reports: 0, stalled: false });
 });
