@@ -84,7 +84,13 @@ func newRegistry(ctx context.Context, cfg serveConfig, linkBase, mediaHost strin
 		}
 		rdb = redis.NewUniversalClient(opt)
 	}
-	reg, err := cluster.New(cluster.Config{NodeID: id, URL: linkBase, MediaHost: mediaHost, Load: load},
+	// The relay reaches nodes at their own address, never the public URL,
+	// which a load balancer shares among them.
+	nodeURL := strings.TrimSuffix(cfg.NodeURL, "/")
+	if nodeURL == "" {
+		nodeURL = linkBase
+	}
+	reg, err := cluster.New(cluster.Config{NodeID: id, URL: nodeURL, MediaHost: mediaHost, Load: load},
 		rdb, c.log.With("component", "cluster"))
 	if err == nil {
 		err = reg.Join(ctx)

@@ -305,7 +305,9 @@ func TestClusterKillNode(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("VCLINIC_KILL_RUNS")); err == nil && v > 0 {
 		runs = v
 	}
-	pc := startProcCluster(t, 3)
+	// One public URL for every node, as behind a load balancer: the relay
+	// must reach each node at its own address (-node-url's default).
+	pc := startProcCluster(t, 3, "-public-url", "https://clinic.invalid")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	peers, clinTok := pc.visitPeers(ctx, "kill-visit")

@@ -35,6 +35,7 @@ type serveConfig struct {
 	ShutdownWait   time.Duration
 	Postgres       string
 	PublicURL      string
+	NodeURL        string
 	CalendarEmail  string
 	TURNURLs       string
 	TURNSecretFile string
@@ -86,6 +87,7 @@ var serveFlags = []envFlag{
 	{"shutdown-wait", "VCLINIC_SHUTDOWN_WAIT", "how long to wait for clients on SIGTERM (`duration`)"},
 	{"postgres", "VCLINIC_POSTGRES", "PostgreSQL `URL` for the records (a cluster); empty keeps them in SQLite in the data directory"},
 	{"public-url", "VCLINIC_PUBLIC_URL", "`URL` invitation links point to (https://clinic.example.org); default the address served"},
+	{"node-url", "VCLINIC_NODE_URL", "`URL` at which the other nodes of a cluster reach this node's HTTP to relay a visit's signaling (http://10.0.3.7:8080), not the load balancer's public URL; default the address served, with the host name for 0.0.0.0"},
 	{"calendar-email", "VCLINIC_CALENDAR_EMAIL", "e-mail `address` that organizes calendar invitations (ICS ORGANIZER)"},
 	{"turn-urls", "VCLINIC_TURN_URLS", "comma-separated TURN server `URLs` handed to browsers (turn:host:3478?transport=udp,turns:host:443?transport=tcp)"},
 	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
@@ -134,7 +136,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"public-host": &cfg.PublicHost, "log-level": &cfg.LogLevel, "tls-cert": &cfg.TLSCert,
 		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
-		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "calendar-email": &cfg.CalendarEmail,
+		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "node-url": &cfg.NodeURL, "calendar-email": &cfg.CalendarEmail,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
@@ -219,6 +221,12 @@ func (c serveConfig) validate() error {
 	}
 	if c.Data == "" {
 		return errors.New("-data: empty")
+	}
+	if c.NodeURL != "" {
+		u, err := url.Parse(c.NodeURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("-node-url %q: want http(s)://host:port, the address other nodes reach this one at", c.NodeURL)
+		}
 	}
 	if c.UDPPort < 0 || c.UDPPort > 65535 {
 		return fmt.Errorf("-udp-port %d: want 0-65535", c.UDPPort)

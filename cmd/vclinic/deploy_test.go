@@ -141,6 +141,7 @@ func TestDockerfileBuildsLikeScriptsBuild(t *testing.T) {
 	defer f.Close()
 	help := serveHelp(t)
 	stage, builds := 0, 0
+	var copied []string // the build context's paths the build stage copies
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -173,6 +174,7 @@ func TestDockerfileBuildsLikeScriptsBuild(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(repoRoot, src)); err != nil {
 					t.Errorf("COPY %s: %v", src, err)
 				}
+				copied = append(copied, filepath.Clean(src))
 			}
 		case "ENV":
 			for _, name := range regexp.MustCompile(`VCLINIC_[A-Z_]+`).FindAllString(rest, -1) {
@@ -188,6 +190,17 @@ func TestDockerfileBuildsLikeScriptsBuild(t *testing.T) {
 	}
 	if builds != 1 {
 		t.Fatalf("the Dockerfile runs go build %d times, want once", builds)
+	}
+	// Everything of ours the binary is built from is copied in: a new
+	// top-level package would otherwise break the image alone.
+	for _, p := range goList(t, "-deps", "vclinic/cmd/vclinic") {
+		dir, ok := strings.CutPrefix(p.ImportPath, "vclinic/")
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(copied, func(c string) bool { return dir == c || strings.HasPrefix(dir, c+"/") }) {
+			t.Errorf("the build needs %s, which the Dockerfile does not copy", p.ImportPath)
+		}
 	}
 }
 
@@ -220,10 +233,23 @@ func collect(node any, use *vclinicUse) {
 				}
 			}
 			if env, ok := n["env"].([]any); ok { // Kubernetes
+				// A variable only there to be put into another's value,
+				// $(NAME) (Kubernetes dependent variables), is not vclinic's.
+				referenced := map[string]bool{}
+				for _, e := range env {
+					if m, ok := e.(map[string]any); ok {
+						v, _ := m["value"].(string)
+						for _, r := range regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`).FindAllStringSubmatch(v, -1) {
+							referenced[r[1]] = true
+						}
+					}
+				}
 				for _, e := range env {
 					if m, ok := e.(map[string]any); ok {
 						name, _ := m["name"].(string)
-						use.env = append(use.env, name)
+						if !referenced[name] || strings.HasPrefix(name, "VCLINIC_") {
+							use.env = append(use.env, name)
+						}
 					}
 				}
 			}

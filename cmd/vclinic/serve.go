@@ -328,6 +328,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if linkBase == "" {
 		linkBase = base
 	}
+	if cfg.NodeURL == "" {
+		cfg.NodeURL = scheme + "://" + nodeAddr(ln.Addr())
+	}
 	c, err := newClinic(ctx, cfg, log, linkBase, tlsConfig != nil)
 	if err != nil {
 		return err
@@ -467,6 +470,21 @@ func advertisedAddr(a net.Addr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// nodeAddr is where the other nodes of a cluster reach this one: the bound
+// address, with an unspecified IP (0.0.0.0, ::) replaced by the host name
+// (a container's or pod's own, which its network resolves), or loopback
+// when there is none.
+func nodeAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP != nil && !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return net.JoinHostPort(h, fmt.Sprint(tcp.Port))
+	}
+	return advertisedAddr(a)
 }
 
 func (c *clinic) routes() http.Handler {
