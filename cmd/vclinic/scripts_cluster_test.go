@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"vclinic/internal/redistest"
 )
 
 // TestScriptsCluster: scripts/cluster brings up three nodes on a throwaway
@@ -24,6 +26,9 @@ import (
 func TestScriptsCluster(t *testing.T) {
 	requireBrowser(t, "chromium")
 	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv(redistest.EnvRequire) == "1" {
+			t.Fatal("no redis-server, and " + redistest.EnvRequire + "=1")
+		}
 		t.Skip("no redis-server")
 	}
 	port := freePortBase(t)
