@@ -176,6 +176,13 @@ type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, 
 func (a *API) anyone(h handler) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		p, err := a.auth.Authenticate(r)
+		if records.Unavailable(err) {
+			// Who is asking cannot be told while the records are out of
+			// reach (a failover): not a sign-in problem, try again.
+			w.Header().Set("Retry-After", "2")
+			a.problem(w, r, http.StatusServiceUnavailable, "the clinic's records cannot be reached just now; try again in a moment")
+			return
+		}
 		if err != nil {
 			a.problem(w, r, http.StatusUnauthorized, "sign in, or open the link from your invitation")
 			return
@@ -264,6 +271,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusForbidden, Reason(err))
 	case errors.Is(err, ErrConflict):
 		a.problem(w, r, http.StatusConflict, Reason(err))
+	case records.Unavailable(err):
+		// The records could not be reached (a failover): the request did
+		// nothing and may be sent again.
+		w.Header().Set("Retry-After", "2")
+		a.problem(w, r, http.StatusServiceUnavailable, "the clinic's records cannot be reached just now; try again in a moment")
 	case errors.Is(err, records.ErrBusy):
 		// The records were too busy through every retry: nothing was
 		// stored, and the same request may be sent again.

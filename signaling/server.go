@@ -298,6 +298,9 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.refused.Add(1)
 		s.log.Info("websocket refused", "room", room, "err", err)
+		if errors.Is(err, ErrUnavailable) {
+			w.Header().Set("Retry-After", "2")
+		}
 		http.Error(w, http.StatusText(StatusFor(err)), StatusFor(err))
 		return
 	}

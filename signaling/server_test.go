@@ -615,3 +615,19 @@ func TestQualityReachesTheOthers(t *testing.T) {
 		return false
 	})
 }
+
+// TestUpgradeWhileRecordsUnavailable: when what checks tokens cannot reach
+// the clinic's records, the upgrade is refused with 503 and Retry-After,
+// which the page retries, not 401, which would send it to sign in.
+func TestUpgradeWhileRecordsUnavailable(t *testing.T) {
+	ts := newTestServer(t, Config{Authenticator: AuthenticatorFunc(func(*http.Request) (*Claims, error) {
+		return nil, fmt.Errorf("%w: connection refused", ErrUnavailable)
+	})})
+	_, resp, err := ts.dial("r", "any", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("upgrade: %v, %v; want a refusal", resp, err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("upgrade refused with %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"vclinic/internal/records"
 	"vclinic/scheduler"
 	"vclinic/signaling"
 )
@@ -44,6 +45,15 @@ const maxLinkResurrection = 366 * 24 * time.Hour
 // Authenticate implements signaling.Authenticator: signaling.ErrInvalidToken
 // for a missing, invalid, expired or ended credential.
 func (a clinicAuth) Authenticate(r *http.Request) (*signaling.Claims, error) {
+	c, err := a.authenticate(r)
+	if records.Unavailable(err) {
+		// Both: signaling answers 503, and the APIs see the records' error.
+		return nil, fmt.Errorf("%w: %w", signaling.ErrUnavailable, err)
+	}
+	return c, err
+}
+
+func (a clinicAuth) authenticate(r *http.Request) (*signaling.Claims, error) {
 	c, err := a.keys.FromRequest(r)
 	if errors.Is(err, signaling.ErrTokenExpired) && c != nil && c.Appt != "" &&
 		c.ExpiresAt != nil && a.now().Sub(c.ExpiresAt.Time) < maxLinkResurrection {

@@ -1,7 +1,11 @@
 package records
 
 import (
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -24,6 +28,11 @@ var (
 	// race it can win on a fresh snapshot). After the last attempt InTx
 	// answers ErrBusy.
 	ErrRetry = errors.New("records: retry")
+	// ErrUnavailable: the database could not be reached or went away
+	// (connection refused or reset, the server shutting down or failing
+	// over). Map adds it; Unavailable tells it from the driver's error. The
+	// request may be tried again once the database is back.
+	ErrUnavailable = errors.New("records: database unavailable")
 )
 
 // SQLite result codes (https://www.sqlite.org/rescode.html); the driver
@@ -59,7 +68,7 @@ func Map(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrUnique), errors.Is(err, ErrExclusion), errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrUnique), errors.Is(err, ErrExclusion), errors.Is(err, ErrBusy), errors.Is(err, ErrUnavailable):
 		return err
 	case Unique(err):
 		s = ErrUnique
@@ -67,6 +76,8 @@ func Map(err error) error {
 		s = ErrExclusion
 	case retryable(err):
 		s = ErrBusy
+	case Unavailable(err):
+		s = ErrUnavailable
 	default:
 		return err
 	}
@@ -113,4 +124,29 @@ func retryable(err error) bool {
 		return pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected
 	}
 	return false
+}
+
+// Unavailable reports whether err means the database could not be reached
+// or went away: a failed connection (pgconn.ConnectError), a network error
+// or a connection cut in the middle of a reply, a connection the pool
+// found broken (driver.ErrBadConn), or PostgreSQL's SQLSTATE class 08
+// (connection exception) or 57P01-57P03 (the server shutting down,
+// crashed, or not yet taking connections, as during a failover).
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
