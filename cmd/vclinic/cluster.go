@@ -149,7 +149,15 @@ func (c *clinic) reloadKeys(ctx context.Context, every time.Duration) {
 // the registry and, in a cluster, the renewal of its rooms' leases.
 func (c *clinic) runCluster(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { c.registry.Run(ctx) })
+	wg.Go(func() {
+		if err := c.registry.Run(ctx); err != nil {
+			// Another process answers to this node's id: this one stops.
+			select {
+			case c.fatal <- err:
+			default:
+			}
+		}
+	})
 	if c.place != nil {
 		c.place.leases.OnLost(c.sig.Evict)
 		wg.Go(func() { c.place.leases.Run(ctx) })

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -476,4 +477,42 @@ func TestClusterRedisRestart(t *testing.T) {
 	if got := sessionCounts(peers); !slices.Equal(got, before) {
 		t.Fatalf("the participants had to join again (sessions %v, were %v)", got, before)
 	}
+}
+
+// TestClusterIDTakenWhilePaused: a node is paused (SIGSTOP) past the life
+// of its id's claim, and another process starts with the same id; when the
+// paused one runs again (SIGCONT) it finds its id taken and stops by
+// itself, with an error, so that two processes never answer to one id. The
+// newcomer goes on.
+func TestClusterIDTakenWhilePaused(t *testing.T) {
+	pc := startProcCluster(t, 1)
+	old := pc.nodes[0]
+	if err := old.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	newcomer := &procNode{id: old.id, addr: freeAddr(t), data: filepath.Join(dir, "data"), log: filepath.Join(dir, "vclinic.log")}
+	pc.nodes = append(pc.nodes, newcomer)
+	pc.start(newcomer) // waits out the paused node's claim
+	if err := old.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-old.exited:
+		if err == nil {
+			t.Error("the node whose id was taken exited with success, want an error")
+		}
+		b, _ := os.ReadFile(old.log)
+		if !strings.Contains(string(b), "node id held by another live node") {
+			t.Errorf("its log does not say why it stopped:\n%s", b)
+		}
+		old.cmd = nil
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node whose id was taken still runs 30 s after SIGCONT")
+	}
+	resp, err := http.Get(newcomer.url() + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the newcomer: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -70,8 +70,11 @@ func tuneGC() {
 
 // clinic is the wired program.
 type clinic struct {
-	cfg    serveConfig
-	log    *slog.Logger
+	cfg serveConfig
+	log *slog.Logger
+	// fatal takes what must stop the node (its id taken by another
+	// process); serve shuts down and returns it.
+	fatal  chan error
 	keys   *signaling.Keyring
 	db     *records.DB
 	trail  *audit.Log
@@ -206,7 +209,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		media.Close()
 		return nil, err
 	}
-	c := &clinic{cfg: cfg, log: log, keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
+	c := &clinic{cfg: cfg, log: log, fatal: make(chan error, 1), keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
 		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
@@ -403,9 +406,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return fmt.Errorf("demo: print the links: %w", err)
 	}
 
+	var fatal error
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
+	case fatal = <-c.fatal:
+		log.Error("stopping", "err", fatal)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "wait", cfg.ShutdownWait.String())
@@ -430,7 +436,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Warn("http shutdown", "err", err)
 	}
 	log.Info("stopped")
-	return nil
+	return fatal
 }
 
 // requestReadTimeout bounds the reading of one request, its body included.

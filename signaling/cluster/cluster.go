@@ -235,19 +235,25 @@ func (r *Registry) self() Node {
 
 // Run writes the node's entry every Heartbeat until ctx ends. When Redis
 // fails it logs (at most once a minute) and tries again at the next beat,
-// so that the node registers again by itself when Redis is back.
-func (r *Registry) Run(ctx context.Context) {
+// so that the node registers again by itself when Redis is back. It
+// returns ErrIDTaken when another live instance took the node id while this
+// one was out of touch (a paused process): two nodes must never answer to
+// one id, and this one must stop. Otherwise it returns nil when ctx ends.
+func (r *Registry) Run(ctx context.Context) error {
 	t := time.NewTicker(r.cfg.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		bctx, cancel := context.WithTimeout(ctx, r.cfg.Heartbeat)
 		err := r.beat(bctx)
 		cancel()
+		if errors.Is(err, ErrIDTaken) {
+			return err
+		}
 		if err != nil && ctx.Err() == nil {
 			r.mu.Lock()
 			quiet := time.Since(r.lastErr) < time.Minute
