@@ -157,6 +157,19 @@ type Sample struct {
 	Candidate string
 }
 
+// measured is s's value of each metric, by Metric; negative when unknown.
+// A frame rate counts only with a decoded video's size.
+func (s Sample) measured() [numMetrics]float64 {
+	fps := s.FPS
+	if s.Width <= 0 || s.Height <= 0 {
+		fps = -1
+	}
+	return [numMetrics]float64{RTT: s.RTTMs, Loss: s.LossPct, Jitter: s.JitterMs, SendKbps: s.SendKbps, RecvKbps: s.RecvKbps, FPS: fps}
+}
+
+// known tells a measured value from an unknown (negative) or broken one.
+func known(v float64) bool { return v >= 0 && !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // Unknown is a sample with nothing measured.
 func Unknown() Sample {
 	return Sample{RTTMs: -1, LossPct: -1, JitterMs: -1, SendKbps: -1, RecvKbps: -1, FPS: -1}
@@ -226,8 +239,8 @@ func (r *Record) Add(end time.Time, span time.Duration, s Sample) {
 	}
 	r.End = end.UTC()
 	r.Seconds += span.Seconds()
-	for m, v := range map[Metric]float64{RTT: s.RTTMs, Loss: s.LossPct, Jitter: s.JitterMs, SendKbps: s.SendKbps, RecvKbps: s.RecvKbps} {
-		if v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+	for i, v := range s.measured() {
+		if m := Metric(i); known(v) {
 			r.Hists[m.Name()].observe(m, v)
 		}
 	}
@@ -236,9 +249,6 @@ func (r *Record) Add(end time.Time, span time.Duration, s Sample) {
 			r.Resolutions = map[string]float64{}
 		}
 		r.Resolutions[fmt.Sprintf("%dx%d", s.Width, s.Height)] += span.Seconds()
-		if s.FPS >= 0 {
-			r.Hists[FPS.Name()].observe(FPS, s.FPS)
-		}
 	}
 	r.Freezes += max(s.Freezes, 0)
 	r.FreezeMs += max(s.FreezeMs, 0)
@@ -426,11 +436,9 @@ type Totals struct {
 
 // Observe adds s.
 func (t *Totals) Observe(s Sample) {
-	for m, v := range map[Metric]float64{RTT: s.RTTMs, Loss: s.LossPct, Jitter: s.JitterMs, SendKbps: s.SendKbps, RecvKbps: s.RecvKbps, FPS: s.FPS} {
-		if m == FPS && (s.Width <= 0 || s.Height <= 0) {
-			continue
-		}
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+	for i, v := range s.measured() {
+		m := Metric(i)
+		if !known(v) {
 			continue
 		}
 		if t.hists[m] == nil {
