@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"vclinic/internal/netem"
 )
 
@@ -70,13 +68,7 @@ const heardJS = `(async () => {
 
 func readHeard(b testing.TB, ctx context.Context) heard {
 	b.Helper()
-	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	h, err := chromedp.Run(ectx, chromedp.Evaluate[heard](heardJS, chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.Fatalf("read the page's receive statistics: %v", err)
-	}
-	return h
+	return evalPage[heard](b, ctx, "receive statistics", heardJS)
 }
 
 // BenchmarkBrowserAudioUnderLoss: what a patient in Chromium hears of the
@@ -144,11 +136,5 @@ func BenchmarkBrowserAudioUnderLoss(b *testing.B) {
 // pageQuality is a page's verdict on its own connection (window.vclinic.quality).
 func pageQuality(b testing.TB, ctx context.Context) string {
 	b.Helper()
-	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	q, err := chromedp.Run(ectx, chromedp.Evaluate[string](`JSON.stringify(window.vclinic.quality)`))
-	if err != nil {
-		b.Fatalf("read the page's quality: %v", err)
-	}
-	return q
+	return evalPage[string](b, ctx, "quality", `JSON.stringify(window.vclinic.quality)`)
 }

@@ -15,16 +15,23 @@ import (
 	"vclinic/internal/netem"
 )
 
-// pageMedia reads a Chromium page's call state and counters once.
-func pageMedia(t testing.TB, ctx context.Context) mediaState {
+// evalPage runs js in a Chromium page (awaiting it if it is a promise) and
+// returns its value, failing t with what it was reading if it cannot.
+func evalPage[T any](t testing.TB, ctx context.Context, what, js string) T {
 	t.Helper()
 	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := chromedp.Run(ectx, chromedp.Evaluate[mediaState](mediaStateJS, chromedp.EvalAwaitPromise))
+	v, err := chromedp.Run(ectx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatalf("read the page's media state: %v", err)
+		t.Fatalf("read the page's %s: %v", what, err)
 	}
-	return st
+	return v
+}
+
+// pageMedia reads a Chromium page's call state and counters once.
+func pageMedia(t testing.TB, ctx context.Context) mediaState {
+	t.Helper()
+	return evalPage[mediaState](t, ctx, "media state", mediaStateJS)
 }
 
 // TestBrowsersThroughBlackout: a patient and a clinician in Chromium reach

@@ -24,13 +24,7 @@ type receivedVideo struct {
 // pageReceived reads the video a Chromium page receives, per participant.
 func pageReceived(t testing.TB, ctx context.Context) []receivedVideo {
 	t.Helper()
-	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	got, err := chromedp.Run(ectx, chromedp.Evaluate[[]receivedVideo](`window.vclinic.received()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("read the page's received video: %v", err)
-	}
-	return got
+	return evalPage[[]receivedVideo](t, ctx, "received video", `window.vclinic.received()`)
 }
 
 // pagePath is the local end of a page's connection (its selected
@@ -45,15 +39,10 @@ type pagePath struct {
 
 func pagePaths(t testing.TB, ctx context.Context) (publish, subscribe *pagePath) {
 	t.Helper()
-	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	got, err := chromedp.Run(ectx, chromedp.Evaluate[struct {
+	got := evalPage[struct {
 		Publish   *pagePath `json:"publish"`
 		Subscribe *pagePath `json:"subscribe"`
-	}](`window.vclinic.paths()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("read the page's paths: %v", err)
-	}
+	}](t, ctx, "paths", `window.vclinic.paths()`)
 	return got.Publish, got.Subscribe
 }
 
