@@ -131,7 +131,10 @@ func retryable(err error) bool {
 // or a connection cut in the middle of a reply, a connection the pool
 // found broken (driver.ErrBadConn), or PostgreSQL's SQLSTATE class 08
 // (connection exception) or 57P01-57P03 (the server shutting down,
-// crashed, or not yet taking connections, as during a failover).
+// crashed, or not yet taking connections, as during a failover). A
+// request's deadline passing while it waits on the database counts too
+// (context.DeadlineExceeded is a net.Error): the request did nothing and
+// may be tried again.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
