@@ -185,8 +185,8 @@ func (s *Store) GatewayPatient(ctx context.Context, gatewayID string) (string, e
 	return pid, err
 }
 
-// expectable lists the LOINC codes an appointment may expect.
-func expectable() []string {
+// Expectable lists the LOINC codes an appointment may expect.
+func Expectable() []string {
 	return []string{gatt.LOINCBodyTemperature, gatt.LOINCBloodPressurePanel, gatt.LOINCSystolic, gatt.LOINCDiastolic, gatt.LOINCMeanBloodPressure,
 		gatt.LOINCHeartRate, gatt.LOINCSpO2, gatt.LOINCBodyWeight, gatt.LOINCBMI, gatt.LOINCBodyHeight, gatt.LOINCGlucoseMass, gatt.LOINCGlucoseMoles}
 }
@@ -199,8 +199,8 @@ func (s *Store) SetExpected(ctx context.Context, actor Actor, appointmentID, pat
 		return because(ErrInvalid, "appointment and patient: required")
 	}
 	for _, c := range codes {
-		if !slices.Contains(expectable(), c) {
-			return because(ErrInvalid, "code %q: want one of %v", c, expectable())
+		if !slices.Contains(Expectable(), c) {
+			return because(ErrInvalid, "code %q: want one of %v", c, Expectable())
 		}
 	}
 	codes = slices.Compact(slices.Sorted(slices.Values(codes)))

@@ -96,6 +96,10 @@ type APIConfig struct {
 	// OIDC, when set, lets staff sign in through the region's identity
 	// provider (GET /auth/login, GET /auth/callback) besides passwords.
 	OIDC *OIDCConfig
+	// Booked, when set, hears of each new booking (not a replay) before
+	// it is answered: the home kit takes the measurements its type
+	// expects.
+	Booked func(ctx context.Context, actor Actor, b Booking)
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -115,6 +119,8 @@ type API struct {
 	presence Presence
 	oidc     *oidcClient // nil without an identity provider
 	log      *slog.Logger
+
+	clinicCache clinicCache // GET /api/v1/clinic
 }
 
 // NewAPI returns the API; presence may be nil (nobody is ever waiting).
@@ -163,6 +169,12 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/patients", a.staff(a.listPatients))
 	r.POST("/api/v1/patients", a.roles(a.createPatient, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointment-types", a.staff(a.listTypes))
+	r.POST("/api/v1/appointment-types", a.roles(a.createType, RoleAdmin))
+	r.PUT("/api/v1/appointment-types/:id", a.roles(a.putType, RoleAdmin))
+	r.DELETE("/api/v1/appointment-types/:id", a.roles(a.deleteType, RoleAdmin))
+	r.GET("/api/v1/settings", a.staff(a.getSettings))
+	r.PUT("/api/v1/settings", a.roles(a.putSettings, RoleAdmin))
+	r.GET("/api/v1/clinic", a.clinic)
 	r.POST("/api/v1/appointments", a.roles(a.book, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointments/:id", a.anyone(a.getAppointment))
 	r.POST("/api/v1/appointments/:id/cancel", a.staff(a.cancel))
@@ -279,16 +291,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // problem writes an RFC 9457 problem details response.
 func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	a.problemWith(w, r, status, detail, nil)
+}
+
+// problemWith writes a problem details response with extension members
+// (RFC 9457 §3.2) that tell a program what the detail tells a person.
+func (a *API) problemWith(w http.ResponseWriter, r *http.Request, status int, detail string, ext map[string]any) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	body := map[string]any{
 		"type":     "about:blank", // RFC 9457 §4.2.1: the title is the status phrase
 		"title":    http.StatusText(status),
 		"status":   status,
 		"detail":   detail,
 		"instance": r.URL.Path,
-	})
+	}
+	for k, v := range ext {
+		body[k] = v
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // fail maps a store error to its status: 404, 409, 422, 403, 401, else 500.

@@ -128,6 +128,9 @@ func (a *API) book(w http.ResponseWriter, r *http.Request, _ httprouter.Params, 
 		a.fail(w, r, err)
 		return
 	}
+	if a.cfg.Booked != nil && !b.Replayed {
+		a.cfg.Booked(r.Context(), p.Actor, b)
+	}
 	w.Header().Set("Location", "/api/v1/appointments/"+b.ID)
 	if b.Replayed {
 		// The same answer as the first time (201), marked as a replay.
@@ -389,20 +392,44 @@ func (a *API) slots(w http.ResponseWriter, r *http.Request, ps httprouter.Params
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	typ := AppointmentType{Duration: 30 * time.Minute, Horizon: 90 * 24 * time.Hour}
-	if id := q.Get("type"); id != "" {
-		if typ, err = a.store.GetAppointmentType(r.Context(), id); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if to.Sub(from) > MaxSlotSearch {
+		a.problem(w, r, http.StatusBadRequest, fmt.Sprintf("from and to: at most %d days apart (the search range limit; the booking horizon is apart from it)",
+			MaxSlotSearch/(24*time.Hour)))
+		return
 	}
+	var duration time.Duration
 	if m := q.Get("durationMinutes"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 5 || n > 480 {
 			a.problem(w, r, http.StatusBadRequest, "durationMinutes: want 5-480")
 			return
 		}
-		typ.Duration = time.Duration(n) * time.Minute
+		duration = time.Duration(n) * time.Minute
+	}
+	typeID := q.Get("type")
+	if typeID == "" && duration == 0 {
+		duration = 30 * time.Minute
+	}
+	if typeID != "" && !records.ValidID(typeID) {
+		a.problem(w, r, http.StatusBadRequest, "type: want 1-64 letters, digits, - or _")
+		return
+	}
+	// The same rules as a booking's (bookingRules): a slot listed here can
+	// be booked, and one that cannot is not listed.
+	typ, err := a.store.SearchRules(r.Context(), typeID, duration)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	now := a.cfg.Now()
+	if until := now.Add(typ.Horizon); to.After(until.Add(time.Minute)) {
+		// The last bookable start is until; a search that reaches past it
+		// is told so rather than answered with fewer slots than it asked.
+		a.problemWith(w, r, http.StatusUnprocessableEntity, fmt.Sprintf(
+			"the search reaches past the %s booking horizon: visits can be booked until %s; search up to then",
+			horizonText(typ.Horizon), until.UTC().Format(time.RFC3339)),
+			map[string]any{"bookableUntil": until.UTC().Truncate(time.Second).Format(time.RFC3339)})
+		return
 	}
 	id := ps.ByName("id")
 	av, err := a.store.GetAvailability(r.Context(), id)
@@ -416,7 +443,7 @@ func (a *API) slots(w http.ResponseWriter, r *http.Request, ps httprouter.Params
 		a.fail(w, r, err)
 		return
 	}
-	slots, err := FreeSlots(av, typ, busy, SlotQuery{From: from, To: to, Now: a.cfg.Now()})
+	slots, err := FreeSlots(av, typ, busy, SlotQuery{From: from, To: to, Now: now})
 	if err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return

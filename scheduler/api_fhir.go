@@ -106,8 +106,14 @@ func (a *API) fhirSlot(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		a.fhirFail(w, r, err)
 		return
 	}
-	slots, err := FreeSlots(av, AppointmentType{Duration: 30 * time.Minute, Horizon: 90 * 24 * time.Hour}, busy,
-		SlotQuery{From: from, To: to, Now: now})
+	// A FHIR search answers what matches: slots beyond the clinic's
+	// booking horizon do not, so they are left out rather than refused.
+	typ, err := a.store.SearchRules(r.Context(), "", 30*time.Minute)
+	if err != nil {
+		a.fhirFail(w, r, err)
+		return
+	}
+	slots, err := FreeSlots(av, typ, busy, SlotQuery{From: from, To: to, Now: now})
 	if err != nil {
 		fhirError(w, http.StatusBadRequest, "invalid", err.Error())
 		return

@@ -248,32 +248,6 @@ func (a *API) createPatient(w http.ResponseWriter, r *http.Request, _ httprouter
 	writeJSON(w, http.StatusCreated, pt)
 }
 
-// typeView is an appointment type with its durations in minutes and days.
-type typeView struct {
-	ID                  string `json:"id"`
-	Name                string `json:"name"`
-	DurationMinutes     int    `json:"durationMinutes"`
-	BufferBeforeMinutes int    `json:"bufferBeforeMinutes"`
-	BufferAfterMinutes  int    `json:"bufferAfterMinutes"`
-	MinNoticeMinutes    int    `json:"minNoticeMinutes"`
-	HorizonDays         int    `json:"horizonDays"`
-}
-
-func (a *API) listTypes(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ Principal) {
-	ts, err := a.store.ListAppointmentTypes(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := make([]typeView, len(ts))
-	for i, t := range ts {
-		out[i] = typeView{ID: t.ID, Name: t.Name, DurationMinutes: int(t.Duration / time.Minute),
-			BufferBeforeMinutes: int(t.BufferBefore / time.Minute), BufferAfterMinutes: int(t.BufferAfter / time.Minute),
-			MinNoticeMinutes: int(t.MinNotice / time.Minute), HorizonDays: int(t.Horizon / (24 * time.Hour))}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // nonNil makes an empty list encode as [] rather than null.
 func nonNil[T any](s []T) []T {
 	if s == nil {

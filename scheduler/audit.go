@@ -21,6 +21,7 @@ const (
 	AuditList   = "list"
 	AuditCreate = "create"
 	AuditUpdate = "update"
+	AuditDelete = "delete"
 	AuditLogin  = "login"
 	AuditDenied = "login-failed"
 )

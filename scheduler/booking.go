@@ -51,6 +51,9 @@ type Booking struct {
 	// Replayed says the appointment was booked by an earlier request with
 	// the same idempotency key (answer 200 rather than 201).
 	Replayed bool `json:"-"`
+	// Expected are the measurements its type expects before the visit,
+	// as the type said when it was booked (not set on a replay).
+	Expected []string `json:"-"`
 }
 
 // Book books an appointment at req.Start, judged at instant now: the
@@ -104,7 +107,7 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 		if err := patientExists(ctx, tx, req.PatientID); err != nil {
 			return err
 		}
-		typ, err := bookingRules(ctx, tx, req.TypeID, req.Duration)
+		typ, err := bookingRules(ctx, tx, req.TypeID, req.Duration, true)
 		if err != nil {
 			return err
 		}
@@ -143,7 +146,7 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 				return err
 			}
 		}
-		out = Booking{Appointment: a}
+		out = Booking{Appointment: a, Expected: typ.Expected}
 		return s.auditRecord(ctx, tx, actor, AuditCreate, "appointment", a.ID, a.PatientID,
 			fmt.Sprintf("booked %s for %s with clinician %s", a.Start.Format(time.RFC3339), a.End.Sub(a.Start), a.ClinicianID))
 	})
@@ -194,7 +197,7 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 		if d == 0 {
 			d = a.End.Sub(a.Start)
 		}
-		typ, err := bookingRules(ctx, tx, a.TypeID, d)
+		typ, err := bookingRules(ctx, tx, a.TypeID, d, false)
 		if err != nil {
 			return err
 		}
@@ -231,13 +234,19 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 
 // bookingRules returns the rules a booking follows: those of the type, with
 // its length replaced by duration when that is set; without a type, duration
-// with no buffers, no minimum notice and the default horizon.
-func bookingRules(ctx context.Context, tx *sql.Tx, typeID string, duration time.Duration) (AppointmentType, error) {
-	typ := AppointmentType{Duration: duration, Horizon: defaultHorizon}
+// with no buffers and no minimum notice. The horizon is the type's, else the
+// clinic's (Settings.Horizon): slot search (SearchRules) follows the same
+// rule. A retired type takes no new bookings (fresh); what was booked with
+// it may still move.
+func bookingRules(ctx context.Context, tx rowQuerier, typeID string, duration time.Duration, fresh bool) (AppointmentType, error) {
+	typ := AppointmentType{Duration: duration}
 	if typeID != "" {
 		var err error
 		if typ, err = getType(ctx, tx, typeID); err != nil {
 			return AppointmentType{}, err
+		}
+		if fresh && typ.Retired {
+			return AppointmentType{}, because(ErrUnprocessable, "the appointment type %s is retired; book another", typ.Name)
 		}
 		if duration != 0 {
 			typ.Duration = duration
@@ -246,7 +255,24 @@ func bookingRules(ctx context.Context, tx *sql.Tx, typeID string, duration time.
 	if typ.Duration < minDuration || typ.Duration > maxDuration {
 		return AppointmentType{}, because(ErrUnprocessable, "duration must be %v to %v", minDuration, maxDuration)
 	}
+	st, err := readSettings(ctx, tx)
+	if err != nil {
+		return AppointmentType{}, err
+	}
+	typ.Horizon = st.Horizon(typ)
 	return typ, nil
+}
+
+// SearchRules returns the rules a slot search for a new booking of type
+// typeID (or, without one, of duration) follows: those bookingRules gives
+// a booking, horizon included.
+func (s *Store) SearchRules(ctx context.Context, typeID string, duration time.Duration) (AppointmentType, error) {
+	return bookingRules(ctx, s.db, typeID, duration, true)
+}
+
+// rowQuerier reads one row: a transaction or the database.
+type rowQuerier interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }
 
 // within checks notice, horizon and availability with Within, over the

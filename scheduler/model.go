@@ -59,13 +59,23 @@ func (c CPR) String() string {
 
 // AppointmentType is a kind of visit with its length and booking rules.
 type AppointmentType struct {
-	ID           string        `json:"id"`
+	ID string `json:"id"`
+	// Name is the English name, else the Danish: Names.In("en").
 	Name         string        `json:"name"`
+	Names        Names         `json:"names"`
 	Duration     time.Duration `json:"-"`
 	BufferBefore time.Duration `json:"-"`
 	BufferAfter  time.Duration `json:"-"`
 	MinNotice    time.Duration `json:"-"` // bookings start at least this long from now
-	Horizon      time.Duration `json:"-"` // and at most this far ahead
+	// Horizon: bookings start at most this far ahead; 0 is the clinic's
+	// horizon (Settings.Horizon).
+	Horizon time.Duration `json:"-"`
+	// Expected are the measurements (LOINC codes) a visit of this type
+	// expects from the home kit before it.
+	Expected []string `json:"expected"`
+	// Retired types are offered for no new booking; the visits booked
+	// with them keep them.
+	Retired bool `json:"retired"`
 }
 
 // WallClock is a time of day in minutes after local midnight, 0-1440.

@@ -253,5 +253,28 @@ CREATE TABLE visit_quality (
 );
 `,
 		},
+		{
+			Version: 9,
+			Name:    "the clinic's settings and appointment types",
+			Common: `
+-- An appointment type's names in Danish and English (name keeps the
+-- English, else the Danish), the measurements (LOINC codes, comma-
+-- separated) it expects before the visit, and whether it is retired:
+-- offered for no new booking. horizon_ms 0 is the clinic's horizon.
+ALTER TABLE appointment_types ADD COLUMN name_da TEXT NOT NULL DEFAULT '';
+ALTER TABLE appointment_types ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE appointment_types ADD COLUMN expected TEXT NOT NULL DEFAULT '';
+ALTER TABLE appointment_types ADD COLUMN retired BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE appointment_types ADD COLUMN updated_at {{ts}};
+UPDATE appointment_types SET name_en = name;
+-- The clinic's settings (Settings, as JSON): one row.
+CREATE TABLE clinic_settings (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	doc        TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+`,
+		},
 	}
 }

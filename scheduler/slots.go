@@ -30,9 +30,14 @@ type SlotQuery struct {
 	Step time.Duration
 }
 
-// MaxSlotRange bounds the range of one slot search or window listing, and
-// the range of a slot search whose appointment type has no horizon.
+// MaxSlotRange bounds the range of one FreeSlots call or window listing.
 const MaxSlotRange = 366 * 24 * time.Hour
+
+// MaxSlotSearch bounds the range of one slot search through the API
+// (GET /api/v1/clinicians/{id}/slots): nine weeks, any month or week view
+// with room to spare. It is apart from the booking horizon, which says how
+// far ahead a search may reach.
+const MaxSlotSearch = 63 * 24 * time.Hour
 
 // minStep keeps a slot search from walking a window second by second.
 const minStep = time.Minute
@@ -118,8 +123,7 @@ func Windows(avail Availability, from, to time.Time) ([]Interval, error) {
 //   - s >= q.Now+typ.MinNotice and, when typ has a horizon,
 //     s <= q.Now+typ.Horizon.
 //
-// Slots are in UTC and sorted. A range longer than typ.Horizon (or
-// MaxSlotRange) is refused.
+// Slots are in UTC and sorted. A range longer than MaxSlotRange is refused.
 func FreeSlots(avail Availability, typ AppointmentType, busy []Interval, q SlotQuery) ([]Slot, error) {
 	if err := typ.validate(); err != nil {
 		return nil, err
@@ -131,13 +135,9 @@ func FreeSlots(avail Availability, typ AppointmentType, busy []Interval, q SlotQ
 		return nil, fmt.Errorf("free slots of clinician %s: from %s is after to %s",
 			avail.ClinicianID, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	}
-	limit := typ.Horizon
-	if limit <= 0 || limit > MaxSlotRange {
-		limit = MaxSlotRange
-	}
-	if q.To.Sub(q.From) > limit {
+	if q.To.Sub(q.From) > MaxSlotRange {
 		return nil, fmt.Errorf("free slots of clinician %s: range of %s is longer than %s",
-			avail.ClinicianID, q.To.Sub(q.From), limit)
+			avail.ClinicianID, q.To.Sub(q.From), MaxSlotRange)
 	}
 	step := q.Step
 	if step == 0 {

@@ -36,6 +36,10 @@ type Config struct {
 	// store refuses to write or read a CPR number (ErrNoCPRKey), and to
 	// open records that hold numbers in clear.
 	CPRKey *CPRKey
+	// MeasurementCodes are the LOINC codes an appointment type may expect
+	// before its visit (what the home kit measures); empty accepts any
+	// LOINC code.
+	MeasurementCodes []string
 }
 
 func (c Config) withDefaults() Config {

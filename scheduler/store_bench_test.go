@@ -29,7 +29,7 @@ func BenchmarkBook(b *testing.B) {
 
 func benchmarkBook(b *testing.B, s *Store, clients int) {
 	ctx := context.Background()
-	staff := Actor{ID: "bench", Role: RoleScheduler}
+	staff := Actor{ID: "bench", Role: RoleAdmin}
 	pat, err := s.CreatePatient(ctx, staff, Patient{Name: "Bench Patient"})
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"vclinic/internal/records"
+	"vclinic/internal/records/audit"
 )
 
 // testStore is the conformance suite: every store must pass it.
@@ -25,6 +27,9 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"Patients", testPatients},
 		{"CPR", testCPR},
 		{"AppointmentTypes", testAppointmentTypes},
+		{"TypeChanges", testTypeChanges},
+		{"Settings", testSettings},
+		{"OneHorizon", testOneHorizon},
 		{"Availability", testAvailability},
 		{"BookingRules", testBookingRules},
 		{"BookingDST", testBookingDST},
@@ -92,7 +97,7 @@ func newStoreFixture(t *testing.T, s *Store) *storeFixture {
 	}
 	f.clin = stMust(s.CreateClinician(f.ctx, f.staff, Clinician{Name: "Dr. Hansen", Department: "Cardiology"}))(t)
 	f.pat = stMust(s.CreatePatient(f.ctx, f.staff, Patient{Name: "Ida Jensen", Contact: "ida@example.dk", CPR: CPR(testCPRs[0])}))(t)
-	f.typ = stMust(s.CreateAppointmentType(f.ctx, f.staff, AppointmentType{
+	f.typ = stMust(s.CreateAppointmentType(f.ctx, f.admin, AppointmentType{
 		Name: "Video consultation", Duration: 30 * time.Minute, BufferBefore: 5 * time.Minute, BufferAfter: 10 * time.Minute,
 		MinNotice: 2 * time.Hour, Horizon: 30 * 24 * time.Hour,
 	}))(t)
@@ -308,35 +313,222 @@ func testCPR(t *testing.T, f *storeFixture) {
 
 func testAppointmentTypes(t *testing.T, f *storeFixture) {
 	s, ctx := f.s, f.ctx
-	short := stMust(s.CreateAppointmentType(ctx, f.staff, AppointmentType{Name: "Check-in call", Duration: 10 * time.Minute}))(t)
-	if short.Horizon != defaultHorizon {
-		t.Errorf("horizon %v, want the default %v", short.Horizon, defaultHorizon)
+	short := stMust(s.CreateAppointmentType(ctx, f.admin, AppointmentType{Name: "Check-in call", Duration: 10 * time.Minute}))(t)
+	if short.Horizon != 0 || short.Names != (Names{EN: "Check-in call"}) {
+		t.Errorf("a type without a horizon or Danish name: %+v", short)
+	}
+	// Without a horizon of its own, the clinic's (180 days by default).
+	if rules := stMust(s.SearchRules(ctx, short.ID, 0))(t); rules.Horizon != 180*24*time.Hour {
+		t.Errorf("horizon %v, want the clinic's 180 days", rules.Horizon)
 	}
 	got := stMust(s.GetAppointmentType(ctx, f.typ.ID))(t)
-	if got != f.typ {
+	if !reflect.DeepEqual(got, f.typ) {
 		t.Errorf("GetAppointmentType = %+v, want %+v", got, f.typ)
 	}
 	list := stMust(s.ListAppointmentTypes(ctx))(t)
-	if !slices.Equal(list, []AppointmentType{short, f.typ}) {
+	if !reflect.DeepEqual(list, []AppointmentType{short, f.typ}) {
 		t.Errorf("ListAppointmentTypes = %+v", list)
 	}
 	for _, tc := range []struct {
 		typ    AppointmentType
 		reason string
 	}{
-		{AppointmentType{Duration: time.Hour}, "name is required"},
+		{AppointmentType{Duration: time.Hour}, "names: give da, en or both"},
+		{AppointmentType{Names: Names{DA: "a\u202eb"}, Duration: time.Hour}, "names"},
 		{AppointmentType{Name: "x", Duration: 4 * time.Minute}, "duration must be"},
 		{AppointmentType{Name: "x", Duration: 9 * time.Hour}, "duration must be"},
 		{AppointmentType{Name: "x", Duration: time.Hour, BufferAfter: 3 * time.Hour}, "buffers must be"},
 		{AppointmentType{Name: "x", Duration: time.Hour, BufferBefore: -time.Minute}, "buffers must be"},
 		{AppointmentType{Name: "x", Duration: time.Hour, MinNotice: -time.Minute}, "minimum notice"},
 		{AppointmentType{Name: "x", Duration: time.Hour, MinNotice: 48 * time.Hour, Horizon: 24 * time.Hour}, "horizon"},
+		{AppointmentType{Name: "x", Duration: time.Hour, Horizon: -time.Hour}, "horizon"},
+		{AppointmentType{Name: "x", Duration: time.Hour, Expected: []string{"not-a-code"}}, "not a LOINC code"},
 	} {
-		_, err := s.CreateAppointmentType(ctx, f.staff, tc.typ)
+		_, err := s.CreateAppointmentType(ctx, f.admin, tc.typ)
 		stErr(t, err, ErrUnprocessable, tc.reason)
 	}
 	_, err := s.GetAppointmentType(ctx, "nothing")
 	stErr(t, err, ErrNotFound, "no appointment type")
+	// Only an admin configures the clinic.
+	_, err = s.CreateAppointmentType(ctx, f.staff, AppointmentType{Name: "x", Duration: time.Hour})
+	stErr(t, err, ErrForbidden, "only an admin")
+	_, err = s.UpdateAppointmentType(ctx, f.staff, short)
+	stErr(t, err, ErrForbidden, "only an admin")
+	stErr(t, s.DeleteAppointmentType(ctx, f.staff, short.ID), ErrForbidden, "only an admin")
+}
+
+// testTypeChanges: a type changed or retired while booked leaves the booked
+// appointments as they were; a retired type books no more; one in use is
+// not deleted.
+func testTypeChanges(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	s.now = func() time.Time { return f.now } // "ahead" is after the store's now
+	booked := f.mustBook("2026-06-02T10:00:00+02:00")
+	changed := f.typ
+	changed.Names = Names{DA: "Videokonsultation", EN: "Video consultation"}
+	changed.Duration, changed.BufferBefore, changed.BufferAfter = 45*time.Minute, 15*time.Minute, 15*time.Minute
+	changed.Expected = []string{"8310-5", "85354-9", "8310-5"}
+	changed = stMust(s.UpdateAppointmentType(ctx, f.admin, changed))(t)
+	if !slices.Equal(changed.Expected, []string{"8310-5", "85354-9"}) || changed.Name != "Video consultation" {
+		t.Errorf("stored form %+v", changed)
+	}
+	if got := stMust(s.GetAppointmentType(ctx, f.typ.ID))(t); !reflect.DeepEqual(got, changed) {
+		t.Errorf("after the change %+v, want %+v", got, changed)
+	}
+	after := stMust(s.GetAppointment(ctx, f.staff, booked.ID))(t)
+	if !after.Start.Equal(booked.Start) || !after.End.Equal(booked.End) || after.BufferBefore != booked.BufferBefore ||
+		after.BufferAfter != booked.BufferAfter || after.Sequence != booked.Sequence {
+		t.Errorf("the change altered a booked appointment: %+v, was %+v", after, booked)
+	}
+	// New bookings follow the new rules: 45 min, 15 min buffers.
+	next := f.mustBook("2026-06-02T13:00:00+02:00")
+	if next.End.Sub(next.Start) != 45*time.Minute || next.BufferBefore != 15*time.Minute {
+		t.Errorf("a booking after the change: %+v", next)
+	}
+	// Retired: no new booking, no slot search; what was booked may still move.
+	changed.Retired = true
+	stMust(s.UpdateAppointmentType(ctx, f.admin, changed))(t)
+	_, err := f.book("2026-06-03T10:00:00+02:00", 0, f.typ.ID)
+	stErr(t, err, ErrUnprocessable, "retired")
+	_, err = s.SearchRules(ctx, f.typ.ID, 0)
+	stErr(t, err, ErrUnprocessable, "retired")
+	moved := stMust(s.Reschedule(ctx, f.staff, booked.ID, stTime(t, "2026-06-03T09:00:00+02:00"), 0, f.now))(t)
+	if moved.End.Sub(moved.Start) != 30*time.Minute || moved.BufferAfter != 10*time.Minute {
+		t.Errorf("a visit of a retired type moved with new rules: %+v", moved)
+	}
+	// In use: not deleted (ahead, then only in the record).
+	stErr(t, s.DeleteAppointmentType(ctx, f.admin, f.typ.ID), ErrConflict, "2 appointments ahead use Video consultation; retire it instead")
+	for _, a := range []Appointment{moved, next} {
+		stMust(s.SetStatus(ctx, f.staff, a.ID, StatusCancelled, "test"))(t)
+	}
+	stErr(t, s.DeleteAppointmentType(ctx, f.admin, f.typ.ID), ErrConflict, "past appointments in the record use")
+	unused := stMust(s.CreateAppointmentType(ctx, f.admin, AppointmentType{Names: Names{DA: "Telefonopfølgning"}, Duration: 15 * time.Minute}))(t)
+	if unused.Name != "Telefonopfølgning" {
+		t.Errorf("a type with a Danish name only is named %q", unused.Name)
+	}
+	if err := s.DeleteAppointmentType(ctx, f.admin, unused.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetAppointmentType(ctx, unused.ID)
+	stErr(t, err, ErrNotFound, "no appointment type")
+	stErr(t, s.DeleteAppointmentType(ctx, f.admin, unused.ID), ErrNotFound, "no appointment type")
+	// Each change is on the audit log.
+	var actions []string
+	for _, e := range auditRows(t, f, "appointment-type") {
+		actions = append(actions, e.Action+" "+e.EntityID[:4])
+	}
+	want := []string{"create " + f.typ.ID[:4], "update " + f.typ.ID[:4], "update " + f.typ.ID[:4],
+		"create " + unused.ID[:4], "delete " + unused.ID[:4]}
+	if !slices.Equal(actions, want) {
+		t.Errorf("audited %v, want %v", actions, want)
+	}
+}
+
+// testSettings: the clinic's settings, seeded once, changed by an admin
+// with their version, refused field by field when wrong.
+func testSettings(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	if err := s.SeedSettings(ctx, "da"); err != nil {
+		t.Fatal(err)
+	}
+	st := stMust(s.Settings(ctx))(t)
+	if st.Language != "da" || st.Version != 1 || !slices.Equal(st.Reminders, []string{"24h", "1h"}) || st.HorizonDays != 180 ||
+		len(st.Hours.Monday) != 1 || len(st.Hours.Sunday) != 0 || st.Departments == nil {
+		t.Errorf("seeded settings %+v", st)
+	}
+	// A second seed (the next start, with another -language) changes nothing.
+	if err := s.SeedSettings(ctx, "en"); err != nil {
+		t.Fatal(err)
+	}
+	if again := stMust(s.Settings(ctx))(t); again.Language != "da" || again.Version != 1 {
+		t.Errorf("seeded again: %+v", again)
+	}
+	st.Name, st.Phone, st.Language = "Medicinsk Ambulatorium", "+45 70 11 22 33", "en"
+	st.Reminders = []string{"1h", "48h"}
+	st.Departments = []Department{{ID: "med", Names: Names{DA: "Medicinsk afdeling", EN: "Medical department"}}}
+	put := stMust(s.PutSettings(ctx, f.admin, st))(t)
+	if put.Phone != "+4570112233" || put.Version != 2 || !slices.Equal(put.Reminders, []string{"48h", "1h"}) {
+		t.Errorf("stored %+v", put)
+	}
+	if got := stMust(s.Settings(ctx))(t); !reflect.DeepEqual(got, put) {
+		t.Errorf("read back %+v, want %+v", got, put)
+	}
+	// The version the admin saw must be the current one.
+	_, err := s.PutSettings(ctx, f.admin, st)
+	stErr(t, err, ErrConflict, "the settings changed since version 1 (now 2)")
+	_, err = s.PutSettings(ctx, f.staff, put)
+	stErr(t, err, ErrForbidden, "only an admin")
+	for _, tc := range []struct {
+		change func(*Settings)
+		reason string
+	}{
+		{func(s *Settings) { s.Name = " " }, "name: required"},
+		{func(s *Settings) { s.Phone = "70112233" }, "phone: want an E.164 number"},
+		{func(s *Settings) { s.Phone = "+0045701122" }, "phone: want an E.164 number"},
+		{func(s *Settings) { s.Language = "de" }, "language: want da or en"},
+		{func(s *Settings) { s.Reminders = []string{"1d"} }, `reminders: "1d": want a duration`},
+		{func(s *Settings) { s.Reminders = []string{"1m"} }, `reminders: "1m": want a duration`},
+		{func(s *Settings) { s.Reminders = []string{"60m", "1h"} }, `reminders: "1h" given twice`},
+		{func(s *Settings) { s.Hours.Tuesday = []OpenSpan{{"16:00", "08:00"}} }, "hours: tuesday: 16:00-08:00: opens after it closes"},
+		{func(s *Settings) { s.Hours.Friday = []OpenSpan{{"8", "12:00"}} }, "hours: friday"},
+		{func(s *Settings) { s.Hours.Monday = []OpenSpan{{"08:00", "12:00"}, {"11:00", "15:00"}} }, "hours: monday: 11:00-15:00: overlaps"},
+		{func(s *Settings) { s.Departments = append(s.Departments, s.Departments[0]) }, "departments[1].id: med given twice"},
+		{func(s *Settings) { s.Departments = []Department{{ID: "x"}} }, "departments[0].names: give da, en or both"},
+		{func(s *Settings) { s.HorizonDays = 0 }, "horizonDays: want 1 to 732"},
+	} {
+		bad := put
+		bad.Departments = slices.Clone(put.Departments)
+		tc.change(&bad)
+		_, err := s.PutSettings(ctx, f.admin, bad)
+		stErr(t, err, ErrUnprocessable, tc.reason)
+	}
+	if got := stMust(s.Settings(ctx))(t); got.Version != 2 {
+		t.Errorf("a refused change was kept: version %d", got.Version)
+	}
+	rows := auditRows(t, f, "settings")
+	if len(rows) != 1 || rows[0].Detail != "changed name, phone, language, reminders, departments" {
+		t.Errorf("audited %+v", rows)
+	}
+	// Opening hours in the clinic's zone: Monday 2026-06-01 07:00 CEST is
+	// before opening, 08:00 is open.
+	loc := stMust(time.LoadLocation(DefaultZone))(t)
+	if put.Hours.OpenAt(f.now, loc) || !put.Hours.OpenAt(f.now.Add(time.Hour), loc) {
+		t.Errorf("open at %v: %t, an hour later %t", f.now, put.Hours.OpenAt(f.now, loc), put.Hours.OpenAt(f.now.Add(time.Hour), loc))
+	}
+}
+
+// testOneHorizon: slot search and booking follow one horizon, the type's or
+// else the clinic's, and see a change of either at once.
+func testOneHorizon(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	open := stMust(s.CreateAppointmentType(ctx, f.admin, AppointmentType{Name: "Follow-up", Duration: 30 * time.Minute}))(t)
+	// 113 days ahead: within the clinic's default 180 days.
+	far := "2026-09-22T10:00:00+02:00"
+	if rules := stMust(s.SearchRules(ctx, open.ID, 0))(t); rules.Horizon != 180*24*time.Hour {
+		t.Fatalf("search horizon %v", rules.Horizon)
+	}
+	stMust(f.book(far, 0, open.ID))(t)
+	// The clinic shortens its horizon to 90 days: search and booking both.
+	st := stMust(s.Settings(ctx))(t)
+	st.HorizonDays = 90
+	stMust(s.PutSettings(ctx, f.admin, st))(t)
+	if rules := stMust(s.SearchRules(ctx, open.ID, 0))(t); rules.Horizon != 90*24*time.Hour {
+		t.Errorf("search horizon after the change %v", rules.Horizon)
+	}
+	if rules := stMust(s.SearchRules(ctx, "", 20*time.Minute))(t); rules.Horizon != 90*24*time.Hour {
+		t.Errorf("search horizon without a type %v", rules.Horizon)
+	}
+	_, err := f.book("2026-09-23T10:00:00+02:00", 0, open.ID)
+	stErr(t, err, ErrUnprocessable, "beyond the 90-day booking horizon")
+	_, err = f.book("2026-09-23T10:00:00+02:00", 30*time.Minute, "")
+	stErr(t, err, ErrUnprocessable, "beyond the 90-day booking horizon")
+	// The type's own horizon wins over the clinic's.
+	open.Horizon = 120 * 24 * time.Hour
+	stMust(s.UpdateAppointmentType(ctx, f.admin, open))(t)
+	if rules := stMust(s.SearchRules(ctx, open.ID, 0))(t); rules.Horizon != 120*24*time.Hour {
+		t.Errorf("search horizon of the type %v", rules.Horizon)
+	}
+	stMust(f.book("2026-09-23T10:00:00+02:00", 0, open.ID))(t)
 }
 
 func testAvailability(t *testing.T, f *storeFixture) {
@@ -1125,4 +1317,19 @@ func testCareRelation(t *testing.T, f *storeFixture) {
 	if len(list) != 1 || list[0].ID != b.ID || list[0].Reason != "the patient called the ward at night" {
 		t.Fatalf("break-glass list %+v", list)
 	}
+}
+
+// auditRows returns the audit log's rows about entity, oldest first, read
+// as the fixture's admin.
+func auditRows(t *testing.T, f *storeFixture, entity string) []audit.Entry {
+	t.Helper()
+	page := stMust(f.s.AuditLog(f.ctx, f.admin, audit.Filter{ActorID: f.admin.ID, Limit: audit.MaxLimit}))(t)
+	var out []audit.Entry
+	for _, e := range page.Rows {
+		if e.Entity == entity {
+			out = append(out, e)
+		}
+	}
+	slices.Reverse(out)
+	return out
 }

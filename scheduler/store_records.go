@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +17,11 @@ import (
 // Limits on appointment lengths and buffers. The overlap query relies on
 // maxOccupied to bound its index scan.
 const (
-	minDuration    = 5 * time.Minute
-	maxDuration    = 8 * time.Hour
-	maxBuffer      = 2 * time.Hour
-	maxOccupied    = maxDuration + 2*maxBuffer
-	defaultHorizon = 180 * 24 * time.Hour
-	maxHorizon     = 2 * 366 * 24 * time.Hour
+	minDuration = 5 * time.Minute
+	maxDuration = 8 * time.Hour
+	maxBuffer   = 2 * time.Hour
+	maxOccupied = maxDuration + 2*maxBuffer
+	maxHorizon  = 2 * 366 * 24 * time.Hour
 )
 
 // maxName bounds names, departments and contact details, in characters.
@@ -317,44 +318,33 @@ func (c CPR) LogValue() slog.Value { return slog.StringValue(c.String()) }
 // are health data and stay out of logs.
 func (p Patient) LogValue() slog.Value { return slog.GroupValue(slog.String("id", p.ID)) }
 
-// CreateAppointmentType adds a kind of visit. Duration must be 5 min to 8 h,
-// each buffer at most 2 h; Horizon defaults to 180 days (at most two years).
+// CreateAppointmentType adds a kind of visit (an admin's work). Duration
+// must be 5 min to 8 h, each buffer at most 2 h; Horizon 0 books as far ahead
+// as the clinic's settings allow, else it is at most two years.
 func (s *Store) CreateAppointmentType(ctx context.Context, actor Actor, t AppointmentType) (AppointmentType, error) {
 	if err := checkActor(actor); err != nil {
 		return AppointmentType{}, err
 	}
+	if err := mayConfigure(actor); err != nil {
+		return AppointmentType{}, err
+	}
 	t.ID = newID()
-	t.Name = strings.TrimSpace(t.Name)
-	if t.Horizon == 0 {
-		t.Horizon = defaultHorizon
-	}
-	for _, d := range []*time.Duration{&t.Duration, &t.BufferBefore, &t.BufferAfter, &t.MinNotice, &t.Horizon} {
-		*d = d.Truncate(time.Millisecond)
-	}
-	switch {
-	case t.Name == "":
-		return AppointmentType{}, because(ErrUnprocessable, "name is required")
-	case records.CheckText(t.Name, maxName) != "":
-		return AppointmentType{}, because(ErrUnprocessable, "name: %s", records.CheckText(t.Name, maxName))
-	case t.Duration < minDuration || t.Duration > maxDuration:
-		return AppointmentType{}, because(ErrUnprocessable, "duration must be %v to %v", minDuration, maxDuration)
-	case t.BufferBefore < 0 || t.BufferBefore > maxBuffer || t.BufferAfter < 0 || t.BufferAfter > maxBuffer:
-		return AppointmentType{}, because(ErrUnprocessable, "buffers must be 0 to %v", maxBuffer)
-	case t.MinNotice < 0:
-		return AppointmentType{}, because(ErrUnprocessable, "minimum notice must not be negative")
-	case t.Horizon <= t.MinNotice || t.Horizon > maxHorizon:
-		return AppointmentType{}, because(ErrUnprocessable, "horizon must be longer than the minimum notice and at most %v", maxHorizon)
+	if err := s.checkType(&t); err != nil {
+		return AppointmentType{}, err
 	}
 	err := s.db.InTx(ctx, "create appointment type", func(tx *sql.Tx) error {
+		now := s.ts(s.now())
 		_, err := tx.ExecContext(ctx, `INSERT INTO appointment_types
-			(id, name, duration_ms, buffer_before_ms, buffer_after_ms, min_notice_ms, horizon_ms, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			(id, name, duration_ms, buffer_before_ms, buffer_after_ms, min_notice_ms, horizon_ms,
+			 name_da, name_en, expected, retired, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
 			t.ID, t.Name, t.Duration.Milliseconds(), t.BufferBefore.Milliseconds(), t.BufferAfter.Milliseconds(),
-			t.MinNotice.Milliseconds(), t.Horizon.Milliseconds(), s.ts(s.now()))
+			t.MinNotice.Milliseconds(), t.Horizon.Milliseconds(), t.Names.DA, t.Names.EN,
+			strings.Join(t.Expected, ","), t.Retired, now)
 		if err != nil {
 			return err
 		}
-		return s.auditRecord(ctx, tx, actor, AuditCreate, "appointment-type", t.ID, "", "")
+		return s.auditRecord(ctx, tx, actor, AuditCreate, "appointment-type", t.ID, "", typeDetail(t))
 	})
 	if err != nil {
 		return AppointmentType{}, err
@@ -362,12 +352,197 @@ func (s *Store) CreateAppointmentType(ctx context.Context, actor Actor, t Appoin
 	return t, nil
 }
 
-const typeColumns = `id, name, duration_ms, buffer_before_ms, buffer_after_ms, min_notice_ms, horizon_ms`
+// UpdateAppointmentType replaces the rules of an appointment type (an
+// admin's work, audited with what changed). Booked appointments keep the
+// length and buffers they were booked with: the change applies to bookings
+// made after it.
+func (s *Store) UpdateAppointmentType(ctx context.Context, actor Actor, t AppointmentType) (AppointmentType, error) {
+	if err := checkActor(actor); err != nil {
+		return AppointmentType{}, err
+	}
+	if err := mayConfigure(actor); err != nil {
+		return AppointmentType{}, err
+	}
+	if err := s.checkType(&t); err != nil {
+		return AppointmentType{}, err
+	}
+	err := s.db.InTx(ctx, "change appointment type "+t.ID, func(tx *sql.Tx) error {
+		before, err := getType(ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE appointment_types SET name = $1, duration_ms = $2, buffer_before_ms = $3,
+			buffer_after_ms = $4, min_notice_ms = $5, horizon_ms = $6, name_da = $7, name_en = $8, expected = $9,
+			retired = $10, updated_at = $11 WHERE id = $12`,
+			t.Name, t.Duration.Milliseconds(), t.BufferBefore.Milliseconds(), t.BufferAfter.Milliseconds(),
+			t.MinNotice.Milliseconds(), t.Horizon.Milliseconds(), t.Names.DA, t.Names.EN,
+			strings.Join(t.Expected, ","), t.Retired, s.ts(s.now()), t.ID)
+		if err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditUpdate, "appointment-type", t.ID, "", typeChanges(before, t))
+	})
+	if err != nil {
+		return AppointmentType{}, err
+	}
+	return t, nil
+}
+
+// DeleteAppointmentType removes an appointment type no appointment uses (an
+// admin's work). One that appointments use, booked ahead or kept in the
+// record, is refused with ErrConflict: retire it instead.
+func (s *Store) DeleteAppointmentType(ctx context.Context, actor Actor, id string) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if err := mayConfigure(actor); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, "delete appointment type "+id, func(tx *sql.Tx) error {
+		t, err := getType(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var ahead, all int
+		err = tx.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE status IN ('booked', 'arrived', 'checked-in') AND end_at > $2), count(*)
+			FROM appointments WHERE type_id = $1`, id, s.ts(s.now())).Scan(&ahead, &all)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ahead > 0:
+			return because(ErrConflict, "%d appointments ahead use %s; retire it instead, and it is offered no more", ahead, t.Name)
+		case all > 0:
+			return because(ErrConflict, "%d past appointments in the record use %s; retire it instead", all, t.Name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM appointment_types WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditDelete, "appointment-type", id, "", typeDetail(t))
+	})
+}
+
+// mayConfigure refuses anyone but an admin: the clinic's types and settings
+// are theirs to change.
+func mayConfigure(actor Actor) error {
+	if actor.Role != RoleAdmin && actor.Role != System.Role {
+		return because(ErrForbidden, "only an admin may change the clinic's appointment types and settings")
+	}
+	return nil
+}
+
+// maxExpected bounds the measurements one appointment type expects.
+const maxExpected = 20
+
+// checkType validates t and puts it in its stored form: names trimmed, Name
+// the English name (else the Danish), durations to the millisecond, expected
+// codes sorted and once each.
+func (s *Store) checkType(t *AppointmentType) error {
+	t.Names.DA, t.Names.EN = strings.TrimSpace(t.Names.DA), strings.TrimSpace(t.Names.EN)
+	if t.Names == (Names{}) {
+		t.Names.EN = strings.TrimSpace(t.Name)
+	}
+	t.Name = t.Names.In("en")
+	for _, d := range []*time.Duration{&t.Duration, &t.BufferBefore, &t.BufferAfter, &t.MinNotice, &t.Horizon} {
+		*d = d.Truncate(time.Millisecond)
+	}
+	t.Expected = slices.Compact(slices.Sorted(slices.Values(t.Expected)))
+	if t.Expected == nil {
+		t.Expected = []string{}
+	}
+	if r := checkNames(t.Names); r != "" {
+		return because(ErrUnprocessable, "names: %s", r)
+	}
+	switch {
+	case t.Duration < minDuration || t.Duration > maxDuration:
+		return because(ErrUnprocessable, "duration must be %v to %v", minDuration, maxDuration)
+	case t.BufferBefore < 0 || t.BufferBefore > maxBuffer || t.BufferAfter < 0 || t.BufferAfter > maxBuffer:
+		return because(ErrUnprocessable, "buffers must be 0 to %v", maxBuffer)
+	case t.MinNotice < 0 || t.MinNotice > maxHorizon:
+		return because(ErrUnprocessable, "minimum notice must be 0 to %v", maxHorizon)
+	case t.Horizon < 0 || t.Horizon > maxHorizon || t.Horizon > 0 && t.Horizon <= t.MinNotice:
+		return because(ErrUnprocessable, "horizon must be longer than the minimum notice and at most %d days (none: the clinic's)", maxHorizon/(24*time.Hour))
+	case len(t.Expected) > maxExpected:
+		return because(ErrUnprocessable, "expected: at most %d measurements", maxExpected)
+	}
+	for _, c := range t.Expected {
+		if !validLOINC(c) || len(s.cfg.MeasurementCodes) > 0 && !slices.Contains(s.cfg.MeasurementCodes, c) {
+			if len(s.cfg.MeasurementCodes) > 0 {
+				return because(ErrUnprocessable, "expected: %q is not a measurement the home kit takes (%s)", c, strings.Join(s.cfg.MeasurementCodes, ", "))
+			}
+			return because(ErrUnprocessable, "expected: %q is not a LOINC code", c)
+		}
+	}
+	return nil
+}
+
+// loincCode is the form of a LOINC code: up to seven digits, a hyphen and
+// the check digit.
+var loincCode = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
+
+// validLOINC reports whether c is a LOINC code whose check digit is right:
+// the mod 10 algorithm of the LOINC Users' Guide (Appendix: "Calculating Mod
+// 10 Check Digits"), which doubles every other digit from the right.
+func validLOINC(c string) bool {
+	if !loincCode.MatchString(c) {
+		return false
+	}
+	digits, check := c[:len(c)-2], int(c[len(c)-1]-'0')
+	sum := 0
+	for i := range len(digits) {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 0 {
+			d *= 2
+			d = d/10 + d%10
+		}
+		sum += d
+	}
+	return (10-sum%10)%10 == check
+}
+
+// typeDetail sums up a type for the audit log.
+func typeDetail(t AppointmentType) string {
+	return fmt.Sprintf("%s: %v, buffers %v/%v, notice %v, horizon %v, expected %s, retired %t",
+		t.Name, t.Duration, t.BufferBefore, t.BufferAfter, t.MinNotice, t.Horizon, strings.Join(t.Expected, ","), t.Retired)
+}
+
+// typeChanges says what changed between two versions of a type.
+func typeChanges(a, b AppointmentType) string {
+	var out []string
+	add := func(name string, x, y any) {
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			out = append(out, fmt.Sprintf("%s %v -> %v", name, x, y))
+		}
+	}
+	add("names", a.Names, b.Names)
+	add("duration", a.Duration, b.Duration)
+	add("buffer before", a.BufferBefore, b.BufferBefore)
+	add("buffer after", a.BufferAfter, b.BufferAfter)
+	add("notice", a.MinNotice, b.MinNotice)
+	add("horizon", a.Horizon, b.Horizon)
+	add("expected", a.Expected, b.Expected)
+	add("retired", a.Retired, b.Retired)
+	if len(out) == 0 {
+		return "no change"
+	}
+	return strings.Join(out, "; ")
+}
+
+const typeColumns = `id, name, duration_ms, buffer_before_ms, buffer_after_ms, min_notice_ms, horizon_ms,
+	name_da, name_en, expected, retired`
 
 func scanType(r interface{ Scan(...any) error }) (AppointmentType, error) {
-	var t AppointmentType
+	var (
+		t        AppointmentType
+		expected string
+	)
 	err := r.Scan(&t.ID, &t.Name, durScan{&t.Duration}, durScan{&t.BufferBefore}, durScan{&t.BufferAfter},
-		durScan{&t.MinNotice}, durScan{&t.Horizon})
+		durScan{&t.MinNotice}, durScan{&t.Horizon}, &t.Names.DA, &t.Names.EN, &expected, &t.Retired)
+	t.Expected = []string{}
+	if expected != "" {
+		t.Expected = strings.Split(expected, ",")
+	}
 	return t, err
 }
 

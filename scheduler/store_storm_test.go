@@ -25,7 +25,7 @@ func testStorm(t *testing.T, open func(t *testing.T) *Store) {
 
 	var types []AppointmentType
 	for _, b := range [][2]time.Duration{{0, 0}, {5 * time.Minute, 10 * time.Minute}, {15 * time.Minute, 5 * time.Minute}} {
-		types = append(types, stMust(s1.CreateAppointmentType(ctx, f.staff, AppointmentType{
+		types = append(types, stMust(s1.CreateAppointmentType(ctx, f.admin, AppointmentType{
 			Name: "storm", Duration: 30 * time.Minute, BufferBefore: b[0], BufferAfter: b[1], Horizon: 30 * 24 * time.Hour,
 		}))(t))
 	}

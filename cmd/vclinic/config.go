@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type serveConfig struct {
 	PublicURL      string
 	NodeURL        string
 	CalendarEmail  string
+	Language       string
 	TURNURLs       string
 	TURNSecretFile string
 	TURNTTL        time.Duration
@@ -89,6 +91,7 @@ var serveFlags = []envFlag{
 	{"public-url", "VCLINIC_PUBLIC_URL", "`URL` invitation links point to (https://clinic.example.org); default the address served"},
 	{"node-url", "VCLINIC_NODE_URL", "`URL` at which the other nodes of a cluster reach this node's HTTP to relay a visit's signaling (http://10.0.3.7:8080), not the load balancer's public URL; default the address served, with the host name for 0.0.0.0"},
 	{"calendar-email", "VCLINIC_CALENDAR_EMAIL", "e-mail `address` that organizes calendar invitations (ICS ORGANIZER)"},
+	{"language", "VCLINIC_LANGUAGE", "the `language` patients read unless they chose their own, da or en; it seeds the clinic's settings on first start only, after which admins change it (PUT /api/v1/settings)"},
 	{"turn-urls", "VCLINIC_TURN_URLS", "comma-separated TURN server `URLs` handed to browsers (turn:host:3478?transport=udp,turns:host:443?transport=tcp)"},
 	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
 	{"turn-ttl", "VCLINIC_TURN_TTL", "how long a TURN credential lasts (`duration`)"},
@@ -128,6 +131,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		CareWindow:     scheduler.DefaultCareWindow,
 		OIDCRolesClaim: "groups",
 		UDPBatch:       true,
+		Language:       "da",
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -137,6 +141,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "node-url": &cfg.NodeURL, "calendar-email": &cfg.CalendarEmail,
+		"language":  &cfg.Language,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
@@ -221,6 +226,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.Data == "" {
 		return errors.New("-data: empty")
+	}
+	if !slices.Contains(scheduler.Languages, c.Language) {
+		return fmt.Errorf("-language %q: want da or en", c.Language)
 	}
 	if c.NodeURL != "" {
 		u, err := url.Parse(c.NodeURL)

@@ -114,3 +114,16 @@ func homekitError(err error) error {
 	}
 	return err
 }
+
+// booked gives a new appointment the home measurements its type expects
+// (scheduler.APIConfig.Booked). The booking stands if this fails; the
+// clinician can still set them, and the log says why they are missing.
+func (c *clinic) booked(ctx context.Context, actor scheduler.Actor, b scheduler.Booking) {
+	if len(b.Expected) == 0 {
+		return
+	}
+	err := c.kit.SetExpected(ctx, homekit.Actor{ID: actor.ID, Role: actor.Role, Address: actor.Address}, b.ID, b.PatientID, b.Expected)
+	if err != nil {
+		c.log.Error("the measurements the appointment's type expects were not set", "appointment", b.ID, "err", err)
+	}
+}

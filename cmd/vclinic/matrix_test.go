@@ -55,7 +55,8 @@ var callers = []string{anon, patient, patientOther, relative, gateway, gatewayOt
 	clinician, clinicianOther, schedulerRole, adminRole}
 
 // publicRoutes need no credential.
-var publicRoutes = map[string]bool{"GET /api/v1/login": true, "POST /api/v1/login": true, "POST /api/v1/logout": true, "POST /api/v1/kit/pair": true}
+var publicRoutes = map[string]bool{"GET /api/v1/login": true, "POST /api/v1/login": true, "POST /api/v1/logout": true, "POST /api/v1/kit/pair": true,
+	"GET /api/v1/clinic": true}
 
 // kitAs: a gateway's own credential is answered as the gateway's token is
 // on the home kit's routes, and is no credential at all elsewhere.
@@ -87,6 +88,14 @@ var matrix = map[string]row{
 	"GET /api/v1/patients":          {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients":         {body: `{"name":"New Patient"}`, def: 403, status: schedAdmin(201)},
 	"GET /api/v1/appointment-types": {def: 403, status: staffAll(200)},
+	// The clinic's configuration: admins change it, staff read it, anyone
+	// reads what patients see.
+	"POST /api/v1/appointment-types":        {body: `{"names":{"da":"Telefonopfølgning"},"durationMinutes":15}`, def: 403, status: map[string]int{adminRole: 201}},
+	"PUT /api/v1/appointment-types/{id}":    {body: `{"noticeMinutes":30}`, def: 403, status: map[string]int{adminRole: 200}},
+	"DELETE /api/v1/appointment-types/{id}": {def: 403, status: map[string]int{adminRole: 204}},
+	"GET /api/v1/settings":                  {def: 403, status: staffAll(200)},
+	"PUT /api/v1/settings":                  {body: `{"phone":"+4570112233"}`, def: 403, status: map[string]int{adminRole: 200}},
+	"GET /api/v1/clinic":                    {def: 200},
 
 	"POST /api/v1/appointments": {body: `{"clinicianId":"{clinician}","patientId":"{patient}","start":"{start}","durationMinutes":20}`,
 		def: 403, status: schedAdmin(201)},
@@ -282,7 +291,8 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 type matrixClinic struct {
 	*apiClinic
 	tokens map[string]string
-	slot   int // which caller asks: new bookings start an hour apart
+	slot   int    // which caller asks: new bookings start an hour apart
+	typeID string // an appointment type no appointment uses
 }
 
 func newMatrixClinic(t *testing.T) *matrixClinic {
@@ -327,6 +337,11 @@ func newMatrixClinic(t *testing.T) *matrixClinic {
 	m.tokens[clinicianOther] = a.token(signaling.TokenRequest{Role: "clinician", Subject: other.ID, Name: other.Name})
 	m.tokens[schedulerRole] = a.schedulerToken()
 	m.tokens[adminRole] = a.token(signaling.TokenRequest{Role: "admin", Subject: admin.ID, Name: admin.Name})
+	typ, err := a.c.store.CreateAppointmentType(ctx, scheduler.System, scheduler.AppointmentType{Name: "Matrix", Duration: 20 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.typeID = typ.ID
 	return m
 }
 
@@ -341,6 +356,8 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 		id = m.patA.ID
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = m.clinUser.ID
+	case strings.HasPrefix(path, "/api/v1/appointment-types/"):
+		id = m.typeID
 	}
 	path = strings.ReplaceAll(strings.ReplaceAll(path, "{id}", id), "{gateway}", "gw-a")
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)

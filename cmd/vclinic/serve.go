@@ -174,7 +174,11 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, err
 	}
-	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow, CPRKey: cprKey}, log.With("component", "scheduler"))
+	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow, CPRKey: cprKey,
+		MeasurementCodes: homekit.Expectable()}, log.With("component", "scheduler"))
+	if err == nil {
+		err = store.SeedSettings(ctx, cfg.Language)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -254,7 +258,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		VitalsAudit:    vitalsAudit{c},
 		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
-	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail}
+	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
+		Booked: c.booked}
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
 	}

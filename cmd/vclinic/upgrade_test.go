@@ -134,7 +134,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	}
 	// The migrations have run, each owner's ledger has them, and the former
 	// audit tables are gone.
-	for owner, n := range map[string]int{"scheduler": 8, "homekit": 4, "audit": 1} {
+	for owner, n := range map[string]int{"scheduler": 9, "homekit": 4, "audit": 1} {
 		var got int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+owner+`_schema_migrations`).Scan(&got); err != nil || got != n {
 			t.Errorf("%s ledger: %d steps (%v), want %d", owner, got, err, n)
@@ -212,8 +212,11 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	if err != nil || len(av.Rules) != 5 || len(av.Exceptions) != 1 {
 		t.Errorf("availability: %+v, %v", av, err)
 	}
-	if _, err := store.GetAppointmentType(ctx, want.TypeID); err != nil {
-		t.Errorf("appointment type: %v", err)
+	// A type of the release keeps its name, as its English name, and its
+	// horizon; it expects nothing and is not retired.
+	if typ, err := store.GetAppointmentType(ctx, want.TypeID); err != nil || typ.Name == "" || typ.Names.EN != typ.Name ||
+		typ.Names.DA != "" || typ.Horizon <= 0 || len(typ.Expected) != 0 || typ.Retired {
+		t.Errorf("appointment type: %+v, %v", typ, err)
 	}
 
 	devs, err := kit.ListDevices(ctx, homekit.Actor{ID: admin.ID, Role: admin.Role}, want.Patients["Karen Jensen"])
