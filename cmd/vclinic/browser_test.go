@@ -76,6 +76,7 @@ type runningClinic struct {
 	data      string
 	scheduler string // link printed as "scheduler: ..."
 	clinician string // link printed as "clinician: ..."
+	admin     string // link printed as "admin: ..."
 	patient   string // link printed as "patient: ..."
 	base      string
 	stderr    *os.File
@@ -151,6 +152,9 @@ func startClinicWith(t testing.TB, extra ...string) *runningClinic {
 			}
 			if v, ok := strings.CutPrefix(line, "clinician: "); ok {
 				rc.clinician = v
+			}
+			if v, ok := strings.CutPrefix(line, "admin: "); ok {
+				rc.admin = v
 			}
 			if v, ok := strings.CutPrefix(line, "patient: "); ok {
 				rc.patient = v
@@ -411,6 +415,7 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 	if clinID == "" || len(patients) == 0 {
 		t.Fatalf("demo records missing: clinicians %+v, patients %+v", clinicians, patients)
 	}
+	rc.workAllDay(t, sched, clinID)
 	// Free the clinician's time: the demo's own appointment starts now.
 	demoAppt := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	if status := rc.api(t, "POST", "/api/v1/appointments/"+demoAppt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
@@ -764,6 +769,40 @@ func TestDemoLinksAndOperations(t *testing.T) {
 	}
 }
 
+// workAllDay makes the clinician available all of today and tomorrow (extra
+// hours), so that a test books at any hour: the demo's clinicians work the
+// clinic's opening hours.
+func (rc *runningClinic) workAllDay(t *testing.T, token, clinID string) {
+	t.Helper()
+	path := "/api/v1/clinicians/" + clinID + "/availability"
+	var av struct {
+		Zone       string           `json:"zone"`
+		Rules      []map[string]any `json:"rules"`
+		Exceptions []map[string]any `json:"exceptions"`
+	}
+	if status := rc.api(t, "GET", path, token, "", &av); status != http.StatusOK {
+		t.Fatalf("availability: %d", status)
+	}
+	loc, err := time.LoadLocation(av.Zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range av.Exceptions {
+		delete(e, "id")
+	}
+	for i := range 2 {
+		day := time.Now().In(loc).AddDate(0, 0, i).Format(time.DateOnly)
+		av.Exceptions = append(av.Exceptions, map[string]any{"date": day, "kind": "extra-hours", "start": "00:00", "end": "24:00"})
+	}
+	b, err := json.Marshal(av)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := rc.api(t, "PUT", path, token, string(b), nil); status != http.StatusOK {
+		t.Fatalf("extra hours: %d", status)
+	}
+}
+
 // TestLinkTooEarlyThenCancelled: a link opened hours before its appointment
 // says when to come back; once the appointment is cancelled it says the link
 // no longer works.
@@ -784,7 +823,7 @@ func TestLinkTooEarlyThenCancelled(t *testing.T) {
 			clinID = c.ID
 		}
 	}
-	// Dr. Holm is available all of today and tomorrow in the demo.
+	rc.workAllDay(t, sched, clinID)
 	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute).UTC().Format(time.RFC3339)
 	var appt struct{ ID, PatientLink string }
 	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, patients[0].ID, start)

@@ -17,11 +17,13 @@ import (
 // demoSessionTTL is how long the printed staff links stay signed in.
 const demoSessionTTL = 12 * time.Hour
 
-// seedDemo fills the records with a small clinic (two clinicians, a
-// scheduler, three patients, two appointment types and an appointment that
-// starts now) and prints one link per line: "scheduler: URL", "clinician: URL"
-// and "patient: URL". Run again on the same data directory, it reuses what is
-// there and books a new appointment only when none of today's is open.
+// seedDemo fills the records with a small clinic (its Danish settings and
+// hours, two clinicians, a scheduler, an admin, three patients, three
+// appointment types named in Danish and English, and an appointment that
+// starts now) and prints one link per line: "scheduler: URL", "clinician:
+// URL", "admin: URL" (the clinic's configuration) and "patient: URL". Run
+// again on the same data directory, it reuses what is there and books a new
+// appointment only when none of today's is open.
 func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) error {
 	s := c.store
 	password := rand.Text()
@@ -30,6 +32,10 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 		return err
 	}
 	clinUser, err := demoUser(ctx, s, "clinician", "Dr. Anna Holm", scheduler.RoleClinician, password)
+	if err != nil {
+		return err
+	}
+	admin, err := demoUser(ctx, s, "admin", "Lone Madsen", scheduler.RoleAdmin, password)
 	if err != nil {
 		return err
 	}
@@ -67,13 +73,21 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 		return err
 	} else if len(types) == 0 {
 		for _, t := range []scheduler.AppointmentType{
-			{Name: "Video consultation", Duration: 20 * time.Minute, BufferAfter: 5 * time.Minute, MinNotice: time.Hour, Horizon: 60 * 24 * time.Hour},
-			{Name: "Short follow-up", Duration: 10 * time.Minute, MinNotice: time.Hour, Horizon: 60 * 24 * time.Hour},
+			{Names: scheduler.Names{DA: "Videokonsultation", EN: "Video consultation"}, Duration: 20 * time.Minute,
+				BufferAfter: 5 * time.Minute, MinNotice: time.Hour, Horizon: 60 * 24 * time.Hour,
+				Expected: []string{gatt.LOINCBloodPressurePanel, gatt.LOINCSpO2}},
+			{Names: scheduler.Names{DA: "Kort opfølgning", EN: "Short follow-up"}, Duration: 10 * time.Minute,
+				MinNotice: time.Hour, Horizon: 60 * 24 * time.Hour},
+			{Names: scheduler.Names{DA: "Telefonopfølgning 15 min", EN: "Telephone follow-up 15 min"}, Duration: 15 * time.Minute,
+				MinNotice: 2 * time.Hour},
 		} {
-			if _, err := s.CreateAppointmentType(ctx, actor, t); err != nil {
+			if _, err := s.CreateAppointmentType(ctx, scheduler.System, t); err != nil {
 				return err
 			}
 		}
+	}
+	if err := demoSettings(ctx, s); err != nil {
+		return err
 	}
 	appt, err := demoAppointment(ctx, s, actor, clin, karen)
 	if err != nil {
@@ -95,13 +109,18 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	if err != nil {
 		return err
 	}
+	adminTok, err := issuer.Session(admin, "", demoSessionTTL)
+	if err != nil {
+		return err
+	}
 	patientLink, err := issuer.GuestLink(appt, signaling.RolePatient, karen.ID, karen.Name, scheduler.LinkPolicy{}.Until(appt))
 	if err != nil {
 		return err
 	}
-	c.log.Info("demo staff can also sign in at /login", "users", "scheduler, clinician", "password", password)
+	c.log.Info("demo staff can also sign in at /login", "users", "scheduler, clinician, admin", "password", password)
 	fmt.Fprintf(stdout, "scheduler: %s/calendar#t=%s\n", base, schedTok)
 	fmt.Fprintf(stdout, "clinician: %s/console#t=%s\n", base, clinTok)
+	fmt.Fprintf(stdout, "admin: %s/admin#t=%s\n", base, adminTok)
 	fmt.Fprintf(stdout, "patient: %s\n", patientLink)
 	return nil
 }
@@ -119,8 +138,43 @@ func demoUser(ctx context.Context, s *scheduler.Store, username, name, role, pas
 	return u, err
 }
 
-// demoClinician finds or creates a clinician with availability on weekdays
-// and all of today and tomorrow, so that the demo works at any hour.
+// demoHours are the demo clinic's opening hours, and its clinicians'
+// availability: weekdays, none at night.
+var demoHours = []struct {
+	day         time.Weekday
+	open, close scheduler.WallClock
+}{
+	{time.Monday, scheduler.Clock(8, 0), scheduler.Clock(15, 30)},
+	{time.Tuesday, scheduler.Clock(8, 0), scheduler.Clock(15, 30)},
+	{time.Wednesday, scheduler.Clock(8, 0), scheduler.Clock(15, 30)},
+	{time.Thursday, scheduler.Clock(8, 0), scheduler.Clock(17, 0)},
+	{time.Friday, scheduler.Clock(8, 0), scheduler.Clock(14, 0)},
+}
+
+// demoSettings gives the clinic a Danish name, number, hours and
+// departments, unless an admin has changed its settings since they were
+// seeded.
+func demoSettings(ctx context.Context, s *scheduler.Store) error {
+	st, err := s.Settings(ctx)
+	if err != nil || st.Version > 1 {
+		return err
+	}
+	st.Name = "Medicinsk Ambulatorium, Regionshospitalet Demo"
+	st.Phone = "+4512345678"
+	st.Hours = scheduler.WeekHours{}
+	for _, h := range demoHours {
+		*st.Hours.Day(h.day) = []scheduler.OpenSpan{{Open: h.open.String(), Close: h.close.String()}}
+	}
+	st.Departments = []scheduler.Department{
+		{ID: "medicin", Names: scheduler.Names{DA: "Medicinsk Ambulatorium", EN: "Medical Outpatient Clinic"}},
+		{ID: "hjerte", Names: scheduler.Names{DA: "Hjerteambulatoriet", EN: "Cardiac Outpatient Clinic"}},
+	}
+	_, err = s.PutSettings(ctx, scheduler.System, st)
+	return err
+}
+
+// demoClinician finds or creates a clinician available in the demo clinic's
+// opening hours.
 func demoClinician(ctx context.Context, s *scheduler.Store, actor scheduler.Actor, u scheduler.User) (scheduler.Clinician, error) {
 	cs, err := s.ListClinicians(ctx)
 	if err != nil {
@@ -133,34 +187,24 @@ func demoClinician(ctx context.Context, s *scheduler.Store, actor scheduler.Acto
 		}
 	}
 	if clin.ID == "" {
-		clin, err = s.CreateClinician(ctx, actor, scheduler.Clinician{Name: u.Name, Department: "Medical outpatient clinic",
+		clin, err = s.CreateClinician(ctx, actor, scheduler.Clinician{Name: u.Name, Department: "Medicinsk Ambulatorium",
 			Zone: scheduler.DefaultZone, UserID: u.ID})
 		if err != nil {
 			return clin, err
 		}
 	}
-	loc, err := time.LoadLocation(clin.Zone)
-	if err != nil {
-		return clin, err
-	}
 	av := scheduler.Availability{ClinicianID: clin.ID, Zone: clin.Zone}
-	for d := time.Monday; d <= time.Friday; d++ {
-		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: d, Start: scheduler.Clock(8, 0), End: scheduler.Clock(15, 30)})
-	}
-	now := time.Now().In(loc)
-	for i := range 2 {
-		day := now.AddDate(0, 0, i)
-		av.Exceptions = append(av.Exceptions, scheduler.Exception{
-			Date: scheduler.Date{Year: day.Year(), Month: day.Month(), Day: day.Day()},
-			Kind: scheduler.ExtraHours, Start: 0, End: scheduler.Clock(24, 0),
-		})
+	for _, h := range demoHours {
+		av.Rules = append(av.Rules, scheduler.WeeklyRule{Weekday: h.day, Start: h.open, End: h.close})
 	}
 	_, err = s.PutAvailability(ctx, actor, clin.ID, av)
 	return clin, err
 }
 
 // demoAppointment returns an appointment of today whose link is open now, or
-// books one that starts at the next minute.
+// books one that starts at the next minute. Outside the clinic's hours the
+// clinician takes extra hours for that visit alone, so the demo works at
+// any hour and the calendar still shows no free times at night.
 func demoAppointment(ctx context.Context, s *scheduler.Store, actor scheduler.Actor, clin scheduler.Clinician, p scheduler.Patient) (scheduler.Appointment, error) {
 	now := time.Now()
 	existing, err := s.ListAppointments(ctx, actor, clin.ID, now.Add(-12*time.Hour), now.Add(12*time.Hour))
@@ -172,11 +216,45 @@ func demoAppointment(ctx context.Context, s *scheduler.Store, actor scheduler.Ac
 			return a, nil
 		}
 	}
-	b, err := s.Book(ctx, actor, scheduler.BookRequest{
-		ClinicianID: clin.ID, PatientID: p.ID,
-		Start: now.Truncate(time.Minute).Add(time.Minute), Duration: 30 * time.Minute,
-	}, now)
+	start := now.Truncate(time.Minute).Add(time.Minute)
+	const length = 30 * time.Minute
+	req := scheduler.BookRequest{ClinicianID: clin.ID, PatientID: p.ID, Start: start, Duration: length}
+	b, err := s.Book(ctx, actor, req, now)
+	if errors.Is(err, scheduler.ErrUnprocessable) {
+		if err := demoExtraHours(ctx, s, actor, clin, start, start.Add(length)); err != nil {
+			return scheduler.Appointment{}, err
+		}
+		b, err = s.Book(ctx, actor, req, now)
+	}
 	return b.Appointment, err
+}
+
+// demoExtraHours adds [start, end) to the clinician's availability, split at
+// local midnight.
+func demoExtraHours(ctx context.Context, s *scheduler.Store, actor scheduler.Actor, clin scheduler.Clinician, start, end time.Time) error {
+	loc, err := time.LoadLocation(clin.Zone)
+	if err != nil {
+		return err
+	}
+	av, err := s.GetAvailability(ctx, clin.ID)
+	if err != nil {
+		return err
+	}
+	for from := start.In(loc); from.Before(end); {
+		midnight := time.Date(from.Year(), from.Month(), from.Day()+1, 0, 0, 0, 0, loc)
+		to := end.In(loc)
+		endClock := scheduler.Clock(to.Hour(), to.Minute())
+		if !to.Before(midnight) {
+			to, endClock = midnight, scheduler.Clock(24, 0)
+		}
+		av.Exceptions = append(av.Exceptions, scheduler.Exception{
+			Date: scheduler.Date{Year: from.Year(), Month: from.Month(), Day: from.Day()},
+			Kind: scheduler.ExtraHours, Start: scheduler.Clock(from.Hour(), from.Minute()), End: endClock,
+		})
+		from = to
+	}
+	_, err = s.PutAvailability(ctx, actor, clin.ID, av)
+	return err
 }
 
 // demoKit gives the demo patient a home kit of three devices.

@@ -51,7 +51,7 @@ const $ = (id) => document.getElementById(id);
 
 /** @typedef {import('./appt.js').Appointment} Appointment */
 /** @typedef {{id: string, name: string, department?: string, zone?: string}} Clinician */
-/** @typedef {{id: string, name: string, durationMinutes: number}} AppointmentType */
+/** @typedef {{id: string, name: string, names?: {da?: string, en?: string}, durationMinutes: number}} AppointmentType */
 /** @typedef {{start: Date, end: Date, startText: string}} Slot */
 /**
  * What the panel above the week shows.
@@ -143,16 +143,28 @@ async function loadWeek() {
   const base = `/api/v1/clinicians/${seg(state.clinicianId)}`;
   $('note').textContent = t.loading;
   try {
+    /** @type {Date|null} the type's booking horizon, when the week reaches past it */
+    let horizon = null;
     const [entries, slots] = await Promise.all([
       api.get(base + '/appointments', range, ctl.signal),
       state.showSlots && state.typeId
-        ? api.get(base + '/slots', { ...range, type: state.typeId }, ctl.signal)
+        ? api.get(base + '/slots', { ...range, type: state.typeId }, ctl.signal).catch((err) => {
+            // The week reaches past how far ahead the type books: ask up to
+            // the last bookable start instead, and say so.
+            const until = err instanceof APIError && err.status === 422 ? bookableUntil(err.problem) : null;
+            if (!until) throw err;
+            horizon = until;
+            if (until <= from) return null;
+            return api.get(base + '/slots', { ...range, to: rfc3339(new Date(until.getTime() + 1000)), type: state.typeId }, ctl.signal);
+          })
         : Promise.resolve(null),
     ]);
     if (loading !== ctl) return;
     state.entries = normalizeEntries(entries);
     state.slots = toSlots(slots);
-    $('note').textContent = state.showSlots ? fill(t.freeCount, { n: state.slots.length }) : '';
+    let note = state.showSlots ? fill(t.freeCount, { n: state.slots.length }) : '';
+    if (state.showSlots && horizon) note += ' ' + fill(t.bookableUntil, { day: formatDay(horizon, t.locale) });
+    $('note').textContent = note;
     showError('');
     renderWeek();
   } catch (err) {
@@ -166,6 +178,18 @@ async function loadWeek() {
       refreshTimer = setTimeout(() => document.visibilityState === 'visible' && loadWeek(), RefreshMs);
     }
   }
+}
+
+/**
+ * The last bookable start a slot search's 422 names (RFC 9457 extension
+ * member bookableUntil), or null.
+ * @param {any} problem
+ * @returns {Date|null}
+ */
+function bookableUntil(problem) {
+  const s = problem && typeof problem.bookableUntil === 'string' ? problem.bookableUntil : '';
+  const d = s ? new Date(s) : null;
+  return d && !Number.isNaN(d.getTime()) ? d : null;
 }
 
 /**
@@ -613,7 +637,8 @@ const picker = new PatientPicker({
 
 /** @param {AppointmentType} ty */
 function typeName(ty) {
-  return fill(t.typeName, { name: ty.name, min: ty.durationMinutes });
+  const names = ty.names || {};
+  return fill(t.typeName, { name: (t.lang === 'da' ? names.da : names.en) || ty.name, min: ty.durationMinutes });
 }
 
 /** @param {string} s */
@@ -698,7 +723,7 @@ async function main() {
   $('who').textContent = fill(t.who, { name: me.name || me.username });
   $('to-console').hidden = !me.clinicianId;
   try {
-    const [clinicians, types] = await Promise.all([api.get('/api/v1/clinicians'), api.get('/api/v1/appointment-types')]);
+    const [clinicians, types] = await Promise.all([api.get('/api/v1/clinicians'), api.get('/api/v1/appointment-types', { retired: 'false' })]);
     state.clinicians = Array.isArray(clinicians) ? clinicians : [];
     state.types = Array.isArray(types) ? types : [];
   } catch (err) {

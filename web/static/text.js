@@ -1,18 +1,27 @@
 // The words of a page: every page keeps its strings, English and Danish, in its
 // own module; this one picks the language and puts the words into the markup.
 
+import { clinic } from './clinic.js';
+
 /**
- * Picks the strings for the reader: Danish when ?lang= or the browser's
- * language starts with "da", else English.
+ * Picks the strings for the reader: the language the address asks for
+ * (?lang=, for whoever holds the phone), else the one the invitation link
+ * carries (#t=…&lang=, the patient's own), else on a patient's page the
+ * clinic's, else the browser's; Danish when that starts with "da", else
+ * English.
  * @template T
  * @param {{en: T, da?: T}} all
- * @param {{search?: string, language?: string}} [env] default: this page
+ * @param {{search?: string, hash?: string, clinicLanguage?: string, language?: string}} [env] default: this page
  * @returns {T}
  */
 export function pickLang(all, env) {
   const search = env ? env.search || '' : location.search;
-  const language = env ? env.language || '' : navigator.language || '';
-  const asked = new URLSearchParams(search).get('lang') || language;
+  const hash = env ? env.hash || '' : location.hash;
+  const fallback = env
+    ? env.clinicLanguage || env.language || ''
+    : (clinic && clinic.language) || navigator.language || '';
+  const asked =
+    new URLSearchParams(search).get('lang') || new URLSearchParams(hash.replace(/^#/, '')).get('lang') || fallback;
   return asked.toLowerCase().startsWith('da') && all.da ? all.da : all.en;
 }
 

@@ -22,6 +22,7 @@ import { requireUser, storedSessionToken } from './session.js';
 import { decodeClaims, roomFromPath, takeToken, wsURL } from './token.js';
 import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
+import { clinic, phoneText } from './clinic.js';
 import { formatDay, formatTime, sameDay } from './time.js';
 import { AskControl, MeasureCard, VitalsPanel, vitalsWords } from './vitals.js';
 import { ExpectedChecklist } from './expected.js';
@@ -74,7 +75,16 @@ import { HomeDevices } from './devices.js';
  * @property {string} [admitLabel] call page: "Admit {name}"
  * @property {string} [confirmEnd] call page: End visit asking for a second press
  * @property {string} [emptyWaiting] call page: "{name} is in the waiting room…"
+ * @property {string} [contact] patient page: "Questions? Call {clinic}:" before the number
+ * @property {string} [closedNow] patient page: said while the clinic is closed
+ * @property {string} [callAction] patient page: the notice's call button, "Call {phone}"
  */
+
+/**
+ * The notices that tell the reader to call the clinic: they offer its
+ * number as a button.
+ */
+const callClinicAfter = new Set(['refused', 'expired', 'visit-expired', 'busy', 'room-full', 'error']);
 
 /**
  * Picks the strings for the browser's language: Danish when it starts with
@@ -120,6 +130,27 @@ export function startPage(all, opts = {}) {
     if (greeting && name) greeting.textContent = fill(t.greeting, { name });
   };
   greet(claims?.name || '');
+  showContact();
+
+  /** The clinic's name and number, under the controls of a patient's page. */
+  function showContact() {
+    const el = $('clinic-contact');
+    if (!el || !clinic || !clinic.phone || !t.contact) return;
+    const link = document.createElement('a');
+    link.href = 'tel:' + clinic.phone;
+    link.className = 'clinic-phone';
+    link.dataset.clinicPhone = clinic.phone;
+    link.textContent = phoneText(clinic.phone);
+    const parts = [document.createTextNode(fill(t.contact, { clinic: clinic.name }) + ' '), link];
+    if (!clinic.openNow && t.closedNow) {
+      const closed = document.createElement('span');
+      closed.className = 'clinic-closed';
+      closed.textContent = ' ' + t.closedNow;
+      parts.push(closed);
+    }
+    el.replaceChildren(...parts);
+    el.hidden = false;
+  }
 
   /** Words for the status line in early and waiting. */
   const vars = { clinician: '', start: '', opens: '' };
@@ -317,7 +348,7 @@ export function startPage(all, opts = {}) {
     const ex = explained ? t.explain[why] || t.explain[state] : null;
     const status = $('status');
     if (status) status.textContent = ex ? ex.title : statusText(state);
-    showNotice(ex);
+    showNotice(ex, why || state);
     if (explained) card?.hide();
     if (devicesEl) devicesEl.hidden = !homeDevices || !['waiting', 'connecting', 'in-call', 'reconnecting'].includes(state);
     leave.disabled = explained || before || state === 'idle' || state === 'early';
@@ -325,8 +356,11 @@ export function startPage(all, opts = {}) {
     renderControls();
   }
 
-  /** @param {Explanation|null} ex */
-  function showNotice(ex) {
+  /**
+   * @param {Explanation|null} ex
+   * @param {string} why which explanation: refused, expired, busy, ...
+   */
+  function showNotice(ex, why) {
     const notice = $('notice');
     if (!notice) return;
     notice.hidden = !ex;
@@ -344,6 +378,14 @@ export function startPage(all, opts = {}) {
       b.addEventListener('click', () => act(a));
       actions.append(b);
     });
+    if (clinic && clinic.phone && t.callAction && callClinicAfter.has(why)) {
+      const call = document.createElement('a');
+      call.className = ex.actions.length ? 'btn' : 'btn btn-main';
+      call.href = 'tel:' + clinic.phone;
+      call.dataset.action = 'call-clinic';
+      call.textContent = fill(t.callAction, { phone: phoneText(clinic.phone) });
+      actions.append(call);
+    }
     /** @type {HTMLElement|null} */ (actions.firstElementChild)?.focus();
   }
 

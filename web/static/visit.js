@@ -22,6 +22,9 @@ const strings = {
       empty: 'Waiting for the clinic to join… Please stay on this page.',
     },
     greeting: 'Hello, {name}',
+    contact: 'Questions or problems? Call {clinic}:',
+    closedNow: 'The clinic is closed now; what you send is seen when it opens.',
+    callAction: 'Call {phone}',
     status: {
       idle: 'Getting ready…',
       checking: 'Checking your video visit…',
@@ -188,6 +191,9 @@ const strings = {
       empty: 'Venter på, at klinikken kommer ind… Bliv på denne side.',
     },
     greeting: 'Hej {name}',
+    contact: 'Spørgsmål eller problemer? Ring til {clinic}:',
+    closedNow: 'Klinikken er lukket nu; det, du sender, bliver set, når den åbner.',
+    callAction: 'Ring {phone}',
     status: {
       idle: 'Gør klar…',
       checking: 'Tjekker din videokonsultation…',

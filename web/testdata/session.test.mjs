@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 
 import { homeFor, loginURL, safeNext, storedSessionToken, takeSessionToken } from '../static/session.js';
 import { fill, pickLang, sentence } from '../static/text.js';
+import { clinic, phoneText } from '../static/clinic.js';
 
 test('safeNext follows only paths on this site', () => {
   const tests = [
@@ -64,8 +65,25 @@ test('pickLang and fill', () => {
   assert.equal(pickLang(all, { search: '?lang=da', language: 'en-US' }), all.da);
   assert.equal(pickLang(all, { search: '', language: 'da-DK' }), all.da);
   assert.equal(pickLang(all, { search: '', language: 'sv' }), all.en);
+  // The link's language (the patient's own) wins over the clinic's, which
+  // wins over the browser's; ?lang= wins over all.
+  assert.equal(pickLang(all, { hash: '#t=a.b.c&lang=da', clinicLanguage: 'en', language: 'en-US' }), all.da);
+  assert.equal(pickLang(all, { hash: '#t=a.b.c&lang=en', clinicLanguage: 'da', language: 'da' }), all.en);
+  assert.equal(pickLang(all, { hash: '#t=a.b.c', clinicLanguage: 'da', language: 'en-US' }), all.da);
+  assert.equal(pickLang(all, { search: '?lang=en', hash: '#lang=da', clinicLanguage: 'da' }), all.en);
   assert.equal(fill(all.en.hi, { name: 'Anna' }), 'Hello, Anna');
   assert.equal(fill('{a} {b}', { a: 1 }), '1 {b}');
+});
+
+test('outside a patient page the clinic is not asked', () => {
+  assert.equal(clinic, null);
+});
+
+test('phoneText writes a number as people read it', () => {
+  assert.equal(phoneText('+4570112233'), '+45 70 11 22 33');
+  assert.equal(phoneText('+4412345678901'), '+4412345678901');
+  assert.equal(phoneText(''), '');
+  assert.equal(phoneText('7011'), '7011');
 });
 
 test('sentence makes a server message read as a sentence', () => {

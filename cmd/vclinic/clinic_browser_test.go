@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// clinicContact is what a patient's page shows of the clinic.
+type clinicContact struct {
+	Lang      string `json:"lang"`
+	Phone     string `json:"phone"`     // the tel: link's number
+	PhoneText string `json:"phoneText"` // as the patient reads it
+	Contact   string `json:"contact"`   // the whole line
+	CallLink  string `json:"callLink"`  // the notice's call button, when there is one
+	Heading   string `json:"heading"`
+}
+
+const clinicContactJS = `(() => {
+  const a = document.querySelector('#clinic-contact:not([hidden]) a[data-clinic-phone]');
+  const call = document.querySelector('#notice:not([hidden]) a[data-action="call-clinic"]');
+  return {lang: document.documentElement.lang, phone: a ? a.dataset.clinicPhone : '', phoneText: a ? a.textContent : '',
+    contact: (document.getElementById('clinic-contact') || {}).textContent || '',
+    callLink: call ? call.getAttribute('href') : '', heading: document.querySelector('h1').textContent};
+})()`
+
+// waitContact waits until the page shows the clinic's number.
+func waitContact(t *testing.T, ctx context.Context, phone string) clinicContact {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var got clinicContact
+	for time.Now().Before(deadline) {
+		got = evalPage[clinicContact](t, ctx, "the clinic's contact", clinicContactJS)
+		if got.Phone == phone {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the page shows %+v, want the number %s", got, phone)
+	return got
+}
+
+// TestPatientPageReadsClinicSettings: the patient's page speaks the clinic's
+// language and shows its number; an admin's change shows on the next load,
+// without a restart; a link that no longer works offers the number to call.
+func TestPatientPageReadsClinicSettings(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	admin := fragmentToken(t, rc.admin)
+
+	// The demo clinic is Danish: a patient on an English browser reads
+	// Danish, with the clinic's number.
+	pat := chromiumPage(t, rc.patient)
+	got := waitContact(t, pat, "+4512345678")
+	if got.Lang != "da" || got.PhoneText != "+45 12 34 56 78" || got.Heading != "Din videokonsultation" {
+		t.Errorf("the patient's page: %+v", got)
+	}
+
+	// An admin changes the number and the patients' language.
+	body := `{"phone":"+45 70 11 22 33","language":"en"}`
+	if status := rc.api(t, "PUT", "/api/v1/settings", admin, body, nil); status != http.StatusOK {
+		t.Fatalf("PUT settings: %d", status)
+	}
+	reopen(t, pat, rc.patient)
+	got = waitContact(t, pat, "+4570112233")
+	if got.Lang != "en" || got.PhoneText != "+45 70 11 22 33" || got.Heading != "Your video visit" {
+		t.Errorf("after the change: %+v", got)
+	}
+	// ?lang= still decides for whoever holds the phone.
+	reopen(t, pat, withQuery(rc.patient, "lang=da"))
+	if got = waitContact(t, pat, "+4570112233"); got.Lang != "da" {
+		t.Errorf("with ?lang=da: %+v", got)
+	}
+
+	// The visit is cancelled: the link says so and offers the number.
+	sched := fragmentToken(t, rc.scheduler)
+	page, _, _ := strings.Cut(rc.patient, "#")
+	appt := strings.TrimPrefix(page, rc.base+"/visit/")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+appt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
+		t.Fatalf("cancel: %d", status)
+	}
+	reopen(t, pat, rc.patient)
+	waitState(t, pat, "patient", "expired")
+	if got = waitContact(t, pat, "+4570112233"); got.CallLink != "tel:+4570112233" {
+		t.Errorf("the ended visit's notice: %+v", got)
+	}
+}
+
+// withQuery puts a query before a link's fragment.
+func withQuery(link, query string) string {
+	page, frag, _ := strings.Cut(link, "#")
+	return page + "?" + query + "#" + frag
+}
+
+// reopen loads link afresh in ctx's tab (a link that differs from the page's
+// only after # would not load the page again).
+func reopen(t *testing.T, ctx context.Context, link string) {
+	t.Helper()
+	for _, u := range []string{"about:blank", link} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+			t.Fatalf("open %s: %v", u, err)
+		}
+	}
+}
