@@ -177,7 +177,12 @@ func (a *API) inviteICS(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if !ap.Status.Occupies() {
 		method = "CANCEL"
 	}
-	body, err := InviteICS(ap, c, pt, link, method, a.cfg.OrganizerEmail)
+	st, err := a.store.Settings(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body, err := InviteICS(ap, c, pt, link, method, InviteFrom{Email: a.cfg.OrganizerEmail, Clinic: st.Name, Phone: st.Phone})
 	if err != nil {
 		a.fail(w, r, err)
 		return

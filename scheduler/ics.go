@@ -47,7 +47,8 @@ const ProdID = "-//vclinic//vclinic//EN"
 // organizer nor attendee, and calendars import it as a plain event. The
 // patient is the ATTENDEE when Patient.Contact is an e-mail address
 // (mailto:) or a telephone number (tel:, RFC 3966); otherwise there is none.
-func InviteICS(a Appointment, c Clinician, p Patient, link string, method string, organizerEmail string) (string, error) {
+func InviteICS(a Appointment, c Clinician, p Patient, link string, method string, from InviteFrom) (string, error) {
+	organizerEmail := from.Email
 	if err := checkInvite(a, link, method, organizerEmail); err != nil {
 		return "", fmt.Errorf("invitation to appointment %s: %w", a.ID, err)
 	}
@@ -67,7 +68,7 @@ func InviteICS(a Appointment, c Clinician, p Patient, link string, method string
 	ev.SetStartAt(a.Start)
 	ev.SetEndAt(a.End)
 	ev.SetSummary("Video consultation with " + c.Name)
-	ev.SetDescription(inviteDescription(c, link, method))
+	ev.SetDescription(inviteDescription(c, link, method, from))
 	ev.SetLocation("Video")
 	if method == MethodRequest {
 		ev.SetURL(link)
@@ -82,7 +83,11 @@ func InviteICS(a Appointment, c Clinician, p Patient, link string, method string
 		// attendees either (RFC 5545 §3.8.4.3).
 		return cal.Serialize(ics.WithNewLineWindows), nil
 	}
-	ev.SetOrganizer("mailto:" + organizerEmail)
+	var orgParams []ics.PropertyParameter
+	if cn := paramText(from.Clinic); cn != "" {
+		orgParams = append(orgParams, ics.WithCN(cn))
+	}
+	ev.SetOrganizer("mailto:"+organizerEmail, orgParams...)
 	if addr := calAddress(p.Contact); addr != "" {
 		params := []ics.PropertyParameter{
 			ics.CalendarUserTypeIndividual,
@@ -132,12 +137,34 @@ func checkInvite(a Appointment, link, method, organizerEmail string) error {
 	return nil
 }
 
+// InviteFrom is who sends an invitation: the clinic's e-mail address
+// (the ORGANIZER; "" for none), and its name and telephone number from its
+// settings, which the patient reads in the entry.
+type InviteFrom struct {
+	Email  string
+	Clinic string
+	Phone  string // E.164
+}
+
+// contact says how to reach the clinic: "the clinic", or its name and
+// number.
+func (f InviteFrom) contact() string {
+	who := "the clinic"
+	if f.Clinic != "" {
+		who = f.Clinic
+	}
+	if f.Phone != "" {
+		who += " on " + f.Phone
+	}
+	return who
+}
+
 // inviteDescription is the plain text a patient reads in the calendar entry.
-func inviteDescription(c Clinician, link, method string) string {
+func inviteDescription(c Clinician, link, method string, from InviteFrom) string {
 	if method == MethodCancel {
 		return "This video consultation with " + c.Name + " has been cancelled, " +
 			"and its link no longer opens it.\n\n" +
-			"Contact the clinic if you need a new time."
+			"Contact " + from.contact() + " if you need a new time."
 	}
 	return "Video consultation with " + c.Name + ".\n\n" +
 		"Join here: " + link + "\n\n" +
@@ -146,7 +173,7 @@ func inviteDescription(c Clinician, link, method string) string {
 		"Firefox or Safari. Allow the camera and microphone when the browser " +
 		"asks. You wait in the waiting room until the clinician lets you in.\n\n" +
 		"The link is personal: do not share it. If you cannot come, contact " +
-		"the clinic to cancel or move the appointment."
+		from.contact() + " to cancel or move the appointment."
 }
 
 // calAddress returns the calendar user address of a contact: mailto: for an

@@ -65,14 +65,16 @@ func inviteFixture() (Appointment, Clinician, Patient) {
 
 func TestICSGolden(t *testing.T) {
 	a, c, p := inviteFixture()
-	req, err := InviteICS(a, c, p, testLink, MethodRequest, "booking@clinic.example.dk")
+	// The clinic's settings name it and give its number.
+	from := InviteFrom{Email: "booking@clinic.example.dk", Clinic: "Lungemedicinsk Ambulatorium", Phone: "+4570112233"}
+	req, err := InviteICS(a, c, p, testLink, MethodRequest, from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "invite-request.ics", []byte(req))
 
 	a.Status, a.Sequence, a.UpdatedAt = StatusCancelled, 1, time.Date(2026, 10, 20, 14, 5, 9, 0, time.UTC)
-	cancel, err := InviteICS(a, c, p, "", MethodCancel, "booking@clinic.example.dk")
+	cancel, err := InviteICS(a, c, p, "", MethodCancel, from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestICSLines(t *testing.T) {
 	a, c, p := inviteFixture()
 	c.Name = strings.Repeat("Æblegård-Øster ", 8) + "Ågård" // long, and 2-octet runes at every fold
 	link := testLink + "&" + strings.Repeat("x", 200)
-	out, err := InviteICS(a, c, p, link, MethodRequest, "booking@clinic.example.dk")
+	out, err := InviteICS(a, c, p, link, MethodRequest, InviteFrom{Email: "booking@clinic.example.dk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestICSLifecycle(t *testing.T) {
 	}
 	var stamps []string
 	for i, s := range steps {
-		out, err := InviteICS(s.a, c, p, s.link, s.method, "booking@clinic.example.dk")
+		out, err := InviteICS(s.a, c, p, s.link, s.method, InviteFrom{Email: "booking@clinic.example.dk"})
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -241,7 +243,7 @@ func TestICSAttendee(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.contact+"/"+tc.organizer, func(t *testing.T) {
 			p.Contact = tc.contact
-			out, err := InviteICS(a, c, p, testLink, MethodRequest, tc.organizer)
+			out, err := InviteICS(a, c, p, testLink, MethodRequest, InviteFrom{Email: tc.organizer})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +296,7 @@ func TestICSErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := InviteICS(tc.a, c, p, tc.link, tc.method, tc.organizer)
+			_, err := InviteICS(tc.a, c, p, tc.link, tc.method, InviteFrom{Email: tc.organizer})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one containing %q", err, tc.want)
 			}
