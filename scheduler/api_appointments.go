@@ -1,12 +1,15 @@
 package scheduler
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -30,12 +33,33 @@ type appointmentView struct {
 // visit (the appointment's clinician, schedulers, admins; the rule of
 // Store.MayRunVisit) get it, and only while the appointment is on the
 // calendar and its links still work.
-func (a *API) patientLink(p Principal, ap Appointment, c Clinician, pt Patient) (string, error) {
+func (a *API) patientLink(ctx context.Context, p Principal, ap Appointment, c Clinician, pt Patient) (string, error) {
 	until := a.cfg.Links.Until(ap)
 	if !ap.Status.Occupies() || !until.After(a.cfg.Now()) || mayRunVisit(p.Actor, ap.ID, c.UserID) != nil {
 		return "", nil
 	}
-	return a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name, until)
+	link, err := a.issuer.GuestLink(ap, RolePatient, ap.PatientID, pt.Name, until)
+	if err != nil {
+		return "", err
+	}
+	return a.withLanguage(ctx, link, pt.Language)
+}
+
+// withLanguage adds the language its reader reads to an invitation link's
+// fragment (#t=…&lang=da), so that the page speaks it on any phone: lang,
+// else the clinic's.
+func (a *API) withLanguage(ctx context.Context, link, lang string) (string, error) {
+	if lang == "" {
+		st, err := a.store.Settings(ctx)
+		if err != nil {
+			return "", err
+		}
+		lang = st.Language
+	}
+	if !strings.Contains(link, "#") {
+		return link + "#lang=" + lang, nil
+	}
+	return link + "&lang=" + lang, nil
 }
 
 // view dresses an appointment for p: staff get names, and those who may run
@@ -57,7 +81,7 @@ func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentVie
 		return v, err
 	}
 	v.PatientName = pt.Name
-	v.PatientLink, err = a.patientLink(p, ap, c, pt)
+	v.PatientLink, err = a.patientLink(r.Context(), p, ap, c, pt)
 	return v, err
 }
 
@@ -246,9 +270,15 @@ func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	var req struct {
 		Role string `json:"role"`
 		Name string `json:"name"`
+		// Language the guest reads; default the clinic's.
+		Language string `json:"language"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Language != "" && !slices.Contains(Languages, req.Language) {
+		a.problem(w, r, http.StatusUnprocessableEntity, "language: want da or en, or leave it out for the clinic's")
 		return
 	}
 	if req.Role != RoleRelative && req.Role != RoleInterpreter {
@@ -279,6 +309,9 @@ func (a *API) guestLink(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		return
 	}
 	link, err := a.issuer.GuestLink(ap, req.Role, req.Role+"-"+newID(), req.Name, until)
+	if err == nil {
+		link, err = a.withLanguage(r.Context(), link, req.Language)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

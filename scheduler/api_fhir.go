@@ -150,7 +150,7 @@ func (a *API) parties(r *http.Request, p Principal, ap Appointment) (Clinician, 
 	if err != nil {
 		return c, pt, "", err
 	}
-	link, err := a.patientLink(p, ap, c, pt)
+	link, err := a.patientLink(r.Context(), p, ap, c, pt)
 	return c, pt, link, err
 }
 

@@ -232,15 +232,20 @@ func (a *API) listPatients(w http.ResponseWriter, r *http.Request, _ httprouter.
 
 func (a *API) createPatient(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	var req struct {
-		Name    string `json:"name"`
-		Contact string `json:"contact"`
-		CPR     string `json:"cpr"`
+		Name      string `json:"name"`
+		Contact   string `json:"contact"`
+		Email     string `json:"email"`
+		Phone     string `json:"phone"`
+		ContactBy string `json:"contactBy"`
+		Language  string `json:"language"`
+		CPR       string `json:"cpr"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		a.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	pt, err := a.store.CreatePatient(r.Context(), p.Actor, Patient{Name: req.Name, Contact: req.Contact, CPR: CPR(req.CPR)})
+	pt, err := a.store.CreatePatient(r.Context(), p.Actor, Patient{Name: req.Name, Contact: req.Contact, Email: req.Email,
+		Phone: req.Phone, ContactBy: req.ContactBy, Language: req.Language, CPR: CPR(req.CPR)})
 	if err != nil {
 		a.fail(w, r, err)
 		return

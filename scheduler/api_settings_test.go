@@ -229,3 +229,35 @@ func TestLOINCCheckDigit(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksCarryLanguage: an invitation link carries the language its
+// reader reads: the patient's own, else the clinic's; a guest's as asked.
+func TestLinksCarryLanguage(t *testing.T) {
+	f := newAPIFixture(t)
+	if err := f.s.SeedSettings(f.ctx, "da"); err != nil {
+		t.Fatal(err)
+	}
+	english := decodeAs[Patient](t, f.expect(201, "POST", "/api/v1/patients", schedulerToken,
+		`{"name":"John Smith","email":"john@example.org","phone":"+44 20 7946 0000","language":"en"}`))
+	if english.Phone != "+442079460000" || english.ContactBy != ContactBoth || english.Language != "en" {
+		t.Errorf("created %+v", english)
+	}
+	f.expect(422, "POST", "/api/v1/patients", schedulerToken, `{"name":"X","language":"fr"}`)
+	book := func(patientID, start string) appointmentView {
+		return decodeAs[appointmentView](t, f.expect(201, "POST", "/api/v1/appointments", schedulerToken, fmt.Sprintf(
+			`{"clinicianId":%q,"patientId":%q,"durationMinutes":30,"start":%q}`, f.clin.ID, patientID, start)))
+	}
+	if a := book(english.ID, "2026-06-03T10:00:00+02:00"); !strings.HasSuffix(a.PatientLink, "&lang=en") || !strings.Contains(a.PatientLink, "#t=") {
+		t.Errorf("the English patient's link %q", a.PatientLink)
+	}
+	danish := book(f.pat.ID, "2026-06-03T11:00:00+02:00")
+	if !strings.HasSuffix(danish.PatientLink, "&lang=da") {
+		t.Errorf("the link of a patient without a language of their own %q: want the clinic's", danish.PatientLink)
+	}
+	guest := decodeAs[struct{ Link string }](t, f.expect(201, "POST", "/api/v1/appointments/"+danish.ID+"/links", schedulerToken,
+		`{"role":"interpreter","name":"Ali","language":"en"}`))
+	if !strings.HasSuffix(guest.Link, "&lang=en") {
+		t.Errorf("the interpreter's link %q", guest.Link)
+	}
+	f.expect(422, "POST", "/api/v1/appointments/"+danish.ID+"/links", schedulerToken, `{"role":"relative","name":"Bo","language":"sv"}`)
+}

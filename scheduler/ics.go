@@ -45,8 +45,9 @@ const ProdID = "-//vclinic//vclinic//EN"
 // RFC 5546 wants an ORGANIZER in both methods, so the caller should pass
 // the clinic's address; with organizerEmail empty the invitation has neither
 // organizer nor attendee, and calendars import it as a plain event. The
-// patient is the ATTENDEE when Patient.Contact is an e-mail address
-// (mailto:) or a telephone number (tel:, RFC 3966); otherwise there is none.
+// patient is the ATTENDEE by their e-mail address (mailto:) or telephone
+// number (tel:, RFC 3966), or the free-text contact when it is one;
+// otherwise there is none.
 func InviteICS(a Appointment, c Clinician, p Patient, link string, method string, from InviteFrom) (string, error) {
 	organizerEmail := from.Email
 	if err := checkInvite(a, link, method, organizerEmail); err != nil {
@@ -88,7 +89,7 @@ func InviteICS(a Appointment, c Clinician, p Patient, link string, method string
 		orgParams = append(orgParams, ics.WithCN(cn))
 	}
 	ev.SetOrganizer("mailto:"+organizerEmail, orgParams...)
-	if addr := calAddress(p.Contact); addr != "" {
+	if addr := attendeeAddress(p); addr != "" {
 		params := []ics.PropertyParameter{
 			ics.CalendarUserTypeIndividual,
 			ics.ParticipationRoleReqParticipant,
@@ -174,6 +175,17 @@ func inviteDescription(c Clinician, link, method string, from InviteFrom) string
 		"asks. You wait in the waiting room until the clinician lets you in.\n\n" +
 		"The link is personal: do not share it. If you cannot come, contact " +
 		from.contact() + " to cancel or move the appointment."
+}
+
+// attendeeAddress is the patient's calendar user address: their e-mail
+// address, else their number, else what their free-text contact gives.
+func attendeeAddress(p Patient) string {
+	for _, c := range []string{p.Email, p.Phone, p.Contact} {
+		if addr := calAddress(c); addr != "" {
+			return addr
+		}
+	}
+	return ""
 }
 
 // calAddress returns the calendar user address of a contact: mailto: for an

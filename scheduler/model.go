@@ -23,7 +23,11 @@ type Clinician struct {
 type Patient struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
-	Contact   string    `json:"contact,omitempty"` // e-mail or phone, for the invitation
+	Contact   string    `json:"contact,omitempty"` // free text; email and phone are taken from it when it parses
+	Email     string    `json:"email,omitempty"`
+	Phone     string    `json:"phone,omitempty"` // E.164
+	ContactBy string    `json:"contactBy"`       // ContactEmail, ContactSMS, ContactBoth or ContactNone
+	Language  string    `json:"language"`        // da, en, or "" for the clinic's
 	CPR       CPR       `json:"cpr,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }

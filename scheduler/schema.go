@@ -276,5 +276,21 @@ CREATE TABLE clinic_settings (
 );
 `,
 		},
+		{
+			Version: 10,
+			Name:    "patients' e-mail, telephone number, way of contact and language",
+			Common: `
+-- How the clinic reaches a patient: e-mail (as written), telephone number
+-- (E.164), which of them invitations and reminders use (email, sms, both,
+-- none), and the language the patient reads (da, en, or '' for the
+-- clinic's). contact keeps the free text it was taken from.
+ALTER TABLE patients ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE patients ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE patients ADD COLUMN contact_by TEXT NOT NULL DEFAULT 'none'
+	CHECK (contact_by IN ('email', 'sms', 'both', 'none'));
+ALTER TABLE patients ADD COLUMN language TEXT NOT NULL DEFAULT '';
+`,
+			Data: splitContacts,
+		},
 	}
 }

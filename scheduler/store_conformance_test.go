@@ -28,6 +28,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"CPR", testCPR},
 		{"AppointmentTypes", testAppointmentTypes},
 		{"TypeChanges", testTypeChanges},
+		{"PatientContact", testPatientContact},
 		{"Settings", testSettings},
 		{"OneHorizon", testOneHorizon},
 		{"Availability", testAvailability},
@@ -421,6 +422,53 @@ func testTypeChanges(t *testing.T, f *storeFixture) {
 		"create " + unused.ID[:4], "delete " + unused.ID[:4]}
 	if !slices.Equal(actions, want) {
 		t.Errorf("audited %v, want %v", actions, want)
+	}
+}
+
+// testPatientContact: a patient's e-mail address, number and language, taken
+// from the free-text contact where it parses, and refused when wrong.
+func testPatientContact(t *testing.T, f *storeFixture) {
+	s, ctx := f.s, f.ctx
+	if f.pat.Email != "ida@example.dk" || f.pat.Phone != "" || f.pat.ContactBy != ContactEmail || f.pat.Language != "" {
+		t.Errorf("the fixture's patient: %+v", f.pat)
+	}
+	for _, tc := range []struct {
+		in                         Patient
+		email, phone, by, language string
+	}{
+		{Patient{Contact: "20 00 00 00"}, "", "+4520000000", ContactSMS, ""},
+		{Patient{Contact: "0046 70-123 45 67"}, "", "+46701234567", ContactSMS, ""},
+		{Patient{Contact: "ring til datteren"}, "", "", ContactNone, ""},
+		{Patient{Email: "a@b.dk", Phone: "+45 20 00 00 01", Language: "en"}, "a@b.dk", "+4520000001", ContactBoth, "en"},
+		{Patient{Email: "a@b.dk", Phone: "20000001", ContactBy: ContactSMS}, "a@b.dk", "+4520000001", ContactSMS, ""},
+		{Patient{Email: "a@b.dk", ContactBy: ContactNone, Language: "da"}, "a@b.dk", "", ContactNone, "da"},
+		// The free text gives only what is not given.
+		{Patient{Contact: "x@y.dk", Email: "a@b.dk"}, "a@b.dk", "", ContactEmail, ""},
+	} {
+		tc.in.Name = "Contact test"
+		got := stMust(s.CreatePatient(ctx, f.staff, tc.in))(t)
+		if got.Email != tc.email || got.Phone != tc.phone || got.ContactBy != tc.by || got.Language != tc.language {
+			t.Errorf("%+v stored as %+v", tc.in, got)
+		}
+		if back := stMust(s.GetPatient(ctx, f.staff, got.ID))(t); back != got {
+			t.Errorf("read back %+v, want %+v", back, got)
+		}
+	}
+	for _, tc := range []struct {
+		in     Patient
+		reason string
+	}{
+		{Patient{Email: "not an address"}, `email: "not an address" is not an e-mail address`},
+		{Patient{Phone: "12 34"}, "phone: want a telephone number"},
+		{Patient{Phone: "+45 20 00 00 00 ext 2"}, "phone: want a telephone number"},
+		{Patient{Email: "a@b.dk", ContactBy: ContactSMS}, "contactBy sms: the patient has no telephone number"},
+		{Patient{Phone: "20000000", ContactBy: ContactBoth}, "contactBy both: the patient has no e-mail address"},
+		{Patient{ContactBy: "pigeon"}, "contactBy: want email, sms, both or none"},
+		{Patient{Language: "de"}, "language: want da, en"},
+	} {
+		tc.in.Name = "Refused"
+		_, err := s.CreatePatient(ctx, f.staff, tc.in)
+		stErr(t, err, ErrUnprocessable, tc.reason)
 	}
 }
 

@@ -169,7 +169,10 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	if p.Name == "" {
 		return Patient{}, because(ErrUnprocessable, "name is required")
 	}
-	if err := checkTexts(field{"name", p.Name, maxName}, field{"contact", p.Contact, maxName}); err != nil {
+	if err := checkTexts(field{"name", p.Name, maxName}, field{"contact", p.Contact, maxName}, field{"email", p.Email, maxName}); err != nil {
+		return Patient{}, err
+	}
+	if err := checkContact(&p); err != nil {
 		return Patient{}, err
 	}
 	if err := p.CPR.Validate(); err != nil {
@@ -183,8 +186,9 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 		cpr, index = s.cfg.CPRKey.seal(p.CPR), s.cfg.CPRKey.indexOf(p.CPR)
 	}
 	err := s.db.InTx(ctx, "create patient", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO patients (id, name, contact, cpr, cpr_index, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.Name, p.Contact, cpr, index, s.ts(p.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO patients (id, name, contact, cpr, cpr_index, created_at, email, phone, contact_by, language)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			p.ID, p.Name, p.Contact, cpr, index, s.ts(p.CreatedAt), p.Email, p.Phone, p.ContactBy, p.Language)
 		if records.Unique(err) {
 			// The driver's message would name the column; PostgreSQL's detail
 			// would hold the number. Neither goes further.
@@ -201,12 +205,12 @@ func (s *Store) CreatePatient(ctx context.Context, actor Actor, p Patient) (Pati
 	return p, nil
 }
 
-const patientColumns = `id, name, contact, cpr, created_at`
+const patientColumns = `id, name, contact, cpr, created_at, email, phone, contact_by, language`
 
 func (s *Store) scanPatient(r interface{ Scan(...any) error }) (Patient, error) {
 	var p Patient
 	var cpr sql.NullString
-	if err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, records.Time(&p.CreatedAt)); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Contact, &cpr, records.Time(&p.CreatedAt), &p.Email, &p.Phone, &p.ContactBy, &p.Language); err != nil {
 		return p, err
 	}
 	if cpr.Valid {

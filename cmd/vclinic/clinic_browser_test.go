@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,17 +71,52 @@ func TestPatientPageReadsClinicSettings(t *testing.T) {
 	if got.Lang != "en" || got.PhoneText != "+45 70 11 22 33" || got.Heading != "Your video visit" {
 		t.Errorf("after the change: %+v", got)
 	}
-	// ?lang= still decides for whoever holds the phone.
-	reopen(t, pat, withQuery(rc.patient, "lang=da"))
-	if got = waitContact(t, pat, "+4570112233"); got.Lang != "da" {
-		t.Errorf("with ?lang=da: %+v", got)
+	// A Danish patient of an English clinic, on an English browser, reads
+	// Danish: their link says so; ?lang= still decides for whoever holds
+	// the phone.
+	sched := fragmentToken(t, rc.scheduler)
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
+	var clinID string
+	for _, c := range clinicians {
+		if c.Name == "Dr. Peter Berg" {
+			clinID = c.ID
+		}
+	}
+	rc.workAllDay(t, sched, clinID)
+	var ole struct{ ID string }
+	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Ole Sørensen","phone":"20 00 00 09","language":"da"}`, &ole); status != http.StatusCreated {
+		t.Fatalf("patient: %d", status)
+	}
+	var appt struct{ PatientLink string }
+	booking := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, ole.ID,
+		time.Now().Add(2*time.Minute).Truncate(time.Minute).UTC().Format(time.RFC3339))
+	if status := rc.api(t, "POST", "/api/v1/appointments", sched, booking, &appt); status != http.StatusCreated {
+		t.Fatalf("booking: %d", status)
+	}
+	if !strings.HasSuffix(appt.PatientLink, "&lang=da") {
+		t.Errorf("the Danish patient's link %q", appt.PatientLink)
+	}
+	ctx := chromiumPage(t, appt.PatientLink)
+	if got = waitContact(t, ctx, "+4570112233"); got.Lang != "da" {
+		t.Errorf("the Danish patient's page: %+v", got)
+	}
+	// A reload keeps the link's language (the token left the address bar).
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if got = waitContact(t, ctx, "+4570112233"); got.Lang != "da" {
+		t.Errorf("the Danish patient's page, reloaded: %+v", got)
+	}
+	reopen(t, ctx, withQuery(appt.PatientLink, "lang=en"))
+	if got = waitContact(t, ctx, "+4570112233"); got.Lang != "en" {
+		t.Errorf("with ?lang=en: %+v", got)
 	}
 
 	// The visit is cancelled: the link says so and offers the number.
-	sched := fragmentToken(t, rc.scheduler)
 	page, _, _ := strings.Cut(rc.patient, "#")
-	appt := strings.TrimPrefix(page, rc.base+"/visit/")
-	if status := rc.api(t, "POST", "/api/v1/appointments/"+appt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
+	demo := strings.TrimPrefix(page, rc.base+"/visit/")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+demo+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
 		t.Fatalf("cancel: %d", status)
 	}
 	reopen(t, pat, rc.patient)

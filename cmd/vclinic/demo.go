@@ -56,9 +56,9 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 		karen = patients[0]
 	} else {
 		for _, p := range []scheduler.Patient{
-			{Name: "Karen Jensen", Contact: "karen.jensen@example.org"},
-			{Name: "Jens Nielsen", Contact: "+45 20 00 00 00"},
-			{Name: "Birgitte Hansen", Contact: "birgitte@example.org"},
+			{Name: "Karen Jensen", Email: "karen.jensen@example.org", Phone: "+45 20 00 00 01", ContactBy: scheduler.ContactSMS},
+			{Name: "Jens Nielsen", Phone: "+45 20 00 00 00"},
+			{Name: "Birgitte Hansen", Email: "birgitte@example.org", Language: "en"},
 		} {
 			created, err := s.CreatePatient(ctx, actor, p)
 			if err != nil {
@@ -117,6 +117,17 @@ func (c *clinic) seedDemo(ctx context.Context, stdout io.Writer, base string) er
 	if err != nil {
 		return err
 	}
+	// The link carries the language the patient reads, as every
+	// invitation link does.
+	lang := karen.Language
+	if lang == "" {
+		st, err := s.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		lang = st.Language
+	}
+	patientLink += "&lang=" + lang
 	c.log.Info("demo staff can also sign in at /login", "users", "scheduler, clinician, admin", "password", password)
 	fmt.Fprintf(stdout, "scheduler: %s/calendar#t=%s\n", base, schedTok)
 	fmt.Fprintf(stdout, "clinician: %s/console#t=%s\n", base, clinTok)

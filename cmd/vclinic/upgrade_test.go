@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	}
 	// The migrations have run, each owner's ledger has them, and the former
 	// audit tables are gone.
-	for owner, n := range map[string]int{"scheduler": 9, "homekit": 4, "audit": 1} {
+	for owner, n := range map[string]int{"scheduler": 10, "homekit": 4, "audit": 1} {
 		var got int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+owner+`_schema_migrations`).Scan(&got); err != nil || got != n {
 			t.Errorf("%s ledger: %d steps (%v), want %d", owner, got, err, n)
@@ -193,10 +194,24 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 		t.Fatalf("admin sign-in after the upgrade: %+v, %v", admin, err)
 	}
 	actor := admin.Actor()
+	split := 0
 	for name, id := range want.Patients {
 		p, err := store.GetPatient(ctx, actor, id)
 		if err != nil || p.Name != name {
 			t.Errorf("patient %s: %+v, %v", id, p, err)
+		}
+		// The free-text contact gave the e-mail address or number.
+		switch {
+		case strings.Contains(p.Contact, "@"):
+			if p.Email != p.Contact || p.ContactBy != scheduler.ContactEmail {
+				t.Errorf("patient %s: contact %q became %+v", name, p.Contact, p)
+			}
+			split++
+		case scheduler.NormalizePhone(p.Contact) != "":
+			if p.Phone != scheduler.NormalizePhone(p.Contact) || p.ContactBy != scheduler.ContactSMS {
+				t.Errorf("patient %s: contact %q became %+v", name, p.Contact, p)
+			}
+			split++
 		}
 		if name == "Karen Jensen" && p.CPR != "0101801234" {
 			t.Errorf("CPR of %s lost", name)
@@ -211,6 +226,9 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	av, err := store.GetAvailability(ctx, want.Clinicians["anna"])
 	if err != nil || len(av.Rules) != 5 || len(av.Exceptions) != 1 {
 		t.Errorf("availability: %+v, %v", av, err)
+	}
+	if split == 0 {
+		t.Error("no patient of the release had a contact to split: the check above checked nothing")
 	}
 	// A type of the release keeps its name, as its English name, and its
 	// horizon; it expects nothing and is not retired.

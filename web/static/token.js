@@ -72,14 +72,19 @@ export function roomFromPath(pathname) {
 export function takeToken(room, env) {
   const { location, history, storage } = env;
   const key = storagePrefix + room;
-  const fromHash = new URLSearchParams(location.hash.replace(/^#/, '')).get('t') || '';
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const fromHash = params.get('t') || '';
   if (fromHash) {
     try {
       storage?.setItem(key, fromHash);
     } catch {
       // storage full or forbidden: the token lives only for this page load
     }
-    history.replaceState(history.state, '', location.pathname + location.search);
+    // The rest of the fragment stays (the link's lang=, which a reload
+    // must still read).
+    params.delete('t');
+    const rest = params.toString();
+    history.replaceState(history.state, '', location.pathname + location.search + (rest ? '#' + rest : ''));
     return fromHash;
   }
   try {

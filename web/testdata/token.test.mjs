@@ -60,6 +60,12 @@ test('takeToken moves the fragment token to storage and out of the address bar',
   assert.equal(takeToken('other', /** @type {any} */ (again.env)), '');
 });
 
+test('takeToken keeps the rest of the fragment: the language the link carries', () => {
+  const { env, replaced } = fakeEnv('https://clinic.example/visit/r1#t=aaa.bbb.ccc&lang=da');
+  assert.equal(takeToken('r1', /** @type {any} */ (env)), 'aaa.bbb.ccc');
+  assert.deepEqual(replaced, ['/visit/r1#lang=da']);
+});
+
 test('takeToken survives storage that throws', () => {
   const { env } = fakeEnv('https://clinic.example/visit/r1#t=x.y.z');
   env.storage = /** @type {any} */ ({
