@@ -183,7 +183,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/appointments/:id/links", a.staff(a.guestLink))
 	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
 	r.GET("/api/v1/appointments/:id/quality", a.roles(a.visitQuality, RoleClinician, RoleAdmin))
-	r.GET("/api/v1/visit", a.anyone(a.visit))
+	r.GET("/api/v1/visit", a.visit)
 	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))

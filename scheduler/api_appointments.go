@@ -484,13 +484,34 @@ func (a *API) slots(w http.ResponseWriter, r *http.Request, ps httprouter.Params
 	writeJSON(w, http.StatusOK, map[string]any{"slots": nonNil(slots)})
 }
 
-// visit answers the bearer of an invitation link: does it work now?
-func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
-	if p.Appt == "" {
-		a.problem(w, r, http.StatusNotFound, "this link does not belong to an appointment")
+// visit answers the bearer of an invitation link: does it work now, and if
+// not, what happened (LinkPolicy.Outcome)? A link that is no working link
+// of an appointment answers its error with state "invalid" (RFC 9457
+// extension member), so that the page can say so in plain words.
+func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	p, err := a.auth.Authenticate(r)
+	switch {
+	case records.Unavailable(err):
+		w.Header().Set("Retry-After", "2")
+		a.problem(w, r, http.StatusServiceUnavailable, "the clinic's records cannot be reached just now; try again in a moment")
+		return
+	case errors.Is(err, ErrLinkEnded):
+		a.problemWith(w, r, http.StatusUnauthorized, "this link's time is over", map[string]any{"state": VisitExpired})
+		return
+	case err != nil:
+		a.problemWith(w, r, http.StatusUnauthorized, "this link does not work: it is not a link of ours, or it was cut off",
+			map[string]any{"state": VisitInvalid})
+		return
+	case p.Appt == "":
+		a.problemWith(w, r, http.StatusNotFound, "this link does not belong to an appointment", map[string]any{"state": VisitInvalid})
 		return
 	}
+	p.Address = clientAddress(r)
 	ap, err := a.store.GetAppointment(r.Context(), p.Actor, p.Appt)
+	if errors.Is(err, ErrNotFound) {
+		a.problemWith(w, r, http.StatusNotFound, "this link's appointment is not in the records", map[string]any{"state": VisitInvalid})
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -500,7 +521,9 @@ func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params,
 		a.fail(w, r, err)
 		return
 	}
-	win := a.cfg.Links.Window(ap, a.cfg.Now())
+	now := a.cfg.Now()
+	win := a.cfg.Links.Window(ap, now)
+	win.State = a.cfg.Links.Outcome(ap, now)
 	writeJSON(w, http.StatusOK, struct {
 		LinkWindow
 		Clinician string `json:"clinician"`

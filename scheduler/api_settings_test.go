@@ -261,3 +261,50 @@ func TestLinksCarryLanguage(t *testing.T) {
 	}
 	f.expect(422, "POST", "/api/v1/appointments/"+danish.ID+"/links", schedulerToken, `{"role":"relative","name":"Bo","language":"sv"}`)
 }
+
+// TestVisitSaysWhatHappened: GET /api/v1/visit tells the bearer of a link
+// what happened to their visit, one state for each case.
+func TestVisitSaysWhatHappened(t *testing.T) {
+	f := newAPIFixture(t)
+	state := func(token string, wantStatus int) string {
+		t.Helper()
+		b := f.expect(wantStatus, "GET", "/api/v1/visit", token, "")
+		return decodeAs[map[string]any](t, b)["state"].(string)
+	}
+	link := func(a Appointment) string { return RolePatient + ":" + a.PatientID + ":" + a.ID }
+	if got := state(link(f.apptA), 200); got != VisitEarly {
+		t.Errorf("a day ahead: %s", got)
+	}
+	moved := stMust(f.s.Reschedule(f.ctx, f.staff, f.apptB.ID, stTime(t, "2026-06-02T14:00:00+02:00"), 0, f.now))(t)
+	b := f.expect(200, "GET", "/api/v1/visit", link(moved), "")
+	v := decodeAs[map[string]any](t, b)
+	if v["state"] != VisitMoved || v["start"] != "2026-06-02T12:00:00Z" {
+		t.Errorf("rescheduled: %v", v)
+	}
+	f.now = stTime(t, "2026-06-02T09:50:00+02:00")
+	if got := state(link(f.apptA), 200); got != VisitOpen {
+		t.Errorf("10 minutes before: %s", got)
+	}
+	stMust(f.s.SetStatus(f.ctx, f.staff, f.theirs.ID, StatusCancelled, "ill"))(t)
+	if got := state(link(f.theirs), 200); got != VisitCancelled {
+		t.Errorf("cancelled: %s", got)
+	}
+	f.now = stTime(t, "2026-06-02T11:00:00+02:00") // apptA ended 10:30; its window closed 11:00
+	if got := state(link(f.apptA), 200); got != VisitExpired {
+		t.Errorf("after the window: %s", got)
+	}
+	stMust(f.s.SetStatus(f.ctx, f.staff, f.apptA.ID, StatusNoShow, "did not come"))(t)
+	if got := state(link(f.apptA), 200); got != VisitEnded {
+		t.Errorf("no-show: %s", got)
+	}
+	// Not a working link of an appointment: invalid, with the error.
+	if got := state("", 401); got != VisitInvalid {
+		t.Errorf("no link: %s", got)
+	}
+	if got := state(schedulerToken, 404); got != VisitInvalid {
+		t.Errorf("a staff token: %s", got)
+	}
+	if got := state(RolePatient+":"+f.pat.ID+":nothing", 404); got != VisitInvalid {
+		t.Errorf("an appointment not in the records: %s", got)
+	}
+}

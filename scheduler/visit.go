@@ -1,6 +1,9 @@
 package scheduler
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // LinkPolicy says when an appointment's invitation links work. The server
 // decides at every use, from the appointment as it is now: a rescheduled
@@ -62,6 +65,40 @@ const (
 	LinkOpen    = "open"
 	LinkExpired = "expired"
 )
+
+// What happened to a visit, as its invitation link's bearer is told
+// (GET /api/v1/visit): VisitEarly and VisitOpen as the link window's, or
+// the reason the link does not open the visit now.
+const (
+	VisitEarly     = LinkEarly
+	VisitMoved     = "moved" // early, and rescheduled since it was booked: the same link, a new time
+	VisitOpen      = LinkOpen
+	VisitEnded     = "ended"     // fulfilled, or the patient did not come
+	VisitCancelled = "cancelled" // cancelled, or entered in error
+	VisitExpired   = LinkExpired // the link's time is over (after the window closed)
+	VisitInvalid   = "invalid"   // not a working link of ours: cut off, tampered with, or of something else
+)
+
+// ErrLinkEnded: a genuine invitation link whose time is over
+// (LinkPolicy.Until has passed). Authenticators wrap it, so that the visit
+// page can say the link's time is over rather than that it is no link.
+var ErrLinkEnded = errors.New("the invitation link has ended")
+
+// Outcome says what happened to a, as of now: one of the Visit states but
+// VisitInvalid, which belongs to the link, not the appointment.
+func (p LinkPolicy) Outcome(a Appointment, now time.Time) string {
+	switch a.Status {
+	case StatusFulfilled, StatusNoShow:
+		return VisitEnded
+	case StatusCancelled, StatusEnteredInError:
+		return VisitCancelled
+	}
+	w := p.Window(a, now)
+	if w.State == LinkEarly && a.Sequence > 0 {
+		return VisitMoved
+	}
+	return w.State
+}
 
 // LinkWindow is when an appointment's links work, and whether they do at a
 // given moment.

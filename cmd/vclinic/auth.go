@@ -102,7 +102,7 @@ func (a clinicAuth) checkLink(ctx context.Context, c *signaling.Claims) error {
 		return fmt.Errorf("%w: the link is not this appointment's patient's", signaling.ErrInvalidToken)
 	}
 	if until := a.links.Until(ap); !a.now().Before(until) {
-		return fmt.Errorf("%w: the link ended at %s", signaling.ErrInvalidToken, until.Format(time.RFC3339))
+		return fmt.Errorf("%w: %w at %s", signaling.ErrInvalidToken, scheduler.ErrLinkEnded, until.Format(time.RFC3339))
 	}
 	return nil
 }

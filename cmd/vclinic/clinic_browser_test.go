@@ -66,7 +66,13 @@ func TestPatientPageReadsClinicSettings(t *testing.T) {
 	if status := rc.api(t, "PUT", "/api/v1/settings", admin, body, nil); status != http.StatusOK {
 		t.Fatalf("PUT settings: %d", status)
 	}
-	reopen(t, pat, rc.patient)
+	// The demo's link carries the language the clinic spoke when it was
+	// made; one without a language of its own follows the clinic's.
+	bare, ok := strings.CutSuffix(rc.patient, "&lang=da")
+	if !ok {
+		t.Errorf("the demo's link %q carries no language", rc.patient)
+	}
+	reopen(t, pat, bare)
 	got = waitContact(t, pat, "+4570112233")
 	if got.Lang != "en" || got.PhoneText != "+45 70 11 22 33" || got.Heading != "Your video visit" {
 		t.Errorf("after the change: %+v", got)
@@ -140,5 +146,111 @@ func reopen(t *testing.T, ctx context.Context, link string) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 			t.Fatalf("open %s: %v", u, err)
 		}
+	}
+}
+
+// visitScreen is what the patient's page shows before, or instead of, the
+// call.
+type visitScreen struct {
+	Visit    string `json:"visit"` // data-visit-state
+	Call     string `json:"call"`  // data-call-state
+	Status   string `json:"status"`
+	Title    string `json:"title"` // the notice's, "" when none shows
+	CallLink string `json:"callLink"`
+}
+
+const visitScreenJS = `(() => {
+  const notice = document.querySelector('#notice:not([hidden])');
+  const call = document.querySelector('#notice:not([hidden]) a[data-action="call-clinic"]');
+  return {visit: document.body.dataset.visitState || '', call: document.body.dataset.callState || '',
+    status: document.getElementById('status').textContent,
+    title: notice ? document.getElementById('notice-title').textContent : '',
+    callLink: call ? call.getAttribute('href') : ''};
+})()`
+
+// TestVisitPageSaysWhatHappened: the patient's page has a screen for each
+// thing that can have happened to a visit, in plain words, with the clinic's
+// number wherever it asks the patient to call.
+func TestVisitPageSaysWhatHappened(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	sched := fragmentToken(t, rc.scheduler)
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
+	var clinID string
+	for _, c := range clinicians {
+		if c.Name == "Dr. Peter Berg" {
+			clinID = c.ID
+		}
+	}
+	rc.workAllDay(t, sched, clinID)
+	var pat struct{ ID string }
+	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Inge Lund","phone":"20 00 00 08"}`, &pat); status != http.StatusCreated {
+		t.Fatalf("patient: %d", status)
+	}
+	type appt struct{ ID, PatientLink string }
+	book := func(in time.Duration) appt {
+		t.Helper()
+		var a appt
+		body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, pat.ID,
+			time.Now().Add(in).Truncate(time.Minute).UTC().Format(time.RFC3339))
+		if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &a); status != http.StatusCreated {
+			t.Fatalf("booking: %d", status)
+		}
+		return a
+	}
+	ctx := chromiumPage(t, "about:blank")
+	screen := func(link, visit string) visitScreen {
+		t.Helper()
+		reopen(t, ctx, link)
+		deadline := time.Now().Add(15 * time.Second)
+		var got visitScreen
+		for time.Now().Before(deadline) {
+			got = evalPage[visitScreen](t, ctx, "the visit screen", visitScreenJS)
+			if got.Visit == visit && got.Status != "" {
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("the page shows %+v, want visit state %s", got, visit)
+		return got
+	}
+	const tel = "tel:+4512345678" // the demo clinic's number
+
+	early := book(3 * time.Hour)
+	if got := screen(early.PatientLink, "early"); got.Call != "early" || got.Title != "" {
+		t.Errorf("early: %+v", got)
+	}
+	later := time.Now().Add(4 * time.Hour).Truncate(time.Minute).UTC().Format(time.RFC3339)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+early.ID+"/reschedule", sched, `{"start":"`+later+`"}`, nil); status != http.StatusOK {
+		t.Fatalf("reschedule: %d", status)
+	}
+	if got := screen(early.PatientLink, "moved"); got.Call != "early" || !strings.Contains(got.Status, "flyttet") {
+		t.Errorf("moved: %+v", got)
+	}
+
+	now := book(2 * time.Minute)
+	if got := screen(now.PatientLink, "open"); got.Title != "" {
+		t.Errorf("open: %+v", got)
+	}
+	waitState(t, ctx, "patient", "waiting")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+now.ID+"/status", sched, `{"status":"fulfilled"}`, nil); status != http.StatusOK {
+		t.Fatalf("fulfilled: %d", status)
+	}
+	if got := screen(now.PatientLink, "ended"); got.Call != "expired" || got.Title != "Din videokonsultation er slut" || got.CallLink != tel {
+		t.Errorf("ended: %+v", got)
+	}
+
+	cancelled := book(5 * time.Hour)
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+cancelled.ID+"/cancel", sched, `{"reason":"ill"}`, nil); status != http.StatusOK {
+		t.Fatalf("cancel: %d", status)
+	}
+	if got := screen(cancelled.PatientLink, "cancelled"); got.Title != "Videokonsultationen er aflyst" || got.CallLink != tel {
+		t.Errorf("cancelled: %+v", got)
+	}
+
+	page, _, _ := strings.Cut(cancelled.PatientLink, "#")
+	if got := screen(page+"#t=not.a.token&lang=da", "invalid"); got.Title != "Linket virker ikke" || got.CallLink != tel {
+		t.Errorf("invalid: %+v", got)
 	}
 }

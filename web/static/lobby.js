@@ -1,7 +1,9 @@
 // Before an appointment's call: whether its invitation link works now. The
 // visit page asks GET /api/v1/visit with the link's token before it connects:
-// early (come back later; the page checks again by itself), open (join; the
-// server may still put the patient in the waiting room) or expired.
+// early or moved (come back later; the page checks again by itself), open
+// (join; the server may still put the patient in the waiting room), or what
+// happened: ended, cancelled, expired (the link's time is over) or invalid
+// (no working link of ours).
 
 import { APIError } from './api.js';
 import { parseTime } from './time.js';
@@ -12,10 +14,15 @@ export const RecheckMs = 30000;
 /** Shortest wait before asking again. */
 const minRecheckMs = 1000;
 
+/** @typedef {'early'|'moved'|'open'|'ended'|'cancelled'|'expired'|'invalid'} VisitState */
+
+/** The states the server may answer; anything else is taken as expired. */
+export const visitStates = ['early', 'moved', 'open', 'ended', 'cancelled', 'expired', 'invalid'];
+
 /**
  * The API's answer (scheduler/openapi.json, Visit).
  * @typedef {object} Visit
- * @property {'early'|'open'|'expired'} state
+ * @property {VisitState} state
  * @property {string} [opens] RFC 3339
  * @property {string} [closes]
  * @property {string} [start]
@@ -26,7 +33,7 @@ const minRecheckMs = 1000;
 /**
  * What the page does with a Visit.
  * @typedef {object} Plan
- * @property {'early'|'open'|'expired'} state
+ * @property {VisitState} state
  * @property {number} recheckMs early: when to ask again
  * @property {Date|null} start
  * @property {Date|null} opens
@@ -45,9 +52,9 @@ export function visitPlan(visit, nowMs) {
   const start = parseTime(visit?.start);
   const opens = parseTime(visit?.opens);
   const clinician = typeof visit?.clinician === 'string' ? visit.clinician.trim() : '';
-  const state = visit?.state === 'early' || visit?.state === 'open' ? visit.state : 'expired';
+  const state = /** @type {VisitState} */ (visitStates.includes(visit?.state || '') ? visit?.state : 'expired');
   let recheckMs = 0;
-  if (state === 'early') {
+  if (state === 'early' || state === 'moved') {
     recheckMs = RecheckMs;
     if (opens) recheckMs = Math.max(minRecheckMs, Math.min(RecheckMs, opens.getTime() - nowMs + 500));
   }
@@ -62,6 +69,17 @@ export function visitPlan(visit, nowMs) {
  */
 export function linkRefused(err) {
   return err instanceof APIError && (err.status === 401 || err.status === 403 || err.status === 404 || err.status === 410);
+}
+
+/**
+ * What a refused check says happened: the state its problem names
+ * (expired: a link of ours whose time is over), else invalid.
+ * @param {unknown} err
+ * @returns {VisitState}
+ */
+export function refusedState(err) {
+  const s = err instanceof APIError ? /** @type {any} */ (err.problem)?.state : '';
+  return s === 'expired' ? 'expired' : 'invalid';
 }
 
 /**

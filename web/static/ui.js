@@ -15,7 +15,7 @@
 import { API } from './api.js';
 import { Call } from './call.js';
 import { twoStep } from './confirm.js';
-import { linkRefused, pause, visitPlan } from './lobby.js';
+import { linkRefused, pause, refusedState, visitPlan } from './lobby.js';
 import { StateWaiting } from './protocol.js';
 import { renderRoster } from './roster.js';
 import { requireUser, storedSessionToken } from './session.js';
@@ -84,7 +84,8 @@ import { HomeDevices } from './devices.js';
  * The notices that tell the reader to call the clinic: they offer its
  * number as a button.
  */
-const callClinicAfter = new Set(['refused', 'expired', 'visit-expired', 'busy', 'room-full', 'error']);
+const callClinicAfter = new Set(['refused', 'expired', 'visit-expired', 'visit-cancelled', 'visit-ended', 'visit-invalid',
+  'busy', 'room-full', 'error']);
 
 /**
  * Picks the strings for the browser's language: Danish when it starts with
@@ -347,7 +348,7 @@ export function startPage(all, opts = {}) {
     const explained = state === 'error' || state === 'expired' || state === 'ended';
     const ex = explained ? t.explain[why] || t.explain[state] : null;
     const status = $('status');
-    if (status) status.textContent = ex ? ex.title : statusText(state);
+    if (status) status.textContent = ex ? ex.title : statusText(state === 'early' && why === 'moved' ? 'moved' : state);
     showNotice(ex, why || state);
     if (explained) card?.hide();
     if (devicesEl) devicesEl.hidden = !homeDevices || !['waiting', 'connecting', 'in-call', 'reconnecting'].includes(state);
@@ -406,10 +407,15 @@ export function startPage(all, opts = {}) {
 
   let attempt = 0;
 
-  /** Joins; an appointment's link only once its window is open. */
+  /**
+   * Joins; an appointment's link only once its window is open. A guest page
+   * whose link holds no token it can read asks the server too, which says
+   * what is wrong with it.
+   */
   async function begin() {
     const gen = ++attempt;
-    if (claims?.appt && token && !(await visitOpen(gen))) return;
+    const check = (claims?.appt && token) || (!opts.staff && !claims);
+    if (check && !(await visitOpen(gen))) return;
     if (gen === attempt) call.start(mode);
   }
 
@@ -430,7 +436,9 @@ export function startPage(all, opts = {}) {
       } catch (err) {
         if (gen !== attempt) return false;
         if (linkRefused(err)) {
-          showState('expired', 'visit-expired');
+          const what = refusedState(err);
+          document.body.dataset.visitState = what;
+          showState('expired', 'visit-' + what);
           return false;
         }
         // The network or the server: say so calmly and ask again.
@@ -449,12 +457,15 @@ export function startPage(all, opts = {}) {
           : fill(when.other, { time, day: formatDay(plan.start, locale) });
       }
       if (plan.opens) vars.opens = formatTime(plan.opens, locale);
+      // What the server said, for tests and support: early, moved, open,
+      // ended, cancelled, expired or invalid.
+      document.body.dataset.visitState = plan.state;
       if (plan.state === 'open') return true;
-      if (plan.state === 'expired') {
-        showState('expired', 'visit-expired');
+      if (plan.state !== 'early' && plan.state !== 'moved') {
+        showState('expired', 'visit-' + plan.state);
         return false;
       }
-      showState('early', '');
+      showState('early', plan.state === 'moved' ? 'moved' : '');
       await pause(plan.recheckMs);
     }
     return false;

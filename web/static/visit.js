@@ -31,6 +31,8 @@ const strings = {
       unreachable: 'We cannot reach the clinic right now. Check that Wi-Fi or mobile data is on. Trying again…',
       early: 'Your video visit with {clinician} starts {start}. You can come in from {opens}. Keep this page open, or come back then.',
       earlyAnon: 'Your video visit starts {start}. You can come in from {opens}. Keep this page open, or come back then.',
+      moved: 'Your video visit with {clinician} was moved. It now starts {start}; you can come in from {opens}. This link still works.',
+      movedAnon: 'Your video visit was moved. It now starts {start}; you can come in from {opens}. This link still works.',
       waiting: 'You are in the waiting room. {clinician} will let you in shortly. Keep this page open.',
       waitingAnon: 'You are in the waiting room. The clinic will let you in shortly. Keep this page open.',
       connecting: 'Connecting to your video visit…',
@@ -93,8 +95,23 @@ const strings = {
         actions: [],
       },
       'visit-expired': {
-        title: 'This visit has ended or the link is no longer valid',
-        text: 'Call the clinic if you need help.',
+        title: 'The time of this link is over',
+        text: 'The video visit this link was for is over. If you still need to see the clinic, call to get a new time.',
+        actions: [],
+      },
+      'visit-ended': {
+        title: 'Your video visit has ended',
+        text: 'Thank you for coming. If you have questions after the visit, call the clinic.',
+        actions: [],
+      },
+      'visit-cancelled': {
+        title: 'This video visit was cancelled',
+        text: 'The clinic cancelled this visit, so the link no longer opens it. Call the clinic if you need a new time.',
+        actions: [],
+      },
+      'visit-invalid': {
+        title: 'This link does not work',
+        text: 'The link is not complete, or it is no longer in use. Open the whole link from your invitation, or call the clinic for a new one.',
         actions: [],
       },
       lost: {
@@ -200,6 +217,8 @@ const strings = {
       unreachable: 'Vi kan ikke få forbindelse til klinikken lige nu. Tjek, at wi-fi eller mobildata er slået til. Prøver igen…',
       early: 'Din videokonsultation med {clinician} starter {start}. Du kan komme ind fra kl. {opens}. Hold siden åben, eller kom tilbage til den tid.',
       earlyAnon: 'Din videokonsultation starter {start}. Du kan komme ind fra kl. {opens}. Hold siden åben, eller kom tilbage til den tid.',
+      moved: 'Din videokonsultation med {clinician} er flyttet. Den starter nu {start}; du kan komme ind fra kl. {opens}. Linket virker stadig.',
+      movedAnon: 'Din videokonsultation er flyttet. Den starter nu {start}; du kan komme ind fra kl. {opens}. Linket virker stadig.',
       waiting: 'Du er i venteværelset. {clinician} lukker dig ind om lidt. Hold denne side åben.',
       waitingAnon: 'Du er i venteværelset. Klinikken lukker dig ind om lidt. Hold denne side åben.',
       connecting: 'Forbinder til din videokonsultation…',
@@ -262,8 +281,23 @@ const strings = {
         actions: [],
       },
       'visit-expired': {
-        title: 'Konsultationen er slut, eller linket virker ikke længere',
-        text: 'Ring til klinikken, hvis du har brug for hjælp.',
+        title: 'Linkets tid er forbi',
+        text: 'Videokonsultationen, som linket var til, er forbi. Har du stadig brug for klinikken, så ring og få en ny tid.',
+        actions: [],
+      },
+      'visit-ended': {
+        title: 'Din videokonsultation er slut',
+        text: 'Tak, fordi du kom. Har du spørgsmål efter konsultationen, så ring til klinikken.',
+        actions: [],
+      },
+      'visit-cancelled': {
+        title: 'Videokonsultationen er aflyst',
+        text: 'Klinikken har aflyst konsultationen, så linket åbner den ikke længere. Ring til klinikken, hvis du har brug for en ny tid.',
+        actions: [],
+      },
+      'visit-invalid': {
+        title: 'Linket virker ikke',
+        text: 'Linket er ikke helt, eller det bruges ikke længere. Åbn hele linket fra din invitation, eller ring til klinikken og få et nyt.',
         actions: [],
       },
       lost: {

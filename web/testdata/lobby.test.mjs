@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { APIError } from '../static/api.js';
-import { RecheckMs, linkRefused, visitPlan } from '../static/lobby.js';
+import { RecheckMs, linkRefused, refusedState, visitPlan } from '../static/lobby.js';
 
 const now = Date.UTC(2025, 5, 3, 8, 0); // 08:00Z
 
@@ -15,6 +15,9 @@ test('visitPlan follows the server and asks again when early', () => {
     { name: 'early by the server, open by this clock', visit: { state: 'early', opens: at(-1) }, state: 'early', recheck: 1000 },
     { name: 'early without times', visit: { state: 'early' }, state: 'early', recheck: RecheckMs },
     { name: 'expired', visit: { state: 'expired', start: at(-120) }, state: 'expired', recheck: 0 },
+    { name: 'moved, asks again as early does', visit: { state: 'moved', start: at(75), opens: at(60) }, state: 'moved', recheck: RecheckMs },
+    { name: 'ended', visit: { state: 'ended', start: at(-60) }, state: 'ended', recheck: 0 },
+    { name: 'cancelled', visit: { state: 'cancelled', start: at(60) }, state: 'cancelled', recheck: 0 },
     { name: 'unknown state', visit: { state: 'later' }, state: 'expired', recheck: 0 },
     { name: 'nothing', visit: null, state: 'expired', recheck: 0 },
   ];
@@ -36,4 +39,11 @@ test('linkRefused tells a bad link from a bad moment', () => {
   assert.ok(!linkRefused(new APIError(0, '')));
   assert.ok(!linkRefused(new APIError(503, '')));
   assert.ok(!linkRefused(new Error('x')));
+});
+
+test('refusedState reads what the refusal names', () => {
+  assert.equal(refusedState(new APIError(401, 'over', { state: 'expired' })), 'expired');
+  assert.equal(refusedState(new APIError(401, 'no link', { state: 'invalid' })), 'invalid');
+  assert.equal(refusedState(new APIError(404, '')), 'invalid');
+  assert.equal(refusedState(new Error('x')), 'invalid');
 });
