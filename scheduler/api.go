@@ -100,6 +100,11 @@ type APIConfig struct {
 	// it is answered: the home kit takes the measurements its type
 	// expects.
 	Booked func(ctx context.Context, actor Actor, b Booking)
+	// SMSReports says an SMS provider sends patients' SMS; its delivery
+	// reports (POST /api/v1/sms/status) must carry SMSAuthorization, the
+	// Authorization header the clinic sends it, else 401.
+	SMSReports       bool
+	SMSAuthorization string
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -183,6 +188,8 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/appointments/:id/links", a.staff(a.guestLink))
 	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
 	r.GET("/api/v1/appointments/:id/quality", a.roles(a.visitQuality, RoleClinician, RoleAdmin))
+	r.GET("/api/v1/appointments/:id/messages", a.staff(a.messages))
+	r.POST("/api/v1/sms/status", a.smsStatus)
 	r.GET("/api/v1/visit", a.visit)
 	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))

@@ -3,11 +3,17 @@ package scheduler
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"vclinic/internal/records/recordstest"
 )
 
 // decodeAs unmarshals an answer the test expects to be JSON.
@@ -306,5 +312,75 @@ func TestVisitSaysWhatHappened(t *testing.T) {
 	}
 	if got := state(RolePatient+":"+f.pat.ID+":nothing", 404); got != VisitInvalid {
 		t.Errorf("an appointment not in the records: %s", got)
+	}
+}
+
+// TestSMSDeliveryReports: the messages of an appointment for staff, and an
+// SMS provider's delivery report, which must carry the clinic's
+// Authorization.
+func TestSMSDeliveryReports(t *testing.T) {
+	s := openStore(t, recordstest.Backends()[0], Config{Channels: Channels{SMS: true}})
+	f := newStoreFixture(t, s)
+	pt := stMust(s.CreatePatient(f.ctx, f.staff, Patient{Name: "Jens", Phone: "20000000"}))(t)
+	b := stMust(s.Book(f.ctx, f.staff, BookRequest{ClinicianID: f.clin.ID, PatientID: pt.ID, Duration: 30 * time.Minute,
+		Start: stTime(t, "2026-06-02T10:00:00+02:00")}, f.now))(t)
+	m, ok, err := s.ClaimMessage(f.ctx)
+	if err != nil || !ok || m.Channel != ChannelSMS || m.Address != "+4520000000" {
+		t.Fatalf("claimed %+v, %t, %v", m, ok, err)
+	}
+	if _, again, _ := s.ClaimMessage(f.ctx); again {
+		t.Error("a claimed message was claimed again")
+	}
+	if err := s.MessageSentAs(f.ctx, m, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	api, err := NewAPI(APIConfig{Now: func() time.Time { return f.now }, SMSReports: true, SMSAuthorization: "Bearer sms-key"},
+		s, testAuth{}, testIssuer{}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httprouter.New()
+	api.Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	post := func(auth, body string) int {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/sms/status", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	report := fmt.Sprintf(`{"id":%q,"status":"delivered"}`, m.ID)
+	for _, tc := range []struct {
+		auth, body string
+		want       int
+	}{
+		{"", report, 401},
+		{"Bearer wrong", report, 401},
+		{"Bearer sms-key", `{"id":"nothing","status":"delivered"}`, 404},
+		{"Bearer sms-key", fmt.Sprintf(`{"id":%q,"status":"read"}`, m.ID), 400},
+		{"Bearer sms-key", report, 204},
+	} {
+		if got := post(tc.auth, tc.body); got != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.auth, tc.body, got, tc.want)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/appointments/"+b.ID+"/messages", nil)
+	req.Header.Set("Authorization", "Bearer "+schedulerToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct{ Messages []Message }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Messages) != 1 || got.Messages[0].State != MessageDelivered ||
+		got.Messages[0].Kind != MessageInvitation || !strings.Contains(got.Messages[0].Text, "[link]") {
+		t.Errorf("messages %+v (%v)", got, err)
 	}
 }

@@ -147,6 +147,9 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 			}
 		}
 		out = Booking{Appointment: a, Expected: typ.Expected}
+		if err := s.queueMessages(ctx, tx, a, MessageInvitation); err != nil {
+			return err
+		}
 		return s.auditRecord(ctx, tx, actor, AuditCreate, "appointment", a.ID, a.PatientID,
 			fmt.Sprintf("booked %s for %s with clinician %s", a.Start.Format(time.RFC3339), a.End.Sub(a.Start), a.ClinicianID))
 	})
@@ -222,6 +225,9 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 			return err
 		}
 		out = a
+		if err := s.queueMessages(ctx, tx, a, MessageMoved); err != nil {
+			return err
+		}
 		return s.auditRecord(ctx, tx, actor, AuditUpdate, "appointment", a.ID, a.PatientID,
 			fmt.Sprintf("rescheduled from %s (%s) to %s (%s)", before.Start.Format(time.RFC3339), before.End.Sub(before.Start),
 				a.Start.Format(time.RFC3339), a.End.Sub(a.Start)))

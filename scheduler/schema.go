@@ -292,5 +292,44 @@ ALTER TABLE patients ADD COLUMN language TEXT NOT NULL DEFAULT '';
 `,
 			Data: splitContacts,
 		},
+		{
+			Version: 11,
+			Name:    "messages to patients, and reminders sent",
+			Common: `
+-- The outbox and record of messages to patients: queued in the
+-- transaction that books, moves or cancels, sent by any node. body has
+-- [link] where the invitation link goes (a credential, never stored).
+CREATE TABLE messages (
+	id             TEXT PRIMARY KEY,
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	patient_id     TEXT NOT NULL REFERENCES patients (id),
+	kind           TEXT NOT NULL CHECK (kind IN ('invitation', 'reminder', 'moved', 'cancellation')),
+	channel        TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+	address        TEXT NOT NULL,
+	language       TEXT NOT NULL,
+	subject        TEXT NOT NULL,
+	body           TEXT NOT NULL,
+	sequence       INTEGER NOT NULL,
+	state          TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'delivered')),
+	detail         TEXT NOT NULL,
+	attempts       INTEGER NOT NULL,
+	created_at     {{ts}} NOT NULL,
+	updated_at     {{ts}} NOT NULL,
+	next_at        {{ts}} NOT NULL
+);
+CREATE INDEX messages_appointment ON messages (appointment_id, created_at);
+CREATE INDEX messages_due ON messages (state, next_at);
+-- Each reminder of a visit, claimed once by the node that queues it: the
+-- visit's start is part of the key, so a visit that moves is reminded
+-- again.
+CREATE TABLE reminders (
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	offset_ms      BIGINT NOT NULL,
+	start_at       {{ts}} NOT NULL,
+	claimed_at     {{ts}} NOT NULL,
+	PRIMARY KEY (appointment_id, offset_ms, start_at)
+);
+`,
+		},
 	}
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// before its visit (what the home kit measures); empty accepts any
 	// LOINC code.
 	MeasurementCodes []string
+	// Channels are the ways the clinic sends patients messages (an
+	// e-mail server, an SMS provider); none queues no messages.
+	Channels Channels
 }
 
 func (c Config) withDefaults() Config {

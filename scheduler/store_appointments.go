@@ -287,6 +287,11 @@ func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, actor Actor, a Appoin
 		WHERE id = $5`, string(a.Status), reason, a.Sequence, s.ts(a.UpdatedAt), a.ID); err != nil {
 		return a, err
 	}
+	if to == StatusCancelled || to == StatusEnteredInError {
+		if err := s.cancelMessages(ctx, tx, a, to == StatusCancelled && from.Active() && a.End.After(s.now())); err != nil {
+			return a, err
+		}
+	}
 	detail := fmt.Sprintf("status %s -> %s", from, to)
 	if reason != "" {
 		detail += ": " + reason

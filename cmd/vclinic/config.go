@@ -39,6 +39,13 @@ type serveConfig struct {
 	NodeURL        string
 	CalendarEmail  string
 	Language       string
+	SMTP           string
+	SMTPPassword   string
+	SMSURL         string
+	SMSTemplate    string
+	SMSContentType string
+	SMSAuthFile    string
+	SMSFrom        string
 	TURNURLs       string
 	TURNSecretFile string
 	TURNTTL        time.Duration
@@ -91,6 +98,13 @@ var serveFlags = []envFlag{
 	{"public-url", "VCLINIC_PUBLIC_URL", "`URL` invitation links point to (https://clinic.example.org); default the address served"},
 	{"node-url", "VCLINIC_NODE_URL", "`URL` at which the other nodes of a cluster reach this node's HTTP to relay a visit's signaling (http://10.0.3.7:8080), not the load balancer's public URL; default the address served, with the host name for 0.0.0.0"},
 	{"calendar-email", "VCLINIC_CALENDAR_EMAIL", "e-mail `address` that organizes calendar invitations (ICS ORGANIZER)"},
+	{"smtp", "VCLINIC_SMTP", "`URL` of the SMTP server that sends patients' invitations and reminders: smtp://user@host:587 (STARTTLS, refuses to send without it) or smtps://user@host:465 (TLS); From is -calendar-email"},
+	{"smtp-password-file", "VCLINIC_SMTP_PASSWORD_FILE", "`file` holding the SMTP user's password"},
+	{"sms-url", "VCLINIC_SMS_URL", "the SMS provider's `URL`: each SMS is a POST of -sms-template-file to it, and a 2xx answer means sent"},
+	{"sms-template-file", "VCLINIC_SMS_TEMPLATE_FILE", "`file` holding a Go text/template of the SMS request's body, with .To (E.164), .Text, .From and .ID (the message's id, for delivery reports); {{json .Text}} quotes a JSON string"},
+	{"sms-content-type", "VCLINIC_SMS_CONTENT_TYPE", "Content-Type of the SMS request (`type`)"},
+	{"sms-auth-file", "VCLINIC_SMS_AUTH_FILE", "`file` holding the value of the Authorization header sent to the SMS provider; its delivery reports to POST /api/v1/sms/status must carry the same"},
+	{"sms-from", "VCLINIC_SMS_FROM", "the SMS sender (`name or number`) the template gets as .From"},
 	{"language", "VCLINIC_LANGUAGE", "the `language` patients read unless they chose their own, da or en; it seeds the clinic's settings on first start only, after which admins change it (PUT /api/v1/settings)"},
 	{"turn-urls", "VCLINIC_TURN_URLS", "comma-separated TURN server `URLs` handed to browsers (turn:host:3478?transport=udp,turns:host:443?transport=tcp)"},
 	{"turn-secret-file", "VCLINIC_TURN_SECRET_FILE", "`file` holding the TURN server's shared secret (coturn static-auth-secret); each participant gets a short-lived credential"},
@@ -132,6 +146,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		OIDCRolesClaim: "groups",
 		UDPBatch:       true,
 		Language:       "da",
+		SMSContentType: "application/json",
 	}
 	fs := flag.NewFlagSet("vclinic", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -226,6 +241,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.Data == "" {
 		return errors.New("-data: empty")
+	}
+	if c.SMTP != "" && c.CalendarEmail == "" {
+		return errors.New("-smtp needs -calendar-email: the address messages come from")
 	}
 	if !slices.Contains(scheduler.Languages, c.Language) {
 		return fmt.Errorf("-language %q: want da or en", c.Language)

@@ -67,6 +67,8 @@ var importRules = map[string][]string{
 	"vclinic/internal/redistest":           {},
 	"vclinic/internal/netem":               {},
 	"vclinic/internal/callquality":         {},
+	"vclinic/internal/notify":              {"vclinic/internal/notify/notifytest"}, // carries messages; the scheduler writes them
+	"vclinic/internal/notify/notifytest":   {},
 	"vclinic/scheduler":                    {"vclinic/internal/records/...", "vclinic/internal/callquality"},
 	"vclinic/homekit":                      {"vclinic/internal/records/...", "vclinic/homekit/gatt"},
 	"vclinic/homekit/gatt":                 {},

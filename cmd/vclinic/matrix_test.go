@@ -56,7 +56,7 @@ var callers = []string{anon, patient, patientOther, relative, gateway, gatewayOt
 
 // publicRoutes need no credential.
 var publicRoutes = map[string]bool{"GET /api/v1/login": true, "POST /api/v1/login": true, "POST /api/v1/logout": true, "POST /api/v1/kit/pair": true,
-	"GET /api/v1/clinic": true}
+	"GET /api/v1/clinic": true, "POST /api/v1/sms/status": true}
 
 // kitAs: a gateway's own credential is answered as the gateway's token is
 // on the home kit's routes, and is no credential at all elsewhere.
@@ -96,6 +96,10 @@ var matrix = map[string]row{
 	"GET /api/v1/settings":                  {def: 403, status: staffAll(200)},
 	"PUT /api/v1/settings":                  {body: `{"phone":"+4570112233"}`, def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/clinic":                    {def: 200},
+	// Messages to the patient: those who may run the visit. Delivery
+	// reports: this clinic sends no SMS.
+	"GET /api/v1/appointments/{id}/messages": {def: 403, status: ownStaff(200)},
+	"POST /api/v1/sms/status":                {body: `{"id":"x","status":"delivered"}`, def: 404},
 
 	"POST /api/v1/appointments": {body: `{"clinicianId":"{clinician}","patientId":"{patient}","start":"{start}","durationMinutes":20}`,
 		def: 403, status: schedAdmin(201)},

@@ -74,16 +74,19 @@ type clinic struct {
 	log *slog.Logger
 	// fatal takes what must stop the node (its id taken by another
 	// process); serve shuts down and returns it.
-	fatal  chan error
-	keys   *signaling.Keyring
-	db     *records.DB
-	trail  *audit.Log
-	store  *scheduler.Store
-	kit    *homekit.Store
-	media  *sfu.SFU
-	sig    *signaling.Server
-	api    *scheduler.API
-	kitAPI *homekit.API
+	fatal chan error
+	keys  *signaling.Keyring
+	db    *records.DB
+	trail *audit.Log
+	store *scheduler.Store
+	kit   *homekit.Store
+	// courier sends patients' messages; nil when no way is configured.
+	courier  *courier
+	linkBase string
+	media    *sfu.SFU
+	sig      *signaling.Server
+	api      *scheduler.API
+	kitAPI   *homekit.API
 	// demoAppt is the demo visit, whose patient's simulated kit measures
 	// while the visit is on (-demo only).
 	demoAppt scheduler.Appointment
@@ -174,8 +177,13 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		db.Close()
 		return nil, err
 	}
+	couriers, err := newCourier(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	store, err := scheduler.NewStore(ctx, db, trail, scheduler.Config{CareWindow: cfg.CareWindow, CPRKey: cprKey,
-		MeasurementCodes: homekit.Expectable()}, log.With("component", "scheduler"))
+		MeasurementCodes: homekit.Expectable(), Channels: couriers.channels()}, log.With("component", "scheduler"))
 	if err == nil {
 		err = store.SeedSettings(ctx, cfg.Language)
 	}
@@ -214,7 +222,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		return nil, err
 	}
 	c := &clinic{cfg: cfg, log: log, fatal: make(chan error, 1), keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
-		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies}
+		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies, courier: couriers, linkBase: linkBase}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
 	c.auth = auth
@@ -260,6 +268,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
 		Booked: c.booked}
+	apiCfg.SMSAuthorization, apiCfg.SMSReports = c.courier.smsAuth()
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
 	}
@@ -379,8 +388,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Past its load the node takes no new visits.
 	admitDone := make(chan struct{})
 	go func() { defer close(admitDone); c.admit.run(purgeCtx) }()
+	// Messages to patients go out from every node; each is sent once.
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		if c.courier != nil {
+			c.outbox().Run(purgeCtx)
+		}
+	}()
 	defer func() {
 		stopPurge()
+		<-outboxDone
 		<-purgeDone
 		<-auditDone
 		<-beatDone
