@@ -182,7 +182,11 @@ func (a *API) inviteICS(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	body, err := InviteICS(ap, c, pt, link, method, InviteFrom{Email: a.cfg.OrganizerEmail, Clinic: st.Name, Phone: st.Phone})
+	lang := pt.Language
+	if lang == "" {
+		lang = st.Language
+	}
+	body, err := InviteICS(ap, c, pt, link, method, InviteFrom{Email: a.cfg.OrganizerEmail, Clinic: st.Name, Phone: st.Phone, Language: lang})
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -68,8 +68,13 @@ func InviteICS(a Appointment, c Clinician, p Patient, link string, method string
 	ev.SetSequence(a.Sequence)
 	ev.SetStartAt(a.Start)
 	ev.SetEndAt(a.End)
-	ev.SetSummary("Video consultation with " + c.Name)
-	ev.SetDescription(inviteDescription(c, link, method, from))
+	if from.Language == "da" {
+		ev.SetSummary("Videokonsultation med " + c.Name)
+		ev.SetDescription(inviteDescriptionDA(c, link, method, from))
+	} else {
+		ev.SetSummary("Video consultation with " + c.Name)
+		ev.SetDescription(inviteDescription(c, link, method, from))
+	}
 	ev.SetLocation("Video")
 	if method == MethodRequest {
 		ev.SetURL(link)
@@ -145,6 +150,8 @@ type InviteFrom struct {
 	Email  string
 	Clinic string
 	Phone  string // E.164
+	// Language of the entry's words: "da", else English.
+	Language string
 }
 
 // contact says how to reach the clinic: "the clinic", or its name and
@@ -158,6 +165,27 @@ func (f InviteFrom) contact() string {
 		who += " on " + f.Phone
 	}
 	return who
+}
+
+// inviteDescriptionDA is inviteDescription in Danish.
+func inviteDescriptionDA(c Clinician, link, method string, from InviteFrom) string {
+	who := "klinikken"
+	if from.Clinic != "" {
+		who = from.Clinic
+	}
+	if from.Phone != "" {
+		who += " på " + from.Phone
+	}
+	if method == MethodCancel {
+		return "Denne videokonsultation med " + c.Name + " er aflyst, og linket åbner den ikke længere.\n\n" +
+			"Kontakt " + who + ", hvis du har brug for en ny tid."
+	}
+	return "Videokonsultation med " + c.Name + ".\n\n" +
+		"Deltag her: " + link + "\n\n" +
+		"Åbn linket et par minutter før på en telefon, tablet eller computer med kamera og mikrofon, " +
+		"i en nyere Chrome, Edge, Firefox eller Safari. Tillad kamera og mikrofon, når browseren spørger. " +
+		"Du venter i venteværelset, indtil behandleren lukker dig ind.\n\n" +
+		"Linket er personligt: del det ikke. Kan du ikke komme, så kontakt " + who + " for at aflyse eller flytte tiden."
 }
 
 // inviteDescription is the plain text a patient reads in the calendar entry.

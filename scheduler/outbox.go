@@ -138,7 +138,7 @@ func (o *Outbox) send(ctx context.Context, m Message) error {
 		// The calendar object is the appointment as the message knew it:
 		// a later change sends its own.
 		a.Sequence = m.Sequence
-		if e.Calendar, err = InviteICS(a, c, p, link, e.Method, InviteFrom{Email: o.From, Clinic: st.Name, Phone: st.Phone}); err != nil {
+		if e.Calendar, err = InviteICS(a, c, p, link, e.Method, InviteFrom{Email: o.From, Clinic: st.Name, Phone: st.Phone, Language: m.Language}); err != nil {
 			return errors.Join(ErrPermanent, err)
 		}
 	}

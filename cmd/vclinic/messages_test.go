@@ -255,6 +255,14 @@ func testMessages(t *testing.T, b recordstest.Backend) {
 	if m, uid, seq, start := calFacts(inv.cal); m != "REQUEST" || inv.method != "REQUEST" || uid != booked.ID+"@vclinic" || seq != "0" || start != "20270112T090000Z" {
 		t.Errorf("invitation's calendar object: %s %s %s %s (part method %s)", m, uid, seq, start, inv.method)
 	}
+	// The calendar entry speaks Danish too, and carries the link.
+	ev := inv.cal.Events()[0]
+	if sum := ev.GetProperty(ics.ComponentPropertySummary).Value; sum != "Videokonsultation med Dr. Anna Holm" {
+		t.Errorf("SUMMARY %q", sum)
+	}
+	if desc := ics.FromText(ev.GetProperty(ics.ComponentPropertyDescription).Value); !strings.Contains(desc, "Deltag her: https://clinic.example.dk/visit/"+booked.ID) {
+		t.Errorf("DESCRIPTION %q", desc)
+	}
 	if smsCount() != 1 || lastSMS()["to"] != "+4520000001" || !strings.Contains(lastSMS()["text"], "#t=") {
 		t.Errorf("invitation SMS: %v", sms)
 	}

@@ -32,14 +32,10 @@ func (a *apiClinic) otherClinicianToken() string {
 	return a.token(signaling.TokenRequest{Role: "clinician", Subject: u.ID, Name: u.Name})
 }
 
-// linkOf takes the token out of an invitation link.
-func linkToken(t *testing.T, link string) string {
+// linkToken takes the token out of an invitation link (#t=TOKEN&lang=da).
+func linkToken(t testing.TB, link string) string {
 	t.Helper()
-	_, tok, ok := strings.Cut(link, "#t=")
-	if !ok {
-		t.Fatalf("no token in link %q", link)
-	}
-	return tok
+	return fragmentToken(t, link)
 }
 
 // Defect: another clinician was handed a fresh patient invitation for an
