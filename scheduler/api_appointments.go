@@ -26,6 +26,9 @@ type appointmentView struct {
 	PatientName         string `json:"patientName,omitempty"`
 	ClinicianName       string `json:"clinicianName,omitempty"`
 	PatientLink         string `json:"patientLink,omitempty"`
+	// Replies are the patient's word on the visit: cannot come, another
+	// time.
+	Replies []Reply `json:"replies"`
 }
 
 // patientLink mints the patient's invitation link of ap, whose clinician is
@@ -73,6 +76,9 @@ func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentVie
 		return v, err
 	}
 	v.ClinicianName = c.Name
+	if v.Replies, err = a.store.Replies(r.Context(), ap.ID); err != nil {
+		return v, err
+	}
 	if !p.IsStaff() {
 		return v, nil
 	}
@@ -524,10 +530,46 @@ func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 	now := a.cfg.Now()
 	win := a.cfg.Links.Window(ap, now)
 	win.State = a.cfg.Links.Outcome(ap, now)
+	var replies []Reply
+	if p.Role == RolePatient {
+		if replies, err = a.store.Replies(r.Context(), ap.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, struct {
 		LinkWindow
-		Clinician string `json:"clinician"`
-	}{win, c.Name})
+		Clinician string  `json:"clinician"`
+		Replies   []Reply `json:"replies"`
+	}{win, c.Name, nonNil(replies)})
+}
+
+// reply: POST /api/v1/visit/reply {"kind": "cannot-come"|"new-time",
+// "text"} records the patient's word on the visit their link belongs to:
+// 201, or 200 with the first when that kind was sent before.
+func (a *API) reply(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	if p.Appt == "" {
+		a.problem(w, r, http.StatusNotFound, "this link does not belong to an appointment")
+		return
+	}
+	var req struct {
+		Kind string `json:"kind"`
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	rep, created, err := a.store.AddReply(r.Context(), p.Actor, p.Appt, req.Kind, req.Text)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, rep)
 }
 
 // dayListRange reads the from= and to= of a day list (or its presence): at

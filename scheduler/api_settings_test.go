@@ -384,3 +384,48 @@ func TestSMSDeliveryReports(t *testing.T) {
 		t.Errorf("messages %+v (%v)", got, err)
 	}
 }
+
+// TestPatientReplies: a patient says they cannot come or asks for another
+// time from their link; a second press adds nothing; staff see it on the
+// appointment, the patient on their visit.
+func TestPatientReplies(t *testing.T) {
+	f := newAPIFixture(t)
+	link := RolePatient + ":" + f.apptA.PatientID + ":" + f.apptA.ID
+	first := decodeAs[Reply](t, f.expect(201, "POST", "/api/v1/visit/reply", link, `{"kind":"cannot-come","text":"Jeg er  syg.\nUndskyld."}`))
+	if first.Kind != ReplyCannotCome || first.Text != "Jeg er syg. Undskyld." {
+		t.Errorf("reply %+v", first)
+	}
+	again := decodeAs[Reply](t, f.expect(200, "POST", "/api/v1/visit/reply", link, `{"kind":"cannot-come","text":"igen"}`))
+	if again != first {
+		t.Errorf("a second press: %+v, want the first %+v", again, first)
+	}
+	f.expect(201, "POST", "/api/v1/visit/reply", link, `{"kind":"new-time"}`)
+	f.expect(422, "POST", "/api/v1/visit/reply", link, `{"kind":"later"}`)
+	f.expect(422, "POST", "/api/v1/visit/reply", link, `{"kind":"new-time","text":"`+strings.Repeat("x", 501)+`"}`)
+	f.expect(403, "POST", "/api/v1/visit/reply", schedulerToken, `{"kind":"new-time"}`)
+	f.expect(403, "POST", "/api/v1/visit/reply", RoleRelative+":r1:"+f.apptA.ID, `{"kind":"new-time"}`)
+	f.expect(401, "POST", "/api/v1/visit/reply", "", `{"kind":"new-time"}`)
+	// Staff see both on the appointment and the day list.
+	view := decodeAs[appointmentView](t, f.expect(200, "GET", "/api/v1/appointments/"+f.apptA.ID, schedulerToken, ""))
+	if len(view.Replies) != 2 || view.Replies[0].Kind != ReplyCannotCome || view.Replies[1].Kind != ReplyNewTime {
+		t.Errorf("the appointment's replies %+v", view.Replies)
+	}
+	day := decodeAs[[]dayEntry](t, f.expect(200, "GET", "/api/v1/clinicians/"+f.mine.ID+"/appointments"+f.day, f.mineToken, ""))
+	found := false
+	for _, e := range day {
+		if e.Appointment.ID == f.apptA.ID {
+			found = len(e.Appointment.Replies) == 2
+		}
+	}
+	if !found {
+		t.Errorf("the day list does not show the replies: %+v", day)
+	}
+	// The patient sees what they sent.
+	v := decodeAs[struct{ Replies []Reply }](t, f.expect(200, "GET", "/api/v1/visit", link, ""))
+	if len(v.Replies) != 2 {
+		t.Errorf("the patient's visit: %+v", v)
+	}
+	// A cancelled visit takes no new reply.
+	stMust(f.s.SetStatus(f.ctx, f.staff, f.apptB.ID, StatusCancelled, ""))(t)
+	f.expect(409, "POST", "/api/v1/visit/reply", RolePatient+":"+f.apptB.PatientID+":"+f.apptB.ID, `{"kind":"new-time"}`)
+}

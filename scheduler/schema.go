@@ -331,5 +331,22 @@ CREATE TABLE reminders (
 );
 `,
 		},
+		{
+			Version: 12,
+			Name:    "patients' replies to their invitations",
+			Common: `
+-- A patient's word on a visit without calling: they cannot come, or ask
+-- for another time; once of each kind per visit.
+CREATE TABLE replies (
+	id             TEXT PRIMARY KEY,
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	patient_id     TEXT NOT NULL REFERENCES patients (id),
+	kind           TEXT NOT NULL CHECK (kind IN ('cannot-come', 'new-time')),
+	text           TEXT NOT NULL,
+	created_at     {{ts}} NOT NULL,
+	UNIQUE (appointment_id, kind)
+);
+`,
+		},
 	}
 }

@@ -100,6 +100,8 @@ var matrix = map[string]row{
 	// reports: this clinic sends no SMS.
 	"GET /api/v1/appointments/{id}/messages": {def: 403, status: ownStaff(200)},
 	"POST /api/v1/sms/status":                {body: `{"id":"x","status":"delivered"}`, def: 404},
+	// The patient's answer to their invitation: patients, on their own.
+	"POST /api/v1/visit/reply": {body: `{"kind":"new-time"}`, def: 403, status: map[string]int{patient: 201, patientOther: 201}},
 
 	"POST /api/v1/appointments": {body: `{"clinicianId":"{clinician}","patientId":"{patient}","start":"{start}","durationMinutes":20}`,
 		def: 403, status: schedAdmin(201)},
