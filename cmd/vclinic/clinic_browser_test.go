@@ -254,3 +254,74 @@ func TestVisitPageSaysWhatHappened(t *testing.T) {
 		t.Errorf("invalid: %+v", got)
 	}
 }
+
+// TestPatientRepliesReachCalendar: from the link the patient says they
+// cannot come (two presses, so that no stray tap sends it); the page says
+// the clinic has it, also after a reload, and the scheduler's calendar shows
+// it on the appointment.
+func TestPatientRepliesReachCalendar(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinic(t)
+	sched := fragmentToken(t, rc.scheduler)
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
+	var clinID string
+	for _, c := range clinicians {
+		if c.Name == "Dr. Peter Berg" {
+			clinID = c.ID
+		}
+	}
+	rc.workAllDay(t, sched, clinID)
+	var pat struct{ ID string }
+	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Erik Holm","phone":"20 00 00 07"}`, &pat); status != http.StatusCreated {
+		t.Fatalf("patient: %d", status)
+	}
+	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
+	var appt struct{ ID, PatientLink string }
+	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, pat.ID, start.UTC().Format(time.RFC3339))
+	if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &appt); status != http.StatusCreated {
+		t.Fatalf("booking: %d", status)
+	}
+	ctx := chromiumPage(t, appt.PatientLink)
+	const replyJS = `(() => { const s = document.getElementById('reply');
+	  return s && !s.hidden ? (s.dataset.replySent || '') + '|' + document.getElementById('reply-status').textContent : 'hidden'; })()`
+	waitFor := func(what string, ok func(string) bool) string {
+		t.Helper()
+		var got string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if got = evalPage[string](t, ctx, what, replyJS); ok(got) {
+				return got
+			}
+		}
+		t.Fatalf("%s: the reply section shows %q", what, got)
+		return got
+	}
+	waitFor("the reply section", func(s string) bool { return s == "|" })
+	for range 2 {
+		evalPage[bool](t, ctx, "press", `(document.querySelector('[data-action="reply-cannot-come"]').click(), true)`)
+	}
+	got := waitFor("sent", func(s string) bool { return strings.HasPrefix(s, "cannot-come|") })
+	if !strings.Contains(got, "Klinikken har fået din besked") {
+		t.Errorf("after sending: %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("after a reload", func(s string) bool { return strings.HasPrefix(s, "cannot-come|Klinikken har fået") })
+
+	// The scheduler's calendar, at that week.
+	cal := chromiumPage(t, rc.scheduler)
+	week := start.In(time.Local).Format(time.DateOnly)
+	reopen(t, cal, rc.base+"/calendar?clinician="+clinID+"&week="+week+"#t="+sched)
+	sel := fmt.Sprintf(`button[data-appointment=%q] [data-patient-reply="cannot-come"]`, appt.ID)
+	var text string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if text = evalPage[string](t, cal, "the calendar", `(document.querySelector('`+sel+`') || {}).textContent || ''`); text != "" {
+			break
+		}
+	}
+	// Staff pages speak the browser's language (English here).
+	if text != "Patient cannot come" {
+		t.Errorf("the calendar shows %q for the appointment", text)
+	}
+}

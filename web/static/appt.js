@@ -58,6 +58,29 @@ export function statusText(lang, status) {
   return words[status] || status || '';
 }
 
+/** What a patient's reply says, to staff. */
+const replyWords = {
+  en: { 'cannot-come': 'Patient cannot come', 'new-time': 'Patient asks for another time' },
+  da: { 'cannot-come': 'Patienten kan ikke komme', 'new-time': 'Patienten beder om en anden tid' },
+};
+
+/**
+ * The patient's replies to the invitation, newest last, in words for staff:
+ * {kind, text} for each known kind, "" when there are none.
+ * @param {'en'|'da'|string} lang
+ * @param {unknown} replies the appointment's replies
+ * @returns {{kind: string, text: string}|null} the newest
+ */
+export function latestReply(lang, replies) {
+  if (!Array.isArray(replies)) return null;
+  const words = /** @type {Record<string, string>} */ (lang === 'da' ? replyWords.da : replyWords.en);
+  const known = replies.filter((r) => r && typeof r.kind === 'string' && r.kind in words);
+  const last = known[known.length - 1];
+  if (!last) return null;
+  const note = typeof last.text === 'string' && last.text.trim() ? ': “' + last.text.trim() + '”' : '';
+  return { kind: last.kind, text: words[last.kind] + note };
+}
+
 /**
  * Whether the visit can still take place: booked, arrived or checked in.
  * @param {string} status

@@ -7,7 +7,7 @@
 // in English and Danish.
 
 import { API, APIError, idempotencyKey, seg } from './api.js';
-import { isCancelled, isOpen, normalizeEntries, statusText } from './appt.js';
+import { isCancelled, isOpen, latestReply, normalizeEntries, statusText } from './appt.js';
 import { twoStep } from './confirm.js';
 import { h, keepFocus } from './dom.js';
 import { GatewayPanel } from './gateways.js';
@@ -264,6 +264,7 @@ function apptButton(e, pressed) {
   const a = e.appointment;
   const span = formatSpan(e.start, e.end, t.locale);
   const status = a.status !== 'booked' ? statusText(t.lang, a.status) : '';
+  const reply = isOpen(a.status) ? latestReply(t.lang, /** @type {any} */ (a).replies) : null;
   return h(
     'button',
     {
@@ -277,6 +278,7 @@ function apptButton(e, pressed) {
     h('span', { className: 'a-time' }, span),
     h('span', { className: 'a-name' }, a.patientName || t.someone),
     status ? h('span', { className: 'a-status' }, ' · ' + status) : null,
+    reply ? h('span', { className: 'a-reply', 'data-patient-reply': reply.kind }, reply.text) : null,
   );
 }
 

@@ -78,6 +78,8 @@ import { HomeDevices } from './devices.js';
  * @property {string} [contact] patient page: "Questions? Call {clinic}:" before the number
  * @property {string} [closedNow] patient page: said while the clinic is closed
  * @property {string} [callAction] patient page: the notice's call button, "Call {phone}"
+ * @property {{confirm: string, sent: Record<string, string>, failed: string}} [reply] patient page: answering the
+ *   invitation (cannot come, another time)
  */
 
 /**
@@ -132,6 +134,53 @@ export function startPage(all, opts = {}) {
   };
   greet(claims?.name || '');
   showContact();
+
+  // The patient's answer to the invitation, before the visit: cannot come,
+  // or another time (POST /api/v1/visit/reply).
+  const replyEl = $('reply');
+  /** @type {Set<string>} kinds the clinic has */
+  const replied = new Set();
+  /** @param {string} [status] */
+  function renderReply(status) {
+    if (!replyEl || !t.reply) return;
+    const last = [...replied].pop();
+    /** @type {HTMLElement} */ ($('reply-status')).textContent = status || (last ? t.reply.sent[last] || '' : '');
+    replyEl.dataset.replySent = [...replied].join(' ');
+    for (const kind of ['cannot-come', 'new-time']) {
+      const b = $('reply-' + kind);
+      if (b) b.hidden = replied.has(kind);
+    }
+  }
+  /**
+   * @param {boolean} show
+   * @param {Array<{kind: string}>} [replies] what the clinic has
+   */
+  function showReply(show, replies) {
+    if (!replyEl || !t.reply || opts.staff || claims?.role !== 'patient') return;
+    replyEl.hidden = !show;
+    for (const r of replies || []) if (typeof r?.kind === 'string') replied.add(r.kind);
+    renderReply();
+  }
+  for (const kind of ['cannot-come', 'new-time']) {
+    const b = /** @type {HTMLButtonElement|null} */ ($('reply-' + kind));
+    if (!b || !t.reply) continue;
+    const words = t.reply;
+    twoStep(b, {
+      confirmText: () => words.confirm,
+      onConfirm: async () => {
+        b.disabled = true;
+        try {
+          await api.post('/api/v1/visit/reply', { kind });
+          replied.add(kind);
+          renderReply();
+        } catch {
+          renderReply(words.failed);
+        } finally {
+          b.disabled = false;
+        }
+      },
+    });
+  }
 
   /** The clinic's name and number, under the controls of a patient's page. */
   function showContact() {
@@ -460,6 +509,7 @@ export function startPage(all, opts = {}) {
       // What the server said, for tests and support: early, moved, open,
       // ended, cancelled, expired or invalid.
       document.body.dataset.visitState = plan.state;
+      showReply(plan.state === 'early' || plan.state === 'moved', /** @type {any} */ (visit)?.replies);
       if (plan.state === 'open') return true;
       if (plan.state !== 'early' && plan.state !== 'moved') {
         showState('expired', 'visit-' + plan.state);

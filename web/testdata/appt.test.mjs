@@ -52,3 +52,14 @@ test('CPR numbers', () => {
   assert.equal(parseCPR('01019012'), null);
   assert.equal(parseCPR('01019O1234'), null);
 });
+
+test('latestReply says the newest reply in staff words', async () => {
+  const { latestReply } = await import('../static/appt.js');
+  assert.equal(latestReply('en', undefined), null);
+  assert.equal(latestReply('en', []), null);
+  assert.deepEqual(latestReply('da', [{ kind: 'new-time' }, { kind: 'cannot-come', text: ' syg ' }]), {
+    kind: 'cannot-come',
+    text: 'Patienten kan ikke komme: “syg”',
+  });
+  assert.deepEqual(latestReply('en', [{ kind: 'new-time' }, { kind: 'bogus' }]), { kind: 'new-time', text: 'Patient asks for another time' });
+});
