@@ -31,7 +31,7 @@ func messageWords(lang, kind string, a Appointment, st Settings, loc *time.Locat
 			return messageText{
 				subject: "Påmindelse: videokonsultation " + when,
 				email: fmt.Sprintf("Husk din videokonsultation hos %s %s.\n\nÅbn linket lidt før: %s\n\n"+
-					"Kan du ikke komme, så ring til klinikken%s.", st.Name, when, linkMark, call),
+					"Kan du ikke komme, så sig det på siden, linket åbner, eller ring til klinikken%s.", st.Name, when, linkMark, call),
 				sms: fmt.Sprintf("Husk din videokonsultation hos %s %s. Åbn linket lidt før: %s", st.Name, when, linkMark),
 			}
 		case MessageMoved:
@@ -52,7 +52,8 @@ func messageWords(lang, kind string, a Appointment, st Settings, loc *time.Locat
 		return messageText{
 			subject: "Videokonsultation " + when,
 			email: fmt.Sprintf("Du har en videokonsultation hos %s %s.\n\nÅbn dette link lidt før på en telefon, tablet eller computer "+
-				"med kamera og mikrofon: %s\n\nLinket er personligt: del det ikke. Kan du ikke komme, så ring til klinikken%s.",
+				"med kamera og mikrofon: %s\n\nLinket er personligt: del det ikke. Kan du ikke komme, så sig det på siden, linket åbner, "+
+				"eller ring til klinikken%s.",
 				st.Name, when, linkMark, call),
 			sms: fmt.Sprintf("Du har en videokonsultation hos %s %s. Åbn linket lidt før: %s", st.Name, when, linkMark),
 		}
@@ -66,7 +67,7 @@ func messageWords(lang, kind string, a Appointment, st Settings, loc *time.Locat
 		return messageText{
 			subject: "Reminder: video consultation " + when,
 			email: fmt.Sprintf("A reminder of your video consultation with %s %s.\n\nOpen the link a few minutes before: %s\n\n"+
-				"If you cannot come, call the clinic%s.", st.Name, when, linkMark, call),
+				"If you cannot come, say so on the page the link opens, or call the clinic%s.", st.Name, when, linkMark, call),
 			sms: fmt.Sprintf("Reminder: your video consultation with %s %s. Open the link a few minutes before: %s", st.Name, when, linkMark),
 		}
 	case MessageMoved:
@@ -87,7 +88,8 @@ func messageWords(lang, kind string, a Appointment, st Settings, loc *time.Locat
 	return messageText{
 		subject: "Video consultation " + when,
 		email: fmt.Sprintf("You have a video consultation with %s %s.\n\nA few minutes before, open this link on a phone, tablet or "+
-			"computer with a camera and microphone: %s\n\nThe link is personal: do not share it. If you cannot come, call the clinic%s.",
+			"computer with a camera and microphone: %s\n\nThe link is personal: do not share it. If you cannot come, say so on the "+
+			"page the link opens, or call the clinic%s.",
 			st.Name, when, linkMark, call),
 		sms: fmt.Sprintf("You have a video consultation with %s %s. Open the link a few minutes before: %s", st.Name, when, linkMark),
 	}

@@ -1,10 +1,11 @@
 // Package web serves the embedded browser pages of vclinic — the patient's visit
 // page, the clinician's call page and day list (console), the scheduler's
-// calendar and the sign-in page — and their static assets (plain ES modules
-// and style sheets, no build step); it imports nothing of vclinic. It knows
-// nothing of tokens, rooms, the signaling server or the REST API: the pages
-// read an access token from the link's fragment or rely on the session
-// cookie, and speak the signaling protocol and the API themselves.
+// calendar, the clinic's configuration (admin) and the sign-in page — and
+// their static assets (plain ES modules and style sheets, no build step); it
+// imports nothing of vclinic. It knows nothing of tokens, rooms, the
+// signaling server or the REST API: the pages read an access token from the
+// link's fragment or rely on the session cookie, and speak the signaling
+// protocol and the API themselves.
 package web
 
 import (
@@ -70,7 +71,7 @@ type Web struct {
 }
 
 // pageFiles names the embedded pages; each is served only at its route.
-var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html"}
+var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html"}
 
 // Permissions-Policy values: only the call pages may use the camera and microphone.
 const (
@@ -234,6 +235,12 @@ func (w *Web) CalendarPage(rw http.ResponseWriter, r *http.Request) {
 	w.servePage(rw, r, "calendar.html", staffPermissions)
 }
 
+// AdminPage serves the clinic's configuration, wired at GET /admin: its
+// settings and appointment types, which staff read and admins change.
+func (w *Web) AdminPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "admin.html", staffPermissions)
+}
+
 func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, name, permissions string) {
 	h := rw.Header()
 	h.Set("Content-Security-Policy", ContentSecurityPolicy(r.Host, r.TLS != nil))
@@ -286,8 +293,8 @@ func acceptsGzip(values []string) bool {
 }
 
 // Register mounts the assets and the pages on mux: /static/, GET /visit/{room},
-// GET /call/{room}, GET /login, GET /console and GET /calendar. Use it, or
-// mount the handlers one by one.
+// GET /call/{room}, GET /login, GET /console, GET /calendar and GET /admin.
+// Use it, or mount the handlers one by one.
 func (w *Web) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", w.Static())
 	mux.HandleFunc("GET /visit/{room}", w.VisitPage)
@@ -295,4 +302,5 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", w.LoginPage)
 	mux.HandleFunc("GET /console", w.ConsolePage)
 	mux.HandleFunc("GET /calendar", w.CalendarPage)
+	mux.HandleFunc("GET /admin", w.AdminPage)
 }

@@ -116,6 +116,7 @@ func TestPages(t *testing.T) {
 		{"/login?next=%2Fconsole", `<script type="module" src="/static/login.js"></script>`, staffPerm},
 		{"/console", `<script type="module" src="/static/console.js"></script>`, staffPerm},
 		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
+		{"/admin", `<script type="module" src="/static/admin.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -267,11 +268,14 @@ func TestNotFound(t *testing.T) {
 		"/static/login.html",
 		"/static/console.html",
 		"/static/calendar.html",
+		"/static/admin.html",
 		"/visit/",
 		"/call/",
 		"/login/x",
 		"/console/",
 		"/calendar/2025",
+		"/admin/",
+		"/admin/types",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -294,6 +298,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"login":    http.HandlerFunc(w.LoginPage),
 		"console":  http.HandlerFunc(w.ConsolePage),
 		"calendar": http.HandlerFunc(w.CalendarPage),
+		"admin":    http.HandlerFunc(w.AdminPage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -404,6 +409,7 @@ func TestEveryPageServed(t *testing.T) {
 		"login.html":    "/login",
 		"console.html":  "/console",
 		"calendar.html": "/calendar",
+		"admin.html":    "/admin",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {

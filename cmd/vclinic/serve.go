@@ -558,6 +558,7 @@ func (c *clinic) routes() http.Handler {
 	r.HandlerFunc(http.MethodGet, "/login", c.web.LoginPage)
 	r.HandlerFunc(http.MethodGet, "/console", c.web.ConsolePage)
 	r.HandlerFunc(http.MethodGet, "/calendar", c.web.CalendarPage)
+	r.HandlerFunc(http.MethodGet, "/admin", c.web.AdminPage)
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))

@@ -8,6 +8,7 @@ export const strings = {
     text: {
       heading: 'Calendar',
       dayList: 'Day list',
+      clinicSettings: 'Clinic settings',
       signOut: 'Sign out',
       what: 'Who and what',
       clinician: 'Clinician',
@@ -114,6 +115,7 @@ export const strings = {
     text: {
       heading: 'Kalender',
       dayList: 'Dagsliste',
+      clinicSettings: 'Klinikkens indstillinger',
       signOut: 'Log ud',
       what: 'Hvem og hvad',
       clinician: 'Behandler',
