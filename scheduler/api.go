@@ -173,6 +173,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/clinicians/:id/presence", a.staff(a.clinicianPresence))
 	r.GET("/api/v1/patients", a.staff(a.listPatients))
 	r.POST("/api/v1/patients", a.roles(a.createPatient, RoleScheduler, RoleAdmin))
+	r.PUT("/api/v1/patients/:id", a.roles(a.updatePatient, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointment-types", a.staff(a.listTypes))
 	r.POST("/api/v1/appointment-types", a.roles(a.createType, RoleAdmin))
 	r.PUT("/api/v1/appointment-types/:id", a.roles(a.putType, RoleAdmin))

@@ -253,6 +253,30 @@ func (a *API) createPatient(w http.ResponseWriter, r *http.Request, _ httprouter
 	writeJSON(w, http.StatusCreated, pt)
 }
 
+// updatePatient: PUT /api/v1/patients/{id} changes the fields it names:
+// name, contact, email, phone, contactBy, language (not the CPR number).
+func (a *API) updatePatient(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req struct {
+		Name      *string `json:"name"`
+		Contact   *string `json:"contact"`
+		Email     *string `json:"email"`
+		Phone     *string `json:"phone"`
+		ContactBy *string `json:"contactBy"`
+		Language  *string `json:"language"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	pt, err := a.store.UpdatePatient(r.Context(), p.Actor, ps.ByName("id"), PatientChange{Name: req.Name, Contact: req.Contact,
+		Email: req.Email, Phone: req.Phone, ContactBy: req.ContactBy, Language: req.Language})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pt)
+}
+
 // nonNil makes an empty list encode as [] rather than null.
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -429,3 +429,34 @@ func TestPatientReplies(t *testing.T) {
 	stMust(f.s.SetStatus(f.ctx, f.staff, f.apptB.ID, StatusCancelled, ""))(t)
 	f.expect(409, "POST", "/api/v1/visit/reply", RolePatient+":"+f.apptB.PatientID+":"+f.apptB.ID, `{"kind":"new-time"}`)
 }
+
+// TestUpdatePatient: a scheduler changes how the clinic reaches a patient
+// and the language they read; the CPR number stays; wrong details are
+// refused and change nothing.
+func TestUpdatePatient(t *testing.T) {
+	f := newAPIFixture(t)
+	path := "/api/v1/patients/" + f.pat.ID
+	got := decodeAs[Patient](t, f.expect(200, "PUT", path, schedulerToken, `{"phone":"20 00 00 05","language":"en"}`))
+	if got.Phone != "+4520000005" || got.Email != "ida@example.dk" || got.ContactBy != ContactBoth || got.Language != "en" ||
+		got.CPR != f.pat.CPR || got.Name != f.pat.Name {
+		t.Errorf("after the change %+v", got)
+	}
+	got = decodeAs[Patient](t, f.expect(200, "PUT", path, adminToken, `{"contactBy":"sms"}`))
+	if got.ContactBy != ContactSMS {
+		t.Errorf("contactBy %q", got.ContactBy)
+	}
+	// Removing the number makes sms impossible: the way follows what is left.
+	got = decodeAs[Patient](t, f.expect(200, "PUT", path, adminToken, `{"phone":""}`))
+	if got.Phone != "" || got.ContactBy != ContactEmail {
+		t.Errorf("without a number %+v", got)
+	}
+	f.expect(422, "PUT", path, schedulerToken, `{"email":"nope"}`)
+	f.expect(422, "PUT", path, schedulerToken, `{"language":"de"}`)
+	f.expect(422, "PUT", path, schedulerToken, `{"contactBy":"sms"}`)
+	f.expect(400, "PUT", path, schedulerToken, `{"cpr":"0101901234"}`)
+	f.expect(403, "PUT", path, f.mineToken, `{"language":"da"}`)
+	f.expect(404, "PUT", "/api/v1/patients/nobody", schedulerToken, `{"language":"da"}`)
+	if now := stMust(f.s.GetPatient(f.ctx, f.staff, f.pat.ID))(t); now.Email != "ida@example.dk" || now.Language != "en" || now.ContactBy != ContactEmail {
+		t.Errorf("refused changes were kept: %+v", now)
+	}
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 
@@ -101,6 +102,19 @@ func fromContact(p *Patient) {
 	}
 }
 
+// contactAllows reports whether p's way of contact has the details it needs.
+func contactAllows(p Patient) bool {
+	switch p.ContactBy {
+	case ContactEmail:
+		return p.Email != ""
+	case ContactSMS:
+		return p.Phone != ""
+	case ContactBoth:
+		return p.Email != "" && p.Phone != ""
+	}
+	return true
+}
+
 // contactDefault is how to reach a patient with these details: every way
 // there is.
 func contactDefault(p Patient) string {
@@ -139,4 +153,77 @@ func splitContacts(ctx context.Context, tx *sql.Tx, _ records.Dialect) error {
 		}
 	}
 	return nil
+}
+
+// PatientChange is what UpdatePatient changes: the fields that are set.
+type PatientChange struct {
+	Name      *string
+	Contact   *string
+	Email     *string
+	Phone     *string
+	ContactBy *string
+	Language  *string
+}
+
+// UpdatePatient changes a patient's name and how the clinic reaches them
+// (scheduler or admin), audited with the fields changed. The CPR number is
+// not changed here. Messages already queued keep the address they had.
+func (s *Store) UpdatePatient(ctx context.Context, actor Actor, id string, ch PatientChange) (Patient, error) {
+	if err := checkActor(actor); err != nil {
+		return Patient{}, err
+	}
+	if actor.Role != RoleScheduler && actor.Role != RoleAdmin && actor.Role != System.Role {
+		return Patient{}, because(ErrForbidden, "only schedulers and admins change patients' details")
+	}
+	var out Patient
+	err := s.db.InTx(ctx, "change patient "+id, func(tx *sql.Tx) error {
+		p, err := s.scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE id = $1`+s.db.Dialect().ForUpdate(), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return because(ErrNotFound, "no patient %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		before := p
+		var changed []string
+		set := func(name string, dst *string, v *string) {
+			if v != nil && strings.TrimSpace(*v) != *dst {
+				*dst = strings.TrimSpace(*v)
+				changed = append(changed, name)
+			}
+		}
+		set("name", &p.Name, ch.Name)
+		set("contact", &p.Contact, ch.Contact)
+		set("email", &p.Email, ch.Email)
+		set("phone", &p.Phone, ch.Phone)
+		set("contactBy", &p.ContactBy, ch.ContactBy)
+		set("language", &p.Language, ch.Language)
+		if p.Name == "" {
+			return because(ErrUnprocessable, "name is required")
+		}
+		if err := checkTexts(field{"name", p.Name, maxName}, field{"contact", p.Contact, maxName}, field{"email", p.Email, maxName}); err != nil {
+			return err
+		}
+		// Without a new contactBy, one that followed the details follows
+		// them still, and one the details no longer allow gives way.
+		if ch.ContactBy == nil && (before.ContactBy == contactDefault(before) || !contactAllows(p)) {
+			p.ContactBy = ""
+		}
+		if err := checkContact(&p); err != nil {
+			return err
+		}
+		out = p
+		if len(changed) == 0 && p == before {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE patients SET name = $1, contact = $2, email = $3, phone = $4, contact_by = $5, language = $6
+			WHERE id = $7`, p.Name, p.Contact, p.Email, p.Phone, p.ContactBy, p.Language, p.ID); err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, actor, AuditUpdate, "patient", p.ID, p.ID, "changed "+strings.Join(changed, ", "))
+	})
+	if err != nil {
+		return Patient{}, err
+	}
+	return out, nil
 }

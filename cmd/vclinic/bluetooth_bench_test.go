@@ -30,7 +30,7 @@ import (
 func BenchmarkWebBluetoothToClinician(b *testing.B) {
 	requireBrowser(b, "chromium")
 	trace := os.Getenv("VCLINIC_BENCH_TRACE") != ""
-	rc := startClinic(b)
+	rc := startClinicWith(b, "-language", "en")
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	clinTok := fragmentToken(b, rc.clinician)
 	pat, clin := inVisit(b, rc, apptID, clinTok)

@@ -371,7 +371,7 @@ func waitDevices(t testing.TB, ctx context.Context, what string, within time.Dur
 // under the kit's blood-pressure monitor (matched by type).
 func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 	requireBrowser(t, "chromium")
-	rc := startClinic(t)
+	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	clinTok := fragmentToken(t, rc.clinician)
 
@@ -415,7 +415,7 @@ func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 // a temperature the patient types reaches the clinician's page.
 func TestManualReadingWithoutWebBluetooth(t *testing.T) {
 	requireBrowser(t, "chromium")
-	rc := startClinic(t)
+	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	clinTok := fragmentToken(t, rc.clinician)
 
@@ -524,7 +524,7 @@ func inVisit(t testing.TB, rc *runningClinic, apptID, clinTok string) (pat, clin
 // clinician.
 func TestWebBluetoothSystemIDAndReconnect(t *testing.T) {
 	requireBrowser(t, "chromium")
-	rc := startClinic(t)
+	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	clinTok := fragmentToken(t, rc.clinician)
 	patientID := rc.patientOf(t, apptID, clinTok)
@@ -596,7 +596,7 @@ func TestWebBluetoothSystemIDAndReconnect(t *testing.T) {
 // measurements shows the glucose as arrived and the weight as not yet.
 func TestWebBluetoothGlucoseMeterStoredRecords(t *testing.T) {
 	requireBrowser(t, "chromium")
-	rc := startClinic(t)
+	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
 	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
 	clinTok := fragmentToken(t, rc.clinician)
 	patientID := rc.patientOf(t, apptID, clinTok)

@@ -73,7 +73,7 @@ export class PatientPicker {
     this._form = /** @type {HTMLFormElement} */ ($('new-patient'));
     this._box = /** @type {HTMLDetailsElement} */ ($('new-patient-box'));
     this._error = $('np-error');
-    this._fields = { name: $('np-name'), contact: $('np-contact'), cpr: $('np-cpr'), submit: $('np-submit') };
+    this._fields = { name: $('np-name'), contact: $('np-contact'), language: $('np-language'), cpr: $('np-cpr'), submit: $('np-submit') };
 
     this._filter.addEventListener('input', () => this.render());
     this._filter.addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
@@ -160,6 +160,8 @@ export class PatientPicker {
       const body = { name };
       if (contact) body.contact = contact;
       if (cpr) body.cpr = cpr;
+      const language = f.language ? /** @type {HTMLSelectElement} */ (f.language).value : '';
+      if (language) body.language = language;
       /** @type {Patient} */
       const created = await this._o.api.post('/api/v1/patients', body);
       this.id = created.id;
