@@ -405,8 +405,13 @@ func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 		return len(d) == 1 && d[0].LastValue == "04780050005D004800" && d[0].LastStatus == "stored" && d[0].LastVia == "socket"
 	}, monitor)
 	waitShown(t, clin, `[data-code="8480-6"][data-value="120"]`, "the clinician's page")
-	// The patient sees the value in the call too.
+	// The patient sees the value in the call too, but not the mean
+	// pressure derived from it: that is for the clinician.
 	waitShown(t, pat, `[data-code="8480-6"][data-value="120"]`, "the patient's page")
+	waitShown(t, clin, `[data-code="8478-0"]`, "the mean arterial pressure on the clinician's page")
+	if n, _ := chromedp.Run(pat, chromedp.Evaluate[int](`document.querySelectorAll('#vitals [data-code="8478-0"]').length`)); n != 0 {
+		t.Errorf("the patient's page shows the mean arterial pressure")
+	}
 	t.Logf("read to shown on the clinician's page: %s; emulated operations: %s", time.Since(sent), monitor.log())
 }
 
@@ -435,9 +440,19 @@ func TestManualReadingWithoutWebBluetooth(t *testing.T) {
 	clin := chromiumPage(t, rc.base+"/call/"+apptID+"#t="+clinTok)
 	waitState(t, pat, "patient", "in-call")
 
+	// The form waits behind its button until the patient opens it.
 	form := `form[data-action="manual-reading"]`
 	ctx, cancel := context.WithTimeout(pat, 10*time.Second)
-	err := chromedp.Do(ctx, chromedp.WaitVisible(form))
+	err := chromedp.Do(ctx, chromedp.WaitVisible(`[data-action="open-manual"][aria-expanded="false"]`))
+	if err == nil {
+		if shown, _ := chromedp.Run(pat, chromedp.Evaluate[bool](`!document.querySelector('`+form+`').hidden`)); shown {
+			t.Error("the type-in form shows before the patient or the clinician asks for it")
+		}
+		err = chromedp.Do(ctx, chromedp.Click(`[data-action="open-manual"]`))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(form))
+	}
 	cancel()
 	if err != nil {
 		t.Fatalf("no manual entry form: %v", err)

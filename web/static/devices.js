@@ -589,8 +589,36 @@ export class HomeDevices {
       this.root.dataset.bluetooth = 'unsupported';
       parts.push(this.status);
     }
-    parts.push(this.form);
+    // The form to type a result waits behind a button: a phone's screen
+    // is for the visit, and the form opens by itself when the clinician
+    // asks for a measurement (openForm).
+    const toggle = /** @type {HTMLButtonElement} */ (el('button', 'btn manual-toggle', w.manual.heading));
+    toggle.type = 'button';
+    toggle.dataset.action = 'open-manual';
+    this.form.id = 'manual-form';
+    toggle.setAttribute('aria-controls', this.form.id);
+    toggle.addEventListener('click', () => (this.form.hidden ? this.openForm() : this.closeForm()));
+    this.toggle = toggle;
+    this.form.hidden = true;
+    toggle.setAttribute('aria-expanded', 'false');
+    parts.push(toggle, this.form);
     this.root.replaceChildren(...parts);
+  }
+
+  /**
+   * Shows the form to type a result and puts the cursor in its first field.
+   * @param {boolean} [focus] default true
+   */
+  openForm(focus = true) {
+    this.form.hidden = false;
+    this.toggle?.setAttribute('aria-expanded', 'true');
+    if (focus) /** @type {HTMLInputElement|null} */ (this.form.querySelector('input'))?.focus();
+  }
+
+  /** Hides the form again. */
+  closeForm() {
+    this.form.hidden = true;
+    this.toggle?.setAttribute('aria-expanded', 'false');
   }
 
   /** @returns {HTMLFormElement} */

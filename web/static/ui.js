@@ -24,7 +24,7 @@ import { Tiles } from './tiles.js';
 import { applyText, fill, pickLang } from './text.js';
 import { clinic, phoneText } from './clinic.js';
 import { formatDay, formatTime, sameDay } from './time.js';
-import { AskControl, MeasureCard, VitalsPanel, vitalsWords } from './vitals.js';
+import { AskControl, MeasureCard, VitalsPanel, derivedCodes, vitalsWords } from './vitals.js';
 import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
 
@@ -219,7 +219,11 @@ export function startPage(all, opts = {}) {
   // clinician, the card that asks the patient.
   const vw = vitalsWords();
   const vitalsEl = $('vitals');
-  const vitals = vitalsEl ? new VitalsPanel(vitalsEl, { words: vw, locale, showEmpty: !!opts.staff }) : null;
+  // Patients see what they measured, not values derived from it (mean
+  // arterial pressure, BMI): those are for the clinician to read.
+  const vitals = vitalsEl
+    ? new VitalsPanel(vitalsEl, { words: vw, locale, showEmpty: !!opts.staff, hide: opts.staff ? [] : derivedCodes })
+    : null;
   const ask =
     vitalsEl && opts.staff
       ? new AskControl(vitalsEl, (code, deviceType) => call.requestMeasurement(code, deviceType), { words: vw, locale })
@@ -261,7 +265,12 @@ export function startPage(all, opts = {}) {
         card?.readings(fresh);
         expected?.refresh();
       },
-      measurement: (req) => card?.show(req),
+      measurement: (req) => {
+        card?.show(req);
+        // Asked for a measurement, the patient may type it: the form opens
+        // (without taking the focus from the card's words).
+        homeDevices?.openForm(false);
+      },
       refused: (e) => ask?.refused(e),
     },
   });

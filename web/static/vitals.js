@@ -432,14 +432,19 @@ function el(tag, className, text) {
  * Shows the newest home measurements in a section: a heading, a list of
  * name and value, and a live region that announces new values.
  */
+/** LOINC codes of values derived from others: mean arterial pressure, BMI. */
+export const derivedCodes = ['8478-0', '39156-5'];
+
 export class VitalsPanel {
   /**
    * @param {HTMLElement} section the <section> to fill; it gets its aria-label here
-   * @param {{words?: VitalsWords, locale?: string, showEmpty?: boolean, now?: () => Date}} [opts]
-   *   showEmpty: say "No home measurements yet" rather than hide the section
+   * @param {{words?: VitalsWords, locale?: string, showEmpty?: boolean, now?: () => Date, hide?: string[]}} [opts]
+   *   showEmpty: say "No home measurements yet" rather than hide the section;
+   *   hide: LOINC codes not to show (derivedCodes on the patient's page)
    */
   constructor(section, opts = {}) {
     this.section = section;
+    this.hide = new Set(opts.hide || []);
     this.w = opts.words || vitalsWords();
     this.locale = opts.locale || 'en-GB';
     this.showEmpty = !!opts.showEmpty;
@@ -464,7 +469,7 @@ export class VitalsPanel {
    * @returns {Vital[]} the readings taken (newer than those shown)
    */
   update(list) {
-    const taken = mergeVitals(this.newest, list);
+    const taken = mergeVitals(this.newest, list).filter((v) => !this.hide.has(v.code));
     if (taken.length === 0) return taken;
     this._render();
     this.live.textContent = fill(this.w.announce, {
@@ -474,7 +479,7 @@ export class VitalsPanel {
   }
 
   _render() {
-    const all = sortVitals([...this.newest.values()]);
+    const all = sortVitals([...this.newest.values()].filter((v) => !this.hide.has(v.code)));
     const has = all.length > 0;
     this.section.hidden = !has && !this.showEmpty;
     this.empty.hidden = has;
