@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"vclinic/internal/records"
 )
 
 // clinicContact is what a patient's page shows of the clinic.
@@ -81,25 +85,8 @@ func TestPatientPageReadsClinicSettings(t *testing.T) {
 	// Danish: their link says so; ?lang= still decides for whoever holds
 	// the phone.
 	sched := fragmentToken(t, rc.scheduler)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	var clinID string
-	for _, c := range clinicians {
-		if c.Name == "Dr. Peter Berg" {
-			clinID = c.ID
-		}
-	}
-	rc.workAllDay(t, sched, clinID)
-	var ole struct{ ID string }
-	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Ole Sørensen","phone":"20 00 00 09","language":"da"}`, &ole); status != http.StatusCreated {
-		t.Fatalf("patient: %d", status)
-	}
-	var appt struct{ PatientLink string }
-	booking := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, ole.ID,
-		time.Now().Add(2*time.Minute).Truncate(time.Minute).UTC().Format(time.RFC3339))
-	if status := rc.api(t, "POST", "/api/v1/appointments", sched, booking, &appt); status != http.StatusCreated {
-		t.Fatalf("booking: %d", status)
-	}
+	berg := rc.allDayClinician(t, sched)
+	appt := rc.bookNew(t, sched, berg, rc.newPatient(t, sched, `{"name":"Ole Sørensen","phone":"20 00 00 09","language":"da"}`), 2*time.Minute)
 	if !strings.HasSuffix(appt.PatientLink, "&lang=da") {
 		t.Errorf("the Danish patient's link %q", appt.PatientLink)
 	}
@@ -130,6 +117,49 @@ func TestPatientPageReadsClinicSettings(t *testing.T) {
 	if got = waitContact(t, pat, "+4570112233"); got.CallLink != "tel:+4570112233" {
 		t.Errorf("the ended visit's notice: %+v", got)
 	}
+}
+
+// bookedVisit is a booking's answer: its id and the patient's link.
+type bookedVisit struct{ ID, PatientLink string }
+
+// allDayClinician returns the id of the demo's Dr. Peter Berg, available all
+// of today and tomorrow (workAllDay).
+func (rc *runningClinic) allDayClinician(t *testing.T, token string) string {
+	t.Helper()
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", token, "", &clinicians)
+	for _, c := range clinicians {
+		if c.Name == "Dr. Peter Berg" {
+			rc.workAllDay(t, token, c.ID)
+			return c.ID
+		}
+	}
+	t.Fatal("the demo has no Dr. Peter Berg")
+	return ""
+}
+
+// newPatient creates a patient from body (as POST /api/v1/patients takes
+// it) and returns the id.
+func (rc *runningClinic) newPatient(t *testing.T, token, body string) string {
+	t.Helper()
+	var p struct{ ID string }
+	if status := rc.api(t, "POST", "/api/v1/patients", token, body, &p); status != http.StatusCreated {
+		t.Fatalf("patient %s: %d", body, status)
+	}
+	return p.ID
+}
+
+// bookNew books 15 minutes for patientID with clinID to start in `in`, to
+// the minute.
+func (rc *runningClinic) bookNew(t *testing.T, token, clinID, patientID string, in time.Duration) bookedVisit {
+	t.Helper()
+	var a bookedVisit
+	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, patientID,
+		time.Now().Add(in).Truncate(time.Minute).UTC().Format(time.RFC3339))
+	if status := rc.api(t, "POST", "/api/v1/appointments", token, body, &a); status != http.StatusCreated {
+		t.Fatalf("booking: %d", status)
+	}
+	return a
 }
 
 // withQuery puts a query before a link's fragment.
@@ -175,30 +205,9 @@ func TestVisitPageSaysWhatHappened(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
 	sched := fragmentToken(t, rc.scheduler)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	var clinID string
-	for _, c := range clinicians {
-		if c.Name == "Dr. Peter Berg" {
-			clinID = c.ID
-		}
-	}
-	rc.workAllDay(t, sched, clinID)
-	var pat struct{ ID string }
-	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Inge Lund","phone":"20 00 00 08"}`, &pat); status != http.StatusCreated {
-		t.Fatalf("patient: %d", status)
-	}
-	type appt struct{ ID, PatientLink string }
-	book := func(in time.Duration) appt {
-		t.Helper()
-		var a appt
-		body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, pat.ID,
-			time.Now().Add(in).Truncate(time.Minute).UTC().Format(time.RFC3339))
-		if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &a); status != http.StatusCreated {
-			t.Fatalf("booking: %d", status)
-		}
-		return a
-	}
+	berg := rc.allDayClinician(t, sched)
+	patient := rc.newPatient(t, sched, `{"name":"Inge Lund","phone":"20 00 00 08"}`)
+	book := func(in time.Duration) bookedVisit { return rc.bookNew(t, sched, berg, patient, in) }
 	ctx := chromiumPage(t, "about:blank")
 	screen := func(link, visit string) visitScreen {
 		t.Helper()
@@ -253,6 +262,43 @@ func TestVisitPageSaysWhatHappened(t *testing.T) {
 	if got := screen(page+"#t=not.a.token&lang=da", "invalid"); got.Title != "Linket virker ikke" || got.CallLink != tel {
 		t.Errorf("invalid: %+v", got)
 	}
+
+	// A visit nobody ended, whose link's window closed (30 minutes after
+	// its end) but whose page still opens: the link's time is over. Its
+	// times are moved eight hours back in the records, to two hours ago, as
+	// the clock would have moved them.
+	past := book(6 * time.Hour)
+	rc.moveInRecords(t, past.ID, -8*time.Hour)
+	if got := screen(past.PatientLink, "expired"); got.Title != "Linkets tid er forbi" || got.CallLink != tel {
+		t.Errorf("expired: %+v", got)
+	}
+}
+
+// moveInRecords moves an appointment by d in the running clinic's records
+// (SQLite in its data directory), as the passing of time would: what the
+// API cannot do, since it books nothing in the past.
+func (rc *runningClinic) moveInRecords(t *testing.T, id string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := records.Open(ctx, records.Config{SQLitePath: filepath.Join(rc.data, "vclinic.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.InTx(ctx, "move appointment", func(tx *sql.Tx) error {
+		var start, end, occStart, occEnd time.Time
+		if err := tx.QueryRowContext(ctx, `SELECT start_at, end_at, occ_start, occ_end FROM appointments WHERE id = $1`, id).
+			Scan(records.Time(&start), records.Time(&end), records.Time(&occStart), records.Time(&occEnd)); err != nil {
+			return err
+		}
+		ts := db.Dialect().TS
+		_, err := tx.ExecContext(ctx, `UPDATE appointments SET start_at = $1, end_at = $2, occ_start = $3, occ_end = $4 WHERE id = $5`,
+			ts(start.Add(d)), ts(end.Add(d)), ts(occStart.Add(d)), ts(occEnd.Add(d)), id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestPatientRepliesReachCalendar: from the link the patient says they
@@ -263,25 +309,9 @@ func TestPatientRepliesReachCalendar(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
 	sched := fragmentToken(t, rc.scheduler)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	var clinID string
-	for _, c := range clinicians {
-		if c.Name == "Dr. Peter Berg" {
-			clinID = c.ID
-		}
-	}
-	rc.workAllDay(t, sched, clinID)
-	var pat struct{ ID string }
-	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Erik Holm","phone":"20 00 00 07"}`, &pat); status != http.StatusCreated {
-		t.Fatalf("patient: %d", status)
-	}
+	clinID := rc.allDayClinician(t, sched)
 	start := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
-	var appt struct{ ID, PatientLink string }
-	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, pat.ID, start.UTC().Format(time.RFC3339))
-	if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &appt); status != http.StatusCreated {
-		t.Fatalf("booking: %d", status)
-	}
+	appt := rc.bookNew(t, sched, clinID, rc.newPatient(t, sched, `{"name":"Erik Holm","phone":"20 00 00 07"}`), 3*time.Hour)
 	ctx := chromiumPage(t, appt.PatientLink)
 	const replyJS = `(() => { const s = document.getElementById('reply');
 	  return s && !s.hidden ? (s.dataset.replySent || '') + '|' + document.getElementById('reply-status').textContent : 'hidden'; })()`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,25 +93,8 @@ func TestPhonePageLargeText(t *testing.T) {
 
 	// Before a visit: the early screen and the reply buttons, in Danish.
 	sched := fragmentToken(t, rc.scheduler)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	var clinID string
-	for _, c := range clinicians {
-		if c.Name == "Dr. Peter Berg" {
-			clinID = c.ID
-		}
-	}
-	rc.workAllDay(t, sched, clinID)
-	var p struct{ ID string }
-	if status := rc.api(t, "POST", "/api/v1/patients", sched, `{"name":"Gudrun Kristoffersen-Vestergaard","phone":"20 00 00 06"}`, &p); status != http.StatusCreated {
-		t.Fatalf("patient: %d", status)
-	}
-	var appt struct{ ID, PatientLink string }
-	body := fmt.Sprintf(`{"clinicianId":%q,"patientId":%q,"start":%q,"durationMinutes":15}`, clinID, p.ID,
-		time.Now().Add(3*time.Hour).Truncate(time.Minute).UTC().Format(time.RFC3339))
-	if status := rc.api(t, "POST", "/api/v1/appointments", sched, body, &appt); status != http.StatusCreated {
-		t.Fatalf("booking: %d", status)
-	}
+	appt := rc.bookNew(t, sched, rc.allDayClinician(t, sched),
+		rc.newPatient(t, sched, `{"name":"Gudrun Kristoffersen-Vestergaard","phone":"20 00 00 06"}`), 3*time.Hour)
 	early := chromiumPageWith(t, appt.PatientLink, largeText)
 	waitState(t, early, "patient", "early")
 	pat = early
