@@ -190,6 +190,14 @@ const maxAttempts = 5
 // or answers ok false when none is due.
 func (s *Store) ClaimMessage(ctx context.Context) (m Message, ok bool, err error) {
 	now := s.now()
+	// Most rounds find nothing: ask before taking the write lock.
+	var due int
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM messages
+		WHERE state = 'queued' AND next_at <= $1 OR state = 'sending' AND updated_at < $2 LIMIT 1) x`,
+		s.ts(now), s.ts(now.Add(-sendingTimeout))).Scan(&due)
+	if err != nil || due == 0 {
+		return m, false, err
+	}
 	err = s.db.InTx(ctx, "claim a message", func(tx *sql.Tx) error {
 		// A node that died while sending left its claim: take it back.
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'queued' WHERE state = 'sending' AND updated_at < $1`,
@@ -278,20 +286,33 @@ func (s *Store) PlanReminders(ctx context.Context) (queued int, err error) {
 	if len(offsets) == 0 {
 		return 0, nil
 	}
+	// Only visits with a reminder due and not yet claimed: after its
+	// round, a visit's due reminders are all claimed (sent or skipped), so
+	// a quiet clinic costs a query per offset.
 	type due struct {
 		id    string
 		start time.Time
 	}
 	var visits []due
-	err = records.QueryRows(ctx, s.db, `SELECT id, start_at FROM appointments WHERE status = 'booked' AND start_at > $1 AND start_at <= $2`,
-		[]any{s.ts(now), s.ts(now.Add(offsets[0]))}, func(r *sql.Rows) error {
-			var d due
-			err := r.Scan(&d.id, records.Time(&d.start))
-			visits = append(visits, d)
-			return err
-		})
-	if err != nil {
-		return 0, fmt.Errorf("plan reminders: %w", err)
+	seen := map[string]bool{}
+	for _, off := range offsets {
+		err = records.QueryRows(ctx, s.db, `SELECT a.id, a.start_at FROM appointments a
+			WHERE a.status = 'booked' AND a.start_at > $1 AND a.start_at <= $2 AND NOT EXISTS (SELECT 1 FROM reminders r
+				WHERE r.appointment_id = a.id AND r.offset_ms = $3 AND r.start_at = a.start_at)`,
+			[]any{s.ts(now), s.ts(now.Add(off)), off.Milliseconds()}, func(r *sql.Rows) error {
+				var d due
+				if err := r.Scan(&d.id, records.Time(&d.start)); err != nil {
+					return err
+				}
+				if !seen[d.id] {
+					seen[d.id] = true
+					visits = append(visits, d)
+				}
+				return nil
+			})
+		if err != nil {
+			return 0, fmt.Errorf("plan reminders: %w", err)
+		}
 	}
 	for _, v := range visits {
 		err := s.db.InTx(ctx, "remind of appointment "+v.id, func(tx *sql.Tx) error {

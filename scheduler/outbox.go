@@ -49,6 +49,9 @@ type Outbox struct {
 	Every time.Duration
 }
 
+// planEvery is how often Run looks for reminders that are due.
+const planEvery = 30 * time.Second
+
 // Run sends until ctx ends.
 func (o *Outbox) Run(ctx context.Context) {
 	every := o.Every
@@ -57,11 +60,17 @@ func (o *Outbox) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var planned time.Time
 	for {
-		if n, err := o.Store.PlanReminders(ctx); err != nil && ctx.Err() == nil {
-			o.Log.Warn("reminders", "err", err)
-		} else if n > 0 {
-			o.Log.Info("reminders queued", "visits", n)
+		// Reminders are planned every planEvery: to the half minute is
+		// on time for a reminder a day or an hour ahead.
+		if time.Since(planned) >= planEvery {
+			planned = time.Now()
+			if n, err := o.Store.PlanReminders(ctx); err != nil && ctx.Err() == nil {
+				o.Log.Warn("reminders", "err", err)
+			} else if n > 0 {
+				o.Log.Info("reminders queued", "visits", n)
+			}
 		}
 		for ctx.Err() == nil {
 			sent, err := o.SendOne(ctx)

@@ -319,6 +319,8 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_appointment ON messages (appointment_id, created_at);
 CREATE INDEX messages_due ON messages (state, next_at);
+-- The booked visits ahead, which reminders look through.
+CREATE INDEX appointments_booked_start ON appointments (start_at) WHERE status = 'booked';
 -- Each reminder of a visit, claimed once by the node that queues it: the
 -- visit's start is part of the key, so a visit that moves is reminded
 -- again.
