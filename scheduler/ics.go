@@ -217,30 +217,17 @@ func attendeeAddress(p Patient) string {
 }
 
 // calAddress returns the calendar user address of a contact: mailto: for an
-// e-mail address, tel: (RFC 3966, digits only) for a telephone number, or
+// e-mail address, tel: (RFC 3966, in E.164: NormalizePhone) for a telephone number, or
 // "" for anything else.
 func calAddress(contact string) string {
 	contact = strings.TrimSpace(contact)
 	if plainAddress(contact) {
 		return "mailto:" + contact
 	}
-	var digits strings.Builder
-	for i, r := range contact {
-		switch {
-		case r >= '0' && r <= '9':
-			digits.WriteRune(r)
-		case r == '+' && i == 0:
-			digits.WriteRune(r)
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
-		default:
-			return ""
-		}
+	if n := NormalizePhone(contact); n != "" {
+		return "tel:" + n // a global number (RFC 3966 §5.1.4)
 	}
-	n := digits.String()
-	if len(strings.TrimPrefix(n, "+")) < 6 {
-		return ""
-	}
-	return "tel:" + n
+	return ""
 }
 
 // plainAddress reports whether s looks like an e-mail address that can stand
