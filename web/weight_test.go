@@ -1,6 +1,7 @@
 package web
 
 import (
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,7 +9,7 @@ import (
 
 // pageLoad lists what a browser fetches to show page (an entry of pageFiles)
 // on its first load: the page, its style sheets and script, and every module
-// those import, statically or not (the pages load all of theirs).
+// those import.
 func pageLoad(t testing.TB, w *Web, page string) []*asset {
 	t.Helper()
 	p := w.pages[page]
@@ -29,8 +30,8 @@ func pageLoad(t testing.TB, w *Web, page string) []*asset {
 		}
 		out = append(out, a)
 		if strings.HasSuffix(name, ".js") {
-			for _, m := range moduleRE.FindAllStringSubmatch(string(a.body), -1) {
-				visit(strings.TrimPrefix(m[1], "./"))
+			for _, m := range importRE.FindAllStringSubmatch(string(a.body), -1) {
+				visit(path.Join(path.Dir(name), m[1]+m[2]))
 			}
 		}
 	}
@@ -40,10 +41,9 @@ func pageLoad(t testing.TB, w *Web, page string) []*asset {
 	return out
 }
 
-var (
-	staticRE = regexp.MustCompile(`(?:src|href)="/static/([^"]+)"`)
-	moduleRE = regexp.MustCompile(`(?:from|import)\s*\(?\s*'(\./[^']+)'`)
-)
+// staticRE finds what a page loads from /static/ (its modules' imports are
+// read with importRE, as TestModuleImports reads them).
+var staticRE = regexp.MustCompile(`(?:src|href)="/static/([^"]+)"`)
 
 // BenchmarkPatientPageFirstLoad reports what the patient's page costs on a
 // phone's first visit: the bytes of the page, its style sheet and every

@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,46 +42,17 @@ type received struct {
 
 func readMail(t *testing.T, r notifytest.Received) received {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(r.Data))
+	m, err := r.Parse()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := received{to: r.To[0]}
-	out.subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mt != "multipart/alternative" {
-		b, _ := io.ReadAll(msg.Body)
-		out.text = string(b)
-		return out
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt, pp, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		b, _ := io.ReadAll(p)
-		switch pt {
-		case "text/plain":
-			out.text = string(b)
-		case "text/calendar":
-			raw, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields(b), nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.cal, err = ics.ParseCalendar(bytes.NewReader(raw)); err != nil {
-				t.Fatalf("the calendar part does not parse: %v\n%s", err, raw)
-			}
-			out.method = pp["method"]
+	out := received{to: r.To[0], subject: m.Subject, text: m.Text, method: m.Method}
+	if m.Calendar != "" {
+		if out.cal, err = ics.ParseCalendar(strings.NewReader(m.Calendar)); err != nil {
+			t.Fatalf("the calendar part does not parse: %v\n%s", err, m.Calendar)
 		}
 	}
+	return out
 }
 
 // calMethod, uid, sequence and start of a parsed calendar object.

@@ -1,17 +1,13 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,46 +39,14 @@ func mailer(t *testing.T, srv *notifytest.Server, scheme, user string) *Mailer {
 	return m
 }
 
-// parse reads a received message: its headers, its text and its calendar
-// part (with the part's method), as a mail client would.
-func parse(t *testing.T, data []byte) (h mail.Header, text, cal, method string) {
+// parse reads a received message as a mail client would.
+func parse(t *testing.T, r notifytest.Received) notifytest.Mail {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	m, err := r.Parse()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mt == "text/plain" {
-		b, _ := io.ReadAll(quotedPrintableReader(msg.Body))
-		return msg.Header, string(b), "", ""
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart() // decodes quoted-printable itself
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt, pp, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		b, _ := io.ReadAll(p)
-		switch pt {
-		case "text/plain":
-			text = string(b)
-		case "text/calendar":
-			dec := make([]byte, len(b))
-			n, err := base64Decode(dec, b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cal, method = string(dec[:n]), pp["method"]
-		}
-	}
-	return msg.Header, text, cal, method
+	return m
 }
 
 func TestMailerSTARTTLSWithPassword(t *testing.T) {
@@ -98,19 +62,18 @@ func TestMailerSTARTTLSWithPassword(t *testing.T) {
 	if len(got) != 1 || got[0].User != "clinic" || got[0].From != "booking@clinic.example.dk" || got[0].To[0] != "anne@example.dk" {
 		t.Fatalf("received %+v", got)
 	}
-	h, text, cal, method := parse(t, got[0].Data)
-	subject, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
-	if err != nil || subject != "Videokonsultation tirsdag den 8. december kl. 10.00" {
-		t.Errorf("subject %q (%v)", subject, err)
+	mail := parse(t, got[0])
+	if mail.Subject != "Videokonsultation tirsdag den 8. december kl. 10.00" {
+		t.Errorf("subject %q", mail.Subject)
 	}
-	if !strings.Contains(text, "Åbn linket lidt før: https://clinic.example.dk/visit/a#t=x&lang=da") {
-		t.Errorf("text %q", text)
+	if !strings.Contains(mail.Text, "Åbn linket lidt før: https://clinic.example.dk/visit/a#t=x&lang=da") {
+		t.Errorf("text %q", mail.Text)
 	}
-	if cal != calendar || method != "REQUEST" {
-		t.Errorf("calendar part %q, method %q", cal, method)
+	if mail.Calendar != calendar || mail.Method != "REQUEST" {
+		t.Errorf("calendar part %q, method %q", mail.Calendar, mail.Method)
 	}
-	if !strings.HasSuffix(h.Get("Message-ID"), "@clinic.example.dk>") {
-		t.Errorf("Message-ID %q", h.Get("Message-ID"))
+	if !strings.HasSuffix(mail.Header.Get("Message-ID"), "@clinic.example.dk>") {
+		t.Errorf("Message-ID %q", mail.Header.Get("Message-ID"))
 	}
 }
 
