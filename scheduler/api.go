@@ -189,6 +189,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/appointments/:id/links", a.staff(a.guestLink))
 	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
 	r.GET("/api/v1/appointments/:id/quality", a.roles(a.visitQuality, RoleClinician, RoleAdmin))
+	r.GET("/api/v1/appointments/:id/chat", a.roles(a.visitChat, RoleClinician))
 	r.GET("/api/v1/appointments/:id/messages", a.staff(a.messages))
 	r.POST("/api/v1/sms/status", a.smsStatus)
 	r.GET("/api/v1/visit", a.visit)

@@ -350,5 +350,29 @@ CREATE TABLE replies (
 );
 `,
 		},
+		{
+			Version: 13,
+			Name:    "the chat of a visit",
+			Common: `
+-- What patient, clinician and guests wrote in a visit, as part of its
+-- record: numbered 1, 2, 3 ... per visit in the order filed; a sender's
+-- page names each message (client_id) so that one sent twice after a
+-- reconnect is kept once.
+CREATE TABLE visit_chat (
+	id             TEXT PRIMARY KEY,
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	seq            INTEGER NOT NULL,
+	sender_id      TEXT NOT NULL,
+	sender_role    TEXT NOT NULL,
+	sender_name    TEXT NOT NULL,
+	client_id      TEXT NOT NULL,
+	text           TEXT NOT NULL,
+	phrase         TEXT NOT NULL DEFAULT '',
+	created_at     {{ts}} NOT NULL,
+	UNIQUE (appointment_id, seq),
+	UNIQUE (appointment_id, sender_id, sender_role, client_id)
+);
+`,
+		},
 	}
 }

@@ -68,6 +68,20 @@ package signaling
 //	                                          each item as POST /api/v1/readings takes it
 //	S(patient): readings-result {results}     one result per item, in order, under
 //	                                          the id of the readings message
+//
+// Chat, both ways, for a patient who cannot hear or a clinician who must
+// spell a medicine's name (chat.go). Everyone in the room, waiting guests
+// too, reads and writes it; in an appointment's room it is kept with the
+// visit as part of the record:
+//
+//	C: chat {clientId, text, phrase}          a message; clientId is the page's
+//	                                          own id for it, so that sending it
+//	                                          again after a reconnect files it once
+//	S: chat {messages}                        to everyone, the sender too (its
+//	                                          receipt), in the order filed (seq)
+//	C: chat-sync {after}                      after every joined: the messages
+//	S: chat {messages, history: true}         with seq above after, in order
+//
 //	S: leave {reason}                        the server ends the session
 //	S: error {code, message, ref}            a message was refused; the session
 //	                                         goes on unless the code says otherwise
@@ -93,6 +107,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -139,6 +154,8 @@ const (
 	TypeLayers             = "layers"
 	TypeQuality            = "quality"
 	TypeVideoPaused        = "video-paused"
+	TypeChat               = "chat"
+	TypeChatSync           = "chat-sync"
 )
 
 // Peer connection names.
@@ -430,6 +447,56 @@ type ReadingsResult struct {
 	Results []ReadingResult `json:"results"`
 }
 
+// ChatSend is a chat message from a client. Text is what the sender wrote
+// (or the quick phrase in the sender's language); Phrase, when set, names the
+// quick phrase (ChatPhrases) so that each reader's page can show it in its
+// own language.
+type ChatSend struct {
+	ClientID string `json:"clientId"`
+	Text     string `json:"text"`
+	Phrase   string `json:"phrase,omitempty"`
+}
+
+// ChatSync asks for the messages filed after seq After (0: all of them).
+type ChatSync struct {
+	After int64 `json:"after"`
+}
+
+// ChatMessage is one message of a visit's chat as clients see it.
+type ChatMessage struct {
+	ID       string    `json:"id"`
+	Seq      int64     `json:"seq"` // 1, 2, 3 ... in the order filed
+	ClientID string    `json:"clientId"`
+	Name     string    `json:"name"` // the sender's display name
+	Role     string    `json:"role"` // the sender's role
+	Text     string    `json:"text"`
+	Phrase   string    `json:"phrase,omitempty"`
+	At       time.Time `json:"at"`
+	// Mine is set for the reader who sent it (the same person, on any
+	// device or after a reload).
+	Mine bool `json:"mine,omitempty"`
+
+	// Sender is the sender's token subject; never sent to clients.
+	Sender string `json:"-"`
+}
+
+// Chat carries chat messages, in seq order; History marks the answer to a
+// chat-sync.
+type Chat struct {
+	Messages []ChatMessage `json:"messages"`
+	History  bool          `json:"history,omitempty"`
+}
+
+// ChatPhrases are the quick phrases a page offers, by code.
+var ChatPhrases = map[string]bool{
+	"cannot-hear": true, "cannot-see": true, "one-moment": true,
+	"please-repeat": true, "please-write": true, "understood": true,
+}
+
+// MaxChatText bounds one chat message, in characters: a few sentences, a
+// medicine's name spelt out, a dose.
+const MaxChatText = 1000
+
 // Leave ends a session; Reason is set by the server.
 type Leave struct {
 	Reason string `json:"reason,omitempty"`
@@ -593,6 +660,40 @@ func (m *Readings) Validate() error {
 	return nil
 }
 
+// Validate checks a chat message: a client id, and 1-MaxChatText
+// characters of text that is not only spaces, or a known quick phrase.
+func (m *ChatSend) Validate() error {
+	if m.ClientID == "" || len(m.ClientID) > maxIDLen {
+		return fmt.Errorf("clientId: want 1-%d characters", maxIDLen)
+	}
+	if m.Phrase != "" && !ChatPhrases[m.Phrase] {
+		return fmt.Errorf("phrase: unknown %q", m.Phrase)
+	}
+	if !utf8.ValidString(m.Text) {
+		return fmt.Errorf("text: not UTF-8")
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return fmt.Errorf("text: empty")
+	}
+	if n := utf8.RuneCountInString(m.Text); n > MaxChatText {
+		return fmt.Errorf("text: %d characters, at most %d", n, MaxChatText)
+	}
+	for _, r := range m.Text {
+		if r < ' ' && r != '\n' && r != '\t' || r == 0x7f {
+			return fmt.Errorf("text: control character %U", r)
+		}
+	}
+	return nil
+}
+
+// Validate checks a chat sync.
+func (m *ChatSync) Validate() error {
+	if m.After < 0 {
+		return fmt.Errorf("after: want 0 or a message's seq")
+	}
+	return nil
+}
+
 // Validate checks leave.
 func (m *Leave) Validate() error { return nil }
 
@@ -646,6 +747,10 @@ func inbound(typ string) Validator {
 		return &RequestMeasurement{}
 	case TypeReadings:
 		return &Readings{}
+	case TypeChat:
+		return &ChatSend{}
+	case TypeChatSync:
+		return &ChatSync{}
 	}
 	return nil
 }

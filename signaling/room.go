@@ -26,6 +26,8 @@ type room struct {
 	vitals map[string]Vital
 	// vitalsPatient is whose readings vitals holds.
 	vitalsPatient string
+	// chat is the visit's chat (chat.go); its own mutex guards it.
+	chat roomChat
 }
 
 // member is one participant. It outlives its WebSocket by the grace period.

@@ -66,6 +66,9 @@ type Config struct {
 	// while the rooms open here go on. It is called with the server's lock
 	// held and must not block or call back into the server.
 	Admit func() error
+	// Chat files the chat of appointment rooms with their visits; nil
+	// keeps every room's chat in memory only, while the room is open.
+	Chat ChatLog
 	// Quality keeps each participant's quality record with the
 	// appointment; nil keeps none (the node's totals in QualityHistogram
 	// are kept regardless).
@@ -505,6 +508,10 @@ func (s *Server) dispatch(c *conn, claims *Claims, room, id string, msg Validato
 		s.requestMeasurement(c, claims, mb, id, m)
 	case *Readings:
 		s.handleReadings(c, claims, id, m)
+	case *ChatSend:
+		s.handleChat(c, claims, mb, id, m)
+	case *ChatSync:
+		s.handleChatSync(c, claims, mb, id, m)
 	case *End:
 		if claims.Role != RoleClinician {
 			s.refuse(c, id, CodeForbidden, "only a clinician ends the visit")

@@ -121,6 +121,43 @@ func (v visits) Ended(ctx context.Context, id string, by *signaling.Claims) erro
 	return v.advance(ctx, id, by, scheduler.StatusFulfilled)
 }
 
+// visitChat keeps a visit's chat with its appointment.
+type visitChat struct{ store *scheduler.Store }
+
+func (v visitChat) AddChat(ctx context.Context, room string, by *signaling.Claims, m signaling.ChatMessage) (signaling.ChatMessage, error) {
+	filed, err := v.store.AddChat(ctx, actorOf(by), room, scheduler.ChatMessage{SenderName: m.Name,
+		ClientID: m.ClientID, Text: m.Text, Phrase: m.Phrase})
+	switch {
+	case errors.Is(err, scheduler.ErrNotFound):
+		return signaling.ChatMessage{}, signaling.ErrNoVisit
+	case errors.Is(err, scheduler.ErrForbidden):
+		return signaling.ChatMessage{}, fmt.Errorf("%w: %v", signaling.ErrForbidden, err)
+	case err != nil:
+		return signaling.ChatMessage{}, err
+	}
+	return chatOut(filed), nil
+}
+
+func (v visitChat) Chat(ctx context.Context, room string) ([]signaling.ChatMessage, error) {
+	ms, err := v.store.Chat(ctx, scheduler.System, room)
+	if errors.Is(err, scheduler.ErrNotFound) {
+		return nil, signaling.ErrNoVisit
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]signaling.ChatMessage, len(ms))
+	for i, m := range ms {
+		out[i] = chatOut(m)
+	}
+	return out, nil
+}
+
+func chatOut(m scheduler.ChatMessage) signaling.ChatMessage {
+	return signaling.ChatMessage{ID: m.ID, Seq: m.Seq, ClientID: m.ClientID, Name: m.SenderName, Role: m.SenderRole,
+		Text: m.Text, Phrase: m.Phrase, At: m.At, Sender: m.SenderID}
+}
+
 // visitQuality keeps signaling's quality records with the appointment.
 type visitQuality struct{ store *scheduler.Store }
 

@@ -113,7 +113,9 @@ var matrix = map[string]row{
 	"POST /api/v1/appointments/{id}/links":      {body: `{"role":"relative","name":"Jens"}`, def: 403, status: ownStaff(201)},
 	// The visit's room: only its own clinician admits and ends.
 	// The visit's connection quality: its own clinician and admins.
-	"GET /api/v1/appointments/{id}/quality":    {def: 403, status: map[string]int{clinician: 200, adminRole: 200}},
+	"GET /api/v1/appointments/{id}/quality": {def: 403, status: map[string]int{clinician: 200, adminRole: 200}},
+	// The visit's chat is clinical talk: its own clinician only.
+	"GET /api/v1/appointments/{id}/chat":       {def: 403, status: map[string]int{clinician: 200}},
 	"POST /api/v1/appointments/{id}/admit":     {def: 403, status: map[string]int{clinician: 200}},
 	"POST /api/v1/appointments/{id}/end":       {def: 403, status: map[string]int{clinician: 204}},
 	"GET /api/v1/appointments/{id}/invite.ics": {def: 403, status: ownStaff(200)},

@@ -262,6 +262,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		TURN:           turn,
 		Visits:         visits{store: store, policy: policy},
 		Quality:        visitQuality{store},
+		Chat:           visitChat{store},
 		Readings:       readingsSink{c},
 		VitalsAudit:    vitalsAudit{c},
 		Admit:          c.admit.Admit,
