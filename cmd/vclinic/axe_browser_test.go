@@ -54,8 +54,8 @@ func runAxe(t *testing.T, ctx context.Context, axe string) []axeViolation {
 }
 
 // TestAccessibilityAxe: axe-core finds nothing against WCAG 2.1 AA on the
-// pages and states the browser tests reach: the patient's waiting room,
-// early screen with its reply buttons, a cancelled visit and a broken link;
+// pages and states the browser tests reach: the patient's waiting room and
+// its chat, early screen with its reply buttons, a cancelled visit and a broken link;
 // the clinician's day list and call page; the scheduler's calendar; the
 // admin page; the sign-in page.
 func TestAccessibilityAxe(t *testing.T) {
@@ -75,6 +75,13 @@ func TestAccessibilityAxe(t *testing.T) {
 		name, link, ready string
 	}{
 		{"the patient's waiting room", rc.patient, `document.body.dataset.callState === 'waiting'`},
+		// The chat opened from the Chat button, with a message sent.
+		{"the patient's chat", rc.patient, `(() => {
+			if (document.body.dataset.callState !== 'waiting') return false;
+			const chat = document.getElementById('chat');
+			if (chat.hidden) { document.querySelector('[data-action="open-chat"]').click(); document.querySelector('[data-action="chat-phrase"]').click(); }
+			return !chat.hidden && !!chat.querySelector('li[data-chat-seq]');
+		})()`},
 		{"the patient's early screen", visit.PatientLink, `document.body.dataset.callState === 'early' && !document.getElementById('reply').hidden`},
 		{"a cancelled visit's page", cancelled.PatientLink, `document.body.dataset.visitState === 'cancelled'`},
 		{"a broken link's page", page + "#t=broken", `document.body.dataset.visitState === 'invalid'`},

@@ -39,8 +39,8 @@ const focusCheckJS = `(() => {
 // TestPhonePageLargeText: the patient's page on a 375 px phone with 150 %
 // text. Mic, Camera and Leave come first in the tab order; nothing the
 // keyboard reaches hides under them; nothing scrolls sideways, in the
-// waiting room, before the visit (with its long Danish words) or after a
-// cancellation; the form to type a result waits until it is asked for.
+// waiting room, with the chat open, before the visit (with its long Danish
+// words) or after a cancellation; the form to type a result waits until it is asked for.
 func TestPhonePageLargeText(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
@@ -88,6 +88,25 @@ func TestPhonePageLargeText(t *testing.T) {
 		if !strings.Contains(order[i], want) {
 			t.Errorf("tab order %v: want mic, camera, leave first", order[:3])
 			break
+		}
+	}
+
+	// The chat opened, with a message drawn, and its field focused: nothing
+	// sideways, nothing under the control bar.
+	evalPage[bool](t, pat, "open the chat", `(document.querySelector('[data-action="open-chat"]').click(), document.querySelector('[data-action="chat-phrase"]').click(), true)`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if evalPage[bool](t, pat, "the chat", `!!document.querySelector('#chat li[data-chat-seq]')`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the chat never showed the message sent")
+		}
+	}
+	noSideways("the open chat")
+	for _, sel := range []string{`#chat [data-chat-field]`, `#chat [data-action="send-chat"]`} {
+		evalPage[bool](t, pat, "focus", `(document.querySelector('`+sel+`').focus(), true)`)
+		if got := evalPage[string](t, pat, "the focus", focusCheckJS); strings.Contains(got, `"covered":true`) {
+			t.Errorf("%s hides under the control bar: %s", sel, got)
 		}
 	}
 

@@ -35,6 +35,7 @@ import {
   TypeAdmitted,
   TypeAnswer,
   TypeCandidate,
+  TypeChat,
   TypeEnd,
   TypeError,
   TypeICERestart,
@@ -147,6 +148,8 @@ const qualityRecoverTicks = 2;
  * @property {CallEvents} events
  * @property {MediaDevices} [devices] navigator.mediaDevices
  * @property {EventTarget} [online] window, for its "online" event
+ * @property {import('./chat.js').ChatLog} [chat] the visit's chat, carried over
+ *   the signaling connection: caught up and resent after every joined
  */
 
 const iceUp = (/** @type {RTCPeerConnection} */ pc) =>
@@ -328,6 +331,7 @@ export class Call {
     signal.on(TypeRequestMeasurement, (p) => {
       if (p && typeof p.code === 'string') this._ev.measurement?.(p);
     });
+    signal.on(TypeChat, (p) => this._opts.chat?.receive(p));
     try {
       await signal.connect();
     } catch {
@@ -471,6 +475,7 @@ export class Call {
    * @param {import('./signal.js').DropInfo} [info]
    */
   _onSignalState(s, info) {
+    if (s !== 'open') this._opts.chat?.disconnected();
     if (s === 'reconnecting') {
       this._sigDown = true;
       if (info?.refused && tokenExpired(this._opts.claims, Date.now())) {
@@ -508,6 +513,8 @@ export class Call {
     this._setParticipants(j.participants);
     this._startStats();
     this._recompute();
+    const signal = this._signal;
+    this._opts.chat?.connected((type, payload) => (this._signal === signal ? signal.send(type, payload) : ''));
   }
 
   /**
@@ -542,6 +549,7 @@ export class Call {
 
   /** @param {import('./protocol.js').ErrorMsg} e */
   _onError(e) {
+    if (this._opts.chat?.refused(e.ref || '')) return;
     if (e.ref && this._readings.has(e.ref)) {
       this._settleReadings(e.ref, new Error(`${e.code}: ${e.message}`));
       return;

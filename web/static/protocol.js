@@ -49,6 +49,8 @@ export const TypeReadingsResult = 'readings-result'; // server -> patient: the r
 export const TypeLayers = 'layers'; // server -> publisher: the simulcast layers someone receives; pause the rest
 export const TypeQuality = 'quality'; // server -> client: its downlink as the media server sees it
 export const TypeVideoPaused = 'video-paused'; // server -> client: a participant's video paused for this client's weak link, or back
+export const TypeChat = 'chat'; // both ways: a chat message; from the server, messages in the order filed
+export const TypeChatSync = 'chat-sync'; // client -> server: the messages after seq `after`, please
 
 /** Connection quality levels (Participant.quality, Stats.quality, Quality.level). */
 export const QualityGood = 'good';
@@ -68,6 +70,23 @@ export const MaxReadings = 500;
 export const ReadingStored = 'stored'; // filed; id names the new reading
 export const ReadingDuplicate = 'duplicate'; // sent before; id names the reading stored then
 export const ReadingRejected = 'rejected'; // not filed; reason says why
+
+/** The most characters one chat message may hold. */
+export const MaxChatText = 1000;
+
+/**
+ * One chat message as the server sends it.
+ * @typedef {object} ChatMessage
+ * @property {string} id
+ * @property {number} seq 1, 2, 3 ... in the order filed
+ * @property {string} clientId the sender's page's id for it
+ * @property {string} name the sender's display name
+ * @property {string} role the sender's role
+ * @property {string} text
+ * @property {string} [phrase] the quick phrase it is, by code
+ * @property {string} at RFC 3339
+ * @property {boolean} [mine] sent by this person
+ */
 
 /** Peer connection names. */
 export const PCPublish = 'publish';

@@ -27,6 +27,7 @@ import { formatDay, formatTime, sameDay } from './time.js';
 import { AskControl, MeasureCard, VitalsPanel, derivedCodes, vitalsWords } from './vitals.js';
 import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
+import { ChatLog, ChatPanel, chatWords } from './chat.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -237,9 +238,27 @@ export function startPage(all, opts = {}) {
     return c?.name || vars.clinician;
   }
 
+  // The visit's chat: always beside the call on the clinician's page; behind
+  // the Chat button on the patient's, opening by itself when someone writes.
+  const chatEl = $('chat');
+  const chatToggle = /** @type {HTMLButtonElement|null} */ ($('chat-toggle'));
+  /** @type {ChatPanel|null} */
+  let chatPanel = null;
+  const chatLog = chatEl ? new ChatLog({ onChange: (fresh) => chatPanel?.render(fresh) }) : null;
+  if (chatEl && chatLog) {
+    chatPanel = new ChatPanel(chatEl, chatLog, {
+      words: t.lang === 'da' ? chatWords.da : chatWords.en,
+      locale,
+      roles: t.roles,
+      toggle: chatToggle,
+      announce: $('chat-announce'),
+    });
+  }
+
   /** @type {MediaMode} */
   let mode = 'full';
   const call = new Call({
+    chat: chatLog || undefined,
     wsURL: wsURL('/ws?room=' + encodeURIComponent(room), location),
     token,
     claims,
@@ -409,7 +428,12 @@ export function startPage(all, opts = {}) {
     if (status) status.textContent = ex ? ex.title : statusText(state === 'early' && why === 'moved' ? 'moved' : state);
     showNotice(ex, why || state);
     if (explained) card?.hide();
-    if (devicesEl) devicesEl.hidden = !homeDevices || !['waiting', 'connecting', 'in-call', 'reconnecting'].includes(state);
+    const joined = ['waiting', 'connecting', 'in-call', 'reconnecting'].includes(state);
+    if (devicesEl) devicesEl.hidden = !homeDevices || !joined;
+    if (chatToggle) {
+      chatToggle.hidden = !joined;
+      if (!joined && chatPanel?.open && !chatLog?.messages.length) chatPanel.setOpen(false);
+    }
     leave.disabled = explained || before || state === 'idle' || state === 'early';
     if (endVisit) endVisit.disabled = explained || !call.participantId;
     renderControls();
@@ -558,6 +582,9 @@ export function startPage(all, opts = {}) {
       return vitals ? [...vitals.newest.values()] : [];
     },
     readDevices: () => homeDevices?.readAll() ?? Promise.resolve(0),
+    get chat() {
+      return { messages: chatLog?.messages ?? [], pending: chatLog?.pending ?? [] };
+    },
     get devices() {
       return homeDevices ? homeDevices.summary() : [];
     },
