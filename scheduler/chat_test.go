@@ -74,4 +74,3 @@ func testVisitChat(t *testing.T, f *storeFixture) {
 	_, err = s.AddChat(ctx, patient, b.ID, ChatMessage{ClientID: "one more", Text: "x"})
 	stErr(t, err, ErrConflict, "full")
 }
-
