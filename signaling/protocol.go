@@ -25,7 +25,9 @@ package signaling
 //	C/S: candidate {pc, candidate}           trickle ICE both ways, both connections
 //	S: participants {participants}           whenever someone joins, leaves, mutes,
 //	                                         drops (state "reconnecting") or returns
-//	C: mute {audio, video}                   what this participant sends
+//	C: mute {audio, video, screen}           what this participant sends; screen:
+//	                                         its video is a shared screen (results,
+//	                                         an X-ray) in place of its camera
 //	C: stats {...}                           receive quality, every few seconds
 //	C: ice-restart {pc:"subscribe"}          the server re-offers with new ICE
 //	                                         credentials; for "publish" the client
@@ -249,6 +251,9 @@ type Participant struct {
 	State string `json:"state"` // StateActive, StateReconnecting or StateWaiting
 	Audio bool   `json:"audio"` // sending audio (not muted)
 	Video bool   `json:"video"` // sending video (camera on)
+	// Screen says the participant's video is a shared screen, in place of
+	// its camera: pages show it whole (not cropped) and say so.
+	Screen bool `json:"screen,omitempty"`
 	// Quality is the participant's connection as its page last judged it
 	// (QualityGood, QualityWeak or QualityVeryWeak; empty until it has),
 	// and QualityReasons why, in QualityLoss... codes.
@@ -315,10 +320,13 @@ type ICECandidate struct {
 	UsernameFragment *string `json:"usernameFragment,omitempty"`
 }
 
-// Mute says what the participant is sending.
+// Mute says what the participant is sending. Screen: its video track
+// carries a shared screen instead of the camera (the page swapped the
+// track's source, RTCRtpSender.replaceTrack), until a mute without it.
 type Mute struct {
-	Audio bool `json:"audio"`
-	Video bool `json:"video"`
+	Audio  bool `json:"audio"`
+	Video  bool `json:"video"`
+	Screen bool `json:"screen,omitempty"`
 }
 
 // Stats is the client's receive summary over all its subscribed tracks, for

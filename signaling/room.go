@@ -46,6 +46,7 @@ type member struct {
 	state        string // StateActive or StateReconnecting
 	waiting      bool   // in the waiting room: no media until admitted
 	audio, video bool
+	screen       bool // its video is a shared screen
 	resumeToken  string
 	pendingOffer string   // last subscribe offer not yet answered, resent on resume
 	layers       *Layers  // the last layers message, resent on resume
@@ -366,7 +367,7 @@ func (s *Server) leave(c *conn, mb *member) {
 
 func (s *Server) mute(mb *member, m *Mute) {
 	s.mu.Lock()
-	mb.audio, mb.video = m.Audio, m.Video
+	mb.audio, mb.video, mb.screen = m.Audio, m.Video, m.Screen
 	r := mb.room
 	s.mu.Unlock()
 	s.broadcast(r)
@@ -495,7 +496,7 @@ func (r *room) listLocked() []Participant {
 			state = StateWaiting
 		}
 		out[i] = Participant{ID: m.id, Name: m.name, Role: m.role, State: state, Audio: m.audio, Video: m.video,
-			Quality: m.stats.Quality, QualityReasons: m.stats.QualityReasons}
+			Screen: m.screen, Quality: m.stats.Quality, QualityReasons: m.stats.QualityReasons}
 	}
 	return out
 }

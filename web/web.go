@@ -73,10 +73,12 @@ type Web struct {
 // pageFiles names the embedded pages; each is served only at its route.
 var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html"}
 
-// Permissions-Policy values: only the call pages may use the camera and microphone.
+// Permissions-Policy values: only the call pages may use the camera and
+// microphone, and only the clinician's may share a screen.
 const (
-	callPermissions  = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
-	staffPermissions = "camera=(), microphone=(), display-capture=(), geolocation=()"
+	callPermissions      = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+	clinicianPermissions = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
+	staffPermissions     = "camera=(), microphone=(), display-capture=(), geolocation=()"
 )
 
 // asset is one embedded file, ready to send.
@@ -213,7 +215,7 @@ func (w *Web) VisitPage(rw http.ResponseWriter, r *http.Request) {
 // visit page, it takes the access token from the fragment (#t=…) and otherwise
 // relies on the session cookie.
 func (w *Web) CallPage(rw http.ResponseWriter, r *http.Request) {
-	w.servePage(rw, r, "call.html", callPermissions)
+	w.servePage(rw, r, "call.html", clinicianPermissions)
 }
 
 // LoginPage serves the staff sign-in page, wired at GET /login. It posts to

@@ -102,6 +102,7 @@ func TestPages(t *testing.T) {
 	srv := newTestServer(t, Config{})
 	const (
 		callPerm  = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+		clinPerm  = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
 		staffPerm = "camera=(), microphone=(), display-capture=(), geolocation=()"
 	)
 	tests := []struct {
@@ -110,7 +111,7 @@ func TestPages(t *testing.T) {
 		perm   string
 	}{
 		{"/visit/room-1", `<script type="module" src="/static/visit.js"></script>`, callPerm},
-		{"/call/room-1", `<script type="module" src="/static/call-page.js"></script>`, callPerm},
+		{"/call/room-1", `<script type="module" src="/static/call-page.js"></script>`, clinPerm},
 		{"/visit/r%C3%B8d%20stue", `<script type="module" src="/static/visit.js"></script>`, callPerm},
 		{"/login", `<script type="module" src="/static/login.js"></script>`, staffPerm},
 		{"/login?next=%2Fconsole", `<script type="module" src="/static/login.js"></script>`, staffPerm},

@@ -179,6 +179,8 @@ export class Call {
     /** @type {string[]|null} the layers the server last said anyone receives (null: all) */
     this._serverActive = null;
     this._uplinkSaving = false; // our uplink is weak: the camera sends less
+    /** @type {MediaStreamTrack|null} a shared screen, sent in the camera's place */
+    this._screen = null;
   }
 
   /** @returns {ConnectionQuality} this participant's connection, as last judged */
@@ -432,6 +434,70 @@ export class Call {
     this._sendMute();
   }
 
+  /** @returns {boolean} a screen is shared now, in place of the camera */
+  get sharingScreen() {
+    return !!this._screen;
+  }
+
+  /**
+   * Shares a screen (results, an X-ray) in place of the camera: the browser
+   * asks which screen or window, and the video sender sends it
+   * (RTCRtpSender.replaceTrack, no new negotiation) until stopScreen or the
+   * browser's own "Stop sharing". The others are told (mute {screen}) and
+   * show it whole. The media server forwards one video per participant, so
+   * the camera pauses meanwhile; the voice goes on.
+   * @returns {Promise<boolean>} false when the reader chose nothing
+   */
+  async shareScreen() {
+    if (this._screen) return true;
+    const md = /** @type {any} */ (this._opts.devices);
+    if (!md || typeof md.getDisplayMedia !== 'function') throw new Error('screen sharing is not supported here');
+    const s = await md.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+    const track = s.getVideoTracks()[0];
+    if (!track || !this._joined) {
+      s.getTracks().forEach((/** @type {MediaStreamTrack} */ t) => t.stop());
+      return false;
+    }
+    // Text and fine lines stay sharp: the encoder keeps resolution and
+    // gives up frame rate (W3C mst-content-hint).
+    if ('contentHint' in track) track.contentHint = 'detail';
+    this._screen = track;
+    track.addEventListener('ended', () => {
+      if (this._screen === track) this.stopScreen();
+    });
+    await this._sendVideo(track);
+    this._sendMute();
+    return true;
+  }
+
+  /** Stops sharing: the camera is sent again. */
+  async stopScreen() {
+    const track = this._screen;
+    if (!track) return;
+    this._screen = null;
+    track.stop();
+    await this._sendVideo(this._local?.getVideoTracks()[0] || null);
+    this._sendMute();
+  }
+
+  /**
+   * Sends track on the publish connection's video: swapped in on the video
+   * transceiver, or on a new one (and a new offer) when there is none.
+   * @param {MediaStreamTrack|null} track
+   */
+  async _sendVideo(track) {
+    const pc = this._pcs.publish;
+    if (!pc) return; // the next _publish sends what is current
+    const tr = pc.getTransceivers().find((x) => x.receiver.track?.kind === 'video' && !x.stopped);
+    if (tr) {
+      await tr.sender.replaceTrack(track);
+      return;
+    }
+    if (!track) return;
+    pc.addTransceiver(track, { direction: 'sendonly', streams: this._local ? [this._local] : [], sendEncodings: [{ maxBitrate: maxVideoBitrate }] });
+    this._negotiatePublish(false);
+  }
+
   /**
    * The receive summary sent as stats: inbound-rtp of the subscribe connection,
    * the round trip of its selected candidate pair (else of the publish one).
@@ -452,6 +518,22 @@ export class Call {
    */
   async received() {
     return receivedVideo(await statsOf(this._pcs.subscribe));
+  }
+
+  /**
+   * The video this page sends, per simulcast layer (outbound-rtp): size,
+   * frames encoded and what limits it; for support and tests.
+   * @returns {Promise<{rid: string, frameWidth: number, frameHeight: number, framesEncoded: number, limitation: string}[]>}
+   */
+  async sent() {
+    const report = await statsOf(this._pcs.publish);
+    const out = [];
+    for (const s of report ? report.values() : []) {
+      if (s.type !== 'outbound-rtp' || (s.kind || s.mediaType) !== 'video') continue;
+      out.push({ rid: s.rid || '', frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0,
+        framesEncoded: s.framesEncoded || 0, limitation: s.qualityLimitationReason || '' });
+    }
+    return out;
   }
 
   /**
@@ -645,7 +727,14 @@ export class Call {
     const pc = this._pcs.publish;
     const stream = this._local;
     if (!pc || !stream) return;
-    for (const track of stream.getTracks()) {
+    const tracks = stream.getTracks();
+    // A screen shared before this (re)connection is sent in the camera's place.
+    if (this._screen) {
+      const cam = tracks.findIndex((x) => x.kind === 'video');
+      if (cam >= 0) tracks[cam] = this._screen;
+      else tracks.push(this._screen);
+    }
+    for (const track of tracks) {
       /** @type {RTCRtpTransceiverInit} */
       const init = { direction: 'sendonly', streams: [stream] };
       let tr;
@@ -667,7 +756,7 @@ export class Call {
       }
       if (track.kind === 'audio') preferRedundantAudio(tr);
     }
-    if (stream.getTracks().length > 0) this._negotiatePublish(false);
+    if (tracks.length > 0) this._negotiatePublish(false);
   }
 
   /**
@@ -904,6 +993,8 @@ export class Call {
 
   _teardown() {
     this._gen++;
+    this._screen?.stop();
+    this._screen = null;
     const signal = this._signal;
     this._signal = null;
     signal?.close();
@@ -933,7 +1024,8 @@ export class Call {
   // --- media and stats ---
 
   _sendMute() {
-    this._signal?.send(TypeMute, { audio: this._audioOn, video: this._videoOn });
+    const screen = !!this._screen;
+    this._signal?.send(TypeMute, { audio: this._audioOn, video: this._videoOn || screen, screen });
     this._ev.mute?.();
   }
 

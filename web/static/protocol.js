@@ -175,6 +175,7 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * @property {string} state StateActive, StateReconnecting or StateWaiting
  * @property {boolean} audio sending audio (not muted)
  * @property {boolean} video sending video (camera on)
+ * @property {boolean} [screen] the video is a shared screen, in place of the camera
  * @property {string} [quality] the participant's connection as its page judges it
  * @property {string[]} [qualityReasons] why it is not good
  */

@@ -191,6 +191,11 @@ export class Tiles {
     const role = (p && p.role) || '';
     const words = roleWords(this._t, role);
     tile.label.textContent = words ? fill(this._t.tileLabel, { name, role: words }) : name;
+    // A shared screen is shown whole, and said.
+    const screen = !!p && !!p.screen;
+    tile.el.classList.toggle('tile-screen', screen);
+    tile.el.dataset.screen = String(screen);
+    if (screen && this._t.sharingScreen) tile.label.textContent += ' – ' + this._t.sharingScreen;
     tile.novideo.textContent = name;
     if (role) {
       tile.el.dataset.role = role;

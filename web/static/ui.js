@@ -71,6 +71,9 @@ import { ChatLog, ChatPanel, chatWords } from './chat.js';
  * @property {Record<string, string>} qualityReasons loss, delay, jitter, bandwidth in plain words
  * @property {string} uplinkWeak said when our own uplink is weak: the others still hear us
  * @property {string} videoPaused on a tile whose video is paused for our weak link
+ * @property {string} [sharingScreen] on the tile of someone sharing a screen
+ * @property {string} [shareScreen] call page: the Share screen button
+ * @property {string} [stopScreen] call page: the same button while sharing
  * @property {string} [inWaitingRoom] call page: a guest's state in the list
  * @property {string} [admit] call page: the Admit button
  * @property {string} [admitLabel] call page: "Admit {name}"
@@ -274,7 +277,10 @@ export function startPage(all, opts = {}) {
         if (self) self.hidden = !stream;
         if (!stream) tiles.clear();
       },
-      mute: () => renderControls(),
+      mute: () => {
+        renderControls();
+        renderShare();
+      },
       quality: (q) => showQuality(q),
       videoPaused: (id, paused) => tiles.setPaused(id, paused),
       vitals: (list) => {
@@ -326,6 +332,31 @@ export function startPage(all, opts = {}) {
   const leave = /** @type {HTMLButtonElement} */ ($('leave'));
   const endVisit = /** @type {HTMLButtonElement|null} */ ($('end-visit'));
   mic.addEventListener('click', () => call.setAudio(!call.sending.audio));
+  // Share a screen (results, an X-ray): where the browser can (not phones).
+  const share = /** @type {HTMLButtonElement|null} */ ($('share-screen'));
+  const canShare = typeof (/** @type {any} */ (navigator.mediaDevices)?.getDisplayMedia) === 'function';
+  const renderShare = () => {
+    if (!share) return;
+    share.setAttribute('aria-pressed', String(call.sharingScreen));
+    share.textContent = (call.sharingScreen ? t.stopScreen : t.shareScreen) || '';
+  };
+  if (share && canShare && opts.staff) {
+    share.addEventListener('click', async () => {
+      share.disabled = true;
+      delete share.dataset.error;
+      try {
+        if (call.sharingScreen) await call.stopScreen();
+        else await call.shareScreen();
+      } catch (err) {
+        // The reader chose no screen (NotAllowedError), or the browser cannot.
+        share.dataset.error = /** @type {any} */ (err)?.name || 'Error';
+        console.info('vclinic: screen sharing:', err);
+      } finally {
+        share.disabled = false;
+        renderShare();
+      }
+    });
+  }
   camera.addEventListener('click', () => call.setVideo(!call.sending.video));
   leave.addEventListener('click', () => call.leave());
   if (endVisit) {
@@ -436,6 +467,7 @@ export function startPage(all, opts = {}) {
     }
     leave.disabled = explained || before || state === 'idle' || state === 'early';
     if (endVisit) endVisit.disabled = explained || !call.participantId;
+    if (share) share.hidden = !canShare || !opts.staff || !['connecting', 'in-call', 'reconnecting'].includes(state);
     renderControls();
   }
 
@@ -576,7 +608,11 @@ export function startPage(all, opts = {}) {
     get quality() {
       return call.quality;
     },
+    get sharingScreen() {
+      return call.sharingScreen;
+    },
     received: () => call.received(),
+    sent: () => call.sent(),
     paths: () => call.paths(),
     get vitals() {
       return vitals ? [...vitals.newest.values()] : [];

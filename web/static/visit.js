@@ -195,6 +195,7 @@ const strings = {
     qualityReasons: { loss: 'sound and picture are being lost', delay: 'long delay', jitter: 'uneven delivery', bandwidth: 'too little bandwidth' },
     uplinkWeak: 'The clinician can still hear you.',
     videoPaused: 'Picture paused: your connection is too weak. You can still hear each other.',
+    sharingScreen: 'showing you their screen',
     you: '{name} (you)',
     roles: {
       patient: 'patient',
@@ -392,6 +393,7 @@ const strings = {
     qualityReasons: { loss: 'lyd og billede går tabt', delay: 'lang forsinkelse', jitter: 'ujævn levering', bandwidth: 'for lidt båndbredde' },
     uplinkWeak: 'Sundhedspersonen kan stadig høre dig.',
     videoPaused: 'Billedet er sat på pause: din forbindelse er for svag. I kan stadig høre hinanden.',
+    sharingScreen: 'viser dig sin skærm',
     you: '{name} (dig)',
     roles: {
       patient: 'patient',
