@@ -190,6 +190,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
 	r.GET("/api/v1/appointments/:id/quality", a.roles(a.visitQuality, RoleClinician, RoleAdmin))
 	r.GET("/api/v1/appointments/:id/chat", a.roles(a.visitChat, RoleClinician))
+	r.POST("/api/v1/appointments/:id/invite", a.roles(a.inviteGuest, RoleClinician, RoleScheduler, RoleAdmin, RolePatient))
 	r.GET("/api/v1/appointments/:id/messages", a.staff(a.messages))
 	r.POST("/api/v1/sms/status", a.smsStatus)
 	r.GET("/api/v1/visit", a.visit)

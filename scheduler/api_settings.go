@@ -230,6 +230,8 @@ type ClinicInfo struct {
 	// OpenNow says whether staff are at work now (Hours, in DefaultZone).
 	OpenNow bool   `json:"openNow"`
 	Zone    string `json:"zone"`
+	// GuestsByPatient: patients may invite a relative or an interpreter.
+	GuestsByPatient bool `json:"guestsByPatient"`
 }
 
 // clinicCache keeps GET /api/v1/clinic's answer for a moment: the route needs
@@ -270,5 +272,5 @@ func (a *API) clinic(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		return
 	}
 	writeJSON(w, http.StatusOK, ClinicInfo{Name: st.Name, Phone: st.Phone, Language: st.Language, Hours: st.Hours,
-		OpenNow: st.Hours.OpenAt(now, loc), Zone: DefaultZone})
+		OpenNow: st.Hours.OpenAt(now, loc), Zone: DefaultZone, GuestsByPatient: st.GuestsByPatient})
 }

@@ -47,21 +47,25 @@ const linkMark = "[link]"
 
 // Message is one message to a patient about an appointment.
 type Message struct {
-	ID            string    `json:"id"`
-	AppointmentID string    `json:"appointmentId"`
-	PatientID     string    `json:"patientId"`
-	Kind          string    `json:"kind"`
-	Channel       string    `json:"channel"`
-	Address       string    `json:"address"` // e-mail address or E.164 number
-	Language      string    `json:"language"`
-	Subject       string    `json:"subject,omitempty"` // e-mail only
-	Text          string    `json:"text"`              // "[link]" where the link goes
-	State         string    `json:"state"`
-	Detail        string    `json:"detail,omitempty"` // why it failed: the server's or provider's answer
-	Sequence      int       `json:"-"`                // the appointment's, for the calendar object
-	Attempts      int       `json:"attempts"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	ID            string `json:"id"`
+	AppointmentID string `json:"appointmentId"`
+	PatientID     string `json:"patientId"`
+	Kind          string `json:"kind"`
+	Channel       string `json:"channel"`
+	Address       string `json:"address"` // e-mail address or E.164 number
+	Language      string `json:"language"`
+	Subject       string `json:"subject,omitempty"` // e-mail only
+	Text          string `json:"text"`              // "[link]" where the link goes
+	State         string `json:"state"`
+	Detail        string `json:"detail,omitempty"` // why it failed: the server's or provider's answer
+	Sequence      int    `json:"-"`                // the appointment's, for the calendar object
+	// GuestRole and GuestName name the guest a message invites (relative
+	// or interpreter); empty for a message to the patient.
+	GuestRole string    `json:"guestRole,omitempty"`
+	GuestName string    `json:"guestName,omitempty"`
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Channels says which ways of sending the clinic has (Config.Channels):
@@ -72,12 +76,13 @@ type Channels struct {
 }
 
 const messageColumns = `id, appointment_id, patient_id, kind, channel, address, language, subject, body, sequence,
-	state, detail, attempts, created_at, updated_at`
+	state, detail, attempts, created_at, updated_at, guest_role, guest_name`
 
 func scanMessage(r interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	err := r.Scan(&m.ID, &m.AppointmentID, &m.PatientID, &m.Kind, &m.Channel, &m.Address, &m.Language, &m.Subject,
-		&m.Text, &m.Sequence, &m.State, &m.Detail, &m.Attempts, records.Time(&m.CreatedAt), records.Time(&m.UpdatedAt))
+		&m.Text, &m.Sequence, &m.State, &m.Detail, &m.Attempts, records.Time(&m.CreatedAt), records.Time(&m.UpdatedAt),
+		&m.GuestRole, &m.GuestName)
 	if m.State == messageSending {
 		m.State = MessageQueued
 	}

@@ -121,7 +121,13 @@ func (o *Outbox) send(ctx context.Context, m Message) error {
 		if !a.Status.Occupies() || !until.After(time.Now()) {
 			return errors.Join(ErrPermanent, errors.New("the visit is no longer on the calendar"))
 		}
-		if link, err = o.Issuer.GuestLink(a, RolePatient, a.PatientID, p.Name, until); err != nil {
+		role, subject, name := RolePatient, a.PatientID, p.Name
+		if m.GuestRole != "" {
+			// A guest's own link: by role and name, one subject per
+			// invitation (sent again, it is the same guest).
+			role, subject, name = m.GuestRole, m.GuestRole+"-"+m.ID, m.GuestName
+		}
+		if link, err = o.Issuer.GuestLink(a, role, subject, name, until); err != nil {
 			return err
 		}
 		link += "&lang=" + m.Language
@@ -131,7 +137,7 @@ func (o *Outbox) send(ctx context.Context, m Message) error {
 		return o.Courier.SendSMS(ctx, m.ID, m.Address, text)
 	}
 	e := Email{ID: m.ID, To: m.Address, Subject: m.Subject, Text: text}
-	if m.Kind != MessageReminder {
+	if m.Kind != MessageReminder && m.GuestRole == "" {
 		c, err := o.Store.GetClinician(ctx, a.ClinicianID)
 		if err != nil {
 			return err

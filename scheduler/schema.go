@@ -374,5 +374,16 @@ CREATE TABLE visit_chat (
 );
 `,
 		},
+		{
+			Version: 14,
+			Name:    "invitations to a relative or an interpreter by e-mail or SMS",
+			Common: `
+-- A message to someone the patient brings along (a relative, an
+-- interpreter): its link is minted for that guest, by role and name, when
+-- it is sent. Empty for messages to the patient.
+ALTER TABLE messages ADD COLUMN guest_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN guest_name TEXT NOT NULL DEFAULT '';
+`,
+		},
 	}
 }

@@ -38,6 +38,9 @@ type Settings struct {
 	// HorizonDays is how far ahead a visit may be booked when its
 	// appointment type says nothing else.
 	HorizonDays int `json:"horizonDays"`
+	// GuestsByPatient lets patients invite a relative or an interpreter to
+	// their own visits by e-mail or SMS; staff always may.
+	GuestsByPatient bool `json:"guestsByPatient"`
 	// Version counts changes; a PUT that names an older one is refused,
 	// so that two admins never overwrite each other unknowingly.
 	Version   int       `json:"version"`
@@ -392,7 +395,8 @@ func settingsChanges(a, b Settings) string {
 		x, y any
 	}{{"name", a.Name, b.Name}, {"phone", a.Phone, b.Phone}, {"language", a.Language, b.Language},
 		{"reminders", a.Reminders, b.Reminders}, {"hours", a.Hours, b.Hours},
-		{"departments", a.Departments, b.Departments}, {"horizonDays", a.HorizonDays, b.HorizonDays}} {
+		{"departments", a.Departments, b.Departments}, {"horizonDays", a.HorizonDays, b.HorizonDays},
+		{"guestsByPatient", a.GuestsByPatient, b.GuestsByPatient}} {
 		if !same(f.x, f.y) {
 			changed = append(changed, f.name)
 		}

@@ -57,8 +57,10 @@ package signaling
 //	C(clinician): end {}                      the visit is over: everyone gets
 //	S: leave {reason:"ended"}                 leave with reason "ended"
 //
-// Once admitted, the visit is open: guests joining later (a relative, or the
-// patient again after the grace period) enter directly.
+// Once admitted, the visit is open: the patient joining later (again after
+// the grace period, or from another device) enters directly. Someone the
+// patient brings along (a relative, an interpreter) waits to be admitted
+// like the patient, once: admitted, they come back without waiting again.
 //
 // Home-kit readings reach the room live, from the patient's page or the home
 // gateway, within a second of arriving at the server:

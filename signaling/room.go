@@ -22,6 +22,11 @@ type room struct {
 	// until a clinician has admitted someone (admitted).
 	appt     bool
 	admitted bool
+	// let are the guests besides the patient (a relative, an interpreter)
+	// the clinician has admitted, by role and subject: each waits to be
+	// admitted once, and then comes back (a reload, another device)
+	// without waiting again.
+	let map[string]bool
 	// vitals are the newest home-kit values by code, device and source.
 	vitals map[string]Vital
 	// vitalsPatient is whose readings vitals holds.
@@ -154,7 +159,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 		video:       true,
 		resumeToken: randomToken(24),
 		joinedAt:    time.Now(),
-		waiting:     r.appt && !r.admitted && IsGuest(claims.Role),
+		waiting:     r.appt && IsGuest(claims.Role) && !(r.admitted && (claims.Role == RolePatient || r.let[claims.Role+"|"+claims.Subject])),
 	}
 	r.members[mb.id] = mb
 	if replaced != nil {

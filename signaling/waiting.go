@@ -106,8 +106,9 @@ func (s *Server) admitOne(c *conn, claims *Claims, by *member, id string, m *Adm
 
 // Admit lets everyone waiting in the appointment's room into the call and
 // returns how many were admitted. Only the appointment's clinician admits. A
-// room where nobody waits yet is marked admitted, so that guests arriving
-// later enter directly.
+// room where nobody waits yet is marked admitted, so that the patient
+// arriving later enters directly; a relative or an interpreter still waits
+// to be admitted (once).
 func (s *Server) Admit(ctx context.Context, appt string, by *Claims) (int, error) {
 	if by.Role != RoleClinician {
 		return 0, fmt.Errorf("%w: only a clinician admits", ErrForbidden)
@@ -143,6 +144,12 @@ func (s *Server) admit(r *room, ms []*member, by *Claims) {
 		if m.waiting && !m.gone {
 			m.waiting = false
 			admitted = append(admitted, m)
+			if m.role != RolePatient {
+				if r.let == nil {
+					r.let = map[string]bool{}
+				}
+				r.let[m.role+"|"+m.sub] = true
+			}
 		}
 	}
 	list := r.listLocked()

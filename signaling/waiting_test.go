@@ -139,11 +139,29 @@ func TestWaitingRoomAdmit(t *testing.T) {
 		t.Fatal("admission not recorded")
 	}
 
-	// Once the visit is open, a relative enters directly.
+	// Once the visit is open, the patient comes back directly (another
+	// device replaces the first); a relative waits to be admitted, once.
 	rel := ts.mustDial("appt-1", ts.apptToken(RoleRelative, "r", "appt-1"))
-	if rj := rel.join(); rj.Waiting {
-		t.Fatal("relative waits although the visit is open")
+	rj := rel.join()
+	if !rj.Waiting {
+		t.Fatal("a relative entered without being admitted")
 	}
+	clin.send(TypeAdmit, Admit{ParticipantID: rj.ParticipantID})
+	rel.read(TypeAdmitted)
+	rel2 := ts.mustDial("appt-1", ts.apptToken(RoleRelative, "r", "appt-1"))
+	if j := rel2.join(); j.Waiting {
+		t.Fatal("the admitted relative, back from another device, waits again")
+	}
+	rel = rel2
+	other := ts.mustDial("appt-1", ts.apptToken(RoleInterpreter, "i", "appt-1"))
+	if j := other.join(); !j.Waiting {
+		t.Fatal("an interpreter entered on the relative's admission")
+	}
+	pat2 := ts.mustDial("appt-1", ts.apptToken(RolePatient, "p", "appt-1"))
+	if j := pat2.join(); j.Waiting {
+		t.Fatal("the patient, back from another device, waits although the visit is open")
+	}
+	pat = pat2
 
 	// The clinician ends the visit: everyone is told, the link stops working.
 	clin.send(TypeEnd, End{})

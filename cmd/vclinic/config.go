@@ -156,7 +156,9 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 		"tls-key": &cfg.TLSKey, "demo": &cfg.Demo, "grace": &cfg.Grace,
 		"allowed-origins": &cfg.AllowedOrigins, "shutdown-wait": &cfg.ShutdownWait,
 		"postgres": &cfg.Postgres, "public-url": &cfg.PublicURL, "node-url": &cfg.NodeURL, "calendar-email": &cfg.CalendarEmail,
-		"language":  &cfg.Language,
+		"language": &cfg.Language, "smtp": &cfg.SMTP, "smtp-password-file": &cfg.SMTPPassword,
+		"sms-url": &cfg.SMSURL, "sms-template-file": &cfg.SMSTemplate, "sms-content-type": &cfg.SMSContentType,
+		"sms-auth-file": &cfg.SMSAuthFile, "sms-from": &cfg.SMSFrom,
 		"turn-urls": &cfg.TURNURLs, "turn-secret-file": &cfg.TURNSecretFile, "turn-ttl": &cfg.TURNTTL,
 		"audit-retention": &cfg.AuditRetention, "session-idle": &cfg.SessionIdle, "trusted-proxies": &cfg.TrustedProxies,
 		"redis": &cfg.Redis, "node-id": &cfg.NodeID, "room-lease": &cfg.RoomLease, "care-window": &cfg.CareWindow, "cpr-key-file": &cfg.CPRKeyFile,
@@ -188,6 +190,10 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 			fs.DurationVar(p, f.name, *p, usage)
 		case *float64:
 			fs.Float64Var(p, f.name, *p, usage)
+		default:
+			// A flag documented but not wired would be taken silently from
+			// the environment and refused on the command line.
+			return cfg, fmt.Errorf("flag -%s has no setting behind it", f.name)
 		}
 	}
 	fs.Usage = func() {

@@ -114,6 +114,11 @@ var matrix = map[string]row{
 	// The visit's room: only its own clinician admits and ends.
 	// The visit's connection quality: its own clinician and admins.
 	"GET /api/v1/appointments/{id}/quality": {def: 403, status: map[string]int{clinician: 200, adminRole: 200}},
+	// Bringing someone along: those who run the visit, and the patient
+	// when the clinic allows it (not here). This clinic sends no messages,
+	// so those allowed hear that (422).
+	"POST /api/v1/appointments/{id}/invite": {body: `{"role":"relative","name":"Bo Berg","phone":"+4520000009"}`,
+		def: 403, status: map[string]int{clinician: 422, schedulerRole: 422, adminRole: 422, patientOther: 404}},
 	// The visit's chat is clinical talk: its own clinician only.
 	"GET /api/v1/appointments/{id}/chat":       {def: 403, status: map[string]int{clinician: 200}},
 	"POST /api/v1/appointments/{id}/admit":     {def: 403, status: map[string]int{clinician: 200}},

@@ -244,6 +244,58 @@ func testMessages(t *testing.T, b recordstest.Backend) {
 		t.Errorf("move: %s %s %s %s, %q", m, uid, seq, start, moved.text)
 	}
 
+	// The clinician invites an interpreter, in English, by e-mail and SMS:
+	// the messages name neither the patient nor carry a calendar; the link
+	// is the interpreter's own, minted when sent.
+	clinUser := scheduler.Actor{ID: "u-clin", Role: scheduler.RoleClinician}
+	if _, err := s.InviteGuest(ctx, clinUser, booked.ID, scheduler.GuestInvite{Role: "interpreter", Name: "Ali Yilmaz",
+		Email: "ali@example.dk"}, scheduler.LinkPolicy{}); err == nil || !strings.Contains(scheduler.Reason(err), "another clinician") {
+		t.Errorf("another clinician invites: %v", err)
+	}
+	if _, err := s.InviteGuest(ctx, sched, booked.ID, scheduler.GuestInvite{Role: "interpreter", Name: "Ali Yilmaz"}, scheduler.LinkPolicy{}); err == nil ||
+		!strings.Contains(scheduler.Reason(err), "phone, email") {
+		t.Errorf("an invitation without a way to send it: %v", err)
+	}
+	patActor := scheduler.Actor{ID: pat.ID, Role: scheduler.RolePatient}
+	if _, err := s.InviteGuest(ctx, patActor, booked.ID, scheduler.GuestInvite{Role: "relative", Name: "Bo", Phone: "20 00 00 09"},
+		scheduler.LinkPolicy{}); err == nil || !strings.Contains(scheduler.Reason(err), "does not let patients") {
+		t.Errorf("a patient invites where the clinic does not allow it: %v", err)
+	}
+	smsBefore := smsCount()
+	queued, err := s.InviteGuest(ctx, sched, booked.ID, scheduler.GuestInvite{Role: "interpreter", Name: "Ali Yilmaz", Language: "en",
+		Email: "ali@example.dk", Phone: "+45 20 00 00 08"}, scheduler.LinkPolicy{})
+	if err != nil || len(queued) != 2 || queued[0].GuestRole != "interpreter" || strings.Contains(queued[0].Text, "#t=") {
+		t.Fatalf("the interpreter's invitation: %+v (%v)", queued, err)
+	}
+	drain()
+	guest := next("the interpreter's invitation")
+	if guest.to != "ali@example.dk" || guest.cal != nil || !strings.HasPrefix(guest.subject, "Invitation: video consultation on Tuesday 12 January at 14:00") ||
+		!strings.Contains(guest.text, "as the interpreter") || strings.Contains(guest.text, "Karen") || !strings.Contains(guest.text, "&lang=en") {
+		t.Errorf("the interpreter's mail: %+v", guest)
+	}
+	_, frag, _ := strings.Cut(guest.text, "#t=")
+	tok, _, _ := strings.Cut(frag, "&")
+	if c, err := keys.Verify(tok); err != nil || c.Role != "interpreter" || c.Name != "Ali Yilmaz" || c.Appt != booked.ID || c.Subject == pat.ID {
+		t.Errorf("the interpreter's link: %+v (%v)", c, err)
+	}
+	if smsCount() != smsBefore+1 || lastSMS()["to"] != "+4520000008" || !strings.Contains(lastSMS()["text"], "as the interpreter") {
+		t.Errorf("the interpreter's SMS: %v", lastSMS())
+	}
+	// Patients may invite when the clinic lets them.
+	st, _ = s.Settings(ctx)
+	st.GuestsByPatient = true
+	if st, err = s.PutSettings(ctx, scheduler.System, st); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := s.InviteGuest(ctx, patActor, booked.ID, scheduler.GuestInvite{Role: "relative", Name: "Bo Jensen", Phone: "20 00 00 09"},
+		scheduler.LinkPolicy{}); err != nil || len(q) != 1 || q[0].Language != "da" {
+		t.Errorf("the patient invites a relative: %+v (%v)", q, err)
+	}
+	drain()
+	if smsCount() != smsBefore+2 || !strings.Contains(lastSMS()["text"], "Du er inviteret med som pårørende") {
+		t.Errorf("the relative's SMS: %v", lastSMS())
+	}
+
 	// 24 hours before: one reminder, though both nodes look, and none
 	// again after a restart.
 	clock.set(time.Date(2027, 1, 11, 14, 0, 30, 0, cph))
@@ -326,12 +378,21 @@ func testMessages(t *testing.T, b recordstest.Backend) {
 	}
 	kinds := map[string]int{}
 	for _, m := range ms {
-		kinds[m.Kind+"/"+m.Channel]++
-		if m.State != scheduler.MessageSent || strings.Contains(m.Text, "#t=") || m.Language != "da" {
+		k := m.Kind + "/" + m.Channel
+		lang := "da"
+		if m.GuestRole != "" {
+			k = m.GuestRole + " " + k
+			if m.GuestRole == "interpreter" {
+				lang = "en"
+			}
+		}
+		kinds[k]++
+		if m.State != scheduler.MessageSent || strings.Contains(m.Text, "#t=") || m.Language != lang {
 			t.Errorf("kept message %+v", m)
 		}
 	}
 	want := map[string]int{"invitation/email": 1, "invitation/sms": 1, "moved/email": 1, "moved/sms": 1,
+		"interpreter invitation/email": 1, "interpreter invitation/sms": 1, "relative invitation/sms": 1,
 		"reminder/email": 2, "reminder/sms": 2, "cancellation/email": 1, "cancellation/sms": 1}
 	for k, n := range want {
 		if kinds[k] != n {

@@ -71,6 +71,11 @@ func TestSimulcastBrowsers(t *testing.T) {
 	waitMedia(t, clin, "clinician", "patient")
 	relTok := rc.token(t, "--role", "relative", "--sub", "relative-1", "--room", apptID, "--name", "Jens Jensen", "--ttl", "10m")
 	relative := chromiumPage(t, rc.base+"/visit/"+apptID+"#t="+relTok)
+	// Someone the patient brings along waits to be admitted too.
+	waitState(t, relative, "relative", "waiting")
+	if status := rc.api(t, "POST", "/api/v1/appointments/"+apptID+"/admit", clinTok, "", nil); status != 200 {
+		t.Fatalf("admit the relative: %d", status)
+	}
 	waitMedia(t, relative, "relative", "patient")
 
 	var patientID string

@@ -12,6 +12,7 @@
  * @property {string} phone E.164, "" when none is given
  * @property {string} language "da" or "en"
  * @property {boolean} openNow
+ * @property {boolean} [guestsByPatient] patients may invite a relative or an interpreter
  */
 
 /** How long a patient's page waits for the clinic before it goes on without. */

@@ -28,6 +28,7 @@ import { AskControl, MeasureCard, VitalsPanel, derivedCodes, vitalsWords } from 
 import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
 import { ChatLog, ChatPanel, chatWords } from './chat.js';
+import { inviteWords, mountInvite } from './invite.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -300,6 +301,14 @@ export function startPage(all, opts = {}) {
     },
   });
   const api = new API({ token });
+
+  // Bring someone along: the clinician always; the patient when the clinic
+  // allows it.
+  const inviteEl = $('invite');
+  if (inviteEl && room && (opts.staff || (clinic?.guestsByPatient && claims?.role === 'patient'))) {
+    mountInvite(inviteEl, { api, appointmentId: room, words: t.lang === 'da' ? inviteWords.da : inviteWords.en });
+    inviteEl.hidden = false;
+  }
 
   // What the appointment expects from the home kit, and what has arrived.
   const expected =
