@@ -23,6 +23,7 @@ export const ExpectableCodes = ['85354-9', '8310-5', '8867-4', '59408-5', '29463
  * @property {string} language
  * @property {string} reminders comma-separated
  * @property {string} horizonDays
+ * @property {boolean} [guestsByPatient] patients may invite a relative or an interpreter
  * @property {Record<string, string>} hours by weekday, "08:00-12:00, 12:30-15:30"
  * @property {Array<{id: string, da: string, en: string}>} departments
  */
@@ -164,6 +165,7 @@ export function settingsForm(st) {
     language: s.language || 'da',
     reminders: remindersText(s.reminders),
     horizonDays: s.horizonDays ? String(s.horizonDays) : '',
+    guestsByPatient: !!s.guestsByPatient,
     hours,
     departments: (Array.isArray(s.departments) ? s.departments : []).map((/** @type {any} */ d) => ({
       id: d?.id || '',
@@ -216,6 +218,7 @@ export function settingsBody(f, version) {
       language: f.language,
       reminders: parseReminders(f.reminders),
       horizonDays: horizon,
+      guestsByPatient: !!f.guestsByPatient,
       hours,
       departments,
       version: version || 0,

@@ -137,6 +137,7 @@ function readSettingsForm() {
     language: $('s-language').value,
     reminders: $('s-reminders').value,
     horizonDays: $('s-horizon').value,
+    guestsByPatient: /** @type {HTMLInputElement} */ ($('s-guests')).checked,
     hours,
     departments: readDepartments(),
   };
@@ -150,6 +151,7 @@ function fillSettings(st) {
   $('s-language').value = f.language;
   $('s-reminders').value = f.reminders;
   $('s-horizon').value = f.horizonDays;
+  /** @type {HTMLInputElement} */ ($('s-guests')).checked = !!f.guestsByPatient;
   for (const d of Weekdays) $('s-hours-' + d).value = f.hours[d];
   renderDepartments(f.departments);
   clearInvalid($('settings-form'));

@@ -130,11 +130,14 @@ test('the settings form shows what the API gave, and gives the same back', () =>
     language: settings.language,
     reminders: settings.reminders,
     horizonDays: settings.horizonDays,
+    guestsByPatient: false,
     hours: settings.hours,
     departments: settings.departments,
     version: 7,
   });
   assert.deepEqual(settingsForm(null).hours.monday, '');
+  // A setting that is on stays on through the form.
+  assert.equal(settingsBody(settingsForm({ ...settings, guestsByPatient: true }), 7).body.guestsByPatient, true);
 });
 
 test('settingsBody: the admin’s changes, empty rows dropped, ids made, the version sent', () => {
