@@ -150,6 +150,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/patients/:id/devices", a.anyone(a.getDevices))
 	r.POST("/api/v1/patients/:id/devices", a.roles(a.postDevice, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/readings", a.anyone(a.getReadings))
+	r.GET("/api/v1/patients/:id/trends", a.anyone(a.getTrends))
 	r.POST("/api/v1/patients/:id/gateways", a.roles(a.postGateway, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/gateways", a.roles(a.getGateways, RoleClinician, RoleScheduler, RoleAdmin))
 	r.POST("/api/v1/patients/:id/gateways/:gateway/pairing", a.roles(a.postPairing, RoleClinician, RoleScheduler, RoleAdmin))

@@ -83,6 +83,7 @@ func TestStore(t *testing.T) {
 				{"Audit", testAudit},
 				{"Identity", testIdentity},
 				{"GlucoseRecords", testGlucoseRecords},
+				{"Trends", testTrends},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tc.test(t, newFixture(t, openStore(t, b, Config{})))
