@@ -151,6 +151,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/patients/:id/devices", a.roles(a.postDevice, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/readings", a.anyone(a.getReadings))
 	r.GET("/api/v1/patients/:id/trends", a.anyone(a.getTrends))
+	r.GET("/api/v1/patients/:id/news2", a.anyone(a.getNEWS2))
 	r.POST("/api/v1/patients/:id/gateways", a.roles(a.postGateway, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/gateways", a.roles(a.getGateways, RoleClinician, RoleScheduler, RoleAdmin))
 	r.POST("/api/v1/patients/:id/gateways/:gateway/pairing", a.roles(a.postPairing, RoleClinician, RoleScheduler, RoleAdmin))
@@ -669,7 +670,9 @@ func patientParam(r *http.Request) string {
 }
 
 // fhirObservation: GET /fhir/r4/Observation?patient=<id> is a searchset
-// Bundle of the patient's Observations.
+// Bundle of the patient's Observations; with
+// code=http://snomed.info/sct|1104051000000101 it is the patient's partial
+// NEWS2 now, as one score Observation (see fhirNEWS2).
 func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	pid := patientParam(r)
 	if pid == "" {
@@ -692,6 +695,10 @@ func (a *API) fhirObservation(w http.ResponseWriter, r *http.Request, _ httprout
 			}
 			return
 		}
+	}
+	if code := r.URL.Query().Get("code"); code != "" {
+		a.fhirNEWS2(w, r, p, pid, code)
+		return
 	}
 	rs, err := a.store.ListReadings(r.Context(), p.actor(), pid, time.Time{})
 	if err != nil {

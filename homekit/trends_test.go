@@ -26,7 +26,7 @@ func testTrends(t *testing.T, f *fixture) {
 	f.ingest(f.ida,
 		ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: bpHex(130, 85, 70), Seq: seq(1), ObservedAt: at(29 * 24 * time.Hour)},
 		ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: bpHex(118, 76, 64), Seq: seq(2), ObservedAt: at(40 * 24 * time.Hour)}, // before the period
-		ReadingIn{DeviceID: f.oxi.ID, Characteristic: "2A5F", Value: "0061005000", Seq: seq(3), ObservedAt: at(10 * 24 * time.Hour)},   // SpO2 97, pulse 80
+		ReadingIn{DeviceID: f.oxi.ID, Characteristic: "2A5F", Value: "0061005000", Seq: seq(3), ObservedAt: at(10 * 24 * time.Hour)},      // SpO2 97, pulse 80
 		ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: bpHex(120, 80, 72), Seq: seq(4), ObservedAt: at(60 * time.Minute)},
 		ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: bpHex(140, 90, 75), Seq: seq(5), ObservedAt: at(55 * time.Minute)},
 		ReadingIn{DeviceID: f.bp.ID, Characteristic: "2A35", Value: hexBP400, Seq: seq(6), ObservedAt: at(50 * time.Minute)}, // implausible systolic

@@ -198,6 +198,8 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))
+	r.GET("/fhir/r4/Encounter/:id", a.staff(a.fhirEncounter))
+	r.GET("/fhir/r4/Encounter", a.staff(a.fhirEncounters))
 	r.GET("/api/v1/audit", a.roles(a.auditLog, RoleAdmin))
 	r.GET("/api/v1/me/access-log", a.roles(a.accessLog, RolePatient))
 	r.POST("/api/v1/me/password", a.staff(a.changePassword))

@@ -317,6 +317,8 @@ func typeAndID(res any) (string, string) {
 		return r.ResourceType, r.ID
 	case *FHIRAppointment:
 		return r.ResourceType, r.ID
+	case FHIREncounter:
+		return r.ResourceType, r.ID
 	case map[string]any:
 		typ, _ := r["resourceType"].(string)
 		id, _ := r["id"].(string)

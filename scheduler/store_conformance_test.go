@@ -44,6 +44,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"AppointmentStates", testAppointmentStates},
 		{"PractitionerOf", testPractitionerOf},
 		{"Advance", testAdvance},
+		{"Encounters", testEncounters},
 		{"Users", testUsers},
 		{"SignInThrottle", testSignInThrottle},
 		{"Sessions", testSessions},

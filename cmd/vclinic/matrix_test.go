@@ -129,6 +129,8 @@ var matrix = map[string]row{
 	"GET /fhir/r4/Schedule":                    {def: 403, status: staffAll(200)},
 	"GET /fhir/r4/Slot":                        {def: 403, status: staffAll(200)},
 	"GET /fhir/r4/Appointment/{id}":            {def: 403, status: staffAll(200)},
+	"GET /fhir/r4/Encounter/{id}":              {def: 403, status: staffAll(200)},
+	"GET /fhir/r4/Encounter":                   {def: 403, status: staffAll(200)},
 	"POST /api/v1/readings":                    {body: `{"readings":[]}`, def: 403, status: map[string]int{gateway: 200, gatewayOther: 200}},
 	"POST /api/v1/readings/manual":             {body: `{"values":[{"code":"8310-5","value":"37.2","unit":"Cel"}]}`, def: 403},
 	"GET /api/v1/patients/{id}/devices":        {def: 404, status: with(staffAll(200), map[string]int{patient: 200, gateway: 200})},
@@ -138,6 +140,8 @@ var matrix = map[string]row{
 	// clinician has an appointment with patient A within the care window);
 	// never schedulers or admins.
 	"GET /api/v1/patients/{id}/readings": {def: 404, status: map[string]int{clinician: 200, clinicianOther: 403,
+		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
+	"GET /api/v1/patients/{id}/news2": {def: 404, status: map[string]int{clinician: 200, clinicianOther: 403,
 		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
 	"GET /api/v1/appointments/{id}/expected": {def: 403, status: map[string]int{clinician: 200}},
 	"PUT /api/v1/appointments/{id}/expected": {body: `{"codes":["8310-5"]}`, def: 403, status: map[string]int{clinician: 200}},
@@ -384,7 +388,7 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 		path += "?actor=Practitioner/" + m.clin.ID
 	case "/fhir/r4/Slot":
 		path += "?schedule=Schedule/sched-" + m.clin.ID + "&start=ge" + from + "&start=lt" + to
-	case "/fhir/r4/Observation", "/fhir/r4/Device":
+	case "/fhir/r4/Observation", "/fhir/r4/Device", "/fhir/r4/Encounter":
 		path += "?patient=" + m.patA.ID
 	}
 	filled = strings.NewReplacer(
