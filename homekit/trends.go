@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -117,7 +118,9 @@ func (s *Store) Trends(ctx context.Context, actor Actor, patientID string, days 
 		if v2 != nil {
 			p.Min, p.Max = min(p.Min, *v2), max(p.Max, *v2)
 		}
-		if !at.Before(p.At) {
+		// The newest reading stands for the bucket (the greater id between
+		// two of the same time): the rows come in no order.
+		if p.ReadingID == "" || at.After(p.At) || at.Equal(p.At) && readingID > p.ReadingID {
 			p.At, p.Value, p.Value2, p.ReadingID, p.DeviceID, p.Source = at, v, v2, readingID, dev, src
 		}
 	}
@@ -125,8 +128,7 @@ func (s *Store) Trends(ctx context.Context, actor Actor, patientID string, days 
 		err := records.QueryRows(ctx, tx, `SELECT r.id, r.observed_at, r.device_id, r.gateway_id, r.source, m.code, m.value, m.unit
 			FROM homekit_readings r JOIN homekit_measurements m ON m.reading_id = r.id
 			WHERE r.patient_id = $1 AND r.observed_at >= $2 AND r.observed_at <= $3
-				AND m.value IS NOT NULL AND NOT m.implausible
-			ORDER BY r.observed_at, r.id, m.idx`,
+				AND m.value IS NOT NULL AND NOT m.implausible`,
 			[]any{patientID, s.ts(from), s.ts(to)}, func(rows *sql.Rows) error {
 				var id, src, code, value, unit string
 				var dev, gw sql.NullString
@@ -171,6 +173,7 @@ func (s *Store) Trends(ctx context.Context, actor Actor, patientID string, days 
 	if err != nil {
 		return Trends{}, err
 	}
+	slices.Sort(order) // by code: the same order every time
 	for _, code := range order {
 		sr := series[code]
 		for b := range TrendBuckets {

@@ -143,6 +143,8 @@ var matrix = map[string]row{
 		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
 	"GET /api/v1/patients/{id}/news2": {def: 404, status: map[string]int{clinician: 200, clinicianOther: 403,
 		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
+	"GET /api/v1/patients/{id}/trends": {def: 404, status: map[string]int{clinician: 200, clinicianOther: 403,
+		schedulerRole: 403, adminRole: 403, patient: 403, gateway: 403}},
 	"GET /api/v1/appointments/{id}/expected": {def: 403, status: map[string]int{clinician: 200}},
 	"PUT /api/v1/appointments/{id}/expected": {body: `{"codes":["8310-5"]}`, def: 403, status: map[string]int{clinician: 200}},
 	"GET /fhir/r4/Observation":               {def: 403, status: map[string]int{clinician: 200}},
