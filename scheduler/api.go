@@ -166,6 +166,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/me", a.staff(a.me))
 	r.GET("/api/v1/clinicians", a.staff(a.listClinicians))
 	r.POST("/api/v1/clinicians", a.roles(a.createClinician, RoleScheduler, RoleAdmin))
+	r.PUT("/api/v1/clinicians/:id", a.roles(a.updateClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/clinicians/:id/availability", a.staff(a.getAvailability))
 	r.PUT("/api/v1/clinicians/:id/availability", a.staff(a.putAvailability))
 	r.GET("/api/v1/clinicians/:id/slots", a.staff(a.slots))

@@ -396,8 +396,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 			c.outbox().Run(purgeCtx)
 		}
 	}()
+	// A patient who never arrived is marked a no-show an hour after the
+	// visit's end, by whichever node looks first.
+	noShowDone := make(chan struct{})
+	go func() { defer close(noShowDone); c.store.RunNoShows(purgeCtx, time.Minute) }()
 	defer func() {
 		stopPurge()
+		<-noShowDone
 		<-outboxDone
 		<-purgeDone
 		<-auditDone
