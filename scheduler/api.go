@@ -105,6 +105,9 @@ type APIConfig struct {
 	// Authorization header the clinic sends it, else 401.
 	SMSReports       bool
 	SMSAuthorization string
+	// Kit, when set, gives the review statistics the home kit's figures
+	// (measurements before visits, readings per patient).
+	Kit KitFigures
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -198,6 +201,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))
 	r.GET("/api/v1/audit", a.roles(a.auditLog, RoleAdmin))
+	r.GET("/api/v1/stats", a.roles(a.stats, RoleAdmin))
 	r.GET("/api/v1/me/access-log", a.roles(a.accessLog, RolePatient))
 	r.POST("/api/v1/me/password", a.staff(a.changePassword))
 	r.POST("/api/v1/users/:id/unlock", a.roles(a.userAction("unlock"), RoleAdmin))

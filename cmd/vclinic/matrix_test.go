@@ -95,6 +95,7 @@ var matrix = map[string]row{
 	"POST /api/v1/appointment-types":        {body: `{"names":{"da":"Telefonopfølgning"},"durationMinutes":15}`, def: 403, status: map[string]int{adminRole: 201}},
 	"PUT /api/v1/appointment-types/{id}":    {body: `{"noticeMinutes":30}`, def: 403, status: map[string]int{adminRole: 200}},
 	"DELETE /api/v1/appointment-types/{id}": {def: 403, status: map[string]int{adminRole: 204}},
+	"GET /api/v1/stats":                     {def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/settings":                  {def: 403, status: staffAll(200)},
 	"PUT /api/v1/settings":                  {body: `{"phone":"+4570112233"}`, def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/clinic":                    {def: 200},
