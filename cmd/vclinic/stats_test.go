@@ -34,6 +34,7 @@ type statsClinic struct {
 	clock *statsClock
 	sched *scheduler.Store
 	kit   *homekit.Store
+	db    *records.DB
 	admin scheduler.Actor
 }
 
@@ -68,7 +69,7 @@ func openStatsClinic(t testing.TB, b recordstest.Backend) *statsClinic {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &statsClinic{ctx: ctx, clock: clock, sched: sched, kit: kit, admin: scheduler.Actor{ID: "admin-1", Role: scheduler.RoleAdmin}}
+	return &statsClinic{ctx: ctx, clock: clock, sched: sched, kit: kit, db: db, admin: scheduler.Actor{ID: "admin-1", Role: scheduler.RoleAdmin}}
 }
 
 // statsVisit is one visit of the generated history: its start, and what
