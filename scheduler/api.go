@@ -105,6 +105,9 @@ type APIConfig struct {
 	// Authorization header the clinic sends it, else 401.
 	SMSReports       bool
 	SMSAuthorization string
+	// Kit, when set, gives the review statistics the home kit's figures
+	// (measurements before visits, readings per patient).
+	Kit KitFigures
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -166,6 +169,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/me", a.staff(a.me))
 	r.GET("/api/v1/clinicians", a.staff(a.listClinicians))
 	r.POST("/api/v1/clinicians", a.roles(a.createClinician, RoleScheduler, RoleAdmin))
+	r.PUT("/api/v1/clinicians/:id", a.roles(a.updateClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/clinicians/:id/availability", a.staff(a.getAvailability))
 	r.PUT("/api/v1/clinicians/:id/availability", a.staff(a.putAvailability))
 	r.GET("/api/v1/clinicians/:id/slots", a.staff(a.slots))
@@ -201,6 +205,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/fhir/r4/Encounter/:id", a.staff(a.fhirEncounter))
 	r.GET("/fhir/r4/Encounter", a.staff(a.fhirEncounters))
 	r.GET("/api/v1/audit", a.roles(a.auditLog, RoleAdmin))
+	r.GET("/api/v1/stats", a.roles(a.stats, RoleAdmin))
 	r.GET("/api/v1/me/access-log", a.roles(a.accessLog, RolePatient))
 	r.POST("/api/v1/me/password", a.staff(a.changePassword))
 	r.POST("/api/v1/users/:id/unlock", a.roles(a.userAction("unlock"), RoleAdmin))

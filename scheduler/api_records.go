@@ -80,6 +80,22 @@ func (a *API) createClinician(w http.ResponseWriter, r *http.Request, _ httprout
 	writeJSON(w, http.StatusCreated, c)
 }
 
+// updateClinician changes a clinician's name or department
+// (PUT /api/v1/clinicians/{id}).
+func (a *API) updateClinician(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	var req ClinicianChange
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, err := a.store.UpdateClinician(r.Context(), p.Actor, ps.ByName("id"), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
 // mayManage reports whether p may change clinician id's calendar: schedulers,
 // admins, and the clinician itself.
 func (a *API) mayManage(r *http.Request, p Principal, id string) error {

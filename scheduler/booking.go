@@ -147,6 +147,9 @@ func (s *Store) Book(ctx context.Context, actor Actor, req BookRequest, now time
 			}
 		}
 		out = Booking{Appointment: a, Expected: typ.Expected}
+		if err := s.writeHistory(ctx, tx, actor, a.ID, StatusBooked, a.CreatedAt); err != nil {
+			return err
+		}
 		if err := s.queueMessages(ctx, tx, a, MessageInvitation); err != nil {
 			return err
 		}
@@ -225,6 +228,9 @@ func (s *Store) Reschedule(ctx context.Context, actor Actor, id string, start ti
 			return err
 		}
 		out = a
+		if err := s.writeHistory(ctx, tx, actor, a.ID, HistoryMoved, a.UpdatedAt); err != nil {
+			return err
+		}
 		if err := s.queueMessages(ctx, tx, a, MessageMoved); err != nil {
 			return err
 		}

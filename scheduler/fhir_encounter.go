@@ -92,21 +92,15 @@ func EncounterStatus(s Status) string {
 	return "unknown"
 }
 
-// StatusChange is one move of an appointment's status, and when.
-type StatusChange struct {
-	To Status
-	At time.Time
-}
-
 // VisitPeriod is when a visit actually ran: from the clinician's admission
 // (the first move to checked-in) to its end (the first move to fulfilled,
 // or to cancelled after admission); zero when not (yet) known.
 func VisitPeriod(changes []StatusChange) (start, end time.Time) {
 	for _, c := range changes {
 		switch {
-		case c.To == StatusCheckedIn && start.IsZero():
+		case c.Status == StatusCheckedIn && start.IsZero():
 			start = c.At
-		case (c.To == StatusFulfilled || c.To == StatusCancelled) && !start.IsZero() && end.IsZero():
+		case (c.Status == StatusFulfilled || c.Status == StatusCancelled) && !start.IsZero() && end.IsZero():
 			end = c.At
 		}
 	}
@@ -158,7 +152,7 @@ func EncounterResource(a Appointment, c Clinician, p Patient, typ AppointmentTyp
 	// The statuses an Encounter passed through, each from its change to
 	// the next (the last open).
 	for i, ch := range changes {
-		h := FHIREncounterStatusHistory{Status: EncounterStatus(ch.To), Period: FHIRPeriod{Start: fhirInstant(ch.At)}}
+		h := FHIREncounterStatusHistory{Status: EncounterStatus(ch.Status), Period: FHIRPeriod{Start: fhirInstant(ch.At)}}
 		if i+1 < len(changes) {
 			h.Period.End = fhirInstant(changes[i+1].At)
 		}
@@ -168,33 +162,26 @@ func EncounterResource(a Appointment, c Clinician, p Patient, typ AppointmentTyp
 }
 
 // statusChanges reads the status moves of a patient's appointments (of
-// appointmentID alone when not "") from the audit log, where every move is
-// written with its time in the transaction that makes it ("status booked ->
-// arrived"), oldest first, by appointment.
+// appointmentID alone when not "") from their status history (history.go),
+// oldest first, by appointment; a move to a new time is not a status and
+// is left out.
 func (s *Store) statusChanges(ctx context.Context, tx *sql.Tx, patientID, appointmentID string) (map[string][]StatusChange, error) {
-	q := `SELECT entity_id, at, detail FROM audit_log WHERE patient_id = $1 AND entity = 'appointment'
-		AND action = $2 AND detail LIKE 'status %'`
-	args := []any{patientID, AuditUpdate}
+	q := `SELECT h.appointment_id, h.status, h.at, h.by_id, h.by_role FROM appointment_history h
+		JOIN appointments a ON a.id = h.appointment_id WHERE a.patient_id = $1 AND h.status <> 'moved'`
+	args := []any{patientID}
 	if appointmentID != "" {
-		q += ` AND entity_id = $3`
+		q += ` AND h.appointment_id = $2`
 		args = append(args, appointmentID)
 	}
 	out := map[string][]StatusChange{}
-	err := records.QueryRows(ctx, tx, q+` ORDER BY at, id`, args, func(r *sql.Rows) error {
-		var id, detail string
-		var at time.Time
-		if err := r.Scan(&id, records.Time(&at), &detail); err != nil {
+	err := records.QueryRows(ctx, tx, q+` ORDER BY h.at, h.id`, args, func(r *sql.Rows) error {
+		var id, st string
+		var c StatusChange
+		if err := r.Scan(&id, &st, records.Time(&c.At), &c.ByID, &c.ByRole); err != nil {
 			return err
 		}
-		// "status <from> -> <to>[: reason]"
-		_, rest, ok := strings.Cut(detail, " -> ")
-		if !ok {
-			return nil
-		}
-		to, _, _ := strings.Cut(rest, ":")
-		if st := Status(strings.TrimSpace(to)); knownStatus(st) {
-			out[id] = append(out[id], StatusChange{To: st, At: at.UTC()})
-		}
+		c.Status, c.At = Status(st), c.At.UTC()
+		out[id] = append(out[id], c)
 		return nil
 	})
 	return out, err

@@ -24,13 +24,13 @@ func TestVisitPeriod(t *testing.T) {
 		changes    []StatusChange
 		start, end time.Time
 	}{
-		{"not begun", []StatusChange{{StatusArrived, at(0)}}, time.Time{}, time.Time{}},
-		{"under way", []StatusChange{{StatusArrived, at(0)}, {StatusCheckedIn, at(3)}}, at(3), time.Time{}},
-		{"ended", []StatusChange{{StatusArrived, at(0)}, {StatusCheckedIn, at(3)}, {StatusFulfilled, at(21)}}, at(3), at(21)},
-		{"abandoned", []StatusChange{{StatusCheckedIn, at(3)}, {StatusCancelled, at(9)}}, at(3), at(9)},
-		{"cancelled before", []StatusChange{{StatusCancelled, at(1)}}, time.Time{}, time.Time{}},
-		{"left the waiting room and came back", []StatusChange{{StatusArrived, at(0)}, {StatusBooked, at(1)},
-			{StatusArrived, at(2)}, {StatusCheckedIn, at(4)}, {StatusFulfilled, at(30)}}, at(4), at(30)},
+		{"not begun", []StatusChange{{Status: StatusArrived, At: at(0)}}, time.Time{}, time.Time{}},
+		{"under way", []StatusChange{{Status: StatusArrived, At: at(0)}, {Status: StatusCheckedIn, At: at(3)}}, at(3), time.Time{}},
+		{"ended", []StatusChange{{Status: StatusArrived, At: at(0)}, {Status: StatusCheckedIn, At: at(3)}, {Status: StatusFulfilled, At: at(21)}}, at(3), at(21)},
+		{"abandoned", []StatusChange{{Status: StatusCheckedIn, At: at(3)}, {Status: StatusCancelled, At: at(9)}}, at(3), at(9)},
+		{"cancelled before", []StatusChange{{Status: StatusCancelled, At: at(1)}}, time.Time{}, time.Time{}},
+		{"left the waiting room and came back", []StatusChange{{Status: StatusArrived, At: at(0)}, {Status: StatusBooked, At: at(1)},
+			{Status: StatusArrived, At: at(2)}, {Status: StatusCheckedIn, At: at(4)}, {Status: StatusFulfilled, At: at(30)}}, at(4), at(30)},
 	} {
 		start, end := VisitPeriod(c.changes)
 		if !start.Equal(c.start) || !end.Equal(c.end) {
@@ -40,8 +40,9 @@ func TestVisitPeriod(t *testing.T) {
 }
 
 // testEncounters: a visit admitted and ended is a finished Encounter with
-// its actual period and status history from the audit log; a cancelled one
-// is cancelled with no period; reading them is audited.
+// its actual period and status history (from booking on, as the
+// appointment's status history keeps it); a cancelled one is cancelled with
+// no period; reading them is audited.
 func testEncounters(t *testing.T, f *storeFixture) {
 	s, ctx := f.s, f.ctx
 	clinician := Actor{ID: "user-clinician", Role: RoleClinician}
@@ -63,15 +64,15 @@ func testEncounters(t *testing.T, f *storeFixture) {
 		hist = append(hist, h.Status)
 	}
 	if e.Status != "finished" || e.Period == nil || e.Period.Start == "" || e.Period.End == "" || e.Period.Start > e.Period.End ||
-		!slices.Equal(hist, []string{"arrived", "in-progress", "finished"}) || e.StatusHist[1].Period.Start != e.Period.Start ||
+		!slices.Equal(hist, []string{"planned", "arrived", "in-progress", "finished"}) || e.StatusHist[2].Period.Start != e.Period.Start ||
 		e.Class.Code != "VR" || len(e.Type) != 1 || e.Type[0].Text != f.typ.Name || e.Subject.Display != f.pat.Name ||
 		e.Participant[0].Individual.Reference != "Practitioner/"+f.clin.ID {
 		t.Errorf("finished visit %+v (period %+v)", e, e.Period)
 	}
-	if c := es[1]; c.Status != "cancelled" || c.Period != nil || len(c.StatusHist) != 1 {
+	if c := es[1]; c.Status != "cancelled" || c.Period != nil || len(c.StatusHist) != 2 {
 		t.Errorf("cancelled visit %+v", c)
 	}
-	if p := es[2]; p.Status != "planned" || p.Period != nil || len(p.StatusHist) != 0 {
+	if p := es[2]; p.Status != "planned" || p.Period != nil || len(p.StatusHist) != 1 {
 		t.Errorf("planned visit %+v", p)
 	}
 	one := stMust(s.Encounters(ctx, clinician, "", done.ID))(t)

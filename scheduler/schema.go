@@ -385,5 +385,34 @@ ALTER TABLE messages ADD COLUMN guest_role TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN guest_name TEXT NOT NULL DEFAULT '';
 `,
 		},
+		{
+			Version: 15,
+			Name:    "appointments' status history, for the clinic's review statistics",
+			Common: `
+-- Each change of an appointment's status, written in the transaction that
+-- makes it: booked, moved (a new time, still booked), arrived (in the
+-- waiting room), checked-in (admitted), fulfilled (ended), cancelled,
+-- noshow, entered-in-error, and booked again when a patient leaves the
+-- waiting room before admission. by_id and by_role are the actor.
+CREATE TABLE appointment_history (
+	id             {{serial}},
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	status         TEXT NOT NULL CHECK (status IN ('booked', 'moved', 'arrived', 'checked-in',
+	                   'fulfilled', 'cancelled', 'noshow', 'entered-in-error')),
+	at             {{ts}} NOT NULL,
+	by_id          TEXT NOT NULL,
+	by_role        TEXT NOT NULL
+);
+CREATE INDEX appointment_history_appointment ON appointment_history (appointment_id, at);
+-- The statistics read visits by start across all clinicians.
+CREATE INDEX appointments_start ON appointments (start_at);
+-- What is known of the appointments kept before: booked when created,
+-- and the status they stand in when it last changed.
+INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role)
+	SELECT id, 'booked', created_at, 'system', 'system' FROM appointments;
+INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role)
+	SELECT id, status, updated_at, 'system', 'system' FROM appointments WHERE status <> 'booked';
+`,
+		},
 	}
 }

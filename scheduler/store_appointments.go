@@ -287,6 +287,9 @@ func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, actor Actor, a Appoin
 		WHERE id = $5`, string(a.Status), reason, a.Sequence, s.ts(a.UpdatedAt), a.ID); err != nil {
 		return a, err
 	}
+	if err := s.writeHistory(ctx, tx, actor, a.ID, to, a.UpdatedAt); err != nil {
+		return a, err
+	}
 	if to == StatusCancelled || to == StatusEnteredInError {
 		if err := s.cancelMessages(ctx, tx, a, to == StatusCancelled && from.Active() && a.End.After(s.now())); err != nil {
 			return a, err

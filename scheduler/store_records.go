@@ -88,6 +88,9 @@ func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (
 			}
 			user = c.UserID
 		}
+		if err := checkDepartment(ctx, tx, c.Department); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO clinicians (id, name, department, zone, user_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.Name, c.Department, c.Zone, user, s.ts(c.CreatedAt))
 		if err != nil {
@@ -99,6 +102,76 @@ func (s *Store) CreateClinician(ctx context.Context, actor Actor, c Clinician) (
 		return Clinician{}, err
 	}
 	return c, nil
+}
+
+// checkDepartment refuses a department the clinic's settings do not name,
+// when they name any (Settings.Departments): a clinician then belongs to
+// one of them, by its id. A clinic without departments keeps free text.
+func checkDepartment(ctx context.Context, tx rowQuerier, department string) error {
+	st, err := readSettings(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if len(st.Departments) == 0 {
+		return nil
+	}
+	ids := make([]string, len(st.Departments))
+	for i, d := range st.Departments {
+		if d.ID == department {
+			return nil
+		}
+		ids[i] = d.ID
+	}
+	return because(ErrUnprocessable, "department: %q is not one of the clinic's departments (%s)", department, strings.Join(ids, ", "))
+}
+
+// ClinicianChange changes a clinician's name or department; a nil field
+// stays as it is.
+type ClinicianChange struct {
+	Name       *string `json:"name"`
+	Department *string `json:"department"`
+}
+
+// UpdateClinician changes a clinician's name or department (one of the
+// clinic's departments when its settings name any), audited.
+func (s *Store) UpdateClinician(ctx context.Context, actor Actor, id string, ch ClinicianChange) (Clinician, error) {
+	if err := checkActor(actor); err != nil {
+		return Clinician{}, err
+	}
+	var out Clinician
+	err := s.db.InTx(ctx, "update clinician "+id, func(tx *sql.Tx) error {
+		c, err := getClinician(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var changed []string
+		if ch.Name != nil {
+			c.Name = strings.TrimSpace(*ch.Name)
+			if c.Name == "" {
+				return because(ErrUnprocessable, "name is required")
+			}
+			changed = append(changed, "name")
+		}
+		if ch.Department != nil {
+			c.Department = strings.TrimSpace(*ch.Department)
+			if err := checkDepartment(ctx, tx, c.Department); err != nil {
+				return err
+			}
+			changed = append(changed, "department "+c.Department)
+		}
+		if err := checkTexts(field{"name", c.Name, maxName}, field{"department", c.Department, maxName}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE clinicians SET name = $1, department = $2 WHERE id = $3`, c.Name, c.Department, c.ID); err != nil {
+			return err
+		}
+		out = c
+		return s.auditRecord(ctx, tx, actor, AuditUpdate, "clinician", c.ID, "", strings.Join(changed, ", "))
+	})
+	if err != nil {
+		return Clinician{}, err
+	}
+	return out, nil
 }
 
 const clinicianColumns = `id, name, department, zone, user_id, created_at`

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"vclinic/homekit"
 	"vclinic/internal/callquality"
 	"vclinic/scheduler"
 	"vclinic/signaling"
@@ -163,4 +164,20 @@ type visitQuality struct{ store *scheduler.Store }
 
 func (v visitQuality) RecordQuality(ctx context.Context, room string, r *callquality.Record) error {
 	return v.store.SaveVisitQuality(ctx, room, r)
+}
+
+// kitFigures gives the review statistics the home kit's figures
+// (scheduler.KitFigures over homekit.Store).
+type kitFigures struct{ kit *homekit.Store }
+
+func (k kitFigures) Prepared(ctx context.Context, visits []scheduler.VisitWindow) (expected, complete map[string]bool, err error) {
+	ws := make([]homekit.VisitWindow, len(visits))
+	for i, v := range visits {
+		ws[i] = homekit.VisitWindow{AppointmentID: v.AppointmentID, PatientID: v.PatientID, Since: v.Since, Start: v.Start}
+	}
+	return k.kit.Prepared(ctx, ws)
+}
+
+func (k kitFigures) ReadingCounts(ctx context.Context, edges []time.Time) (map[string][]int, error) {
+	return k.kit.ReadingCounts(ctx, edges)
 }

@@ -198,7 +198,7 @@ func demoClinician(ctx context.Context, s *scheduler.Store, actor scheduler.Acto
 		}
 	}
 	if clin.ID == "" {
-		clin, err = s.CreateClinician(ctx, actor, scheduler.Clinician{Name: u.Name, Department: "Medicinsk Ambulatorium",
+		clin, err = s.CreateClinician(ctx, actor, scheduler.Clinician{Name: u.Name, Department: "medicin",
 			Zone: scheduler.DefaultZone, UserID: u.ID})
 		if err != nil {
 			return clin, err

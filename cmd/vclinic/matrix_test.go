@@ -78,6 +78,7 @@ var matrix = map[string]row{
 
 	"GET /api/v1/clinicians":                   {def: 403, status: staffAll(200)},
 	"POST /api/v1/clinicians":                  {body: `{"name":"Dr. New"}`, def: 403, status: schedAdmin(201)},
+	"PUT /api/v1/clinicians/{id}":              {body: `{"name":"Dr. Renamed"}`, def: 403, status: schedAdmin(200)},
 	"GET /api/v1/clinicians/{id}/availability": {def: 403, status: staffAll(200)},
 	"PUT /api/v1/clinicians/{id}/availability": {body: `{"zone":"Europe/Copenhagen","rules":[{"weekday":1,"start":"08:00","end":"16:00"}],"exceptions":[]}`,
 		def: 403, status: ownStaff(200)},
@@ -94,6 +95,7 @@ var matrix = map[string]row{
 	"POST /api/v1/appointment-types":        {body: `{"names":{"da":"Telefonopfølgning"},"durationMinutes":15}`, def: 403, status: map[string]int{adminRole: 201}},
 	"PUT /api/v1/appointment-types/{id}":    {body: `{"noticeMinutes":30}`, def: 403, status: map[string]int{adminRole: 200}},
 	"DELETE /api/v1/appointment-types/{id}": {def: 403, status: map[string]int{adminRole: 204}},
+	"GET /api/v1/stats":                     {def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/settings":                  {def: 403, status: staffAll(200)},
 	"PUT /api/v1/settings":                  {body: `{"phone":"+4570112233"}`, def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/clinic":                    {def: 200},
@@ -386,6 +388,8 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 	case "/api/v1/clinicians/" + m.clin.ID + "/slots", "/api/v1/clinicians/" + m.clin.ID + "/appointments",
 		"/api/v1/clinicians/" + m.clin.ID + "/presence":
 		path += "?from=" + from + "&to=" + to
+	case "/api/v1/stats":
+		path += "?from=" + time.Now().AddDate(0, 0, -7).Format(time.DateOnly) + "&to=" + time.Now().Format(time.DateOnly)
 	case "/fhir/r4/Schedule":
 		path += "?actor=Practitioner/" + m.clin.ID
 	case "/fhir/r4/Slot":

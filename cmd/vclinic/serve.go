@@ -268,7 +268,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
-		Booked: c.booked}
+		Booked: c.booked, Kit: kitFigures{c.kit}}
 	apiCfg.SMSAuthorization, apiCfg.SMSReports = c.courier.smsAuth()
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
@@ -397,8 +397,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 			c.outbox().Run(purgeCtx)
 		}
 	}()
+	// A patient who never arrived is marked a no-show an hour after the
+	// visit's end, by whichever node looks first.
+	noShowDone := make(chan struct{})
+	go func() { defer close(noShowDone); c.store.RunNoShows(purgeCtx, time.Minute) }()
 	defer func() {
 		stopPurge()
+		<-noShowDone
 		<-outboxDone
 		<-purgeDone
 		<-auditDone

@@ -135,11 +135,21 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	}
 	// The migrations have run, each owner's ledger has them, and the former
 	// audit tables are gone.
-	for owner, n := range map[string]int{"scheduler": 13, "homekit": 4, "audit": 1} {
+	for owner, n := range map[string]int{"scheduler": 15, "homekit": 4, "audit": 1} {
 		var got int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+owner+`_schema_migrations`).Scan(&got); err != nil || got != n {
 			t.Errorf("%s ledger: %d steps (%v), want %d", owner, got, err, n)
 		}
+	}
+	// Every appointment kept before has a status history from what was
+	// known: booked when created, and its status as it stands when not
+	// booked.
+	var bare int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM appointments a WHERE NOT EXISTS (SELECT 1 FROM appointment_history h
+		WHERE h.appointment_id = a.id AND h.status = 'booked' AND h.at = a.created_at)
+		OR a.status <> 'booked' AND NOT EXISTS (SELECT 1 FROM appointment_history h
+		WHERE h.appointment_id = a.id AND h.status = a.status AND h.at = a.updated_at)`).Scan(&bare); err != nil || bare != 0 {
+		t.Errorf("%d appointments without their history (%v)", bare, err)
 	}
 	for _, table := range []string{"audit", "homekit_audit"} {
 		if _, err := db.QueryContext(ctx, `SELECT 1 FROM `+table); err == nil {
