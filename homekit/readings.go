@@ -27,6 +27,10 @@ const (
 	// FlagDeviceClockNotSet: the device said its clock is not set, so its
 	// time stamp is not kept.
 	FlagDeviceClockNotSet = "device-clock-not-set"
+	// FlagOutsideLimits: at least one measurement lay outside the
+	// patient's limits in force when it was stored (limits.go); the
+	// measurement says which limit.
+	FlagOutsideLimits = "outside-limits"
 )
 
 // Reading is one stored characteristic value (or one patient-entered
@@ -65,6 +69,13 @@ type StoredMeasurement struct {
 	Absent            string                      `json:"absent,omitempty"`
 	Implausible       bool                        `json:"implausible,omitempty"`
 	ImplausibleReason string                      `json:"implausibleReason,omitempty"`
+	// Outside is OutsideBelow or OutsideAbove when the value lay outside
+	// the patient's limits when it was stored; LimitLow and LimitHigh are
+	// the limits in force then (in the limit's unit, LimitUnit), "" when
+	// none was set.
+	Outside   string `json:"outside,omitempty"`
+	LimitLow  string `json:"limitLow,omitempty"`
+	LimitHigh string `json:"limitHigh,omitempty"`
 }
 
 // HexBytes are bytes written as lower-case hex in JSON.
@@ -135,17 +146,20 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	err = records.QueryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason
+	err = records.QueryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason,
+			m.outside, m.limit_low, m.limit_high
 		FROM homekit_measurements m JOIN homekit_readings r ON r.id = m.reading_id
 		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY m.reading_id, m.idx`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
 			var id string
 			var m StoredMeasurement
 			var mdc int64
-			var value sql.NullString
-			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason); err != nil {
+			var value, low, high sql.NullString
+			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason,
+				&m.Outside, &low, &high); err != nil {
 				return err
 			}
+			m.LimitLow, m.LimitHigh = low.String, high.String
 			m.MDC = gatt.MDC(mdc)
 			if value.Valid {
 				d, err := gatt.ParseDecimal(value.String)

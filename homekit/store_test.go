@@ -83,6 +83,8 @@ func TestStore(t *testing.T) {
 				{"Audit", testAudit},
 				{"Identity", testIdentity},
 				{"GlucoseRecords", testGlucoseRecords},
+				{"Watch", testWatch},
+				{"Flags", testFlags},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tc.test(t, newFixture(t, openStore(t, b, Config{})))
