@@ -87,9 +87,9 @@ var limitUnits = map[string]string{
 	gatt.LOINCGlucoseMass:     gatt.UnitMgPerDL,
 }
 
-// limitCodeOf is the code whose limit applies to a measurement of code:
+// LimitCodeOf is the code whose limit applies to a measurement of code:
 // the FHIR profile's SpO2 code shares the pulse oximetry code's limit.
-func limitCodeOf(code string) string {
+func LimitCodeOf(code string) string {
 	if code == gatt.LOINCOxygenSaturation {
 		return gatt.LOINCSpO2
 	}
@@ -410,7 +410,7 @@ func (w Watch) limitsByCode() map[string]Limit {
 // that does not convert, is not judged.
 func judge(r *measurementRow, limits map[string]Limit) {
 	r.outside, r.limitLow, r.limitHigh = "", nil, nil
-	l, ok := limits[limitCodeOf(r.code)]
+	l, ok := limits[LimitCodeOf(r.code)]
 	if !ok {
 		return
 	}

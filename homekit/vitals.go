@@ -19,6 +19,14 @@ type Vital struct {
 	At       time.Time // when the edge observed it, UTC
 	DeviceID string
 	Source   string // SourceDevice or SourcePatientEntered
+	// ReadingID is the stored reading the value is of; ReceivedAt when
+	// the server stored it.
+	ReadingID  string
+	ReceivedAt time.Time
+	// Outside is OutsideBelow or OutsideAbove when the value lay outside
+	// the patient's limits when it arrived; LimitLow and LimitHigh are the
+	// limits then in force ("" when none).
+	Outside, LimitLow, LimitHigh string
 	// Trend holds up to MaxTrend earlier values of the same code, device and
 	// source, oldest first.
 	Trend []string
@@ -37,7 +45,8 @@ func Vitals(recent []Reading) []Vital {
 		for _, m := range rd.Measurements {
 			key := m.Code + "|" + rd.DeviceID + "|" + rd.Source
 			v := Vital{Code: m.Code, Unit: m.Unit, Absent: m.Absent, At: rd.ObservedAt.UTC(),
-				DeviceID: rd.DeviceID, Source: rd.Source}
+				DeviceID: rd.DeviceID, Source: rd.Source, ReadingID: rd.ID, ReceivedAt: rd.ReceivedAt.UTC(),
+				Outside: m.Outside, LimitLow: m.LimitLow, LimitHigh: m.LimitHigh}
 			if m.Value.Valid {
 				v.Value = m.Value.V.String()
 			}
