@@ -38,10 +38,12 @@ const (
 // own clock (DeviceTime, no zone, as it sent it), the edge's ObservedAt and
 // the server's ReceivedAt.
 type Reading struct {
-	ID             string                             `json:"id"`
-	PatientID      string                             `json:"patientId"`
-	Source         string                             `json:"source"` // device, patient-entered
-	DeviceID       string                             `json:"deviceId,omitempty"`
+	ID        string `json:"id"`
+	PatientID string `json:"patientId"`
+	Source    string `json:"source"` // device, patient-entered
+	DeviceID  string `json:"deviceId,omitempty"`
+	// DeviceLabel is the kit entry's label ("Arm cuff"), for showing.
+	DeviceLabel    string                             `json:"deviceLabel,omitempty"`
 	GatewayID      string                             `json:"gatewayId,omitempty"`
 	SubmittedBy    string                             `json:"submittedBy"`
 	Characteristic gatt.Optional[gatt.Characteristic] `json:"characteristic,omitzero"`
@@ -106,20 +108,23 @@ func (s *Store) ListReadings(ctx context.Context, actor Actor, patientID string,
 func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, since time.Time) ([]Reading, error) {
 	out := []Reading{}
 	byID := map[string]int{}
-	err := records.QueryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
-			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags, identified_by, device_info
-		FROM homekit_readings WHERE patient_id = $1 AND observed_at >= $2 ORDER BY observed_at, id`,
+	err := records.QueryRows(ctx, tx, `SELECT r.id, r.patient_id, r.source, r.device_id, r.gateway_id, r.submitted_by, r.characteristic, r.raw,
+			r.decoder_version, r.seq, r.observed_at, r.received_at, r.device_time, r.appointment_id, r.flags, r.identified_by, r.device_info,
+			d.label
+		FROM homekit_readings r LEFT JOIN homekit_devices d ON d.id = r.device_id
+		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY r.observed_at, r.id`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
 			var x Reading
-			var dev, gw, dt, appt, by, info sql.NullString
+			var dev, gw, dt, appt, by, info, label sql.NullString
 			var char, dv, seq sql.NullInt64
 			var flags string
 			var raw []byte
 			if err := r.Scan(&x.ID, &x.PatientID, &x.Source, &dev, &gw, &x.SubmittedBy, &char, &raw,
-				&dv, &seq, records.Time(&x.ObservedAt), records.Time(&x.ReceivedAt), &dt, &appt, &flags, &by, &info); err != nil {
+				&dv, &seq, records.Time(&x.ObservedAt), records.Time(&x.ReceivedAt), &dt, &appt, &flags, &by, &info, &label); err != nil {
 				return err
 			}
 			x.IdentifiedBy = IdentifiedBy(by.String)
+			x.DeviceLabel = label.String
 			if info.Valid {
 				x.DeviceInfo = new(gatt.DeviceInfo)
 				if err := json.Unmarshal([]byte(info.String), x.DeviceInfo); err != nil {

@@ -380,6 +380,11 @@ type Vital struct {
 	// Trend holds up to the last ten earlier values of the same code and
 	// source, oldest first, for a small trend line.
 	Trend []string `json:"trend,omitempty"`
+	// Via says how the value came: "bluetooth" (the patient's page),
+	// "gateway", "patient" (typed by the patient) or "staff" (typed by
+	// staff); DeviceName is the kit device's label.
+	Via        string `json:"via,omitempty"`
+	DeviceName string `json:"deviceName,omitempty"`
 	// ReadingID names the stored reading (for its acknowledgement);
 	// ReceivedAt is when the server stored it.
 	ReadingID  string    `json:"readingId,omitempty"`

@@ -47,7 +47,7 @@ func vitalsOf(recent []homekit.Reading) []signaling.Vital {
 	for i, v := range vs {
 		out[i] = signaling.Vital{Code: v.Code, Value: v.Value, Unit: v.Unit, Absent: v.Absent, Flag: v.Flag,
 			At: v.At, DeviceID: v.DeviceID, Source: v.Source, Trend: v.Trend,
-			ReadingID: v.ReadingID, ReceivedAt: v.ReceivedAt, Outside: v.Outside, LimitLow: v.LimitLow, LimitHigh: v.LimitHigh}
+			Via: v.Via, DeviceName: v.DeviceLabel, ReadingID: v.ReadingID, ReceivedAt: v.ReceivedAt, Outside: v.Outside, LimitLow: v.LimitLow, LimitHigh: v.LimitHigh}
 		if v.LimitLow != "" || v.LimitHigh != "" {
 			out[i].LimitUnit = homekit.LimitUnit(homekit.LimitCodeOf(v.Code))
 		}
