@@ -77,6 +77,8 @@ import { HomeDevices } from './devices.js';
  * @property {string} [emptyWaiting] call page: "{name} is in the waiting room…"
  * @property {string} [contact] patient page: "Questions? Call {clinic}:" before the number
  * @property {string} [closedNow] patient page: said while the clinic is closed
+ * @property {string} [readingsWatched] patient page: when the clinic sees readings, and that it is no alarm service
+ * @property {string} [readingsUnwatched] patient page: said while no one at the clinic watches readings
  * @property {string} [callAction] patient page: the notice's call button, "Call {phone}"
  * @property {{confirm: string, sent: Record<string, string>, failed: string}} [reply] patient page: answering the
  *   invitation (cannot come, another time)
@@ -134,6 +136,7 @@ export function startPage(all, opts = {}) {
   };
   greet(claims?.name || '');
   showContact();
+  showWatch();
 
   // The patient's answer to the invitation, before the visit: cannot come,
   // or another time (POST /api/v1/visit/reply).
@@ -182,6 +185,20 @@ export function startPage(all, opts = {}) {
     });
   }
 
+  /**
+   * Whether the clinic watches the patient's readings now (its opening
+   * hours), said plainly so that no one takes the home kit for an alarm
+   * service. Unknown (the clinic could not be read) is said as not watched.
+   */
+  function showWatch() {
+    const el = $('readings-watch');
+    if (!el || !t.readingsUnwatched) return;
+    const watched = !!clinic?.openNow;
+    el.dataset.readingsWatch = watched ? 'watched' : 'unwatched';
+    el.textContent = (watched ? t.readingsWatched : t.readingsUnwatched) || '';
+    el.hidden = false;
+  }
+
   /** The clinic's name and number, under the controls of a patient's page. */
   function showContact() {
     const el = $('clinic-contact');
@@ -221,12 +238,44 @@ export function startPage(all, opts = {}) {
   const vitalsEl = $('vitals');
   // Patients see what they measured, not values derived from it (mean
   // arterial pressure, BMI): those are for the clinician to read.
+  // The clinician sees values outside the patient's limits marked, and
+  // acknowledges them (POST .../flagged-readings/{reading}/acknowledge).
+  /** @type {Promise<string>|null} */
+  let patientOfVisit = null;
+  /**
+   * @param {import('./vitals.js').Vital} v
+   * @param {string} note
+   */
+  const acknowledge = async (v, note) => {
+    patientOfVisit ||= api.get(`/api/v1/appointments/${encodeURIComponent(room)}`).then((a) => String(a?.patientId || ''));
+    const pid = await patientOfVisit.catch((e) => {
+      patientOfVisit = null;
+      throw e;
+    });
+    const path = `/api/v1/patients/${encodeURIComponent(pid)}/flagged-readings/${encodeURIComponent(v.readingId || '')}/acknowledge`;
+    return api.post(path, note ? { note } : {});
+  };
   const vitals = vitalsEl
-    ? new VitalsPanel(vitalsEl, { words: vw, locale, showEmpty: !!opts.staff, hide: opts.staff ? [] : derivedCodes })
+    ? new VitalsPanel(vitalsEl, {
+        words: vw,
+        locale,
+        showEmpty: !!opts.staff,
+        hide: opts.staff ? [] : derivedCodes,
+        limits: !!opts.staff,
+        onAcknowledge: opts.staff && room ? acknowledge : undefined,
+      })
     : null;
   const ask =
     vitalsEl && opts.staff
-      ? new AskControl(vitalsEl, (code, deviceType) => call.requestMeasurement(code, deviceType), { words: vw, locale })
+      ? new AskControl(
+          vitalsEl,
+          (code, deviceType) => {
+            const id = call.requestMeasurement(code, deviceType);
+            if (id) vitals?.asked(code);
+            return id;
+          },
+          { words: vw, locale },
+        )
       : null;
   const measureEl = $('measure');
   const card = measureEl && !opts.staff ? new MeasureCard(measureEl, { words: vw, clinician: clinicianName }) : null;
