@@ -134,6 +134,12 @@ func TestLimitsFlagsAndAcknowledgementInChromium(t *testing.T) {
 		flagged.Unacknowledged != 0 || len(flagged.Flagged) != 1 || flagged.Flagged[0].Acknowledged == nil {
 		t.Fatalf("flagged readings after the acknowledgement: %d %+v", status, flagged)
 	}
+	// A call page opened afresh shows who acknowledged it, not a button.
+	reopened := chromiumPage(t, rc.base+"/call/"+visit.ID+"#t="+clinTok)
+	waitTrue(t, reopened, "the acknowledgement after a reload", fmt.Sprintf(`(() => {
+		const r = document.querySelector('%s');
+		return !!r && !r.querySelector('[data-action="acknowledge-reading"]') && /Anna Holm/.test((r.querySelector('.vital-acked') || {}).textContent || '');
+	})()`, marked))
 	again := chromiumPage(t, rc.clinician)
 	waitTrue(t, again, "the day list without the count", fmt.Sprintf(`(() => {
 		const r = document.querySelector('%s');

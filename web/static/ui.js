@@ -242,16 +242,20 @@ export function startPage(all, opts = {}) {
   // acknowledges them (POST .../flagged-readings/{reading}/acknowledge).
   /** @type {Promise<string>|null} */
   let patientOfVisit = null;
+  /** @returns {Promise<string>} the visit's patient id, asked once */
+  const visitPatient = () => {
+    patientOfVisit ||= api.get(`/api/v1/appointments/${encodeURIComponent(room)}`).then((a) => String(a?.patientId || ''));
+    return patientOfVisit.catch((e) => {
+      patientOfVisit = null;
+      throw e;
+    });
+  };
   /**
    * @param {import('./vitals.js').Vital} v
    * @param {string} note
    */
   const acknowledge = async (v, note) => {
-    patientOfVisit ||= api.get(`/api/v1/appointments/${encodeURIComponent(room)}`).then((a) => String(a?.patientId || ''));
-    const pid = await patientOfVisit.catch((e) => {
-      patientOfVisit = null;
-      throw e;
-    });
+    const pid = await visitPatient();
     const path = `/api/v1/patients/${encodeURIComponent(pid)}/flagged-readings/${encodeURIComponent(v.readingId || '')}/acknowledge`;
     return api.post(path, note ? { note } : {});
   };
@@ -265,6 +269,21 @@ export function startPage(all, opts = {}) {
         onAcknowledge: opts.staff && room ? acknowledge : undefined,
       })
     : null;
+  // Readings acknowledged before this page show who handled them; asked
+  // once, when the first value outside limits arrives.
+  let acksRead = false;
+  const readAcks = async () => {
+    if (acksRead || !opts.staff || !room) return;
+    acksRead = true;
+    try {
+      const pid = await visitPatient();
+      const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+      const r = await api.get(`/api/v1/patients/${encodeURIComponent(pid)}/flagged-readings`, { since });
+      vitals?.acknowledged(r?.flagged);
+    } catch {
+      acksRead = false; // not this time: the buttons stay, and a double acknowledgement is refused with who and when
+    }
+  };
   const ask =
     vitalsEl && opts.staff
       ? new AskControl(
@@ -311,6 +330,7 @@ export function startPage(all, opts = {}) {
         // Update the panel first: on the clinician's page there is no card,
         // and card?.readings(...) would skip evaluating its argument.
         const fresh = vitals?.update(list) || [];
+        if (fresh.some((v) => v.outside)) readAcks();
         card?.readings(fresh);
         expected?.refresh();
       },

@@ -601,6 +601,24 @@ export class VitalsPanel {
   }
 
   /**
+   * Takes acknowledgements made before this page (GET
+   * /api/v1/patients/{id}/flagged-readings), so that a reading handled
+   * already shows who handled it rather than a button.
+   * @param {unknown} flagged the answer's flagged list
+   */
+  acknowledged(flagged) {
+    if (!Array.isArray(flagged)) return;
+    let changed = false;
+    for (const f of flagged) {
+      const a = f && f.acknowledged;
+      if (!a || typeof f.id !== 'string' || this.acks.has(f.id)) continue;
+      this.acks.set(f.id, { name: a.byName || a.by || '', at: new Date(a.at) });
+      changed = true;
+    }
+    if (changed) this._render();
+  }
+
+  /**
    * Notes that the clinician asked for code at at: a value that answers it
    * says "requested 10:02, received 10:04".
    * @param {string} code
