@@ -1,6 +1,7 @@
 package homekit
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,45 @@ func TestAPILimits(t *testing.T) {
 	want := []string{"read watch", "update watch:patient", "list flagged-reading", "update reading", "list flagged-reading"}
 	if !equal(seen, want) {
 		t.Errorf("audit = %v, want %v", seen, want)
+	}
+}
+
+// TestFHIRObservationLimits: an Observation of a value outside the
+// patient's limits carries them as its referenceRange and is interpreted H
+// (v3-ObservationInterpretation); one stored before any limit has neither.
+func TestFHIRObservationLimits(t *testing.T) {
+	f := newAPIFixture(t)
+	f.do("POST", "/api/v1/readings", "patient:pat-ida", batchJSON(item(f.therm.ID, "2A1C", hexTemp3760, 1, observed)))
+	if st, got := f.do("PUT", "/api/v1/patients/pat-ida/limits", "clinician:user-clin",
+		`{"version": 0, "limits": [{"code": "8310-5", "low": 35.5, "high": 37.5}]}`); st != 200 {
+		t.Fatalf("PUT limits = %d %v", st, got)
+	}
+	f.do("POST", "/api/v1/readings", "patient:pat-ida", batchJSON(item(f.therm.ID, "2A1C", hexTemp3760, 2, observed)))
+	b := string(fhirText(t, f))
+	var bundle struct {
+		Entry []struct {
+			Resource map[string]any `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(b), &bundle); err != nil {
+		t.Fatal(err)
+	}
+	var with, without int
+	for _, e := range bundle.Entry {
+		o := e.Resource
+		if _, ok := o["referenceRange"]; !ok {
+			without++
+			continue
+		}
+		with++
+		got := mustJSON(o["interpretation"]) + " " + mustJSON(o["referenceRange"])
+		for _, want := range []string{`"code":"H"`, SystemInterpretation, `"high":{"code":"Cel","system":"http://unitsofmeasure.org","unit":"Cel","value":37.5}`, `"value":35.5`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("flagged Observation: %s lacks %s", got, want)
+			}
+		}
+	}
+	if with != 1 || without != 1 {
+		t.Errorf("%d Observations with limits and %d without, want 1 and 1", with, without)
 	}
 }
