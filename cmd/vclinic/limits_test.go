@@ -96,6 +96,29 @@ func TestFlaggedReadingArrivesFlagged(t *testing.T) {
 	if n := a.dayListFlagged(visit.ID, visit.Start); n != 0 {
 		t.Fatalf("day list after acknowledgement: flaggedReadings %d, want 0", n)
 	}
+	// The day list counts since the patient's previous held visit: a
+	// later appointment does not count what came before this visit ended.
+	later, err := a.c.store.Book(context.Background(), a.sched.Actor(), scheduler.BookRequest{ClinicianID: a.clin.ID,
+		PatientID: a.patA.ID, Start: visit.End.Add(3 * time.Hour), Duration: 20 * time.Minute}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ = a.do("POST", "/api/v1/readings", patTok, strings.Replace(reading, `"seq":1`, `"seq":2`, 1), nil)
+	if status != 200 || !strings.Contains(string(body), homekit.FlagOutsideLimits) {
+		t.Fatalf("post second reading: %d %s", status, body)
+	}
+	if n := a.dayListFlagged(later.ID, later.Start); n != 1 {
+		t.Fatalf("later appointment before this visit is held: flaggedReadings %d, want 1", n)
+	}
+	if status, body, _ := a.do("POST", "/api/v1/appointments/"+visit.ID+"/end", clinTok, "", nil); status != 204 {
+		t.Fatalf("end the visit: %d %s", status, body)
+	}
+	if n := a.dayListFlagged(later.ID, later.Start); n != 0 {
+		t.Fatalf("later appointment after this visit was held: flaggedReadings %d, want 0 (the reading came before)", n)
+	}
+	if n := a.dayListFlagged(visit.ID, visit.Start); n != 1 {
+		t.Fatalf("the held visit itself: flaggedReadings %d, want 1", n)
+	}
 	// The other clinician, without a care relation, may not acknowledge.
 	status, _, _ = a.do("POST", "/api/v1/patients/"+a.patA.ID+"/flagged-readings/"+v.ReadingID+"/acknowledge", a.otherClinicianToken(), "", nil)
 	if status != 403 {
