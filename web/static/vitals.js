@@ -502,6 +502,24 @@ export function outsideText(v, w = vitalsStrings.en) {
   return fill(w.outside[v.outside], { limit: valueWithUnit(limit, v.limitUnit || v.unit) });
 }
 
+/**
+ * The clinician's request that value v answers: the latest ask for its code
+ * (or its device's, as answers() says) made before the clinic received it;
+ * null when none.
+ * @param {Map<string, Date>} asks when each code was asked for in this call
+ * @param {Vital} v
+ * @returns {Date|null}
+ */
+export function askAnswered(asks, v) {
+  const got = Date.parse(v.receivedAt || v.at);
+  /** @type {Date|null} */
+  let best = null;
+  for (const [code, at] of asks) {
+    if (answers(v, code) && at.getTime() <= got && (!best || at > best)) best = at;
+  }
+  return best;
+}
+
 // --- the panel ---
 
 const svgNS = 'http://www.w3.org/2000/svg';
@@ -635,13 +653,7 @@ export class VitalsPanel {
    * @returns {Date|null}
    */
   _askFor(v) {
-    const got = Date.parse(v.receivedAt || v.at);
-    /** @type {Date|null} */
-    let best = null;
-    for (const [code, at] of this.asks) {
-      if (answers(v, code) && at.getTime() <= got && (!best || at > best)) best = at;
-    }
-    return best;
+    return askAnswered(this.asks, v);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { groupByQuantity, outsideText, sortVitals, sourceText, vitalsStrings } from '../static/vitals.js';
+import { askAnswered, groupByQuantity, outsideText, sortVitals, sourceText, vitalsStrings } from '../static/vitals.js';
 
 const at = (min) => new Date(Date.UTC(2026, 0, 5, 8, 0) + min * 60000).toISOString();
 const pulse = (value, min, deviceId, via, deviceName) => ({ code: '8867-4', value, unit: '/min', at: at(min), deviceId, source: via === 'patient' ? 'patient-entered' : 'device', via, deviceName });
@@ -56,4 +56,12 @@ test('the day list keeps each appointment count of flagged readings', async () =
   const e = (id, flaggedReadings) => ({ appointment: { id, start: '2026-01-05T08:00:00Z', end: '2026-01-05T08:20:00Z', status: 'booked' }, waiting: 0, inCall: 0, flaggedReadings });
   const got = normalizeEntries([e('a', 2), e('b', undefined), e('c', -1)]);
   assert.deepEqual(got.map((x) => x.flaggedReadings), [2, 0, 0]);
+});
+
+test('askAnswered: "requested 10:02, received 10:04" only for a value received after the ask', () => {
+  const asks = new Map([['8480-6', new Date(Date.UTC(2026, 0, 5, 10, 2))]]);
+  const dia = { code: '8462-4', value: '80', unit: 'mm[Hg]', at: at(123), receivedAt: new Date(Date.UTC(2026, 0, 5, 10, 4)).toISOString(), source: 'device' };
+  assert.equal(askAnswered(asks, dia)?.toISOString(), '2026-01-05T10:02:00.000Z', 'a diastolic value answers a blood pressure request');
+  assert.equal(askAnswered(asks, { ...dia, receivedAt: new Date(Date.UTC(2026, 0, 5, 10, 1)).toISOString() }), null, 'received before the ask');
+  assert.equal(askAnswered(asks, { ...dia, code: '8310-5' }), null, 'another quantity');
 });
