@@ -27,8 +27,10 @@ func waitTrue(t *testing.T, ctx context.Context, what, js string) {
 // patient's limits through the API; the patient's thermometer reading,
 // sent from the waiting room, lies above them; the day list says so; in
 // the call the clinician's page marks the value in words ("above limit")
-// as well as colour, beside the decision-support label; the clinician
-// acknowledges it and the day list count is gone. The patient's page says
+// as well as colour, beside the decision-support label; pulse from the
+// oximeter and the cuff is one row with the other listed under it, each
+// named by device; the clinician acknowledges the flagged value and the day
+// list count is gone. The patient's page says
 // whether the clinic watches the readings now. axe-core finds nothing on
 // the new states (the flagged call page, the day list with its count).
 func TestLimitsFlagsAndAcknowledgementInChromium(t *testing.T) {
@@ -115,6 +117,32 @@ func TestLimitsFlagsAndAcknowledgementInChromium(t *testing.T) {
 	for _, v := range runAxe(t, call, axe) {
 		t.Errorf("the call page with a flagged value: %s (%s): %s at %v", v.ID, v.Impact, v.Help, v.Targets)
 	}
+	// Pulse from the oximeter and from the cuff: one row, the newest value
+	// shown, the other listed under it with its device and source.
+	now := time.Now().UTC()
+	for i, d := range []struct{ kind, label, char, value string }{
+		{"pulse-oximeter", "Fingerclip", "2A5E", "0061004800"},           // SpO2 97 %, pulse 72
+		{"blood-pressure", "Armmanchet", "2A35", "04780050005D004C00"}, // 120/80 mmHg, pulse 76
+	} {
+		var dv struct{ ID string }
+		if status := rc.api(t, "POST", "/api/v1/patients/"+patientID+"/devices", sched, fmt.Sprintf(
+			`{"type":%q,"model":"M","address":"00:09:1F:00:01:%02d","identifiedBy":"bluetooth-address","label":%q}`, d.kind, i, d.label), &dv); status != http.StatusCreated {
+			t.Fatalf("add %s: %d", d.kind, status)
+		}
+		body := fmt.Sprintf(`{"readings":[{"deviceId":%q,"characteristic":%q,"value":%q,"seq":1,"observedAt":%q}]}`,
+			dv.ID, d.char, d.value, now.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+		if status := rc.api(t, "POST", "/api/v1/readings", fragmentToken(t, visit.PatientLink), body, nil); status != http.StatusOK {
+			t.Fatalf("post %s reading: %d", d.kind, status)
+		}
+	}
+	waitTrue(t, call, "the merged pulse", `(() => {
+		const rows = [...document.querySelectorAll('.vital')].filter((r) => r.dataset.code === '8867-4');
+		if (rows.length !== 1 || rows[0].dataset.value !== '76') return false;
+		const others = rows[0].querySelectorAll('.vital-other');
+		return others.length === 1 && !!others[0].querySelector('[data-code="8867-4"][data-value="72"]')
+			&& /Fingerclip/.test(others[0].textContent) && /Armmanchet/.test(rows[0].querySelector('.vital-meta').textContent);
+	})()`)
+
 	actx, cancel := context.WithTimeout(call, 10*time.Second)
 	_, err := chromedp.Run(actx, chromedp.Click(`button[data-action="acknowledge-reading"]`))
 	cancel()
