@@ -121,7 +121,7 @@ func TestLimitsFlagsAndAcknowledgementInChromium(t *testing.T) {
 	// shown, the other listed under it with its device and source.
 	now := time.Now().UTC()
 	for i, d := range []struct{ kind, label, char, value string }{
-		{"pulse-oximeter", "Fingerclip", "2A5E", "0061004800"},           // SpO2 97 %, pulse 72
+		{"pulse-oximeter", "Fingerclip", "2A5E", "0061004800"},         // SpO2 97 %, pulse 72
 		{"blood-pressure", "Armmanchet", "2A35", "04780050005D004C00"}, // 120/80 mmHg, pulse 76
 	} {
 		var dv struct{ ID string }
