@@ -279,9 +279,16 @@ func (s *Store) storeWatch(ctx context.Context, tx *sql.Tx, actor Actor, w, cur 
 		w.SeededFrom = seededFrom
 	}
 	if cur.Version == 0 {
-		_, err = tx.ExecContext(ctx, `INSERT INTO homekit_watch (owner, owner_id, limits, spo2_scale, on_oxygen, version, updated_at, updated_by, seeded_from)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, `INSERT INTO homekit_watch (owner, owner_id, limits, spo2_scale, on_oxygen, version, updated_at, updated_by, seeded_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 			w.Owner, w.OwnerID, string(doc), w.SpO2Scale, w.OnOxygen, w.Version, s.ts(w.UpdatedAt), w.UpdatedBy, nullString(w.SeededFrom))
+		if err == nil {
+			if n, _ := res.RowsAffected(); n != 1 {
+				// Another change was stored first, from the same version 0.
+				err = because(ErrConflict, "the limits were set by someone else just now; load them again")
+			}
+		}
 	} else {
 		var res sql.Result
 		res, err = tx.ExecContext(ctx, `UPDATE homekit_watch SET limits = $1, spo2_scale = $2, on_oxygen = $3, version = $4, updated_at = $5, updated_by = $6

@@ -225,3 +225,33 @@ func TestJudge(t *testing.T) {
 		t.Errorf("special value judged %q", r.outside)
 	}
 }
+
+// TestWatchConcurrentFirstSet: two clinicians set a patient's first limits
+// at once, both from version 0; one is stored, the other refused with
+// ErrConflict, never both nor a failure of the store.
+func TestWatchConcurrentFirstSet(t *testing.T) {
+	s := sqliteStore(t)
+	ctx := t.Context()
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := s.SetWatch(ctx, Actor{ID: "user-" + string(rune('a'+i)), Role: "clinician"}, tempHigh(WatchOfPatient, "pat-race", "38.0", 0))
+			errs <- err
+		}()
+	}
+	ok, conflicts := 0, 0
+	for range 8 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrConflict):
+			conflicts++
+		default:
+			t.Errorf("SetWatch: %v", err)
+		}
+	}
+	w, _ := s.Watch(ctx, Actor{ID: "t", Role: "clinician"}, "pat-race")
+	if ok != 1 || conflicts != 7 || w.Version != 1 {
+		t.Errorf("%d stored, %d refused, version %d; want 1, 7, 1", ok, conflicts, w.Version)
+	}
+}
