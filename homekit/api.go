@@ -79,6 +79,9 @@ type APIConfig struct {
 	// exists. Unset (tests of this package alone), the route's roles decide,
 	// a visit is always open and every patient exists.
 	Visits VisitAccess
+	// Types, when set, says which appointment types exist, for their
+	// default limits. Unset, every id is taken.
+	Types TypeChecker
 }
 
 // VisitAccess is what the home kit asks of the clinic's appointments and
@@ -161,6 +164,13 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/appointments/:id/expected", a.roles(a.getExpected, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/fhir/r4/Observation", a.roles(a.fhirObservation, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/fhir/r4/Device", a.roles(a.fhirDevice, RoleClinician, RoleScheduler, RoleAdmin))
+	// Limits, flagged readings and their acknowledgement (api_limits.go).
+	r.GET("/api/v1/patients/:id/limits", a.roles(a.getLimits, RoleClinician))
+	r.PUT("/api/v1/patients/:id/limits", a.roles(a.putLimits, RoleClinician))
+	r.GET("/api/v1/patients/:id/flagged-readings", a.roles(a.getFlagged, RoleClinician))
+	r.POST("/api/v1/patients/:id/flagged-readings/:reading/acknowledge", a.roles(a.postAcknowledge, RoleClinician))
+	r.GET("/api/v1/appointment-types/:id/limits", a.roles(a.getTypeLimits, RoleClinician, RoleScheduler, RoleAdmin))
+	r.PUT("/api/v1/appointment-types/:id/limits", a.roles(a.putTypeLimits, RoleAdmin))
 }
 
 // clientAddress is the IP address a request came from, for the audit log.

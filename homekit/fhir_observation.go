@@ -121,6 +121,7 @@ func Observations(readings []Reading, zone *time.Location) []fhirObject {
 			o := observation(r, m.Code, zone, false)
 			o["code"] = codeOf(m.Code, m.MDC)
 			valueOf(o, m)
+			limitsOf(o, m)
 			implausibleNote(o, m)
 			out = append(out, o)
 		}
@@ -131,6 +132,7 @@ func Observations(readings []Reading, zone *time.Location) []fhirObject {
 			for _, m := range panel {
 				c := fhirObject{"code": codeOf(m.Code, m.MDC)}
 				valueOf(c, m)
+				limitsOf(c, m)
 				comps = append(comps, c)
 				implausibleNote(o, m)
 			}
@@ -190,6 +192,41 @@ func observation(r Reading, code string, zone *time.Location, compound bool) fhi
 		o["note"] = []fhirObject{{"text": "entered by the patient"}}
 	}
 	return o
+}
+
+// SystemInterpretation is HL7 v3 ObservationInterpretation (FHIR R4
+// Observation.interpretation): H above, L below the range.
+const SystemInterpretation = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+// limitsOf gives o (an Observation or a component) the patient's limits in
+// force when the value arrived as its referenceRange (FHIR R4 §11.1
+// Observation.referenceRange, low and high as SimpleQuantity, text saying
+// whose range it is) and, when the value lay outside them, interpretation H
+// or L. Decision support, not a diagnosis: the range is the clinician's
+// choice for this patient, not a normal range.
+func limitsOf(o fhirObject, m StoredMeasurement) {
+	if m.LimitLow == "" && m.LimitHigh == "" {
+		return
+	}
+	unit := LimitUnit(LimitCodeOf(m.Code))
+	rr := fhirObject{"text": "the patient's limits set by the clinic (decision support)"}
+	for field, v := range map[string]string{"low": m.LimitLow, "high": m.LimitHigh} {
+		if v == "" {
+			continue
+		}
+		d, err := gatt.ParseDecimal(v)
+		if err != nil {
+			continue
+		}
+		rr[field] = fhirObject{"value": d, "unit": unit, "system": SystemUCUM, "code": unit}
+	}
+	o["referenceRange"] = []fhirObject{rr}
+	switch m.Outside {
+	case OutsideAbove:
+		o["interpretation"] = []fhirObject{{"coding": []fhirObject{{"system": SystemInterpretation, "code": "H", "display": "High"}}}}
+	case OutsideBelow:
+		o["interpretation"] = []fhirObject{{"coding": []fhirObject{{"system": SystemInterpretation, "code": "L", "display": "Low"}}}}
+	}
 }
 
 func implausibleNote(o fhirObject, m StoredMeasurement) {

@@ -125,6 +125,11 @@ type measurementRow struct {
 	unit              string
 	absent            string
 	implausibleReason string
+	// outside, limitLow and limitHigh: how the value stood against the
+	// patient's limits in force (limits.go, judge); nil limits when none.
+	outside   string
+	limitLow  any
+	limitHigh any
 }
 
 func rowOf(m gatt.Measurement) measurementRow {
@@ -166,8 +171,15 @@ func (s *Store) Ingest(ctx context.Context, who Submitter, batch []ReadingIn, no
 	}
 	received := records.Instant(now)
 	err = s.db.InTx(ctx, "ingest", func(tx *sql.Tx) error {
+		// The limits in force now are the ones each reading is judged by,
+		// and stay with it.
+		limits, err := s.limitsIn(ctx, tx, who.PatientID)
+		if err != nil {
+			return err
+		}
 		stored := 0
 		for _, p := range ok {
+			p.ms, p.flags = withLimits(p.ms, p.flags, limits)
 			r, err := s.insertReading(ctx, tx, who, p, received)
 			if err != nil {
 				return err
@@ -313,9 +325,11 @@ func (s *Store) insertReading(ctx context.Context, tx *sql.Tx, who Submitter, p 
 
 func (s *Store) insertMeasurements(ctx context.Context, tx *sql.Tx, readingID string, ms []measurementRow) error {
 	for i, m := range ms {
-		_, err := tx.ExecContext(ctx, `INSERT INTO homekit_measurements (reading_id, idx, code, mdc, value, unit, absent, implausible, implausible_reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			readingID, i, m.code, int64(m.mdc), m.value, m.unit, m.absent, m.implausibleReason != "", m.implausibleReason)
+		_, err := tx.ExecContext(ctx, `INSERT INTO homekit_measurements (reading_id, idx, code, mdc, value, unit, absent, implausible, implausible_reason,
+				outside, limit_low, limit_high)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			readingID, i, m.code, int64(m.mdc), m.value, m.unit, m.absent, m.implausibleReason != "", m.implausibleReason,
+			m.outside, m.limitLow, m.limitHigh)
 		if err != nil {
 			return err
 		}
@@ -440,15 +454,22 @@ func (s *Store) AddManual(ctx context.Context, who Submitter, m ManualReading, n
 		return Result{}, because(ErrInvalid, "a blood pressure needs both systolic (%s) and diastolic (%s)", gatt.LOINCSystolic, gatt.LOINCDiastolic)
 	}
 	id := newID()
+	var stored []string
 	err := s.db.InTx(ctx, "add patient-entered reading", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO homekit_readings (id, patient_id, source, submitted_by, observed_at, received_at, appointment_id, flags)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			id, who.PatientID, SourcePatientEntered, who.actor().ID, s.ts(m.ObservedAt), s.ts(now),
-			nullString(who.AppointmentID), strings.Join(flags, ","))
+		limits, err := s.limitsIn(ctx, tx, who.PatientID)
 		if err != nil {
 			return err
 		}
-		if err := s.insertMeasurements(ctx, tx, id, rows); err != nil {
+		judged, fl := withLimits(rows, flags, limits)
+		stored = fl
+		_, err = tx.ExecContext(ctx, `INSERT INTO homekit_readings (id, patient_id, source, submitted_by, observed_at, received_at, appointment_id, flags)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, who.PatientID, SourcePatientEntered, who.actor().ID, s.ts(m.ObservedAt), s.ts(now),
+			nullString(who.AppointmentID), strings.Join(fl, ","))
+		if err != nil {
+			return err
+		}
+		if err := s.insertMeasurements(ctx, tx, id, judged); err != nil {
 			return err
 		}
 		return s.auditRecord(ctx, tx, who.actor(), AuditCreate, "reading", id, who.PatientID, SourcePatientEntered)
@@ -456,5 +477,5 @@ func (s *Store) AddManual(ctx context.Context, who Submitter, m ManualReading, n
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Status: StatusStored, ID: id, Flags: flags}, nil
+	return Result{Status: StatusStored, ID: id, Flags: stored}, nil
 }

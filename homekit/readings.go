@@ -27,6 +27,10 @@ const (
 	// FlagDeviceClockNotSet: the device said its clock is not set, so its
 	// time stamp is not kept.
 	FlagDeviceClockNotSet = "device-clock-not-set"
+	// FlagOutsideLimits: at least one measurement lay outside the
+	// patient's limits in force when it was stored (limits.go); the
+	// measurement says which limit.
+	FlagOutsideLimits = "outside-limits"
 )
 
 // Reading is one stored characteristic value (or one patient-entered
@@ -34,10 +38,12 @@ const (
 // own clock (DeviceTime, no zone, as it sent it), the edge's ObservedAt and
 // the server's ReceivedAt.
 type Reading struct {
-	ID             string                             `json:"id"`
-	PatientID      string                             `json:"patientId"`
-	Source         string                             `json:"source"` // device, patient-entered
-	DeviceID       string                             `json:"deviceId,omitempty"`
+	ID        string `json:"id"`
+	PatientID string `json:"patientId"`
+	Source    string `json:"source"` // device, patient-entered
+	DeviceID  string `json:"deviceId,omitempty"`
+	// DeviceLabel is the kit entry's label ("Arm cuff"), for showing.
+	DeviceLabel    string                             `json:"deviceLabel,omitempty"`
 	GatewayID      string                             `json:"gatewayId,omitempty"`
 	SubmittedBy    string                             `json:"submittedBy"`
 	Characteristic gatt.Optional[gatt.Characteristic] `json:"characteristic,omitzero"`
@@ -65,6 +71,13 @@ type StoredMeasurement struct {
 	Absent            string                      `json:"absent,omitempty"`
 	Implausible       bool                        `json:"implausible,omitempty"`
 	ImplausibleReason string                      `json:"implausibleReason,omitempty"`
+	// Outside is OutsideBelow or OutsideAbove when the value lay outside
+	// the patient's limits when it was stored; LimitLow and LimitHigh are
+	// the limits in force then (in the limit's unit, LimitUnit), "" when
+	// none was set.
+	Outside   string `json:"outside,omitempty"`
+	LimitLow  string `json:"limitLow,omitempty"`
+	LimitHigh string `json:"limitHigh,omitempty"`
 }
 
 // HexBytes are bytes written as lower-case hex in JSON.
@@ -95,20 +108,23 @@ func (s *Store) ListReadings(ctx context.Context, actor Actor, patientID string,
 func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, since time.Time) ([]Reading, error) {
 	out := []Reading{}
 	byID := map[string]int{}
-	err := records.QueryRows(ctx, tx, `SELECT id, patient_id, source, device_id, gateway_id, submitted_by, characteristic, raw,
-			decoder_version, seq, observed_at, received_at, device_time, appointment_id, flags, identified_by, device_info
-		FROM homekit_readings WHERE patient_id = $1 AND observed_at >= $2 ORDER BY observed_at, id`,
+	err := records.QueryRows(ctx, tx, `SELECT r.id, r.patient_id, r.source, r.device_id, r.gateway_id, r.submitted_by, r.characteristic, r.raw,
+			r.decoder_version, r.seq, r.observed_at, r.received_at, r.device_time, r.appointment_id, r.flags, r.identified_by, r.device_info,
+			d.label
+		FROM homekit_readings r LEFT JOIN homekit_devices d ON d.id = r.device_id
+		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY r.observed_at, r.id`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
 			var x Reading
-			var dev, gw, dt, appt, by, info sql.NullString
+			var dev, gw, dt, appt, by, info, label sql.NullString
 			var char, dv, seq sql.NullInt64
 			var flags string
 			var raw []byte
 			if err := r.Scan(&x.ID, &x.PatientID, &x.Source, &dev, &gw, &x.SubmittedBy, &char, &raw,
-				&dv, &seq, records.Time(&x.ObservedAt), records.Time(&x.ReceivedAt), &dt, &appt, &flags, &by, &info); err != nil {
+				&dv, &seq, records.Time(&x.ObservedAt), records.Time(&x.ReceivedAt), &dt, &appt, &flags, &by, &info, &label); err != nil {
 				return err
 			}
 			x.IdentifiedBy = IdentifiedBy(by.String)
+			x.DeviceLabel = label.String
 			if info.Valid {
 				x.DeviceInfo = new(gatt.DeviceInfo)
 				if err := json.Unmarshal([]byte(info.String), x.DeviceInfo); err != nil {
@@ -135,17 +151,20 @@ func (s *Store) readings(ctx context.Context, tx *sql.Tx, patientID string, sinc
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	err = records.QueryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason
+	err = records.QueryRows(ctx, tx, `SELECT m.reading_id, m.code, m.mdc, m.value, m.unit, m.absent, m.implausible, m.implausible_reason,
+			m.outside, m.limit_low, m.limit_high
 		FROM homekit_measurements m JOIN homekit_readings r ON r.id = m.reading_id
 		WHERE r.patient_id = $1 AND r.observed_at >= $2 ORDER BY m.reading_id, m.idx`,
 		[]any{patientID, s.ts(since)}, func(r *sql.Rows) error {
 			var id string
 			var m StoredMeasurement
 			var mdc int64
-			var value sql.NullString
-			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason); err != nil {
+			var value, low, high sql.NullString
+			if err := r.Scan(&id, &m.Code, &mdc, &value, &m.Unit, &m.Absent, &m.Implausible, &m.ImplausibleReason,
+				&m.Outside, &low, &high); err != nil {
 				return err
 			}
+			m.LimitLow, m.LimitHigh = low.String, high.String
 			m.MDC = gatt.MDC(mdc)
 			if value.Valid {
 				d, err := gatt.ParseDecimal(value.String)

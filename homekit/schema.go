@@ -140,5 +140,41 @@ CREATE UNIQUE INDEX homekit_gateways_secret ON homekit_gateways (secret_hash);
 CREATE UNIQUE INDEX homekit_gateways_pairing ON homekit_gateways (pairing_hash);
 `,
 		},
+		{
+			Version: 5,
+			Name:    "per-patient limits, flags outside them and their acknowledgement",
+			Common: `
+-- A patient's watch (limits per quantity and the NEWS2 facts), or an
+-- appointment type's default one (limits.go). limits is a JSON array of
+-- {code, unit, low, high}, read and written whole with its version.
+CREATE TABLE homekit_watch (
+	owner       TEXT NOT NULL CHECK (owner IN ('patient', 'appointment-type')),
+	owner_id    TEXT NOT NULL,
+	limits      TEXT NOT NULL,
+	spo2_scale  INTEGER NOT NULL CHECK (spo2_scale IN (1, 2)),
+	on_oxygen   BOOLEAN NOT NULL,
+	version     INTEGER NOT NULL,
+	updated_at  {{ts}} NOT NULL,
+	updated_by  TEXT NOT NULL,
+	seeded_from TEXT, -- the appointment type the patient's was first taken from
+	PRIMARY KEY (owner, owner_id)
+);
+-- How each value stood against the limits in force when it was stored.
+ALTER TABLE homekit_measurements ADD COLUMN outside TEXT NOT NULL DEFAULT ''
+	CHECK (outside IN ('', 'below', 'above'));
+ALTER TABLE homekit_measurements ADD COLUMN limit_low TEXT;
+ALTER TABLE homekit_measurements ADD COLUMN limit_high TEXT;
+-- A clinician's acknowledgement ("kvittering") of a flagged reading: once.
+CREATE TABLE homekit_acknowledgements (
+	reading_id TEXT PRIMARY KEY REFERENCES homekit_readings (id),
+	patient_id TEXT NOT NULL,
+	by_id      TEXT NOT NULL,
+	by_role    TEXT NOT NULL,
+	by_name    TEXT NOT NULL,
+	at         {{ts}} NOT NULL,
+	note       TEXT NOT NULL
+);
+`,
+		},
 	}
 }

@@ -84,6 +84,8 @@ func TestStore(t *testing.T) {
 				{"Identity", testIdentity},
 				{"GlucoseRecords", testGlucoseRecords},
 				{"Trends", testTrends},
+				{"Watch", testWatch},
+				{"Flags", testFlags},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tc.test(t, newFixture(t, openStore(t, b, Config{})))

@@ -19,9 +19,42 @@ type Vital struct {
 	At       time.Time // when the edge observed it, UTC
 	DeviceID string
 	Source   string // SourceDevice or SourcePatientEntered
+	// Via says how the value came: ViaBluetooth (the patient's page),
+	// ViaGateway, ViaPatient (typed by the patient) or ViaStaff (typed by
+	// staff); DeviceLabel names the kit device.
+	Via, DeviceLabel string
+	// ReadingID is the stored reading the value is of; ReceivedAt when
+	// the server stored it.
+	ReadingID  string
+	ReceivedAt time.Time
+	// Outside is OutsideBelow or OutsideAbove when the value lay outside
+	// the patient's limits when it arrived; LimitLow and LimitHigh are the
+	// limits then in force ("" when none).
+	Outside, LimitLow, LimitHigh string
 	// Trend holds up to MaxTrend earlier values of the same code, device and
 	// source, oldest first.
 	Trend []string
+}
+
+// How a value came to the clinic.
+const (
+	ViaBluetooth = "bluetooth" // from the device through the patient's browser
+	ViaGateway   = "gateway"   // from the device through the home gateway
+	ViaPatient   = "patient"   // typed by the patient
+	ViaStaff     = "staff"     // typed by staff
+)
+
+// via says how rd came.
+func via(rd Reading) string {
+	switch {
+	case rd.Source == SourcePatientEntered:
+		return ViaPatient
+	case rd.Source != SourceDevice:
+		return ViaStaff
+	case rd.GatewayID != "":
+		return ViaGateway
+	}
+	return ViaBluetooth
 }
 
 // MaxTrend is how many earlier values a Vital carries.
@@ -37,7 +70,8 @@ func Vitals(recent []Reading) []Vital {
 		for _, m := range rd.Measurements {
 			key := m.Code + "|" + rd.DeviceID + "|" + rd.Source
 			v := Vital{Code: m.Code, Unit: m.Unit, Absent: m.Absent, At: rd.ObservedAt.UTC(),
-				DeviceID: rd.DeviceID, Source: rd.Source}
+				DeviceID: rd.DeviceID, Source: rd.Source, ReadingID: rd.ID, ReceivedAt: rd.ReceivedAt.UTC(), Via: via(rd), DeviceLabel: rd.DeviceLabel,
+				Outside: m.Outside, LimitLow: m.LimitLow, LimitHigh: m.LimitHigh}
 			if m.Value.Valid {
 				v.Value = m.Value.V.String()
 			}

@@ -100,6 +100,11 @@ type APIConfig struct {
 	// it is answered: the home kit takes the measurements its type
 	// expects.
 	Booked func(ctx context.Context, actor Actor, b Booking)
+	// FlaggedReadings, when set, counts a patient's home readings outside
+	// their limits and not yet acknowledged, observed since since; the
+	// day list shows the count per appointment (flaggedReadings), since
+	// the patient's previous held visit or FlaggedWindow before it.
+	FlaggedReadings func(ctx context.Context, patientID string, since time.Time) (int, error)
 	// SMSReports says an SMS provider sends patients' SMS; its delivery
 	// reports (POST /api/v1/sms/status) must carry SMSAuthorization, the
 	// Authorization header the clinic sends it, else 401.

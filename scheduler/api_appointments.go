@@ -330,6 +330,35 @@ type dayEntry struct {
 	Appointment appointmentView `json:"appointment"`
 	Waiting     int             `json:"waiting"`
 	InCall      int             `json:"inCall"`
+	// FlaggedReadings counts the patient's home readings outside their
+	// limits and not acknowledged since the previous held visit (or
+	// FlaggedWindow); absent when the clinic does not count them.
+	FlaggedReadings *int `json:"flaggedReadings,omitempty"`
+}
+
+// FlaggedWindow is how far back the day list counts flagged readings for a
+// patient without an earlier held visit.
+const FlaggedWindow = 30 * 24 * time.Hour
+
+// flaggedSince counts ap's patient's flagged readings since the previous
+// held visit, or FlaggedWindow before ap; nil when not counted.
+func (a *API) flaggedSince(r *http.Request, ap Appointment) (*int, error) {
+	if a.cfg.FlaggedReadings == nil || ap.Status == StatusCancelled || ap.Status == StatusEnteredInError {
+		return nil, nil
+	}
+	since := ap.Start.Add(-FlaggedWindow)
+	prev, ok, err := a.store.PreviousVisitEnd(r.Context(), ap.PatientID, ap.Start)
+	if err != nil {
+		return nil, err
+	}
+	if ok && prev.After(since) {
+		since = prev
+	}
+	n, err := a.cfg.FlaggedReadings(r.Context(), ap.PatientID, since)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 func (a *API) clinicianAppointments(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
@@ -356,7 +385,12 @@ func (a *API) clinicianAppointments(w http.ResponseWriter, r *http.Request, ps h
 			return
 		}
 		waiting, inCall := a.presence.Presence(ap.ID)
-		out = append(out, dayEntry{Appointment: v, Waiting: waiting, InCall: inCall})
+		flagged, err := a.flaggedSince(r, ap)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out = append(out, dayEntry{Appointment: v, Waiting: waiting, InCall: inCall, FlaggedReadings: flagged})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -178,6 +178,22 @@ func (s *Store) LinkState(ctx context.Context, id string) (Appointment, error) {
 	return a, nil
 }
 
+// PreviousVisitEnd returns when patientID's latest held visit (fulfilled)
+// that ended at or before before ended; ok is false when there is none. It
+// reads no patient data beyond a time and writes no audit row: the day
+// list that asks is audited.
+func (s *Store) PreviousVisitEnd(ctx context.Context, patientID string, before time.Time) (end time.Time, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT end_at FROM appointments WHERE patient_id = $1 AND status = $2 AND end_at <= $3
+		ORDER BY end_at DESC LIMIT 1`, patientID, StatusFulfilled, s.db.Dialect().TS(before)).Scan(records.Time(&end))
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("previous visit of %s: %w", patientID, err)
+	}
+	return end, true, nil
+}
+
 // MayRunVisit reports whether actor may act on the visit of appointment id:
 // its status, its guests' links, what it expects from the home kit.
 // Schedulers and admins may on any appointment, a clinician only on their

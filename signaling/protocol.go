@@ -407,6 +407,22 @@ type Vital struct {
 	// Trend holds up to the last ten earlier values of the same code and
 	// source, oldest first, for a small trend line.
 	Trend []string `json:"trend,omitempty"`
+	// Via says how the value came: "bluetooth" (the patient's page),
+	// "gateway", "patient" (typed by the patient) or "staff" (typed by
+	// staff); DeviceName is the kit device's label.
+	Via        string `json:"via,omitempty"`
+	DeviceName string `json:"deviceName,omitempty"`
+	// ReadingID names the stored reading (for its acknowledgement);
+	// ReceivedAt is when the server stored it.
+	ReadingID  string    `json:"readingId,omitempty"`
+	ReceivedAt time.Time `json:"receivedAt,omitzero"`
+	// Outside is "below" or "above" when the value lay outside the
+	// patient's limits when it arrived, LimitLow and LimitHigh the limits
+	// then in force (in LimitUnit). Decision support, not a diagnosis.
+	Outside   string `json:"outside,omitempty"`
+	LimitLow  string `json:"limitLow,omitempty"`
+	LimitHigh string `json:"limitHigh,omitempty"`
+	LimitUnit string `json:"limitUnit,omitempty"`
 }
 
 // Vitals carries new readings to everyone in the visit.

@@ -69,7 +69,9 @@ var goldenMessages = []struct {
 		{Code: "8480-6", Value: "120", Unit: "mm[Hg]", At: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device", Trend: []string{"131", "126"}},
 		{Code: "8310-5", Value: "37.60", Unit: "Cel", Flag: "", At: time.Date(2026, 11, 26, 9, 31, 0, 0, time.UTC), Source: "patient-entered"},
 		{Code: "59408-5", Unit: "%", Absent: "error", At: time.Date(2026, 11, 26, 9, 32, 0, 0, time.UTC), DeviceID: "ox-1", Source: "device"},
-		{Code: "8480-6", Value: "400", Unit: "mm[Hg]", Flag: "above 300 mm[Hg]: check the reading", At: time.Date(2026, 11, 26, 9, 33, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device"}}}},
+		{Code: "8480-6", Value: "400", Unit: "mm[Hg]", Flag: "above 300 mm[Hg]: check the reading", At: time.Date(2026, 11, 26, 9, 33, 0, 0, time.UTC), DeviceID: "dev-1", Source: "device"},
+		{Code: "8310-5", Value: "38.40", Unit: "Cel", At: time.Date(2026, 11, 26, 9, 34, 0, 0, time.UTC), DeviceID: "th-1", Source: "device",
+			Via: "gateway", DeviceName: "Termometer", ReadingID: "rd-3", ReceivedAt: time.Date(2026, 11, 26, 9, 34, 2, 0, time.UTC), Outside: "above", LimitLow: "35.5", LimitHigh: "38.0", LimitUnit: "Cel"}}}},
 	{"request-measurement", TypeRequestMeasurement, "14", &RequestMeasurement{Code: "8480-6", DeviceType: "blood-pressure"}},
 	{"readings", TypeReadings, "15", &Readings{Readings: []json.RawMessage{
 		json.RawMessage(`{"deviceId":"dev-1","characteristic":"2A35","value":"04780050005D004800","seq":7,` +

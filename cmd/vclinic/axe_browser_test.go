@@ -57,7 +57,11 @@ func runAxe(t *testing.T, ctx context.Context, axe string) []axeViolation {
 // pages and states the browser tests reach: the patient's waiting room and
 // its chat, early screen with its reply buttons, a cancelled visit and a broken link;
 // the clinician's day list and call page; the scheduler's calendar; the
-// admin page; the sign-in page.
+// admin page; the sign-in page. The patient's pages include the note on
+// whether the clinic watches the readings ([data-readings-watch]). The states
+// that need a reading outside a patient's limits (the call page with a
+// flagged value and its acknowledge button, the day list with its count) are
+// checked where the test makes them: TestLimitsFlagsAndAcknowledgementInChromium.
 func TestAccessibilityAxe(t *testing.T) {
 	requireBrowser(t, "chromium")
 	axe := axeJS(t)

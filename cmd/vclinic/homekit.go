@@ -46,7 +46,11 @@ func vitalsOf(recent []homekit.Reading) []signaling.Vital {
 	out := make([]signaling.Vital, len(vs))
 	for i, v := range vs {
 		out[i] = signaling.Vital{Code: v.Code, Value: v.Value, Unit: v.Unit, Absent: v.Absent, Flag: v.Flag,
-			At: v.At, DeviceID: v.DeviceID, Source: v.Source, Trend: v.Trend}
+			At: v.At, DeviceID: v.DeviceID, Source: v.Source, Trend: v.Trend,
+			Via: v.Via, DeviceName: v.DeviceLabel, ReadingID: v.ReadingID, ReceivedAt: v.ReceivedAt, Outside: v.Outside, LimitLow: v.LimitLow, LimitHigh: v.LimitHigh}
+		if v.LimitLow != "" || v.LimitHigh != "" {
+			out[i].LimitUnit = homekit.LimitUnit(homekit.LimitCodeOf(v.Code))
+		}
 	}
 	return out
 }
@@ -115,14 +119,30 @@ func homekitError(err error) error {
 	return err
 }
 
-// booked gives a new appointment the home measurements its type expects
+// typeChecker tells the home kit which appointment types exist
+// (homekit.TypeChecker), for their default limits.
+type typeChecker struct{ store *scheduler.Store }
+
+// TypeExists implements homekit.TypeChecker.
+func (t typeChecker) TypeExists(ctx context.Context, typeID string) error {
+	_, err := t.store.GetAppointmentType(ctx, typeID)
+	return homekitError(err)
+}
+
+// booked gives a new appointment the home measurements its type expects,
+// and its patient the type's default limits when they have none
 // (scheduler.APIConfig.Booked). The booking stands if this fails; the
 // clinician can still set them, and the log says why they are missing.
 func (c *clinic) booked(ctx context.Context, actor scheduler.Actor, b scheduler.Booking) {
+	who := homekit.Actor{ID: actor.ID, Role: actor.Role, Address: actor.Address}
+	// A patient without limits of their own gets the type's defaults.
+	if _, err := c.kit.SeedWatch(ctx, who, b.PatientID, b.TypeID); err != nil {
+		c.log.Error("the limits the appointment's type sets were not given the patient", "appointment", b.ID, "err", err)
+	}
 	if len(b.Expected) == 0 {
 		return
 	}
-	err := c.kit.SetExpected(ctx, homekit.Actor{ID: actor.ID, Role: actor.Role, Address: actor.Address}, b.ID, b.PatientID, b.Expected)
+	err := c.kit.SetExpected(ctx, who, b.ID, b.PatientID, b.Expected)
 	if err != nil {
 		c.log.Error("the measurements the appointment's type expects were not set", "appointment", b.ID, "err", err)
 	}

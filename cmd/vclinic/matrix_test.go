@@ -156,6 +156,16 @@ var matrix = map[string]row{
 	"GET /fhir/r4/Device":                    {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients/{id}/gateways":    {body: `{"label":"hall"}`, def: 403, status: staffAll(201)},
 	"GET /api/v1/patients/{id}/gateways":     {def: 403, status: staffAll(200)},
+
+	// Limits and flagged readings are clinical data: the clinician caring
+	// for the patient. An appointment type's defaults: staff read, admins set.
+	"GET /api/v1/patients/{id}/limits":                                  {def: 403, status: map[string]int{clinician: 200}},
+	"PUT /api/v1/patients/{id}/limits":                                  {body: `{"version":0,"limits":[{"code":"8310-5","high":38}]}`, def: 403, status: map[string]int{clinician: 200}},
+	"GET /api/v1/patients/{id}/flagged-readings":                        {def: 403, status: map[string]int{clinician: 200}},
+	"POST /api/v1/patients/{id}/flagged-readings/{reading}/acknowledge": {body: `{}`, def: 403, status: map[string]int{clinician: 404}}, // no such reading
+	"GET /api/v1/appointment-types/{id}/limits":                         {def: 403, status: staffAll(200)},
+	"PUT /api/v1/appointment-types/{id}/limits":                         {body: `{"version":0}`, def: 403, status: map[string]int{adminRole: 200}},
+
 	// Another pairing code for gw-a; then gw-a revoked (the callers that
 	// ask after the first staff member meet it revoked: nothing to do).
 	"POST /api/v1/patients/{id}/gateways/{gateway}/pairing": {def: 403, status: staffAll(201)},
@@ -382,6 +392,7 @@ func (m *matrixClinic) request(route string, body string) (method, path, filled 
 		id = m.typeID
 	}
 	path = strings.ReplaceAll(strings.ReplaceAll(path, "{id}", id), "{gateway}", "gw-a")
+	path = strings.ReplaceAll(path, "{reading}", "rd-none")
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	switch path {

@@ -268,7 +268,7 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
-		Booked: c.booked, Kit: kitFigures{c.kit}}
+		Booked: c.booked, Kit: kitFigures{c.kit}, FlaggedReadings: c.kit.CountUnacknowledged}
 	apiCfg.SMSAuthorization, apiCfg.SMSReports = c.courier.smsAuth()
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
@@ -286,7 +286,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		live := homekit.LiveFeedFunc(func(patientID string, recent []homekit.Reading) {
 			c.pushVitals(patientID, vitalsOf(recent))
 		})
-		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store: store, links: policy, now: time.Now}},
+		c.kitAPI, err = homekit.NewAPI(homekit.APIConfig{BaseURL: linkBase, Live: live, Visits: visitAccess{store: store, links: policy, now: time.Now},
+			Types: typeChecker{store}},
 			c.kit, homekitAuth{auth: auth, kits: c.kit}, log.With("component", "homekit-api"))
 	}
 	if err == nil {

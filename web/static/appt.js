@@ -24,6 +24,7 @@ import { parseTime } from './time.js';
  * @property {Appointment} appointment
  * @property {number} waiting guests in the waiting room now
  * @property {number} inCall participants in the call now
+ * @property {number} [flaggedReadings] the patient's home readings outside limits, not acknowledged, since the last visit
  */
 
 /** FHIR Appointment.status in plain words. */
@@ -117,6 +118,7 @@ export function normalizeEntries(list) {
       appointment: a,
       waiting: Math.max(0, Number(e.waiting) || 0),
       inCall: Math.max(0, Number(e.inCall) || 0),
+      flaggedReadings: Math.max(0, Number(e.flaggedReadings) || 0),
       start,
       end,
     });

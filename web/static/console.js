@@ -34,6 +34,8 @@ const strings = {
     waitingOne: 'Waiting now',
     waitingMany: '{n} waiting now',
     inCall: '{n} in the call',
+    flaggedOne: '1 reading outside limits since last visit',
+    flaggedMany: '{n} readings outside limits since last visit',
     admit: 'Admit',
     admitLabel: 'Admit {name} ({time})',
     join: 'Join',
@@ -67,6 +69,8 @@ const strings = {
     waitingOne: 'Venter nu',
     waitingMany: '{n} venter nu',
     inCall: '{n} i samtalen',
+    flaggedOne: '1 måling uden for grænserne siden sidste besøg',
+    flaggedMany: '{n} målinger uden for grænserne siden sidste besøg',
     admit: 'Lad komme ind',
     admitLabel: 'Lad {name} komme ind ({time})',
     join: 'Deltag',
@@ -201,7 +205,7 @@ function render(day, entries) {
   const old = new Map([...list.children].map((li) => [/** @type {HTMLElement} */ (li).dataset.appointment, li]));
   const now = Date.now();
   const rows = entries.map((e) => {
-    const sig = JSON.stringify([e.appointment.status, e.appointment.patientName, e.appointment.start, e.appointment.end, e.waiting, e.inCall, now >= e.end.getTime(), now >= e.start.getTime(), /** @type {any} */ (e.appointment).replies]);
+    const sig = JSON.stringify([e.appointment.status, e.appointment.patientName, e.appointment.start, e.appointment.end, e.waiting, e.inCall, now >= e.end.getTime(), now >= e.start.getTime(), /** @type {any} */ (e.appointment).replies, /** @type {any} */ (e).flaggedReadings]);
     const had = old.get(e.appointment.id);
     if (had && /** @type {HTMLElement} */ (had).dataset.sig === sig) return had;
     const li = row(e, now);
@@ -262,6 +266,15 @@ function row(e, now) {
     badge.className = 'd-reply';
     badge.dataset.patientReply = reply.kind;
     badge.textContent = reply.text;
+    who.append(badge);
+  }
+  // Home readings outside the patient's limits, not yet acknowledged.
+  const flagged = Number(/** @type {any} */ (e).flaggedReadings) || 0;
+  if (flagged > 0 && open) {
+    const badge = document.createElement('span');
+    badge.className = 'd-flagged';
+    badge.dataset.flaggedReadings = String(flagged);
+    badge.textContent = flagged === 1 ? t.flaggedOne : fill(t.flaggedMany, { n: flagged });
     who.append(badge);
   }
   const status = document.createElement('span');

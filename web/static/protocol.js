@@ -296,6 +296,14 @@ export const ReasonMoved = 'moved'; // the room is on another node now; reconnec
  * @property {string} [deviceId]
  * @property {string} source "device" or "patient-entered"
  * @property {string[]} [trend] up to ten earlier values, oldest first
+ * @property {string} [via] bluetooth, gateway, patient (typed by the patient) or staff (typed by staff)
+ * @property {string} [deviceName] the kit device's label
+ * @property {string} [readingId] the stored reading, for its acknowledgement
+ * @property {string} [receivedAt] RFC 3339, when the clinic stored it
+ * @property {string} [outside] "below" or "above" the patient's limits when it arrived (decision support)
+ * @property {string} [limitLow] the limits then in force, in limitUnit
+ * @property {string} [limitHigh]
+ * @property {string} [limitUnit] UCUM
  */
 
 /**

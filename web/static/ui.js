@@ -82,6 +82,8 @@ import { inviteWords, mountInvite } from './invite.js';
  * @property {string} [emptyWaiting] call page: "{name} is in the waiting room…"
  * @property {string} [contact] patient page: "Questions? Call {clinic}:" before the number
  * @property {string} [closedNow] patient page: said while the clinic is closed
+ * @property {string} [readingsWatched] patient page: when the clinic sees readings, and that it is no alarm service
+ * @property {string} [readingsUnwatched] patient page: said while no one at the clinic watches readings
  * @property {string} [callAction] patient page: the notice's call button, "Call {phone}"
  * @property {{confirm: string, sent: Record<string, string>, failed: string}} [reply] patient page: answering the
  *   invitation (cannot come, another time)
@@ -139,6 +141,7 @@ export function startPage(all, opts = {}) {
   };
   greet(claims?.name || '');
   showContact();
+  showWatch();
 
   // The patient's answer to the invitation, before the visit: cannot come,
   // or another time (POST /api/v1/visit/reply).
@@ -187,6 +190,20 @@ export function startPage(all, opts = {}) {
     });
   }
 
+  /**
+   * Whether the clinic watches the patient's readings now (its opening
+   * hours), said plainly so that no one takes the home kit for an alarm
+   * service. Unknown (the clinic could not be read) is said as not watched.
+   */
+  function showWatch() {
+    const el = $('readings-watch');
+    if (!el || !t.readingsUnwatched) return;
+    const watched = !!clinic?.openNow;
+    el.dataset.readingsWatch = watched ? 'watched' : 'unwatched';
+    el.textContent = (watched ? t.readingsWatched : t.readingsUnwatched) || '';
+    el.hidden = false;
+  }
+
   /** The clinic's name and number, under the controls of a patient's page. */
   function showContact() {
     const el = $('clinic-contact');
@@ -226,12 +243,63 @@ export function startPage(all, opts = {}) {
   const vitalsEl = $('vitals');
   // Patients see what they measured, not values derived from it (mean
   // arterial pressure, BMI): those are for the clinician to read.
+  // The clinician sees values outside the patient's limits marked, and
+  // acknowledges them (POST .../flagged-readings/{reading}/acknowledge).
+  /** @type {Promise<string>|null} */
+  let patientOfVisit = null;
+  /** @returns {Promise<string>} the visit's patient id, asked once */
+  const visitPatient = () => {
+    patientOfVisit ||= api.get(`/api/v1/appointments/${encodeURIComponent(room)}`).then((a) => String(a?.patientId || ''));
+    return patientOfVisit.catch((e) => {
+      patientOfVisit = null;
+      throw e;
+    });
+  };
+  /**
+   * @param {import('./vitals.js').Vital} v
+   * @param {string} note
+   */
+  const acknowledge = async (v, note) => {
+    const pid = await visitPatient();
+    const path = `/api/v1/patients/${encodeURIComponent(pid)}/flagged-readings/${encodeURIComponent(v.readingId || '')}/acknowledge`;
+    return api.post(path, note ? { note } : {});
+  };
   const vitals = vitalsEl
-    ? new VitalsPanel(vitalsEl, { words: vw, locale, showEmpty: !!opts.staff, hide: opts.staff ? [] : derivedCodes })
+    ? new VitalsPanel(vitalsEl, {
+        words: vw,
+        locale,
+        showEmpty: !!opts.staff,
+        hide: opts.staff ? [] : derivedCodes,
+        limits: !!opts.staff,
+        onAcknowledge: opts.staff && room ? acknowledge : undefined,
+      })
     : null;
+  // Readings acknowledged before this page show who handled them; asked
+  // once, when the first value outside limits arrives.
+  let acksRead = false;
+  const readAcks = async () => {
+    if (acksRead || !opts.staff || !room) return;
+    acksRead = true;
+    try {
+      const pid = await visitPatient();
+      const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+      const r = await api.get(`/api/v1/patients/${encodeURIComponent(pid)}/flagged-readings`, { since });
+      vitals?.acknowledged(r?.flagged);
+    } catch {
+      acksRead = false; // not this time: the buttons stay, and a double acknowledgement is refused with who and when
+    }
+  };
   const ask =
     vitalsEl && opts.staff
-      ? new AskControl(vitalsEl, (code, deviceType) => call.requestMeasurement(code, deviceType), { words: vw, locale })
+      ? new AskControl(
+          vitalsEl,
+          (code, deviceType) => {
+            const id = call.requestMeasurement(code, deviceType);
+            if (id) vitals?.asked(code);
+            return id;
+          },
+          { words: vw, locale },
+        )
       : null;
   const measureEl = $('measure');
   const card = measureEl && !opts.staff ? new MeasureCard(measureEl, { words: vw, clinician: clinicianName }) : null;
@@ -288,6 +356,7 @@ export function startPage(all, opts = {}) {
         // Update the panel first: on the clinician's page there is no card,
         // and card?.readings(...) would skip evaluating its argument.
         const fresh = vitals?.update(list) || [];
+        if (fresh.some((v) => v.outside)) readAcks();
         card?.readings(fresh);
         expected?.refresh();
       },

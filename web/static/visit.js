@@ -35,6 +35,8 @@ const strings = {
     greeting: 'Hello, {name}',
     contact: 'Questions or problems? Call {clinic}:',
     closedNow: 'The clinic is closed now; what you send is seen when it opens.',
+    readingsWatched: 'The clinic sees your measurements during its opening hours. This is not an alarm service: if you are acutely ill, call 112.',
+    readingsUnwatched: 'Your measurements are not being watched by the clinic right now – call 112 if you are acutely ill.',
     callAction: 'Call {phone}',
     status: {
       idle: 'Getting ready…',
@@ -233,6 +235,8 @@ const strings = {
     greeting: 'Hej {name}',
     contact: 'Spørgsmål eller problemer? Ring til {clinic}:',
     closedNow: 'Klinikken er lukket nu; det, du sender, bliver set, når den åbner.',
+    readingsWatched: 'Klinikken ser dine målinger i åbningstiden. Det er ikke en alarmtjeneste: ring 112 ved akut sygdom.',
+    readingsUnwatched: 'Dine målinger bliver ikke set af klinikken lige nu – ring 112 ved akut sygdom.',
     callAction: 'Ring {phone}',
     status: {
       idle: 'Gør klar…',

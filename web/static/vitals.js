@@ -24,6 +24,14 @@ import { formatShortDay, formatTime, sameDay } from './time.js';
  * @property {string} [deviceId]
  * @property {string} source "device" or "patient-entered"
  * @property {string[]} [trend] up to ten earlier values, oldest first
+ * @property {string} [via] bluetooth, gateway, patient (typed by the patient) or staff (typed by staff)
+ * @property {string} [deviceName] the kit device's label
+ * @property {string} [readingId] the stored reading, for its acknowledgement
+ * @property {string} [receivedAt] RFC 3339, when the clinic stored it
+ * @property {string} [outside] "below" or "above" the patient's limits when it arrived
+ * @property {string} [limitLow] the limits then in force, in limitUnit
+ * @property {string} [limitHigh]
+ * @property {string} [limitUnit]
  */
 
 /** Systolic and diastolic blood pressure, shown together as "120/80 mmHg". */
@@ -72,6 +80,16 @@ export const vitalsStrings = {
     },
     bloodPressure: 'Blood pressure',
     typed: 'typed by the patient',
+    via: { bluetooth: 'Bluetooth', gateway: 'home gateway', patient: 'typed by the patient', staff: 'typed by staff' },
+    from: '{device}, {via}',
+    others: 'Also measured',
+    outside: { above: 'above limit {limit}', below: 'below limit {limit}' },
+    decisionSupport: 'Limits and flags are decision support, not a diagnosis.',
+    acknowledge: 'Mark as seen',
+    acknowledgeLabel: 'Mark as seen: {name} {value}',
+    acknowledged: 'Seen by {name} at {time}',
+    ackFailed: 'Not marked: {message}',
+    requested: 'requested {asked}, received {received}',
     absent: 'no valid reading (device reported an error)',
     absentReasons: {
       error: 'no valid reading (device reported an error)',
@@ -154,6 +172,16 @@ export const vitalsStrings = {
     },
     bloodPressure: 'Blodtryk',
     typed: 'indtastet af patienten',
+    via: { bluetooth: 'Bluetooth', gateway: 'hjemmeboks', patient: 'indtastet af patienten', staff: 'indtastet af personalet' },
+    from: '{device}, {via}',
+    others: 'Også målt',
+    outside: { above: 'over grænsen {limit}', below: 'under grænsen {limit}' },
+    decisionSupport: 'Grænser og markeringer er beslutningsstøtte, ikke en diagnose.',
+    acknowledge: 'Kvittér',
+    acknowledgeLabel: 'Kvittér: {name} {value}',
+    acknowledged: 'Kvitteret af {name} kl. {time}',
+    ackFailed: 'Ikke kvitteret: {message}',
+    requested: 'bedt om kl. {asked}, modtaget kl. {received}',
     absent: 'ingen gyldig måling (apparatet meldte fejl)',
     absentReasons: {
       error: 'ingen gyldig måling (apparatet meldte fejl)',
@@ -411,6 +439,87 @@ export function answers(v, code) {
   return d !== '' && d !== 'heart-rate' && deviceTypeFor(v.code) === d;
 }
 
+/**
+ * Groups the readings shown into one row per quantity: duplicates of the
+ * same code from several devices or sources (pulse from the oximeter, the
+ * cuff and the heart-rate sensor) become one row whose newest value is
+ * shown and whose others are listed under it, newest first. Systolic and
+ * diastolic values are left one per device and source, as the panel pairs
+ * them into a blood pressure.
+ * @param {Vital[]} list sorted by sortVitals
+ * @returns {Array<{main: Vital, others: Vital[]}>} in list's order of first appearance
+ */
+export function groupByQuantity(list) {
+  /** @type {Map<string, {main: Vital, others: Vital[]}>} */
+  const groups = new Map();
+  /** @type {Array<{main: Vital, others: Vital[]}>} */
+  const out = [];
+  for (const v of list) {
+    const key = v.code === CodeSystolic || v.code === CodeDiastolic ? vitalKey(v) : v.code;
+    const g = groups.get(key);
+    if (!g) {
+      const n = { main: v, others: /** @type {Vital[]} */ ([]) };
+      groups.set(key, n);
+      out.push(n);
+      continue;
+    }
+    if (Date.parse(v.at) > Date.parse(g.main.at)) {
+      g.others.unshift(g.main);
+      g.main = v;
+    } else {
+      g.others.push(v);
+    }
+  }
+  for (const g of out) g.others.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  return out;
+}
+
+/**
+ * Where a value came from, as the panel says it: "Arm cuff, Bluetooth",
+ * "typed by the patient".
+ * @param {Vital} v
+ * @param {VitalsWords} [w]
+ * @returns {string}
+ */
+export function sourceText(v, w = vitalsStrings.en) {
+  const via = /** @type {Record<string, string>} */ (w.via);
+  const how = via[v.via || (v.source === 'patient-entered' ? 'patient' : '')] || '';
+  if (!v.deviceName) return how;
+  return how ? fill(w.from, { device: v.deviceName, via: how }) : v.deviceName;
+}
+
+/**
+ * What a value outside the patient's limits says, in words as well as
+ * colour: "above limit 38.0 °C"; '' when it is within them.
+ * @param {Vital} v
+ * @param {VitalsWords} [w]
+ * @returns {string}
+ */
+export function outsideText(v, w = vitalsStrings.en) {
+  if (v.outside !== 'above' && v.outside !== 'below') return '';
+  const limit = v.outside === 'above' ? v.limitHigh : v.limitLow;
+  if (!limit) return '';
+  return fill(w.outside[v.outside], { limit: valueWithUnit(limit, v.limitUnit || v.unit) });
+}
+
+/**
+ * The clinician's request that value v answers: the latest ask for its code
+ * (or its device's, as answers() says) made before the clinic received it;
+ * null when none.
+ * @param {Map<string, Date>} asks when each code was asked for in this call
+ * @param {Vital} v
+ * @returns {Date|null}
+ */
+export function askAnswered(asks, v) {
+  const got = Date.parse(v.receivedAt || v.at);
+  /** @type {Date|null} */
+  let best = null;
+  for (const [code, at] of asks) {
+    if (answers(v, code) && at.getTime() <= got && (!best || at > best)) best = at;
+  }
+  return best;
+}
+
 // --- the panel ---
 
 const svgNS = 'http://www.w3.org/2000/svg';
@@ -438,12 +547,21 @@ export const derivedCodes = ['8478-0', '39156-5'];
 export class VitalsPanel {
   /**
    * @param {HTMLElement} section the <section> to fill; it gets its aria-label here
-   * @param {{words?: VitalsWords, locale?: string, showEmpty?: boolean, now?: () => Date, hide?: string[]}} [opts]
+   * @param {{words?: VitalsWords, locale?: string, showEmpty?: boolean, now?: () => Date, hide?: string[],
+   *   limits?: boolean, onAcknowledge?: (v: Vital, note: string) => Promise<{byName?: string, by?: string, at: string}>}} [opts]
    *   showEmpty: say "No home measurements yet" rather than hide the section;
-   *   hide: LOINC codes not to show (derivedCodes on the patient's page)
+   *   hide: LOINC codes not to show (derivedCodes on the patient's page);
+   *   limits: mark values outside the patient's limits (the clinician's page);
+   *   onAcknowledge: marks a flagged reading seen and handled, answering who and when
    */
   constructor(section, opts = {}) {
     this.section = section;
+    this.limits = !!opts.limits;
+    this.onAcknowledge = opts.onAcknowledge || null;
+    /** @type {Map<string, Date>} when the clinician asked for each code in this call */
+    this.asks = new Map();
+    /** @type {Map<string, {name: string, at: Date}>} acknowledgements by reading id */
+    this.acks = new Map();
     this.hide = new Set(opts.hide || []);
     this.w = opts.words || vitalsWords();
     this.locale = opts.locale || 'en-GB';
@@ -486,7 +604,8 @@ export class VitalsPanel {
     this.list.hidden = !has;
     this.list.replaceChildren();
     const used = new Set();
-    for (const v of all) {
+    for (const g of groupByQuantity(all)) {
+      const v = g.main;
       if (used.has(v)) continue;
       used.add(v);
       const dia = v.code === CodeSystolic ? this._pair(v, all) : null;
@@ -494,9 +613,47 @@ export class VitalsPanel {
         used.add(dia);
         this.list.append(this._bloodPressure(v, dia));
       } else {
-        this.list.append(this._row(v));
+        this.list.append(this._row(v, g.others));
       }
     }
+  }
+
+  /**
+   * Takes acknowledgements made before this page (GET
+   * /api/v1/patients/{id}/flagged-readings), so that a reading handled
+   * already shows who handled it rather than a button.
+   * @param {unknown} flagged the answer's flagged list
+   */
+  acknowledged(flagged) {
+    if (!Array.isArray(flagged)) return;
+    let changed = false;
+    for (const f of flagged) {
+      const a = f && f.acknowledged;
+      if (!a || typeof f.id !== 'string' || this.acks.has(f.id)) continue;
+      this.acks.set(f.id, { name: a.byName || a.by || '', at: new Date(a.at) });
+      changed = true;
+    }
+    if (changed) this._render();
+  }
+
+  /**
+   * Notes that the clinician asked for code at at: a value that answers it
+   * says "requested 10:02, received 10:04".
+   * @param {string} code
+   * @param {Date} [at]
+   */
+  asked(code, at = this.now()) {
+    this.asks.set(code, at);
+  }
+
+  /**
+   * The request a value answers: the latest ask it answers, made before the
+   * clinic received the value; null when none.
+   * @param {Vital} v
+   * @returns {Date|null}
+   */
+  _askFor(v) {
+    return askAnswered(this.asks, v);
   }
 
   /**
@@ -550,7 +707,7 @@ export class VitalsPanel {
    * @param {Vital} v
    * @returns {HTMLElement}
    */
-  _row(v) {
+  _row(v, others = []) {
     const row = this._measure(v, 'div', '');
     row.className = 'vital';
     if (v.flag) row.classList.add('is-flagged');
@@ -559,8 +716,101 @@ export class VitalsPanel {
     dd.append(el('span', 'vital-number', this._valueText(v)));
     this._trend(dd, v);
     this._meta(dd, [v]);
+    this._limits(row, dd, [v]);
+    if (others.length) dd.append(this._others(others));
     row.append(el('dt', 'vital-name', codeName(v.code, this.w)), dd);
     return row;
+  }
+
+  /**
+   * The other values of the same quantity: value, device and source, time.
+   * @param {Vital[]} others newest first
+   * @returns {HTMLElement}
+   */
+  _others(others) {
+    const wrap = el('div', 'vital-others');
+    const label = el('span', 'vital-others-label', this.w.others);
+    const ul = el('ul', 'vital-others-list');
+    label.id = `vo-${Math.random().toString(36).slice(2)}`;
+    ul.setAttribute('aria-labelledby', label.id);
+    for (const o of others) {
+      const li = el('li', 'vital-other');
+      li.append(this._measure(o, 'span', this._valueText(o)));
+      const src = sourceText(o, this.w);
+      if (src) li.append(' · ', el('span', 'vital-source', src));
+      const at = new Date(Date.parse(o.at));
+      const t = el('time', 'vital-time', ' · ' + formatTime(at, this.locale));
+      t.setAttribute('datetime', at.toISOString());
+      li.append(t);
+      const out = this.limits ? outsideText(o, this.w) : '';
+      if (out) li.append(' ', el('span', 'vital-outside', '⚠ ' + out));
+      ul.append(li);
+    }
+    wrap.append(label, ul);
+    return wrap;
+  }
+
+  /**
+   * Values outside the patient's limits: the words (never colour alone),
+   * the decision-support label, and the acknowledgement.
+   * @param {HTMLElement} row
+   * @param {HTMLElement} dd
+   * @param {Vital[]} vs
+   */
+  _limits(row, dd, vs) {
+    if (!this.limits) return;
+    const out = vs.filter((v) => outsideText(v, this.w));
+    if (!out.length) return;
+    row.classList.add('is-outside');
+    row.dataset.outside = out.map((v) => v.outside).join(' ');
+    for (const v of out) {
+      const name = vs.length > 1 ? `${codeName(v.code, this.w)}: ` : '';
+      const o = el('span', 'vital-outside', '⚠ ' + name + outsideText(v, this.w));
+      o.dataset.outside = v.outside || '';
+      dd.append(o);
+    }
+    dd.append(el('span', 'vital-support', this.w.decisionSupport));
+    const ids = [...new Set(out.map((v) => v.readingId || '').filter(Boolean))];
+    for (const id of ids) {
+      const ack = this.acks.get(id);
+      if (ack) {
+        const done = el('span', 'vital-acked', fill(this.w.acknowledged, { name: ack.name, time: formatTime(ack.at, this.locale) }));
+        done.dataset.acknowledged = id;
+        dd.append(done);
+        row.dataset.acknowledged = 'true';
+        continue;
+      }
+      if (!this.onAcknowledge) continue;
+      const v = /** @type {Vital} */ (out.find((x) => x.readingId === id));
+      const b = /** @type {HTMLButtonElement} */ (el('button', 'btn vital-ack', this.w.acknowledge));
+      b.type = 'button';
+      b.dataset.action = 'acknowledge-reading';
+      b.dataset.reading = id;
+      b.setAttribute('aria-label', fill(this.w.acknowledgeLabel, { name: codeName(v.code, this.w), value: this._valueText(v) }));
+      const err = el('span', 'vital-ack-error');
+      err.setAttribute('role', 'status');
+      b.addEventListener('click', () => this._acknowledge(b, err, v));
+      dd.append(b, err);
+    }
+  }
+
+  /**
+   * @param {HTMLButtonElement} b
+   * @param {HTMLElement} err
+   * @param {Vital} v
+   */
+  async _acknowledge(b, err, v) {
+    if (!this.onAcknowledge || !v.readingId) return;
+    b.disabled = true;
+    try {
+      const a = await this.onAcknowledge(v, '');
+      this.acks.set(v.readingId, { name: a.byName || a.by || '', at: new Date(a.at) });
+      this._render();
+      this.live.textContent = fill(this.w.acknowledged, { name: a.byName || a.by || '', time: formatTime(new Date(a.at), this.locale) });
+    } catch (e) {
+      b.disabled = false;
+      err.textContent = fill(this.w.ackFailed, { message: /** @type {any} */ (e)?.detail || String(e) });
+    }
   }
 
   /**
@@ -580,6 +830,7 @@ export class VitalsPanel {
     dd.append(num);
     this._trend(dd, s);
     this._meta(dd, [s, d]);
+    this._limits(row, dd, [s, d]);
     row.append(el('dt', 'vital-name', this.w.bloodPressure), dd);
     return row;
   }
@@ -599,7 +850,14 @@ export class VitalsPanel {
     const t = el('time', 'vital-time', when);
     t.setAttribute('datetime', at.toISOString());
     meta.append(t);
-    if (vs[0].source === 'patient-entered') meta.append(el('span', 'vital-typed', this.w.typed));
+    const src = sourceText(vs[0], this.w);
+    if (vs[0].source === 'patient-entered') meta.append(el('span', 'vital-typed', src || this.w.typed));
+    else if (src) meta.append(el('span', 'vital-source', src));
+    const asked = this._askFor(vs[0]);
+    if (asked) {
+      const got = new Date(Date.parse(vs[0].receivedAt || vs[0].at));
+      meta.append(el('span', 'vital-requested', fill(this.w.requested, { asked: formatTime(asked, this.locale), received: formatTime(got, this.locale) })));
+    }
     dd.append(meta);
     for (const v of vs) {
       if (!v.flag) continue;
