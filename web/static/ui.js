@@ -289,6 +289,24 @@ export function startPage(all, opts = {}) {
       acksRead = false; // not this time: the buttons stay, and a double acknowledgement is refused with who and when
     }
   };
+  // The last 30 days beside each value, with the patient's limits: read
+  // when the call page opens, and again (at most once a minute) as values
+  // come.
+  let trendsAt = 0;
+  const readTrends = async () => {
+    if (!opts.staff || !room || !vitals || Date.now() - trendsAt < 60000) return;
+    trendsAt = Date.now();
+    try {
+      const pid = encodeURIComponent(await visitPatient());
+      const [t, w] = await Promise.all([
+        api.get(`/api/v1/patients/${pid}/trends`, { days: 30 }),
+        api.get(`/api/v1/patients/${pid}/limits`).catch(() => null),
+      ]);
+      vitals.setTrends(t, w);
+    } catch {
+      trendsAt = 0; // not this time; the next values ask again
+    }
+  };
   const ask =
     vitalsEl && opts.staff
       ? new AskControl(
@@ -356,6 +374,7 @@ export function startPage(all, opts = {}) {
         // Update the panel first: on the clinician's page there is no card,
         // and card?.readings(...) would skip evaluating its argument.
         const fresh = vitals?.update(list) || [];
+        readTrends();
         if (fresh.some((v) => v.outside)) readAcks();
         card?.readings(fresh);
         expected?.refresh();
@@ -370,6 +389,7 @@ export function startPage(all, opts = {}) {
     },
   });
   const api = new API({ token });
+  readTrends();
 
   // Bring someone along: the clinician always; the patient when the clinic
   // allows it.

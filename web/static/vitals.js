@@ -11,6 +11,7 @@
 
 import { fill, pickLang } from './text.js';
 import { formatShortDay, formatTime, sameDay } from './time.js';
+import { drawTrend, trendWords } from './trend.js';
 
 /**
  * One reading, as in signaling/protocol.go.
@@ -544,6 +545,9 @@ function el(tag, className, text) {
 /** LOINC codes of values derived from others: mean arterial pressure, BMI. */
 export const derivedCodes = ['8478-0', '39156-5'];
 
+/** Codes whose trend is kept under another code of the same quantity. */
+const trendAlias = /** @type {Record<string, string>} */ ({ '2708-6': '59408-5' });
+
 export class VitalsPanel {
   /**
    * @param {HTMLElement} section the <section> to fill; it gets its aria-label here
@@ -569,6 +573,8 @@ export class VitalsPanel {
     this.now = opts.now || (() => new Date());
     /** @type {Map<string, Vital>} */
     this.newest = new Map();
+    /** @type {{from: string, to: string, days: number, series: Map<string, any>, limits: Map<string, {low: number|null, high: number|null}>}|null} */
+    this.trends = null;
 
     section.classList.add('vitals');
     section.setAttribute('aria-label', this.w.heading);
@@ -616,6 +622,64 @@ export class VitalsPanel {
         this.list.append(this._row(v, g.others));
       }
     }
+  }
+
+  /**
+   * Takes a patient's trends (GET /api/v1/patients/{id}/trends) and limits
+   * (GET .../limits): each value then has its last days drawn beside it,
+   * with the limits.
+   * @param {any} t the trends
+   * @param {any} [watch] the limits
+   */
+  setTrends(t, watch) {
+    if (!t || !Array.isArray(t.series)) return;
+    const series = new Map();
+    for (const sr of t.series) if (sr && typeof sr.code === 'string') series.set(sr.code, sr);
+    const limits = new Map();
+    for (const l of Array.isArray(watch?.limits) ? watch.limits : []) {
+      const n = (/** @type {any} */ x) => (x === undefined || x === null || x === '' ? null : Number(x));
+      if (l && typeof l.code === 'string') limits.set(l.code, { low: n(l.low), high: n(l.high) });
+    }
+    const days = Math.round((Date.parse(t.to) - Date.parse(t.from)) / 86400000) || 30;
+    this.trends = { from: t.from, to: t.to, days, series, limits };
+    this._render();
+  }
+
+  /**
+   * The last days of code beside its value, when the trends are known.
+   * @param {HTMLElement} dd
+   * @param {string} code LOINC of the value (systolic for blood pressure)
+   */
+  _days(dd, code) {
+    const t = this.trends;
+    if (!t) return;
+    const key = code === CodeSystolic ? '85354-9' : trendAlias[code] || code;
+    const sr = t.series.get(key);
+    if (!sr) return;
+    const box = el('div', 'vital-days');
+    const lim = t.limits.get(code) || t.limits.get(key) || { low: null, high: null };
+    drawTrend(box, sr, {
+      name: code === CodeSystolic ? this.w.bloodPressure : codeName(code, this.w),
+      unit: unitText(sr.unit),
+      from: t.from,
+      to: t.to,
+      days: t.days,
+      locale: this.locale,
+      words: this.locale.startsWith('da') ? trendWords.da : trendWords.en,
+      low: lim.low,
+      high: lim.high,
+      deviceName: (id) => (id && this.deviceNames.get(id)) || '',
+      width: 200,
+      height: 44,
+    });
+    dd.append(box);
+  }
+
+  /** @returns {Map<string, string>} device names by id, from the values seen */
+  get deviceNames() {
+    const m = new Map();
+    for (const v of this.newest.values()) if (v.deviceId && v.deviceName) m.set(v.deviceId, v.deviceName);
+    return m;
   }
 
   /**
@@ -718,6 +782,7 @@ export class VitalsPanel {
     this._meta(dd, [v]);
     this._limits(row, dd, [v]);
     if (others.length) dd.append(this._others(others));
+    this._days(dd, v.code);
     row.append(el('dt', 'vital-name', codeName(v.code, this.w)), dd);
     return row;
   }
@@ -831,6 +896,7 @@ export class VitalsPanel {
     this._trend(dd, s);
     this._meta(dd, [s, d]);
     this._limits(row, dd, [s, d]);
+    this._days(dd, s.code);
     row.append(el('dt', 'vital-name', this.w.bloodPressure), dd);
     return row;
   }
