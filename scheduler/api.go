@@ -182,6 +182,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.GET("/api/v1/clinicians/:id/presence", a.staff(a.clinicianPresence))
 	r.GET("/api/v1/patients", a.staff(a.listPatients))
 	r.POST("/api/v1/patients", a.roles(a.createPatient, RoleScheduler, RoleAdmin))
+	r.GET("/api/v1/patients/:id", a.staff(a.getPatient))
 	r.PUT("/api/v1/patients/:id", a.roles(a.updatePatient, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/appointment-types", a.staff(a.listTypes))
 	r.POST("/api/v1/appointment-types", a.roles(a.createType, RoleAdmin))

@@ -246,6 +246,17 @@ func (a *API) listPatients(w http.ResponseWriter, r *http.Request, _ httprouter.
 	writeJSON(w, http.StatusOK, nonNil(ps))
 }
 
+// getPatient: GET /api/v1/patients/{id} answers one patient to staff, as
+// the list does (the read is audited).
+func (a *API) getPatient(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	pt, err := a.store.GetPatient(r.Context(), p.Actor, ps.ByName("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pt)
+}
+
 func (a *API) createPatient(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
 	var req struct {
 		Name      string `json:"name"`

@@ -71,7 +71,7 @@ type Web struct {
 }
 
 // pageFiles names the embedded pages; each is served only at its route.
-var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html"}
+var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html", "patient.html"}
 
 // Permissions-Policy values: only the call pages may use the camera and
 // microphone, and only the clinician's may share a screen.
@@ -231,6 +231,14 @@ func (w *Web) ConsolePage(rw http.ResponseWriter, r *http.Request) {
 	w.servePage(rw, r, "console.html", staffPermissions)
 }
 
+// PatientPage serves the clinician's picture of a patient, wired at GET
+// /patients/{id}: the partial early-warning score, 30 days of home readings
+// as trends against the patient's limits, the limits to change, and the
+// readings outside them to acknowledge.
+func (w *Web) PatientPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "patient.html", staffPermissions)
+}
+
 // CalendarPage serves the scheduler's calendar, wired at GET /calendar: a
 // clinician's week, free slots, patients, booking, cancelling and moving.
 func (w *Web) CalendarPage(rw http.ResponseWriter, r *http.Request) {
@@ -305,4 +313,5 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console", w.ConsolePage)
 	mux.HandleFunc("GET /calendar", w.CalendarPage)
 	mux.HandleFunc("GET /admin", w.AdminPage)
+	mux.HandleFunc("GET /patients/{id}", w.PatientPage)
 }

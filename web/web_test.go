@@ -118,6 +118,7 @@ func TestPages(t *testing.T) {
 		{"/console", `<script type="module" src="/static/console.js"></script>`, staffPerm},
 		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
 		{"/admin", `<script type="module" src="/static/admin.js"></script>`, staffPerm},
+		{"/patients/p-1", `<script type="module" src="/static/patient.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -88,6 +88,7 @@ var matrix = map[string]row{
 
 	"GET /api/v1/patients":          {def: 403, status: staffAll(200)},
 	"POST /api/v1/patients":         {body: `{"name":"New Patient"}`, def: 403, status: schedAdmin(201)},
+	"GET /api/v1/patients/{id}":     {def: 403, status: staffAll(200)},
 	"PUT /api/v1/patients/{id}":     {body: `{"language":"da"}`, def: 403, status: schedAdmin(200)},
 	"GET /api/v1/appointment-types": {def: 403, status: staffAll(200)},
 	// The clinic's configuration: admins change it, staff read it, anyone
