@@ -73,7 +73,7 @@ type probeSet struct {
 
 // probe is one running probe.
 type probe struct {
-	pc      *webrtc.PeerConnection
+	pc *webrtc.PeerConnection
 
 	mu        sync.Mutex // guards the following
 	upBytes   int64
