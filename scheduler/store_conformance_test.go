@@ -52,6 +52,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"UsersEmail", testUsersEmail},
 		{"ExternalSignIn", testExternalSignIn},
 		{"VisitQuality", testVisitQuality},
+		{"PreVisitCheck", testPreVisitCheck},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))
