@@ -45,6 +45,13 @@ export const VideoKbps = 500;
 /** How long each direction of the bitrate probe runs, ms. */
 export const ProbeMs = 2000;
 
+/**
+ * How long the sound step waits for the patient's answer, ms; then the
+ * check goes on without it ("skipped"), so that a check left alone still
+ * tells the clinic about the rest.
+ */
+export const AnswerMs = 30000;
+
 /** How long the microphone step listens for sound, ms. */
 export const ListenMs = 6000;
 
@@ -109,6 +116,7 @@ export class PreVisitCheck {
     this.w = words;
     this.phone = phone;
     this.running = false;
+    this.opened = false;
     /** @type {MediaStream[]} */
     this.streams = [];
     /** @type {AudioContext|null} */
@@ -122,16 +130,23 @@ export class PreVisitCheck {
     entry.replaceChildren(b);
   }
 
-  /** @param {boolean} show whether the visit's state allows the check */
+  /**
+   * Shows the entry while the visit's state allows the check. A link with
+   * ?check=1 (one the clinic sends only for the check) opens the check at
+   * once, the first time.
+   * @param {boolean} show
+   */
   offer(show) {
     this.entry.hidden = !show;
     if (!show && !this.running) this.root.hidden = true;
+    if (show && !this.opened && new URLSearchParams(location.search).get('check') === '1') this.start();
   }
 
   /** Builds the screen and runs every step. */
   async start() {
     if (this.running) return;
     this.running = true;
+    this.opened = true;
     const w = this.w;
     const began = performance.now();
     this.root.hidden = false;
@@ -315,11 +330,20 @@ export class PreVisitCheck {
     s.body.append(row);
     play.addEventListener('click', () => this.tone());
     this.tone();
-    const heard = await new Promise((r) => {
-      yes.addEventListener('click', () => r(true));
-      no.addEventListener('click', () => r(false));
-    });
+    /** @type {boolean|null} */
+    const heard = await within(
+      new Promise((r) => {
+        yes.addEventListener('click', () => r(true));
+        no.addEventListener('click', () => r(false));
+      }),
+      AnswerMs,
+      null,
+    );
     row.remove();
+    if (heard === null) {
+      s.done('skip', this.w.say['speaker-skipped']);
+      return 'skipped';
+    }
     s.done(heard ? 'pass' : 'fail', this.w.say[heard ? 'speaker-pass' : 'speaker-fail']);
     return heard ? 'pass' : 'fail';
   }
