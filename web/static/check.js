@@ -178,7 +178,7 @@ export class PreVisitCheck {
       ...result,
       verdict,
       durationMs,
-      summary: `camera ${camera}, microphone ${microphone}, speaker ${speaker}; udp ${net.udp}, tcp ${net.tcp}, relay ${net.relay}`,
+      summary: `camera ${camera}, microphone ${microphone} (${this.micNote || ''}), speaker ${speaker}; udp ${net.udp}, tcp ${net.tcp}, relay ${net.relay}`,
     });
     this.running = false;
   }
@@ -277,6 +277,7 @@ export class PreVisitCheck {
     src.connect(analyser);
     const buf = new Float32Array(analyser.fftSize);
     let floor = 0;
+    let peak = 0;
     let heard = false;
     const until = performance.now() + ListenMs;
     while (performance.now() < until && !heard) {
@@ -287,9 +288,18 @@ export class PreVisitCheck {
       const rms = Math.sqrt(sum / buf.length);
       meter.value = Math.min(1, rms * 10);
       heard = isSound(rms, floor);
+      peak = Math.max(peak, rms);
       if (rms > 0 && (floor === 0 || rms < floor)) floor = rms;
     }
     src.disconnect();
+    // For the clinic's support: how loud, and whether sound was processed.
+    this.micNote = `peak ${peak > 0 ? Math.round(20 * Math.log10(peak)) : '-inf'} dBFS, audio ${ctx.state}`;
+    if (!heard && ctx.state !== 'running') {
+      // The browser let no sound be processed (no tap on the page yet):
+      // we did not listen, so we say nothing of the microphone.
+      s.done('skip', this.w.say['microphone-unheard']);
+      return 'skipped';
+    }
     s.done(heard ? 'pass' : 'warn', this.w.say[heard ? 'microphone-pass' : 'microphone-quiet']);
     return heard ? 'pass' : 'warn';
   }
