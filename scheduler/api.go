@@ -205,6 +205,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/sms/status", a.smsStatus)
 	r.GET("/api/v1/visit", a.visit)
 	r.POST("/api/v1/visit/reply", a.roles(a.reply, RolePatient))
+	r.POST("/api/v1/visit/check", a.roles(a.visitCheck, RolePatient))
 	r.GET("/fhir/r4/Schedule", a.staff(a.fhirSchedule))
 	r.GET("/fhir/r4/Slot", a.staff(a.fhirSlot))
 	r.GET("/fhir/r4/Appointment/:id", a.staff(a.fhirAppointment))

@@ -29,6 +29,8 @@ type appointmentView struct {
 	// Replies are the patient's word on the visit: cannot come, another
 	// time.
 	Replies []Reply `json:"replies"`
+	// Check is the newest of the patient's pre-visit checks (staff only).
+	Check *Check `json:"check,omitempty"`
 }
 
 // patientLink mints the patient's invitation link of ap, whose clinician is
@@ -87,6 +89,9 @@ func (a *API) view(r *http.Request, p Principal, ap Appointment) (appointmentVie
 		return v, err
 	}
 	v.PatientName = pt.Name
+	if v.Check, err = a.store.LatestCheck(r.Context(), ap.ID); err != nil {
+		return v, err
+	}
 	v.PatientLink, err = a.patientLink(r.Context(), p, ap, c, pt)
 	return v, err
 }
@@ -565,8 +570,13 @@ func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 	win := a.cfg.Links.Window(ap, now)
 	win.State = a.cfg.Links.Outcome(ap, now)
 	var replies []Reply
+	var check *Check
 	if p.Role == RolePatient {
 		if replies, err = a.store.Replies(r.Context(), ap.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if check, err = a.store.LatestCheck(r.Context(), ap.ID); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -575,7 +585,33 @@ func (a *API) visit(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 		LinkWindow
 		Clinician string  `json:"clinician"`
 		Replies   []Reply `json:"replies"`
-	}{win, c.Name, nonNil(replies)})
+		Check     *Check  `json:"check,omitempty"`
+	}{win, c.Name, nonNil(replies), check})
+}
+
+// visitCheck: POST /api/v1/visit/check (CheckResult) stores the patient's
+// pre-visit check of the visit their link belongs to: 201, or 200 with the
+// first when that run was sent before.
+func (a *API) visitCheck(w http.ResponseWriter, r *http.Request, _ httprouter.Params, p Principal) {
+	if p.Appt == "" {
+		a.problem(w, r, http.StatusNotFound, "this link does not belong to an appointment")
+		return
+	}
+	var req CheckResult
+	if err := decode(w, r, &req); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, created, err := a.store.AddCheck(r.Context(), p.Actor, p.Appt, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, c)
 }
 
 // reply: POST /api/v1/visit/reply {"kind": "cannot-come"|"new-time",

@@ -414,5 +414,35 @@ INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role)
 	SELECT id, status, updated_at, 'system', 'system' FROM appointments WHERE status <> 'booked';
 `,
 		},
+		{
+			Version: 16,
+			Name:    "patients' pre-visit checks",
+			Common: `
+-- The patient's check of camera, microphone, speaker and connection before
+-- a visit, one row per run (run_id, made by the page, so that a result
+-- sent twice is stored once); the newest is the one staff see. Verdicts
+-- per part: pass, warn, fail, skipped; transports also not-configured.
+CREATE TABLE visit_checks (
+	id             TEXT PRIMARY KEY,
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	patient_id     TEXT NOT NULL REFERENCES patients (id),
+	run_id         TEXT NOT NULL,
+	camera         TEXT NOT NULL,
+	microphone     TEXT NOT NULL,
+	speaker        TEXT NOT NULL,
+	udp            TEXT NOT NULL,
+	tcp            TEXT NOT NULL,
+	relay          TEXT NOT NULL,
+	down_kbps      INTEGER NOT NULL,
+	up_kbps        INTEGER NOT NULL,
+	verdict        TEXT NOT NULL CHECK (verdict IN ('ready', 'audio-only', 'no-connection')),
+	duration_ms    INTEGER NOT NULL,
+	summary        TEXT NOT NULL,
+	created_at     {{ts}} NOT NULL,
+	UNIQUE (appointment_id, run_id)
+);
+CREATE INDEX visit_checks_appointment ON visit_checks (appointment_id, created_at);
+`,
+		},
 	}
 }

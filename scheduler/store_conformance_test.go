@@ -54,6 +54,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"ExternalSignIn", testExternalSignIn},
 		{"VisitQuality", testVisitQuality},
 		{"VisitChat", testVisitChat},
+		{"PreVisitCheck", testPreVisitCheck},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))

@@ -23,4 +23,12 @@ var (
 	// ErrBadCandidate is returned when an ICE candidate cannot be parsed or
 	// added.
 	ErrBadCandidate = errors.New("bad ICE candidate")
+
+	// ErrProbeBusy is returned by Probe when too many probes run, in all or
+	// for one key.
+	ErrProbeBusy = errors.New("too many connection probes")
+
+	// ErrProbeUnavailable is returned by Probe for a transport the media
+	// server does not offer.
+	ErrProbeUnavailable = errors.New("transport not offered")
 )

@@ -94,6 +94,12 @@ type Config struct {
 	// system call, as pion does, instead of in batches (mediaio/udpbatch.go): for
 	// measuring the difference, and a way back should a kernel misbehave.
 	UnbatchedUDP bool
+	// ProbeLifetime is the longest a connection probe (probe.go) lives;
+	// default 15 s.
+	ProbeLifetime time.Duration
+	// MaxProbes is the most connection probes at once; default 16.
+	// MaxProbesPerKey is the most for one key (one link); default 3.
+	MaxProbes, MaxProbesPerKey int
 }
 
 // Defaults for the zero fields of Config.
@@ -103,6 +109,9 @@ const (
 	DefaultQueuePackets     = 128
 	DefaultUDPReadBuffer    = 4 << 20
 	DefaultNACKHistory      = 256
+	DefaultProbeLifetime    = 15 * time.Second
+	DefaultMaxProbes        = 16
+	DefaultMaxProbesPerKey  = 3
 )
 
 // WithDefaults returns c with its zero fields set to their defaults, as New
@@ -122,6 +131,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.NACKHistory == 0 {
 		c.NACKHistory = DefaultNACKHistory
+	}
+	if c.ProbeLifetime == 0 {
+		c.ProbeLifetime = DefaultProbeLifetime
+	}
+	if c.MaxProbes == 0 {
+		c.MaxProbes = DefaultMaxProbes
+	}
+	if c.MaxProbesPerKey == 0 {
+		c.MaxProbesPerKey = DefaultMaxProbesPerKey
 	}
 	return c
 }
@@ -146,6 +164,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sfu config: PublicUDPPort %d or PublicTCPPort %d out of range 0-65535", c.PublicUDPPort, c.PublicTCPPort)
 	case c.NACKHistory < 1 || c.NACKHistory > 1<<15 || c.NACKHistory&(c.NACKHistory-1) != 0:
 		return fmt.Errorf("sfu config: NACKHistory %d: want a power of two up to 32768", c.NACKHistory)
+	case c.ProbeLifetime < 0 || c.MaxProbes < 0 || c.MaxProbesPerKey < 0:
+		return fmt.Errorf("sfu config: ProbeLifetime %v, MaxProbes %d or MaxProbesPerKey %d < 0", c.ProbeLifetime, c.MaxProbes, c.MaxProbesPerKey)
 	}
 	for i, a := range c.ListenIPs {
 		ip := net.ParseIP(a)
@@ -291,6 +311,7 @@ type SFU struct {
 	advertise advertiser // the ports our candidates name
 	stats     counters
 	clock     clock
+	probes    probeSet // connection probes (probe.go)
 
 	mu     sync.Mutex // guards the following; taken before any room.mu
 	closed bool
@@ -457,6 +478,7 @@ func (s *SFU) Close() error {
 		wg.Go(p.Close)
 	}
 	wg.Wait()
+	s.probes.close()
 	if err := s.engine.close(); err != nil {
 		return fmt.Errorf("sfu: close: %w", err)
 	}

@@ -87,6 +87,7 @@ func TestAccessibilityAxe(t *testing.T) {
 			return !chat.hidden && !!chat.querySelector('li[data-chat-seq]');
 		})()`},
 		{"the patient's early screen", visit.PatientLink, `document.body.dataset.callState === 'early' && !document.getElementById('reply').hidden`},
+		{"the patient's pre-visit check", withQuery(visit.PatientLink, "check=1"), `!!document.querySelector('#check:not([hidden]) [data-action="speaker-heard"]')`},
 		{"a cancelled visit's page", cancelled.PatientLink, `document.body.dataset.visitState === 'cancelled'`},
 		{"a broken link's page", page + "#t=broken", `document.body.dataset.visitState === 'invalid'`},
 		{"the clinician's day list", rc.clinician, `document.querySelectorAll('li[data-appointment]').length > 0`},

@@ -106,6 +106,13 @@ var matrix = map[string]row{
 	"POST /api/v1/sms/status":                {body: `{"id":"x","status":"delivered"}`, def: 404},
 	// The patient's answer to their invitation: patients, on their own.
 	"POST /api/v1/visit/reply": {body: `{"kind":"new-time"}`, def: 403, status: map[string]int{patient: 201, patientOther: 201}},
+	// The patient's pre-visit check: patients, on their own visit. A probe
+	// with an offer that is none is let through to be refused as such.
+	"POST /api/v1/visit/check": {body: `{"runId":"run-matrix-1","camera":"pass","microphone":"pass","speaker":"pass","udp":"pass",` +
+		`"tcp":"pass","relay":"not-configured","downKbps":2000,"upKbps":1000,"verdict":"ready","durationMs":20000}`,
+		def: 403, status: map[string]int{patient: 201, patientOther: 201}},
+	"GET /api/v1/visit/check/servers": {def: 403, status: map[string]int{patient: 200, patientOther: 200}},
+	"POST /api/v1/visit/check/probe":  {body: `{"sdp":"v=0","transport":"udp"}`, def: 403, status: map[string]int{patient: 400, patientOther: 400}},
 
 	"POST /api/v1/appointments": {body: `{"clinicianId":"{clinician}","patientId":"{patient}","start":"{start}","durationMinutes":20}`,
 		def: 403, status: schedAdmin(201)},

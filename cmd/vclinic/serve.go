@@ -98,6 +98,9 @@ type clinic struct {
 	// -redis); rdb the Redis client behind it, nil without.
 	registry *cluster.Registry
 	rdb      redis.UniversalClient
+	// turn is the TURN server browsers are handed, nil when none is
+	// configured (precheck.go).
+	turn *signaling.TURN
 	// admit refuses new visits past the configured load.
 	admit *admission
 	// place routes each room's requests to the node that hosts it; nil
@@ -222,7 +225,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		return nil, err
 	}
 	c := &clinic{cfg: cfg, log: log, fatal: make(chan error, 1), keys: keys, db: db, trail: trail, store: store, kit: kit, media: media,
-		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies, courier: couriers, linkBase: linkBase}
+		guard: newGuard(linkBase, splitList(cfg.AllowedOrigins), secure), proxies: proxies, courier: couriers, linkBase: linkBase,
+		turn: turn}
 	policy := scheduler.LinkPolicy{}
 	auth := clinicAuth{keys: keys, store: store, links: policy, idle: cfg.SessionIdle, now: time.Now}
 	c.auth = auth
@@ -559,6 +563,7 @@ func (c *clinic) routes() http.Handler {
 	})
 	c.api.Routes(r)
 	c.kitAPI.Routes(r)
+	c.precheckRoutes(r)
 	r.HandlerFunc(http.MethodGet, "/visit/:room", c.web.VisitPage)
 	r.HandlerFunc(http.MethodGet, "/call/:room", c.web.CallPage)
 	r.Handler(http.MethodGet, "/static/*file", c.web.Static())

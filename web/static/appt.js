@@ -82,6 +82,42 @@ export function latestReply(lang, replies) {
   return { kind: last.kind, text: words[last.kind] + note };
 }
 
+/** The patient's pre-visit check, to staff: the verdict, and when. */
+const checkWords = {
+  en: {
+    ready: 'Check passed {when}: ready for video',
+    'audio-only': 'Check passed {when}, audio only likely',
+    'no-connection': 'Check failed {when}: will not connect',
+  },
+  da: {
+    ready: 'Tjek bestået {when}: klar til video',
+    'audio-only': 'Tjek bestået {when}, sandsynligvis kun lyd',
+    'no-connection': 'Tjek fejlet {when}: kan ikke forbinde',
+  },
+};
+
+/**
+ * The newest pre-visit check of the patient in words for staff, "Check
+ * passed yesterday, audio only likely"; null when there is none.
+ * @param {'en'|'da'|string} lang
+ * @param {unknown} check the appointment's check (scheduler/openapi.json, Check)
+ * @param {Date} [now]
+ * @returns {{verdict: string, text: string}|null}
+ */
+export function checkText(lang, check, now = new Date()) {
+  const c = /** @type {any} */ (check);
+  const words = /** @type {Record<string, string>} */ (lang === 'da' ? checkWords.da : checkWords.en);
+  const at = parseTime(c?.at);
+  if (!c || typeof c.verdict !== 'string' || !(c.verdict in words) || !at) return null;
+  const day = (/** @type {Date} */ d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((day(at) - day(now)) / 86400000);
+  const when =
+    days >= -6
+      ? new Intl.RelativeTimeFormat(lang === 'da' ? 'da-DK' : 'en-GB', { numeric: 'auto' }).format(days, 'day')
+      : at.toLocaleDateString(lang === 'da' ? 'da-DK' : 'en-GB', { day: 'numeric', month: 'short' });
+  return { verdict: c.verdict, text: words[c.verdict].replace('{when}', when) };
+}
+
 /**
  * Whether the visit can still take place: booked, arrived or checked in.
  * @param {string} status

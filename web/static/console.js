@@ -8,7 +8,7 @@
 // in English and Danish.
 
 import { API, APIError, seg } from './api.js';
-import { isOpen, latestReply, normalizeEntries, statusText } from './appt.js';
+import { checkText, isOpen, latestReply, normalizeEntries, statusText } from './appt.js';
 import { PollMs, mustReload, normalizePresence, withPresence } from './daylist.js';
 import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
@@ -205,7 +205,7 @@ function render(day, entries) {
   const old = new Map([...list.children].map((li) => [/** @type {HTMLElement} */ (li).dataset.appointment, li]));
   const now = Date.now();
   const rows = entries.map((e) => {
-    const sig = JSON.stringify([e.appointment.status, e.appointment.patientName, e.appointment.start, e.appointment.end, e.waiting, e.inCall, now >= e.end.getTime(), now >= e.start.getTime(), /** @type {any} */ (e.appointment).replies, /** @type {any} */ (e).flaggedReadings]);
+    const sig = JSON.stringify([e.appointment.status, e.appointment.patientName, e.appointment.start, e.appointment.end, e.waiting, e.inCall, now >= e.end.getTime(), now >= e.start.getTime(), /** @type {any} */ (e.appointment).replies, /** @type {any} */ (e).flaggedReadings, /** @type {any} */ (e.appointment).check]);
     const had = old.get(e.appointment.id);
     if (had && /** @type {HTMLElement} */ (had).dataset.sig === sig) return had;
     const li = row(e, now);
@@ -275,6 +275,14 @@ function row(e, now) {
     badge.className = 'd-flagged';
     badge.dataset.flaggedReadings = String(flagged);
     badge.textContent = flagged === 1 ? t.flaggedOne : fill(t.flaggedMany, { n: flagged });
+    who.append(badge);
+  }
+  const check = open ? checkText(t.lang, /** @type {any} */ (a).check) : null;
+  if (check) {
+    const badge = document.createElement('span');
+    badge.className = 'd-check';
+    badge.dataset.visitCheck = check.verdict;
+    badge.textContent = check.text;
     who.append(badge);
   }
   const status = document.createElement('span');

@@ -29,6 +29,7 @@ import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
 import { ChatLog, ChatPanel, chatWords } from './chat.js';
 import { inviteWords, mountInvite } from './invite.js';
+import { PreVisitCheck } from './check.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
 /** @typedef {import('./media.js').MediaMode} MediaMode */
@@ -87,6 +88,7 @@ import { inviteWords, mountInvite } from './invite.js';
  * @property {string} [callAction] patient page: the notice's call button, "Call {phone}"
  * @property {{confirm: string, sent: Record<string, string>, failed: string}} [reply] patient page: answering the
  *   invitation (cannot come, another time)
+ * @property {import('./check.js').CheckWords} [check] patient page: the pre-visit check
  */
 
 /**
@@ -399,6 +401,14 @@ export function startPage(all, opts = {}) {
     inviteEl.hidden = false;
   }
 
+  // The patient's pre-visit check, offered until the visit begins.
+  const checkEntry = $('check-entry');
+  const checkRoot = $('check');
+  const preCheck =
+    checkEntry && checkRoot && t.check && !opts.staff && claims?.role === 'patient'
+      ? new PreVisitCheck({ entry: checkEntry, root: checkRoot, api, words: t.check, phone: clinic?.phone ? phoneText(clinic.phone) : '' })
+      : null;
+
   // What the appointment expects from the home kit, and what has arrived.
   const expected =
     vitalsEl && opts.staff && room ? new ExpectedChecklist(vitalsEl, { api, appointmentId: room, vitalsWords: vw }) : null;
@@ -552,6 +562,9 @@ export function startPage(all, opts = {}) {
     const before = state === 'checking' || state === 'unreachable';
     document.body.dataset.callState = before ? 'idle' : state;
     const explained = state === 'error' || state === 'expired' || state === 'ended';
+    // The pre-visit check is over once the visit begins or cannot.
+    const checkEntry = $('check-entry');
+    if (checkEntry && (explained || state === 'in-call')) checkEntry.hidden = true;
     const ex = explained ? t.explain[why] || t.explain[state] : null;
     const status = $('status');
     if (status) status.textContent = ex ? ex.title : statusText(state === 'early' && why === 'moved' ? 'moved' : state);
@@ -673,6 +686,7 @@ export function startPage(all, opts = {}) {
       // ended, cancelled, expired or invalid.
       document.body.dataset.visitState = plan.state;
       showReply(plan.state === 'early' || plan.state === 'moved', /** @type {any} */ (visit)?.replies);
+      preCheck?.offer(plan.state === 'early' || plan.state === 'moved' || plan.state === 'open');
       if (plan.state === 'open') return true;
       if (plan.state !== 'early' && plan.state !== 'moved') {
         showState('expired', 'visit-' + plan.state);
