@@ -412,6 +412,7 @@ func TestEveryPageServed(t *testing.T) {
 		"console.html":  "/console",
 		"calendar.html": "/calendar",
 		"admin.html":    "/admin",
+		"patient.html":  "/patients/p-1",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {

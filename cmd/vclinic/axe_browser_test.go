@@ -95,6 +95,8 @@ func TestAccessibilityAxe(t *testing.T) {
 		{"the scheduler's calendar", rc.scheduler, `document.querySelectorAll('button[data-appointment]').length > 0 || document.getElementById('note').textContent !== ''`},
 		{"the admin page", rc.admin, `document.querySelectorAll('[data-type-id]').length > 0`},
 		{"the sign-in page", rc.base + "/login", `!!document.querySelector('form')`},
+		{"the clinician's page of a patient", rc.base + "/patients/" + rc.patientOf(t, demoAppt, clinTok) + "#t=" + clinTok,
+			`document.body.dataset.ready === 'true'`},
 	}
 	// The check can fail: a picture without words on the sign-in page is
 	// found.

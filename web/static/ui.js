@@ -392,6 +392,18 @@ export function startPage(all, opts = {}) {
   });
   const api = new API({ token });
   readTrends();
+  // The clinician's page of the patient: readings, trends, limits, score.
+  const patientLink = /** @type {HTMLAnchorElement|null} */ ($('patient-link'));
+  if (patientLink && opts.staff && room) {
+    visitPatient().then(
+      (pid) => {
+        if (!pid) return;
+        patientLink.href = '/patients/' + encodeURIComponent(pid);
+        patientLink.hidden = false;
+      },
+      () => {}, // not an appointment's room, or not this clinician's
+    );
+  }
 
   // Bring someone along: the clinician always; the patient when the clinic
   // allows it.
