@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 )
@@ -24,9 +28,13 @@ type probeClient struct {
 	down  chan int // bytes of each binary message received
 }
 
-func newProbeClient(t *testing.T, networks []webrtc.NetworkType) (*probeClient, string) {
+func newProbeClient(t *testing.T, networks []webrtc.NetworkType, cfg ...webrtc.Configuration) (*probeClient, string) {
 	t.Helper()
-	pc, err := clientAPI(t, networks).NewPeerConnection(webrtc.Configuration{})
+	var conf webrtc.Configuration
+	if len(cfg) > 0 {
+		conf = cfg[0]
+	}
+	pc, err := clientAPI(t, networks).NewPeerConnection(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,4 +264,78 @@ func TestProbeBounds(t *testing.T) {
 	if _, err := s.Probe(context.Background(), "d", offer, ProbeUDP); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
+}
+
+// TestProbeThroughTURN: a client that may only relay (a network that lets
+// neither UDP nor TCP through to the media server, as iceTransportPolicy
+// "relay" makes it) reaches a relay probe through a real TURN server (pion's,
+// on loopback, RFC 8656), and its data goes through the relay.
+func TestProbeThroughTURN(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU and the TURN server close
+	pconn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := turn.GenerateAuthKey("probe", "clinic.test", "probe-secret")
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm: "clinic.test",
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, key, ra.Username == "probe"
+		},
+		LoggerFactory: logging.NewDefaultLoggerFactory(),
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            pconn,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSFU(t, nil)
+	t.Cleanup(func() { _ = srv.Close() }) // before goleak, after the SFU
+	c, offer := newProbeClient(t, []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, webrtc.Configuration{
+		ICEServers: []webrtc.ICEServer{{URLs: []string{fmt.Sprintf("turn:%s?transport=udp", pconn.LocalAddr())},
+			Username: "probe", Credential: "probe-secret"}},
+		ICETransportPolicy: webrtc.ICETransportPolicyRelay,
+	})
+	defer c.pc.Close()
+	if got := candidateTransports(offer); got["udp"] == 0 || !strings.Contains(offer, "typ relay") {
+		t.Fatalf("the client offers no relay candidate: %v", got)
+	}
+	answer, err := s.Probe(context.Background(), "link-t", offer, ProbeRelay)
+	if err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.open:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the probe channel did not open through TURN within 15 s (state %s)", c.pc.ConnectionState())
+	}
+	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected pair: %v", err)
+	}
+	if pair.Local.Typ != webrtc.ICECandidateTypeRelay || int(pair.Remote.Port) != s.UDPPort() {
+		t.Fatalf("selected pair %s <-> %s, want our relay to the call's UDP port %d", pair.Local, pair.Remote, s.UDPPort())
+	}
+	chunk := make([]byte, 4096)
+	for range 16 {
+		if err := c.dc.Send(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var up struct{ UpBytes int64 }
+	for up.UpBytes < 16*4096 {
+		if err := c.dc.SendText("up"); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.text(t, "up")), &up); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.pc.Close()
+	waitProbes(t, s, 0, 10*time.Second)
 }
