@@ -28,8 +28,17 @@ type StatusChange struct {
 // writeHistory records, in tx, that appointment id became status at at,
 // by actor.
 func (s *Store) writeHistory(ctx context.Context, tx *sql.Tx, actor Actor, id string, status Status, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role)
-		VALUES ($1, $2, $3, $4, $5)`, id, string(status), s.ts(at), actor.ID, actor.Role)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role)
+		VALUES ($1, $2, $3, $4, $5)`, id, string(status), s.ts(at), actor.ID, actor.Role); err != nil {
+		return err
+	}
+	// The first arrival, admission and end stay on the appointment too,
+	// for the statistics (migration 17).
+	col := map[Status]string{StatusArrived: "arrived_at", StatusCheckedIn: "admitted_at", StatusFulfilled: "ended_at"}[status]
+	if col == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE appointments SET `+col+` = COALESCE(`+col+`, $1) WHERE id = $2`, s.ts(at), id)
 	return err
 }
 

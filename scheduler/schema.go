@@ -444,5 +444,21 @@ CREATE TABLE visit_checks (
 CREATE INDEX visit_checks_appointment ON visit_checks (appointment_id, created_at);
 `,
 		},
+		{
+			Version: 17,
+			Name:    "a visit's first arrival, admission and end on the appointment",
+			Common: `
+-- The first arrival in the waiting room, admission and end of each visit,
+-- kept on the appointment as its status history is written, so that the
+-- review statistics read one row per visit instead of grouping the history.
+ALTER TABLE appointments ADD COLUMN arrived_at {{ts}};
+ALTER TABLE appointments ADD COLUMN admitted_at {{ts}};
+ALTER TABLE appointments ADD COLUMN ended_at {{ts}};
+UPDATE appointments SET
+	arrived_at = (SELECT MIN(h.at) FROM appointment_history h WHERE h.appointment_id = appointments.id AND h.status = 'arrived'),
+	admitted_at = (SELECT MIN(h.at) FROM appointment_history h WHERE h.appointment_id = appointments.id AND h.status = 'checked-in'),
+	ended_at = (SELECT MIN(h.at) FROM appointment_history h WHERE h.appointment_id = appointments.id AND h.status = 'fulfilled');
+`,
+		},
 	}
 }

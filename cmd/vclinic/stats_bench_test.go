@@ -99,6 +99,11 @@ func generateYear(b *testing.B, sc *statsClinic) int {
 						id, fmt.Sprintf("c%02d", c), patient, ts(start), ts(end), status, ts(created))
 					hist := func(st string, at time.Time) {
 						exec(`INSERT INTO appointment_history (appointment_id, status, at, by_id, by_role) VALUES ($1, $2, $3, 'x', 'system')`, id, st, ts(at))
+						// As the store's writeHistory does: the first of
+						// each kept on the appointment.
+						if col := map[string]string{"arrived": "arrived_at", "checked-in": "admitted_at", "fulfilled": "ended_at"}[st]; col != "" {
+							exec(`UPDATE appointments SET `+col+` = $1 WHERE id = $2`, ts(at), id)
+						}
 					}
 					hist("booked", created)
 					switch status {
