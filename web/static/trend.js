@@ -203,7 +203,9 @@ export function drawTrend(root, series, opts) {
       if (ly !== null) el('line', { x1: 0, x2: width, y1: ly, y2: ly, class: 'trend-limit', 'data-limit': kind });
     }
   }
-  for (const [x, y1, y2] of g.ranges) el('line', { x1: x, x2: x, y1, y2, class: 'trend-range' });
+  // Every stretch's range as one path: hundreds of elements would cost the
+  // page more than the chart is worth.
+  if (g.ranges.length) el('path', { d: g.ranges.map(([x, y1, y2]) => `M${x} ${y1}V${y2}`).join(''), class: 'trend-range' });
   const poly = (/** @type {Array<[number, number]>} */ line, /** @type {string} */ cls) =>
     el('polyline', { points: line.map(([x, y]) => `${x},${y}`).join(' '), class: cls });
   poly(g.line, 'trend-line');
