@@ -150,6 +150,7 @@ func NewAPI(cfg APIConfig, store *Store, auth Authenticator, log *slog.Logger) (
 func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/readings", a.roles(a.postReadings, RolePatient, RoleGateway))
 	r.POST("/api/v1/readings/manual", a.roles(a.postManual, RolePatient))
+	r.POST("/api/v1/patients/:id/readings/manual", a.roles(a.postStaffManual, RoleClinician))
 	r.GET("/api/v1/patients/:id/devices", a.anyone(a.getDevices))
 	r.POST("/api/v1/patients/:id/devices", a.roles(a.postDevice, RoleClinician, RoleScheduler, RoleAdmin))
 	r.GET("/api/v1/patients/:id/readings", a.anyone(a.getReadings))
@@ -434,6 +435,32 @@ func (a *API) postManual(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	a.counters.answered(SourcePatientEntered, []Result{res})
 	writeJSON(w, http.StatusCreated, res)
 	a.publish(r.Context(), who.PatientID, []Result{res})
+}
+
+// postStaffManual: POST /api/v1/patients/{id}/readings/manual, the same
+// body as /api/v1/readings/manual: a value a clinician caring for the patient
+// types for them (one the patient read out on the telephone, one measured in
+// the visit). It is kept as entered by hand, submitted by the clinician, and
+// shown as "typed by staff".
+func (a *API) postStaffManual(w http.ResponseWriter, r *http.Request, ps httprouter.Params, p Principal) {
+	id := ps.ByName("id")
+	var m ManualReading
+	if err := decode(w, r, maxBody, &m); err != nil {
+		a.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !a.patientExists(w, r, id) || !a.mayReadClinical(w, r, p, id) {
+		return
+	}
+	who := Submitter{PatientID: id, Role: p.Role, StaffID: p.ID, Address: p.Address}
+	res, err := a.store.AddManual(r.Context(), who, m, a.cfg.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.counters.answered(SourcePatientEntered, []Result{res})
+	writeJSON(w, http.StatusCreated, res)
+	a.publish(r.Context(), id, []Result{res})
 }
 
 // mayRead says whether p may read patientID's kit (kitOnly) or readings:

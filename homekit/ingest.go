@@ -88,13 +88,20 @@ type Submitter struct {
 	// AppointmentID is the consultation the readings are taken during, when
 	// the patient sends them from a visit link.
 	AppointmentID string
-	Role          string // patient, gateway
+	Role          string // patient, gateway; clinician for a value staff type
+	// StaffID is the staff user who typed the value for the patient (a
+	// reading the patient gave on the telephone, a value from the visit);
+	// "" when the patient's page or gateway sends it.
+	StaffID string
 	// Address is where the readings came from (the edge's IP address),
 	// for the audit log.
 	Address string
 }
 
 func (w Submitter) actor() Actor {
+	if w.StaffID != "" {
+		return Actor{ID: w.StaffID, Role: w.Role, Address: w.Address}
+	}
 	if w.GatewayID != "" {
 		return Actor{ID: w.GatewayID, Role: w.Role, Address: w.Address}
 	}

@@ -125,22 +125,22 @@ func (s *Store) Trends(ctx context.Context, actor Actor, patientID string, days 
 		}
 	}
 	err := s.db.InTx(ctx, "read trends", func(tx *sql.Tx) error {
-		err := records.QueryRows(ctx, tx, `SELECT r.id, r.observed_at, r.device_id, r.gateway_id, r.source, m.code, m.value, m.unit
+		err := records.QueryRows(ctx, tx, `SELECT r.id, r.observed_at, r.device_id, r.gateway_id, r.source, r.submitted_by, m.code, m.value, m.unit
 			FROM homekit_readings r JOIN homekit_measurements m ON m.reading_id = r.id
 			WHERE r.patient_id = $1 AND r.observed_at >= $2 AND r.observed_at <= $3
 				AND m.value IS NOT NULL AND NOT m.implausible`,
 			[]any{patientID, s.ts(from), s.ts(to)}, func(rows *sql.Rows) error {
-				var id, src, code, value, unit string
+				var id, src, by, code, value, unit string
 				var dev, gw sql.NullString
 				var at time.Time
-				if err := rows.Scan(&id, records.Time(&at), &dev, &gw, &src, &code, &value, &unit); err != nil {
+				if err := rows.Scan(&id, records.Time(&at), &dev, &gw, &src, &by, &code, &value, &unit); err != nil {
 					return err
 				}
 				v, err := strconv.ParseFloat(value, 64)
 				if err != nil {
 					return fmt.Errorf("reading %s: stored value %q: %w", id, value, err)
 				}
-				how := sourceOf(src, gw.String)
+				how := sourceOf(src, gw.String, by != patientID)
 				switch code {
 				case codeMAP:
 				case codeSystolic, codeDiastolic:
@@ -187,9 +187,12 @@ func (s *Store) Trends(ctx context.Context, actor Actor, patientID string, days 
 }
 
 // sourceOf says how a reading came: by Bluetooth from the patient's page,
-// through the home gateway, or typed by the patient.
-func sourceOf(source, gateway string) string {
+// through the home gateway, typed by the patient, or typed by staff for the
+// patient (byOther: submitted by someone else than the patient).
+func sourceOf(source, gateway string, byOther bool) string {
 	switch {
+	case source == "patient-entered" && byOther:
+		return "staff"
 	case source == "patient-entered":
 		return "typed"
 	case gateway != "":

@@ -47,6 +47,8 @@ const (
 // via says how rd came.
 func via(rd Reading) string {
 	switch {
+	case rd.Source == SourcePatientEntered && rd.SubmittedBy != "" && rd.SubmittedBy != rd.PatientID:
+		return ViaStaff // typed by hand, by someone else than the patient
 	case rd.Source == SourcePatientEntered:
 		return ViaPatient
 	case rd.Source != SourceDevice:

@@ -143,7 +143,10 @@ var matrix = map[string]row{
 	"GET /fhir/r4/Encounter":                   {def: 403, status: staffAll(200)},
 	"POST /api/v1/readings":                    {body: `{"readings":[]}`, def: 403, status: map[string]int{gateway: 200, gatewayOther: 200}},
 	"POST /api/v1/readings/manual":             {body: `{"values":[{"code":"8310-5","value":"37.2","unit":"Cel"}]}`, def: 403},
-	"GET /api/v1/patients/{id}/devices":        {def: 404, status: with(staffAll(200), map[string]int{patient: 200, gateway: 200})},
+	// A value staff type for the patient: the clinicians caring for them.
+	"POST /api/v1/patients/{id}/readings/manual": {body: `{"values":[{"code":"8310-5","value":"37.2","unit":"Cel"}]}`, def: 403,
+		status: map[string]int{clinician: 201, clinicianOther: 403, patientOther: 403, relative: 403, gateway: 403, gatewayOther: 403}},
+	"GET /api/v1/patients/{id}/devices": {def: 404, status: with(staffAll(200), map[string]int{patient: 200, gateway: 200})},
 	"POST /api/v1/patients/{id}/devices": {body: `{"type":"scale","address":"00:09:1F:00:00:0B","identifiedBy":"bluetooth-address"}`,
 		def: 403, status: staffAll(201)},
 	// Clinical data: the clinicians caring for the patient (appointment A's

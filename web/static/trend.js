@@ -19,7 +19,7 @@ const SVGNS = 'http://www.w3.org/2000/svg';
  * @property {number} max
  * @property {number} n
  * @property {string} [deviceId]
- * @property {string} source bluetooth, gateway, typed
+ * @property {string} source bluetooth, gateway, typed (by the patient), staff (typed by staff)
  */
 
 /**
@@ -100,7 +100,7 @@ export function nearestIndex(line, x) {
  * @property {string} limits "limits {low} to {high}"
  * @property {string} none "No readings in the last {days} days."
  * @property {string} pointHint "Point at the chart, tap it, or use the arrow keys to read a value."
- * @property {Record<string, string>} sources bluetooth, gateway, typed
+ * @property {Record<string, string>} sources bluetooth, gateway, typed, staff
  */
 
 /** @type {{en: TrendWords, da: TrendWords}} */
@@ -111,7 +111,7 @@ export const trendWords = {
     limits: 'limits {low} to {high}',
     none: 'No readings in the last {days} days.',
     pointHint: 'Point at the chart, tap it, or use the arrow keys to read a value.',
-    sources: { bluetooth: 'Bluetooth', gateway: 'home gateway', typed: 'typed by the patient' },
+    sources: { bluetooth: 'Bluetooth', gateway: 'home gateway', typed: 'typed by the patient', staff: 'typed by staff' },
   },
   da: {
     label: '{name}, seneste {days} dage: {lo} til {hi} {unit}; nyeste {value} {unit}, {when}',
@@ -119,7 +119,7 @@ export const trendWords = {
     limits: 'grænser {low} til {high}',
     none: 'Ingen målinger de seneste {days} dage.',
     pointHint: 'Peg på grafen, tryk på den, eller brug piletasterne for at læse en værdi.',
-    sources: { bluetooth: 'Bluetooth', gateway: 'hjemmeboks', typed: 'tastet af patienten' },
+    sources: { bluetooth: 'Bluetooth', gateway: 'hjemmeboks', typed: 'indtastet af patienten', staff: 'indtastet af personalet' },
   },
 };
 
