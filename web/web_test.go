@@ -118,6 +118,8 @@ func TestPages(t *testing.T) {
 		{"/console", `<script type="module" src="/static/console.js"></script>`, staffPerm},
 		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
 		{"/admin", `<script type="module" src="/static/admin.js"></script>`, staffPerm},
+		{"/review", `<script type="module" src="/static/review.js"></script>`, staffPerm},
+		{"/review?from=2026-01-01&to=2026-03-31&by=week", `<script type="module" src="/static/review.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -277,6 +279,9 @@ func TestNotFound(t *testing.T) {
 		"/calendar/2025",
 		"/admin/",
 		"/admin/types",
+		"/static/review.html",
+		"/review/",
+		"/review/2026",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -300,6 +305,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"console":  http.HandlerFunc(w.ConsolePage),
 		"calendar": http.HandlerFunc(w.CalendarPage),
 		"admin":    http.HandlerFunc(w.AdminPage),
+		"review":   http.HandlerFunc(w.ReviewPage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -411,6 +417,7 @@ func TestEveryPageServed(t *testing.T) {
 		"console.html":  "/console",
 		"calendar.html": "/calendar",
 		"admin.html":    "/admin",
+		"review.html":   "/review",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {
