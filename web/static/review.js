@@ -122,7 +122,7 @@ form.addEventListener('submit', (/** @type {Event} */ ev) => {
   ev.preventDefault();
   apply(readForm());
 });
-$('r-by').addEventListener('change', () => apply({ ...state, by: $('r-by').value }));
+$('r-by').addEventListener('change', () => apply(readForm()));
 for (const b of document.querySelectorAll('button[data-period]')) {
   b.addEventListener('click', () => {
     const name = /** @type {HTMLElement} */ (b).dataset.period || '';
@@ -273,6 +273,11 @@ function renderCharts(groups, minCount) {
   const value = (g, key) => (cellText(g, fig(key), cellWords, minCount).state === 'value' ? g[key] : null);
   /** @param {any} g @param {string} key */
   const words = (g, key) => cellText(g, fig(key), cellWords, minCount).text;
+  /** The same for a screen reader, which would not read "–". @param {any} g @param {string} key */
+  const spoken = (g, key) => {
+    const c = cellText(g, fig(key), cellWords, minCount);
+    return c.state === 'none' ? t.noneSr : c.text;
+  };
 
   // Held, cancelled and no-shows, stacked.
   const visitSeries = [
@@ -281,8 +286,9 @@ function renderCharts(groups, minCount) {
     { key: 'noShows', label: t.series.noShows, color: '#7e22ce', pattern: /** @type {const} */ ('dots') },
   ];
   const visitRows = groups.map((g) => {
-    const parts = visitSeries.map((s) => `${s.label} ${words(g, s.key)}`);
-    return { label: nameOf(g), values: visitSeries.map((s) => value(g, s.key)), note: parts.join(' · '), parts };
+    const note = visitSeries.map((s) => `${s.label} ${words(g, s.key)}`).join(' · ');
+    const parts = visitSeries.map((s) => `${s.label} ${spoken(g, s.key)}`);
+    return { label: nameOf(g), values: visitSeries.map((s) => value(g, s.key)), note, parts };
   });
   const visits = drawBars(document, barLayout(visitRows, { series: 3, stacked: true }), {
     id: 'visits',
@@ -298,14 +304,15 @@ function renderCharts(groups, minCount) {
   ];
   const waitRows = groups.map((g) => {
     const texts = waitSeries.map((s) => words(g, s.key));
-    return { label: nameOf(g), values: waitSeries.map((s) => value(g, s.key)), texts };
+    const parts = waitSeries.map((s) => `${s.label} ${spoken(g, s.key)}`);
+    return { label: nameOf(g), values: waitSeries.map((s) => value(g, s.key)), texts, parts };
   });
   const wait = drawBars(document, barLayout(waitRows, { series: 2, stacked: false, valueRoom: 96 }), {
     id: 'wait',
     series: waitSeries,
     summary: fill(t.waitSummary, {
       by: byName,
-      rows: waitRows.map((r) => `${r.label}: ${waitSeries.map((s, i) => `${s.label} ${r.texts[i]}`).join(', ')}`).join('; '),
+      rows: waitRows.map((r) => `${r.label}: ${r.parts.join(', ')}`).join('; '),
     }),
   });
   $('wait-chart').replaceChildren(drawLegend(document, { id: 'wait', series: waitSeries }), wait);
