@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // reviewView is what the review page shows, read for the test's messages.
@@ -65,6 +69,27 @@ func waitReview(t *testing.T, ctx context.Context, what, js string) reviewView {
 	return reviewView{}
 }
 
+// demoPassword reads the demo staff's password from the clinic's log, as
+// whoever runs the demo reads it.
+func demoPassword(t *testing.T, rc *runningClinic) string {
+	t.Helper()
+	b, err := os.ReadFile(rc.stderr.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var rec struct {
+			Msg      string `json:"msg"`
+			Password string `json:"password"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && strings.HasPrefix(rec.Msg, "demo staff can also sign in") && rec.Password != "" {
+			return rec.Password
+		}
+	}
+	t.Fatal("the log names no demo password")
+	return ""
+}
+
 // rowOf returns the table row of the group named name, or "".
 func (v reviewView) rowOf(name string) string {
 	for _, r := range v.Rows {
@@ -80,7 +105,8 @@ func (v reviewView) rowOf(name string) string {
 // each clinician's counts, the demo's single visit of the other clinician
 // as "fewer than 5", the charts draw the cancelled bars and name them; the
 // CSV link's address answers CSV with its header row, and so does the link
-// itself clicked in the page (which holds a bearer token, no cookie); a
+// itself clicked in the page (which holds a bearer token, no cookie), and
+// the link's address with the session cookie of a password sign-in; a
 // grouping and a quick period go into the address; a wrong period is named
 // by its field; in Danish a suppressed count reads "færre end 5"; nothing
 // scrolls sideways. The admin page links to it. A scheduler gets the page
@@ -108,7 +134,14 @@ func TestReviewPageInChromium(t *testing.T) {
 	now := time.Now().In(cph)
 	from, to := now.AddDate(0, 0, -1).Format(time.DateOnly), now.AddDate(0, 0, 2).Format(time.DateOnly)
 	query := url.Values{"lang": {"en"}, "from": {from}, "to": {to}, "by": {"clinician"}}
-	page := chromiumPage(t, rc.base+"/review?"+query.Encode()+"#t="+adminTok)
+	// Headless Chromium keeps its window at least 500 px wide: the
+	// viewport is set to a phone's 375 px before the page loads again.
+	page := chromiumPage(t, "about:blank")
+	runPage(t, page, "a 375 px viewport", chromedp.EmulateViewport(375, 812))
+	reopen(t, page, rc.base+"/review?"+query.Encode()+"#t="+adminTok)
+	if w := evalPage[int](t, page, "the viewport", `document.documentElement.clientWidth`); w != 375 {
+		t.Fatalf("the viewport is %d px wide, want 375", w)
+	}
 
 	v := waitReview(t, page, "the figures by clinician", `document.body.dataset.reviewState === 'ready'`)
 	if v.Error != "" || v.NotAdmin || !v.Table {
@@ -207,8 +240,24 @@ func TestReviewPageInChromium(t *testing.T) {
 	reopen(t, page, rc.admin)
 	waitPage(t, page, "the admin page's link", `!document.getElementById('to-review').hidden && document.getElementById('to-review').getAttribute('href') === '/review'`)
 
-	// A scheduler: the page, and the sentence.
+	// Signed in with a password (the session cookie, no token in the tab),
+	// the link's own address is the export.
+	password := demoPassword(t, rc)
+	signedIn := chromiumPage(t, rc.base+"/login")
+	if status := evalPage[int](t, signedIn, "sign in", `fetch('/api/v1/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+	  body: JSON.stringify({username: 'admin', password: `+jsString(password)+`})}).then((r) => r.status)`); status != http.StatusOK {
+		t.Fatalf("sign in as the demo's admin: %d", status)
+	}
 	query.Set("lang", "en")
+	reopen(t, signedIn, rc.base+"/review?"+query.Encode())
+	waitReview(t, signedIn, "the figures with the cookie", `document.body.dataset.reviewState === 'ready'`)
+	got := evalPage[string](t, signedIn, "the CSV link's answer", `fetch(document.querySelector('a[data-action="download-csv"]').href).then(async (r) =>
+	  r.status + ' ' + r.headers.get('Content-Type') + ' ' + (await r.text()).split('\r\n')[0])`)
+	if !strings.HasPrefix(got, "200 text/csv") || !strings.Contains(got, " "+header) {
+		t.Errorf("the CSV link with the session cookie answers %q; want 200 text/csv and the header row", got)
+	}
+
+	// A scheduler: the page, and the sentence.
 	reopen(t, page, rc.base+"/review?"+query.Encode()+"#t="+sched)
 	v = waitReview(t, page, "a scheduler's review page", `document.body.dataset.reviewState === 'forbidden'`)
 	if !v.NotAdmin || v.Table || len(v.Charts) != 0 || len(v.Rows) != 0 {
