@@ -109,8 +109,9 @@ func (v reviewView) rowOf(name string) string {
 // the link's address with the session cookie of a password sign-in; a
 // grouping and a quick period go into the address; a wrong period is named
 // by its field; in Danish a suppressed count reads "færre end 5"; nothing
-// scrolls sideways. The admin page links to it. A scheduler gets the page
-// and the sentence that only admins read the figures.
+// scrolls sideways. The admin page and an admin's calendar link to it. A
+// scheduler gets the page and the sentence that only admins read the
+// figures.
 func TestReviewPageInChromium(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
@@ -236,9 +237,18 @@ func TestReviewPageInChromium(t *testing.T) {
 		t.Errorf("in Danish, Dr. Anna Holm's row %q; want booked as ~færre end 5", got)
 	}
 
-	// The admin page links to the figures.
+	// The admin page and the calendar link to the figures for an admin;
+	// the calendar does not for a scheduler.
+	const linkShown = `!document.getElementById('to-review').hidden && document.getElementById('to-review').getAttribute('href') === '/review'`
 	reopen(t, page, rc.admin)
-	waitPage(t, page, "the admin page's link", `!document.getElementById('to-review').hidden && document.getElementById('to-review').getAttribute('href') === '/review'`)
+	waitPage(t, page, "the admin page's link", linkShown)
+	reopen(t, page, rc.base+"/calendar#t="+adminTok)
+	waitPage(t, page, "the calendar's link", linkShown)
+	reopen(t, page, rc.scheduler)
+	waitPage(t, page, "a scheduler's calendar", `document.getElementById('to-admin').hidden && document.getElementById('who').textContent !== ''`)
+	if evalPage[bool](t, page, "the calendar's link", `!document.getElementById('to-review').hidden`) {
+		t.Error("a scheduler's calendar links to the review figures")
+	}
 
 	// Signed in with a password (the session cookie, no token in the tab),
 	// the link's own address is the export.
