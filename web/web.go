@@ -1,8 +1,8 @@
 // Package web serves the embedded browser pages of vclinic — the patient's visit
 // page, the clinician's call page and day list (console), the scheduler's
-// calendar, the clinic's configuration (admin) and the sign-in page — and
-// their static assets (plain ES modules and style sheets, no build step); it
-// imports nothing of vclinic. It knows nothing of tokens, rooms, the
+// calendar, the clinic's configuration (admin), its review figures and the
+// sign-in page — and their static assets (plain ES modules and style sheets,
+// no build step); it imports nothing of vclinic. It knows nothing of tokens, rooms, the
 // signaling server or the REST API: the pages read an access token from the
 // link's fragment or rely on the session cookie, and speak the signaling
 // protocol and the API themselves.
@@ -71,7 +71,7 @@ type Web struct {
 }
 
 // pageFiles names the embedded pages; each is served only at its route.
-var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html", "patient.html"}
+var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html", "patient.html", "review.html"}
 
 // Permissions-Policy values: only the call pages may use the camera and
 // microphone, and only the clinician's may share a screen.
@@ -251,6 +251,13 @@ func (w *Web) AdminPage(rw http.ResponseWriter, r *http.Request) {
 	w.servePage(rw, r, "admin.html", staffPermissions)
 }
 
+// ReviewPage serves the clinic's review figures ("eftersyn"), wired at GET
+// /review: GET /api/v1/stats for a period and grouping as a table, bar
+// charts and a CSV export. Staff get the page; only admins get the figures.
+func (w *Web) ReviewPage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "review.html", staffPermissions)
+}
+
 func (w *Web) servePage(rw http.ResponseWriter, r *http.Request, name, permissions string) {
 	h := rw.Header()
 	h.Set("Content-Security-Policy", ContentSecurityPolicy(r.Host, r.TLS != nil))
@@ -303,7 +310,8 @@ func acceptsGzip(values []string) bool {
 }
 
 // Register mounts the assets and the pages on mux: /static/, GET /visit/{room},
-// GET /call/{room}, GET /login, GET /console, GET /calendar and GET /admin.
+// GET /call/{room}, GET /login, GET /console, GET /calendar, GET /admin and
+// GET /review.
 // Use it, or mount the handlers one by one.
 func (w *Web) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", w.Static())
@@ -314,4 +322,5 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /calendar", w.CalendarPage)
 	mux.HandleFunc("GET /admin", w.AdminPage)
 	mux.HandleFunc("GET /patients/{id}", w.PatientPage)
+	mux.HandleFunc("GET /review", w.ReviewPage)
 }

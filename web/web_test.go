@@ -119,6 +119,8 @@ func TestPages(t *testing.T) {
 		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
 		{"/admin", `<script type="module" src="/static/admin.js"></script>`, staffPerm},
 		{"/patients/p-1", `<script type="module" src="/static/patient.js"></script>`, staffPerm},
+		{"/review", `<script type="module" src="/static/review.js"></script>`, staffPerm},
+		{"/review?from=2026-01-01&to=2026-03-31&by=week", `<script type="module" src="/static/review.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -278,6 +280,9 @@ func TestNotFound(t *testing.T) {
 		"/calendar/2025",
 		"/admin/",
 		"/admin/types",
+		"/static/review.html",
+		"/review/",
+		"/review/2026",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -301,6 +306,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"console":  http.HandlerFunc(w.ConsolePage),
 		"calendar": http.HandlerFunc(w.CalendarPage),
 		"admin":    http.HandlerFunc(w.AdminPage),
+		"review":   http.HandlerFunc(w.ReviewPage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -413,6 +419,7 @@ func TestEveryPageServed(t *testing.T) {
 		"calendar.html": "/calendar",
 		"admin.html":    "/admin",
 		"patient.html":  "/patients/p-1",
+		"review.html":   "/review",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {

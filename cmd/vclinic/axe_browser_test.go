@@ -57,7 +57,8 @@ func runAxe(t *testing.T, ctx context.Context, axe string) []axeViolation {
 // pages and states the browser tests reach: the patient's waiting room and
 // its chat, early screen with its reply buttons, a cancelled visit and a broken link;
 // the clinician's day list and call page; the scheduler's calendar; the
-// admin page; the sign-in page. The patient's pages include the note on
+// admin page; the review figures, and a scheduler's refusal there; the
+// sign-in page. The patient's pages include the note on
 // whether the clinic watches the readings ([data-readings-watch]). The states
 // that need a reading outside a patient's limits (the call page with a
 // flagged value and its acknowledge button, the day list with its count) are
@@ -94,6 +95,11 @@ func TestAccessibilityAxe(t *testing.T) {
 		{"the clinician's call page", rc.base + "/call/" + demoAppt + "#t=" + clinTok, `['waiting', 'connecting', 'in-call'].includes(document.body.dataset.callState)`},
 		{"the scheduler's calendar", rc.scheduler, `document.querySelectorAll('button[data-appointment]').length > 0 || document.getElementById('note').textContent !== ''`},
 		{"the admin page", rc.admin, `document.querySelectorAll('[data-type-id]').length > 0`},
+		// The figures by clinician: the table (the demo's one visit as
+		// "fewer than 5"), the charts and their legends.
+		{"the review figures", rc.base + "/review?by=clinician#t=" + fragmentToken(t, rc.admin),
+			`document.body.dataset.reviewState === 'ready' && document.querySelectorAll('#figures-body tr').length > 0 && !!document.querySelector('#charts svg[role="img"]')`},
+		{"the review page for a scheduler", rc.base + "/review#t=" + sched, `document.body.dataset.reviewState === 'forbidden'`},
 		{"the sign-in page", rc.base + "/login", `!!document.querySelector('form')`},
 		{"the clinician's page of a patient", rc.base + "/patients/" + rc.patientOf(t, demoAppt, clinTok) + "#t=" + clinTok,
 			`document.body.dataset.ready === 'true'`},

@@ -572,6 +572,7 @@ func (c *clinic) routes() http.Handler {
 	r.HandlerFunc(http.MethodGet, "/calendar", c.web.CalendarPage)
 	r.HandlerFunc(http.MethodGet, "/admin", c.web.AdminPage)
 	r.HandlerFunc(http.MethodGet, "/patients/:id", c.web.PatientPage)
+	r.HandlerFunc(http.MethodGet, "/review", c.web.ReviewPage)
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))

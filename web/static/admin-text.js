@@ -8,6 +8,7 @@ export const strings = {
     text: {
       heading: 'Clinic administration',
       calendar: 'Calendar',
+      review: 'Review figures',
       signOut: 'Sign out',
       readOnly: 'Only an admin may change the clinic’s settings and appointment types. You can read them here.',
       settings: 'Clinic settings',
@@ -128,6 +129,7 @@ export const strings = {
     text: {
       heading: 'Klinikkens opsætning',
       calendar: 'Kalender',
+      review: 'Eftersyn',
       signOut: 'Log ud',
       readOnly: 'Kun en administrator kan ændre klinikkens indstillinger og aftaletyper. Du kan læse dem her.',
       settings: 'Klinikkens indstillinger',

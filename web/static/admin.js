@@ -648,6 +648,7 @@ async function main() {
   $('who').textContent = fill(t.who, { name: me.name || me.username });
   state.admin = me.role === 'admin';
   $('read-only').hidden = state.admin;
+  $('to-review').hidden = !state.admin;
   $('type-form').hidden = !state.admin;
   say(settingsStatus, t.loading, 'busy');
   const [settingsLoaded] = await Promise.all([loadSettings(), loadTypes()]);

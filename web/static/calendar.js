@@ -725,6 +725,7 @@ async function main() {
   $('who').textContent = fill(t.who, { name: me.name || me.username });
   $('to-console').hidden = !me.clinicianId;
   $('to-admin').hidden = me.role !== 'admin';
+  $('to-review').hidden = me.role !== 'admin';
   try {
     const [clinicians, types] = await Promise.all([api.get('/api/v1/clinicians'), api.get('/api/v1/appointment-types', { retired: 'false' })]);
     state.clinicians = Array.isArray(clinicians) ? clinicians : [];
