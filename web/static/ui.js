@@ -28,7 +28,6 @@ import { AskControl, MeasureCard, VitalsPanel, derivedCodes, vitalsWords } from 
 import { ExpectedChecklist } from './expected.js';
 import { HomeDevices } from './devices.js';
 import { ChatLog, ChatPanel, chatWords } from './chat.js';
-import { inviteWords, mountInvite } from './invite.js';
 import { PreVisitCheck } from './check.js';
 
 /** @typedef {import('./call.js').CallState} CallState */
@@ -409,8 +408,11 @@ export function startPage(all, opts = {}) {
   // allows it.
   const inviteEl = $('invite');
   if (inviteEl && room && (opts.staff || (clinic?.guestsByPatient && claims?.role === 'patient'))) {
-    mountInvite(inviteEl, { api, appointmentId: room, words: t.lang === 'da' ? inviteWords.da : inviteWords.en });
-    inviteEl.hidden = false;
+    // Loaded when it is offered: most patients' pages never show it.
+    import('./invite.js').then(({ inviteWords, mountInvite }) => {
+      mountInvite(inviteEl, { api, appointmentId: room, words: t.lang === 'da' ? inviteWords.da : inviteWords.en });
+      inviteEl.hidden = false;
+    });
   }
 
   // The patient's pre-visit check, offered until the visit begins.

@@ -11,7 +11,6 @@
 
 import { fill, pickLang } from './text.js';
 import { formatShortDay, formatTime, sameDay } from './time.js';
-import { drawTrend, trendWords } from './trend.js';
 
 /**
  * One reading, as in signaling/protocol.go.
@@ -575,6 +574,8 @@ export class VitalsPanel {
     this.newest = new Map();
     /** @type {{from: string, to: string, days: number, series: Map<string, any>, limits: Map<string, {low: number|null, high: number|null}>}|null} */
     this.trends = null;
+    /** @type {typeof import('./trend.js')|null} loaded with the first trends */
+    this.trendModule = null;
 
     section.classList.add('vitals');
     section.setAttribute('aria-label', this.w.heading);
@@ -631,8 +632,11 @@ export class VitalsPanel {
    * @param {any} t the trends
    * @param {any} [watch] the limits
    */
-  setTrends(t, watch) {
+  async setTrends(t, watch) {
     if (!t || !Array.isArray(t.series)) return;
+    // The chart module is the clinician's only: the patient's page never
+    // loads it.
+    this.trendModule ||= await import('./trend.js');
     const series = new Map();
     for (const sr of t.series) if (sr && typeof sr.code === 'string') series.set(sr.code, sr);
     const limits = new Map();
@@ -652,12 +656,13 @@ export class VitalsPanel {
    */
   _days(dd, code) {
     const t = this.trends;
-    if (!t) return;
+    if (!t || !this.trendModule) return;
     const key = code === CodeSystolic ? '85354-9' : trendAlias[code] || code;
     const sr = t.series.get(key);
     if (!sr) return;
     const box = el('div', 'vital-days');
     const lim = t.limits.get(code) || t.limits.get(key) || { low: null, high: null };
+    const { drawTrend, trendWords } = this.trendModule;
     drawTrend(box, sr, {
       name: code === CodeSystolic ? this.w.bloodPressure : codeName(code, this.w),
       unit: unitText(sr.unit),
