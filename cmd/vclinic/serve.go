@@ -268,7 +268,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
-		Booked: c.booked, Kit: kitFigures{c.kit}, FlaggedReadings: c.kit.CountUnacknowledged}
+		Booked: c.booked, Kit: kitFigures{c.kit}, FlaggedReadings: c.kit.CountUnacknowledged,
+		Triage: triageKit{c.kit}}
 	apiCfg.SMSAuthorization, apiCfg.SMSReports = c.courier.smsAuth()
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
