@@ -118,6 +118,7 @@ func TestPages(t *testing.T) {
 		{"/console", `<script type="module" src="/static/console.js"></script>`, staffPerm},
 		{"/calendar", `<script type="module" src="/static/calendar.js"></script>`, staffPerm},
 		{"/admin", `<script type="module" src="/static/admin.js"></script>`, staffPerm},
+		{"/triage", `<script type="module" src="/static/triage.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -270,6 +271,7 @@ func TestNotFound(t *testing.T) {
 		"/static/console.html",
 		"/static/calendar.html",
 		"/static/admin.html",
+		"/static/triage.html",
 		"/visit/",
 		"/call/",
 		"/login/x",
@@ -277,6 +279,7 @@ func TestNotFound(t *testing.T) {
 		"/calendar/2025",
 		"/admin/",
 		"/admin/types",
+		"/triage/",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -300,6 +303,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"console":  http.HandlerFunc(w.ConsolePage),
 		"calendar": http.HandlerFunc(w.CalendarPage),
 		"admin":    http.HandlerFunc(w.AdminPage),
+		"triage":   http.HandlerFunc(w.TriagePage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -411,6 +415,7 @@ func TestEveryPageServed(t *testing.T) {
 		"console.html":  "/console",
 		"calendar.html": "/calendar",
 		"admin.html":    "/admin",
+		"triage.html":   "/triage",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {

@@ -567,6 +567,7 @@ func (c *clinic) routes() http.Handler {
 	r.HandlerFunc(http.MethodGet, "/console", c.web.ConsolePage)
 	r.HandlerFunc(http.MethodGet, "/calendar", c.web.CalendarPage)
 	r.HandlerFunc(http.MethodGet, "/admin", c.web.AdminPage)
+	r.HandlerFunc(http.MethodGet, "/triage", c.web.TriagePage)
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))
