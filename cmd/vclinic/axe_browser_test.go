@@ -61,7 +61,8 @@ func runAxe(t *testing.T, ctx context.Context, axe string) []axeViolation {
 // whether the clinic watches the readings ([data-readings-watch]). The states
 // that need a reading outside a patient's limits (the call page with a
 // flagged value and its acknowledge button, the day list with its count) are
-// checked where the test makes them: TestLimitsFlagsAndAcknowledgementInChromium.
+// checked where the test makes them: TestLimitsFlagsAndAcknowledgementInChromium;
+// the triage list with a flagged patient first: TestTriageListInChromium.
 func TestAccessibilityAxe(t *testing.T) {
 	requireBrowser(t, "chromium")
 	axe := axeJS(t)
@@ -93,6 +94,7 @@ func TestAccessibilityAxe(t *testing.T) {
 		{"the clinician's call page", rc.base + "/call/" + demoAppt + "#t=" + clinTok, `['waiting', 'connecting', 'in-call'].includes(document.body.dataset.callState)`},
 		{"the scheduler's calendar", rc.scheduler, `document.querySelectorAll('button[data-appointment]').length > 0 || document.getElementById('note').textContent !== ''`},
 		{"the admin page", rc.admin, `document.querySelectorAll('[data-type-id]').length > 0`},
+		{"the clinician's triage list", rc.base + "/triage#t=" + clinTok, `document.getElementById('triage').dataset.triageState === 'ready'`},
 		{"the sign-in page", rc.base + "/login", `!!document.querySelector('form')`},
 	}
 	// The check can fail: a picture without words on the sign-in page is

@@ -73,7 +73,11 @@ function row(e) {
   const a = document.createElement('a');
   a.href = rowHref(e);
   a.textContent = e.name;
-  a.setAttribute('aria-label', e.next ? fill(t.openVisit, { name: e.name, time: when(e.next.start) }) : fill(t.openDayList, { name: e.name }));
+  // Where the link leads, for a screen reader, after the visible name.
+  const where = document.createElement('span');
+  where.className = 'sr-only';
+  where.textContent = ', ' + (e.next ? fill(t.openVisit, { time: when(e.next.start) }) : t.openDayList);
+  a.append(where);
   name.append(a);
 
   const why = cell('t-why', t.text.colWhy);
