@@ -113,6 +113,9 @@ type APIConfig struct {
 	// Kit, when set, gives the review statistics the home kit's figures
 	// (measurements before visits, readings per patient).
 	Kit KitFigures
+	// Triage, when set, gives the clinician's triage list the home kit's
+	// figures (GET /api/v1/triage); without it the list has none.
+	Triage TriageKit
 }
 
 // AttemptLimiter takes one attempt for key from a bucket of LoginBurst,
@@ -199,6 +202,7 @@ func (a *API) Routes(r *httprouter.Router) {
 	r.POST("/api/v1/appointments/:id/links", a.staff(a.guestLink))
 	r.GET("/api/v1/appointments/:id/invite.ics", a.staff(a.inviteICS))
 	r.GET("/api/v1/appointments/:id/quality", a.roles(a.visitQuality, RoleClinician, RoleAdmin))
+	r.GET("/api/v1/triage", a.roles(a.triage, RoleClinician))
 	r.GET("/api/v1/appointments/:id/chat", a.roles(a.visitChat, RoleClinician))
 	r.POST("/api/v1/appointments/:id/invite", a.roles(a.inviteGuest, RoleClinician, RoleScheduler, RoleAdmin, RolePatient))
 	r.GET("/api/v1/appointments/:id/messages", a.staff(a.messages))

@@ -71,7 +71,7 @@ type Web struct {
 }
 
 // pageFiles names the embedded pages; each is served only at its route.
-var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html", "patient.html", "review.html"}
+var pageFiles = []string{"visit.html", "call.html", "login.html", "console.html", "calendar.html", "admin.html", "patient.html", "review.html", "triage.html"}
 
 // Permissions-Policy values: only the call pages may use the camera and
 // microphone, and only the clinician's may share a screen.
@@ -239,6 +239,12 @@ func (w *Web) PatientPage(rw http.ResponseWriter, r *http.Request) {
 	w.servePage(rw, r, "patient.html", staffPermissions)
 }
 
+// TriagePage serves the clinician's triage list, wired at GET /triage: their
+// patients, most urgent first, with why in words.
+func (w *Web) TriagePage(rw http.ResponseWriter, r *http.Request) {
+	w.servePage(rw, r, "triage.html", staffPermissions)
+}
+
 // CalendarPage serves the scheduler's calendar, wired at GET /calendar: a
 // clinician's week, free slots, patients, booking, cancelling and moving.
 func (w *Web) CalendarPage(rw http.ResponseWriter, r *http.Request) {
@@ -323,4 +329,5 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin", w.AdminPage)
 	mux.HandleFunc("GET /patients/{id}", w.PatientPage)
 	mux.HandleFunc("GET /review", w.ReviewPage)
+	mux.HandleFunc("GET /triage", w.TriagePage)
 }

@@ -121,6 +121,7 @@ func TestPages(t *testing.T) {
 		{"/patients/p-1", `<script type="module" src="/static/patient.js"></script>`, staffPerm},
 		{"/review", `<script type="module" src="/static/review.js"></script>`, staffPerm},
 		{"/review?from=2026-01-01&to=2026-03-31&by=week", `<script type="module" src="/static/review.js"></script>`, staffPerm},
+		{"/triage", `<script type="module" src="/static/triage.js"></script>`, staffPerm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -273,6 +274,7 @@ func TestNotFound(t *testing.T) {
 		"/static/console.html",
 		"/static/calendar.html",
 		"/static/admin.html",
+		"/static/triage.html",
 		"/visit/",
 		"/call/",
 		"/login/x",
@@ -283,6 +285,7 @@ func TestNotFound(t *testing.T) {
 		"/static/review.html",
 		"/review/",
 		"/review/2026",
+		"/triage/",
 	} {
 		t.Run(p, func(t *testing.T) {
 			resp, _ := get(t, http.MethodGet, srv.URL+p, nil)
@@ -307,6 +310,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"calendar": http.HandlerFunc(w.CalendarPage),
 		"admin":    http.HandlerFunc(w.AdminPage),
 		"review":   http.HandlerFunc(w.ReviewPage),
+		"triage":   http.HandlerFunc(w.TriagePage),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -420,6 +424,7 @@ func TestEveryPageServed(t *testing.T) {
 		"admin.html":    "/admin",
 		"patient.html":  "/patients/p-1",
 		"review.html":   "/review",
+		"triage.html":   "/triage",
 	}
 	for _, name := range staticFiles(t) {
 		if path.Ext(name) == ".html" && routes[name] == "" {

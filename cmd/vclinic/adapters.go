@@ -181,3 +181,32 @@ func (k kitFigures) Prepared(ctx context.Context, visits []scheduler.VisitWindow
 func (k kitFigures) ReadingCounts(ctx context.Context, edges []time.Time) (map[string][]int, error) {
 	return k.kit.ReadingCounts(ctx, edges)
 }
+
+// triageKit gives the clinician's triage list the home kit's figures
+// (scheduler.TriageKit over homekit.Store.Triage).
+type triageKit struct{ kit *homekit.Store }
+
+func (k triageKit) Triage(ctx context.Context, actor scheduler.Actor, subjects []scheduler.TriageSubject, now time.Time) (map[string]scheduler.TriageFigures, error) {
+	in := make([]homekit.TriageSubject, len(subjects))
+	for i, s := range subjects {
+		in[i] = homekit.TriageSubject{PatientID: s.PatientID, FlaggedSince: s.FlaggedSince,
+			NextAppointmentID: s.NextAppointmentID, ExpectedSince: s.ExpectedSince}
+	}
+	figs, err := k.kit.Triage(ctx, homekit.Actor{ID: actor.ID, Role: actor.Role, Address: actor.Address}, in, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]scheduler.TriageFigures, len(figs))
+	for id, f := range figs {
+		n := f.NEWS2
+		tf := scheduler.TriageFigures{Flagged: f.Flagged, Missing: f.Missing, LastReading: f.LastReading,
+			NEWS2: scheduler.TriageNEWS2{Total: n.Total, Scored: n.Scored, Of: n.Of, RedScore: n.RedScore,
+				RedParameters: n.RedParameters, Risk: n.Risk, Scale: n.Scale, Oxygen: string(n.Oxygen)}}
+		if r := f.NewestFlagged; r != nil {
+			tf.NewestFlagged = &scheduler.TriageReading{ReadingID: r.ReadingID, Code: r.Code, Value: r.Value,
+				Unit: r.Unit, Outside: r.Outside, At: r.At}
+		}
+		out[id] = tf
+	}
+	return out, nil
+}

@@ -62,7 +62,8 @@ func runAxe(t *testing.T, ctx context.Context, axe string) []axeViolation {
 // whether the clinic watches the readings ([data-readings-watch]). The states
 // that need a reading outside a patient's limits (the call page with a
 // flagged value and its acknowledge button, the day list with its count) are
-// checked where the test makes them: TestLimitsFlagsAndAcknowledgementInChromium.
+// checked where the test makes them: TestLimitsFlagsAndAcknowledgementInChromium;
+// the triage list with a flagged patient first: TestTriageListInChromium.
 func TestAccessibilityAxe(t *testing.T) {
 	requireBrowser(t, "chromium")
 	axe := axeJS(t)
@@ -100,6 +101,7 @@ func TestAccessibilityAxe(t *testing.T) {
 		{"the review figures", rc.base + "/review?by=clinician#t=" + fragmentToken(t, rc.admin),
 			`document.body.dataset.reviewState === 'ready' && document.querySelectorAll('#figures-body tr').length > 0 && !!document.querySelector('#charts svg[role="img"]')`},
 		{"the review page for a scheduler", rc.base + "/review#t=" + sched, `document.body.dataset.reviewState === 'forbidden'`},
+		{"the clinician's triage list", rc.base + "/triage#t=" + clinTok, `document.getElementById('triage').dataset.triageState === 'ready'`},
 		{"the sign-in page", rc.base + "/login", `!!document.querySelector('form')`},
 		{"the clinician's page of a patient", rc.base + "/patients/" + rc.patientOf(t, demoAppt, clinTok) + "#t=" + clinTok,
 			`document.body.dataset.ready === 'true'`},

@@ -100,6 +100,10 @@ var matrix = map[string]row{
 	"GET /api/v1/settings":                  {def: 403, status: staffAll(200)},
 	"PUT /api/v1/settings":                  {body: `{"phone":"+4570112233"}`, def: 403, status: map[string]int{adminRole: 200}},
 	"GET /api/v1/clinic":                    {def: 200},
+
+	// The triage list: each clinician's own patients.
+	"GET /api/v1/triage": {def: 403, status: map[string]int{clinician: 200, clinicianOther: 200}},
+
 	// Messages to the patient: those who may run the visit. Delivery
 	// reports: this clinic sends no SMS.
 	"GET /api/v1/appointments/{id}/messages": {def: 403, status: ownStaff(200)},

@@ -272,7 +272,8 @@ func newClinic(ctx context.Context, cfg serveConfig, log *slog.Logger, linkBase 
 		Admit:          c.admit.Admit,
 	}, keys, media, log.With("component", "signaling"))
 	apiCfg := scheduler.APIConfig{Links: policy, SecureCookies: secure, BaseURL: linkBase, OrganizerEmail: cfg.CalendarEmail,
-		Booked: c.booked, Kit: kitFigures{c.kit}, FlaggedReadings: c.kit.CountUnacknowledged}
+		Booked: c.booked, Kit: kitFigures{c.kit}, FlaggedReadings: c.kit.CountUnacknowledged,
+		Triage: triageKit{c.kit}}
 	apiCfg.SMSAuthorization, apiCfg.SMSReports = c.courier.smsAuth()
 	if c.rdb != nil {
 		apiCfg.SignInLimit = redisSignInLimit{c.rdb}
@@ -573,6 +574,7 @@ func (c *clinic) routes() http.Handler {
 	r.HandlerFunc(http.MethodGet, "/admin", c.web.AdminPage)
 	r.HandlerFunc(http.MethodGet, "/patients/:id", c.web.PatientPage)
 	r.HandlerFunc(http.MethodGet, "/review", c.web.ReviewPage)
+	r.HandlerFunc(http.MethodGet, "/triage", c.web.TriagePage)
 	// Patients arrive by their invitation link; whoever opens the bare address
 	// is staff, who sign in.
 	r.Handler(http.MethodGet, "/", http.RedirectHandler("/login", http.StatusFound))

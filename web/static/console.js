@@ -22,6 +22,7 @@ const strings = {
     text: {
       heading: 'Day list',
       calendar: 'Calendar',
+      triage: 'Triage list',
       signOut: 'Sign out',
       prev: 'Previous day',
       today: 'Today',
@@ -57,6 +58,7 @@ const strings = {
     text: {
       heading: 'Dagsliste',
       calendar: 'Kalender',
+      triage: 'Triageliste',
       signOut: 'Log ud',
       prev: 'Forrige dag',
       today: 'I dag',
