@@ -238,3 +238,42 @@ func TestAdminPage(t *testing.T) {
 		t.Errorf("a scheduler's page: %+v", ro)
 	}
 }
+
+// TestTypeDefaultLimitsOnAdminPage: an admin gives an appointment type its
+// default limits on the admin page; the clinic keeps them.
+func TestTypeDefaultLimitsOnAdminPage(t *testing.T) {
+	requireBrowser(t, "chromium")
+	rc := startClinicWith(t, "-language", "en")
+	adminTok := fragmentToken(t, rc.admin)
+	page := chromiumPage(t, rc.admin)
+	for deadline := time.Now().Add(20 * time.Second); !evalPage[bool](t, page, "ready",
+		`document.body.dataset.adminState === 'ready' && document.querySelectorAll('#tl-type option').length > 0`); time.Sleep(150 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the type limits never showed")
+		}
+	}
+	typeID := evalPage[string](t, page, "the type", `document.getElementById('tl-type').value`)
+	runPage(t, page, "set a default limit",
+		chromedp.SendKeys(`#tl-8310-5-high`, "37.8"),
+		chromedp.Click(`[data-action="save-type-limits"]`))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st := evalPage[string](t, page, "status", `document.getElementById('tl-status').dataset.state || ''`)
+		if st == "saved" {
+			break
+		}
+		if st != "" || time.Now().After(deadline) {
+			t.Fatalf("saving: %q %q", st, evalPage[string](t, page, "status", `document.getElementById('tl-status').textContent`))
+		}
+	}
+	var wt struct {
+		Version int `json:"version"`
+		Limits  []struct {
+			Code string  `json:"code"`
+			High float64 `json:"high"`
+		} `json:"limits"`
+	}
+	if status := rc.api(t, "GET", "/api/v1/appointment-types/"+typeID+"/limits", adminTok, "", &wt); status != 200 || wt.Version != 1 ||
+		len(wt.Limits) != 1 || wt.Limits[0].Code != "8310-5" || wt.Limits[0].High != 37.8 {
+		t.Fatalf("the type's limits: %d %+v", status, wt)
+	}
+}

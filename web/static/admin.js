@@ -26,6 +26,7 @@ import { h, keepFocus } from './dom.js';
 import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang, sentence } from './text.js';
 import { codeName, vitalsWords } from './vitals.js';
+import { mountTypeLimits } from './type-limits.js';
 
 const t = pickLang(strings);
 document.documentElement.lang = t.lang;
@@ -354,7 +355,11 @@ function horizonText(ty) {
   return fill(t.clinicsHorizon, { n: state.settings?.horizonDays || ty.bookableDays });
 }
 
+/** @type {{setTypes: (types: any[]) => void}|null} the types' default limits */
+let typeLimits = null;
+
 function renderTypes() {
+  typeLimits?.setTypes(state.types);
   const body = $('types-body');
   keepFocus(body, () => body.replaceChildren(...state.types.map(typeRow)));
   $('types-none').hidden = state.types.length > 0;
@@ -653,6 +658,7 @@ async function main() {
   say(settingsStatus, t.loading, 'busy');
   const [settingsLoaded] = await Promise.all([loadSettings(), loadTypes()]);
   if (settingsLoaded) say(settingsStatus, '', '');
+  typeLimits = mountTypeLimits($('type-limits'), { api, lang: t.lang, admin: state.admin, types: state.types });
   $('settings-fields').disabled = !state.admin || !settingsLoaded;
   $('type-fields').disabled = !state.admin;
   document.body.dataset.adminState = 'ready';
