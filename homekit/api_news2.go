@@ -12,15 +12,17 @@ import (
 // reading is older shows that reading as stale rather than none.
 const news2Window = 7 * 24 * time.Hour
 
-// news2Options reads scale=1|2 (default 1, the RCP default; 2 only for a
-// patient a clinician put on scale 2) and oxygen=true|false (absent: not
-// recorded, taken as air and not scored). Later they come from the
-// patient's watch setting.
+// news2Options reads scale=1|2 and oxygen=true|false. Left out, they are
+// the patient's own (score: the SpO2 scale and oxygen of the patient's
+// limits, set by a clinician; scale 1, the RCP default, and oxygen not
+// recorded, taken as air and not scored, when there are none).
 func (a *API) news2Options(r *http.Request) (NEWS2Options, string) {
 	q := r.URL.Query()
-	o := NEWS2Options{Scale: 1, Now: a.cfg.Now()}
+	o := NEWS2Options{Now: a.cfg.Now()} // Scale 0: the patient's
 	switch v := q.Get("scale"); v {
-	case "", "1":
+	case "":
+	case "1":
+		o.Scale = 1
 	case "2":
 		o.Scale = 2
 	default:
@@ -48,6 +50,18 @@ func quote(s string) string {
 // score reads the patient's readings of the last news2Window (an audited
 // read) and scores them.
 func (a *API) score(r *http.Request, p Principal, patientID string, o NEWS2Options) (NEWS2Score, error) {
+	if o.Scale == 0 || o.Oxygen == OxygenNotRecorded {
+		scale, onOxygen, err := a.store.NEWS2Facts(r.Context(), patientID)
+		if err != nil {
+			return NEWS2Score{}, err
+		}
+		if o.Scale == 0 {
+			o.Scale = scale
+		}
+		if o.Oxygen == OxygenNotRecorded && onOxygen {
+			o.Oxygen = OxygenOn
+		}
+	}
 	rs, err := a.store.ListReadings(r.Context(), p.actor(), patientID, o.Now.Add(-news2Window))
 	if err != nil {
 		return NEWS2Score{}, err

@@ -44,3 +44,31 @@ func TestAPIStaffTypedReading(t *testing.T) {
 		t.Errorf("after the patient's own: %+v, want 37.0 via patient", vs)
 	}
 }
+
+// TestAPINEWS2FromThePatientsLimits: the score takes the SpO2 scale and
+// oxygen a clinician set in the patient's limits, unless the request names
+// them.
+func TestAPINEWS2FromThePatientsLimits(t *testing.T) {
+	f := newAPIFixture(t)
+	const clin = "clinician:user-clin"
+	scale := func(query string) (float64, any) {
+		t.Helper()
+		st, got := f.do("GET", "/api/v1/patients/pat-ida/news2"+query, clin, "")
+		if st != 200 {
+			t.Fatalf("news2%s = %d %v", query, st, got)
+		}
+		return got["scale"].(float64), got["oxygen"]
+	}
+	if s, o := scale(""); s != 1 || o != "" {
+		t.Errorf("without limits: scale %v, oxygen %v; want 1 and not recorded", s, o)
+	}
+	if st, got := f.do("PUT", "/api/v1/patients/pat-ida/limits", clin, `{"version": 0, "spo2Scale": 2, "onOxygen": true, "limits": []}`); st != 200 {
+		t.Fatalf("set limits = %d %v", st, got)
+	}
+	if s, o := scale(""); s != 2 || o != "oxygen" {
+		t.Errorf("from the limits: scale %v, oxygen %v; want 2 and oxygen", s, o)
+	}
+	if s, o := scale("?scale=1&oxygen=false"); s != 1 || o != "air" {
+		t.Errorf("named in the request: scale %v, oxygen %v; want 1 and air", s, o)
+	}
+}

@@ -191,6 +191,21 @@ func (s *Store) Watch(ctx context.Context, actor Actor, patientID string) (Watch
 	return s.readWatch(ctx, actor, WatchOfPatient, patientID)
 }
 
+// NEWS2Facts are what the patient's limits record for the early-warning
+// score: the SpO2 scale (1 when none is set) and whether the patient is on
+// oxygen. Read for a score, whose own read of the readings is audited.
+func (s *Store) NEWS2Facts(ctx context.Context, patientID string) (scale int, onOxygen bool, err error) {
+	err = s.db.InTx(ctx, "read NEWS2 facts", func(tx *sql.Tx) error {
+		w, err := s.watchIn(ctx, tx, WatchOfPatient, patientID)
+		scale, onOxygen = w.SpO2Scale, w.OnOxygen
+		return err
+	})
+	if scale == 0 {
+		scale = SpO2Scale1
+	}
+	return scale, onOxygen, err
+}
+
 // TypeWatch returns appointment type typeID's default watch (empty, version
 // 0, when none is set).
 func (s *Store) TypeWatch(ctx context.Context, actor Actor, typeID string) (Watch, error) {

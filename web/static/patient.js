@@ -48,12 +48,10 @@ function limitsByCode() {
 
 async function showNEWS2() {
   const body = $('news2-body');
-  /** @type {Record<string, string>} */
-  const q = { scale: String(watch?.spo2Scale || 1) };
-  if (watch?.onOxygen) q.oxygen = 'true';
   let s;
   try {
-    s = await api.get(`/api/v1/patients/${seg(patientId)}/news2`, q);
+    // The server takes the SpO2 scale and oxygen from the patient's limits.
+    s = await api.get(`/api/v1/patients/${seg(patientId)}/news2`);
   } catch (err) {
     body.replaceChildren(Object.assign(document.createElement('p'), { className: 'error', textContent: detail(err) }));
     return;
