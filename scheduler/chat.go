@@ -69,11 +69,7 @@ func (s *Store) AddChat(ctx context.Context, actor Actor, id string, m ChatMessa
 				return because(ErrNotFound, "no appointment %s", id)
 			}
 		case RoleClinician:
-			var user sql.NullString
-			if err := tx.QueryRowContext(ctx, `SELECT user_id FROM clinicians WHERE id = $1`, a.ClinicianID).Scan(&user); err != nil {
-				return err
-			}
-			if err := mayRunVisit(actor, id, user.String); err != nil {
+			if err := s.mayRunVisitIn(ctx, tx, actor, a); err != nil {
 				return err
 			}
 		case RoleRelative, RoleInterpreter, RoleAdmin, RoleScheduler:
@@ -131,11 +127,7 @@ func (s *Store) Chat(ctx context.Context, actor Actor, id string) ([]ChatMessage
 		switch actor.Role {
 		case System.Role:
 		case RoleClinician:
-			var user sql.NullString
-			if err := tx.QueryRowContext(ctx, `SELECT user_id FROM clinicians WHERE id = $1`, a.ClinicianID).Scan(&user); err != nil {
-				return err
-			}
-			if err := mayRunVisit(actor, id, user.String); err != nil {
+			if err := s.mayRunVisitIn(ctx, tx, actor, a); err != nil {
 				return err
 			}
 		default:

@@ -98,11 +98,7 @@ func (s *Store) InviteGuest(ctx context.Context, actor Actor, id string, g Guest
 				return because(ErrForbidden, "this clinic does not let patients invite guests; ask the clinic")
 			}
 		case RoleClinician:
-			var user sql.NullString
-			if err := tx.QueryRowContext(ctx, `SELECT user_id FROM clinicians WHERE id = $1`, a.ClinicianID).Scan(&user); err != nil {
-				return err
-			}
-			if err := mayRunVisit(actor, id, user.String); err != nil {
+			if err := s.mayRunVisitIn(ctx, tx, actor, a); err != nil {
 				return err
 			}
 		case RoleScheduler, RoleAdmin:

@@ -213,6 +213,15 @@ func (s *Store) MayRunVisit(ctx context.Context, actor Actor, id string) error {
 	return mayRunVisit(actor, id, practitioner)
 }
 
+// mayRunVisitIn is MayRunVisit for appointment a read in tx.
+func (s *Store) mayRunVisitIn(ctx context.Context, tx *sql.Tx, actor Actor, a Appointment) error {
+	var user sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM clinicians WHERE id = $1`, a.ClinicianID).Scan(&user); err != nil {
+		return err
+	}
+	return mayRunVisit(actor, a.ID, user.String)
+}
+
 // mayRunVisit is MayRunVisit's rule, given the user id of the appointment's
 // clinician (practitioner; "" when the clinician has no user).
 func mayRunVisit(actor Actor, id, practitioner string) error {
