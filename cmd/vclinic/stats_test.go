@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"vclinic/homekit"
+	"vclinic/internal/callquality"
 	"vclinic/internal/records"
 	"vclinic/internal/records/recordstest"
 	"vclinic/scheduler"
@@ -80,6 +81,15 @@ type statsVisit struct {
 	outcome      scheduler.Status // fulfilled, cancelled or noshow
 	wait, length int              // seconds, when fulfilled
 	readings     []time.Time      // the patient's weight readings
+	quality      []qualitySession // the call's quality records, when fulfilled
+}
+
+// qualitySession is one session's quality record in a visit: n samples of
+// 5 s, each with the same round-trip time and loss.
+type qualitySession struct {
+	role      string
+	rtt, loss float64
+	n         int
 }
 
 // generate books and plays the visits with clinician c and type typ, each
@@ -125,6 +135,17 @@ func (sc *statsClinic) generate(t testing.TB, c scheduler.Clinician, typ schedul
 			sc.clock.set(v.start.Add(time.Duration(v.length) * time.Second))
 			if _, _, err := sc.sched.Advance(sc.ctx, clinician, b.ID, scheduler.StatusFulfilled); err != nil {
 				t.Fatal(err)
+			}
+			for j, qs := range v.quality {
+				rec := callquality.NewRecord(fmt.Sprintf("%s-%d", qs.role, j), qs.role, v.start)
+				for k := range qs.n {
+					s := callquality.Unknown()
+					s.RTTMs, s.LossPct = qs.rtt, qs.loss
+					rec.Add(v.start.Add(time.Duration(k+1)*5*time.Second), 5*time.Second, s)
+				}
+				if err := sc.sched.SaveVisitQuality(sc.ctx, b.ID, rec); err != nil {
+					t.Fatal(err)
+				}
 			}
 		case scheduler.StatusCancelled:
 			if _, err := sc.sched.SetStatus(sc.ctx, staff, b.ID, scheduler.StatusCancelled, "ill"); err != nil {
@@ -191,6 +212,9 @@ func knownClinic(t testing.TB, b recordstest.Backend) *statsClinic {
 		case i == 6:
 			v.readings = []time.Time{v.start.Add(5 * time.Minute)} // during the visit: too late
 		}
+		if i < 3 {
+			v.quality = []qualitySession{{scheduler.RolePatient, 280, 18, 12}}
+		}
 		avs = append(avs, v)
 	}
 	avs = append(avs,
@@ -200,10 +224,25 @@ func knownClinic(t testing.TB, b recordstest.Backend) *statsClinic {
 		statsVisit{start: local(2026, 3, 29, 8, 0), outcome: scheduler.StatusNoShow}) // summer time since 03:00
 	sc.generate(t, aa, typ, booked, avs)
 
-	bvs := []statsVisit{{start: local(2026, 3, 29, 10, 0), outcome: scheduler.StatusFulfilled, wait: 30, length: 300, readings: before}}
+	// Bo's patients' calls: each visit's median round-trip time and loss
+	// are the middle of the histogram bucket its samples fall in (the
+	// summary interpolates within a bucket): 15, 33, 35, 45, 88 and 125 ms,
+	// 0.75, 1.5, 2.5, 4, 6.25 and 8.75 %. The second visit's patient
+	// joined twice: 10 samples at 25 ms, then 30 at 35 ms, merged to a
+	// median of 30 + 10*(20-10)/30 = 33 ms. The clinician's own records
+	// (2 s round trips, 50 % loss) are not the patient's and do not count.
+	patientQuality := []qualitySession{{scheduler.RolePatient, 12, 0.8, 10}, {scheduler.RolePatient, 32, 2.2, 10},
+		{scheduler.RolePatient, 42, 3.5, 10}, {scheduler.RolePatient, 90, 6, 10}, {scheduler.RolePatient, 120, 9, 10}}
+	clinicianQuality := qualitySession{scheduler.RoleClinician, 2000, 50, 10}
+	bvs := []statsVisit{{start: local(2026, 3, 29, 10, 0), outcome: scheduler.StatusFulfilled, wait: 30, length: 300, readings: before,
+		quality: []qualitySession{patientQuality[0], clinicianQuality}}}
 	for i := range 5 {
+		q := []qualitySession{{scheduler.RolePatient, 25, 1.5, 10}, {scheduler.RolePatient, 35, 1.5, 30}, clinicianQuality}
+		if i > 0 {
+			q = []qualitySession{patientQuality[i], clinicianQuality}
+		}
 		bvs = append(bvs, statsVisit{start: local(2026, 4, 1+i%3, 10+i, 0), outcome: scheduler.StatusFulfilled,
-			wait: 100 * (i + 1), length: 1000 + 100*i, readings: before})
+			wait: 100 * (i + 1), length: 1000 + 100*i, readings: before, quality: q})
 	}
 	bvs = append(bvs, statsVisit{start: local(2026, 4, 2, 8, 0), outcome: scheduler.StatusCancelled})
 	sc.generate(t, bo, typ, booked, bvs)
@@ -223,6 +262,7 @@ type figures struct {
 	booked, held, cancelled, noShows string
 	waitMed, waitP90, lenMed, lenP90 string
 	share, readings                  string
+	rtt, loss                        string
 	suppressed                       []string
 }
 
@@ -236,7 +276,8 @@ func show[T int | int64 | float64](v *T) string {
 func figuresOf(g scheduler.StatsGroup) figures {
 	return figures{key: g.Key, hours: g.Hours, booked: show(g.Booked), held: show(g.Held), cancelled: show(g.Cancelled), noShows: show(g.NoShows),
 		waitMed: show(g.WaitMedianSeconds), waitP90: show(g.WaitP90Seconds), lenMed: show(g.LengthMedianSeconds), lenP90: show(g.LengthP90Seconds),
-		share: show(g.MeasuredShare), readings: show(g.ReadingsPerPatient), suppressed: g.SuppressedFields}
+		share: show(g.MeasuredShare), readings: show(g.ReadingsPerPatient), rtt: show(g.RTTMsMedian), loss: show(g.LossPctMedian),
+		suppressed: g.SuppressedFields}
 }
 
 // TestStatsKnownAnswers reads the generated history's statistics by week
@@ -255,27 +296,30 @@ func TestStatsKnownAnswers(t *testing.T) {
 			// Lunge: waits 30,100..500 (200, 500), lengths 300,1000..1400
 			// (1100, 1400); cancelled 1 suppressed, and no-shows 0 with it
 			// so that booked - held does not give it back.
-			hjerte := figures{"hjerte", 0, "12", "8", "-", "-", "240", "480", "780", "1020", "-", "1", []string{"cancelled", "noShows", "measuredShare"}}
-			lunge := figures{"lunge", 0, "7", "6", "-", "-", "200", "500", "1100", "1400", "1", "1", []string{"cancelled", "noShows"}}
+			hjerte := figures{"hjerte", 0, "12", "8", "-", "-", "240", "480", "780", "1020", "-", "1", "-", "-",
+				[]string{"cancelled", "noShows", "rttMsMedian", "lossPctMedian", "measuredShare"}}
+			lunge := figures{"lunge", 0, "7", "6", "-", "-", "200", "500", "1100", "1400", "1", "1", "35", "2.5", []string{"cancelled", "noShows"}}
 			for _, tc := range []struct {
 				by   string
 				want []figures
 			}{
 				{scheduler.ByDepartment, []figures{hjerte, lunge}},
 				{scheduler.ByWeek, []figures{
-					{"2026-W12", 168, "0", "0", "0", "0", "-", "-", "-", "-", "-", "-", []string{}},
+					{"2026-W12", 168, "0", "0", "0", "0", "-", "-", "-", "-", "-", "-", "-", "-", []string{}},
 					// Week 13: Aa's 12 and Bo's Sunday visit (summer time):
 					// waits 30,60..480 (240, 480), lengths 300,600..1020
 					// (780, 1020); 7 of 9 in time, 2 missing suppressed;
 					// readings per patient: the reading of 22 March is in
 					// week 12, so every patient has 0 in week 13.
-					{"2026-W13", 167, "13", "9", "-", "-", "240", "480", "780", "1020", "-", "0", []string{"cancelled", "noShows", "measuredShare"}},
-					{"2026-W14", 168, "6", "5", "-", "-", "300", "500", "1200", "1400", "1", "0", []string{"cancelled", "noShows"}},
+					{"2026-W13", 167, "13", "9", "-", "-", "240", "480", "780", "1020", "-", "0", "-", "-",
+						[]string{"cancelled", "noShows", "rttMsMedian", "lossPctMedian", "measuredShare"}},
+					{"2026-W14", 168, "6", "5", "-", "-", "300", "500", "1200", "1400", "1", "0", "45", "4", []string{"cancelled", "noShows"}},
 				}},
 				{scheduler.ByMonth, []figures{
 					// 16 March to 1 April less the hour summer time took.
-					{"2026-03", 383, "13", "9", "-", "-", "240", "480", "780", "1020", "-", "1", []string{"cancelled", "noShows", "measuredShare"}},
-					{"2026-04", 120, "6", "5", "-", "-", "300", "500", "1200", "1400", "1", "0", []string{"cancelled", "noShows"}},
+					{"2026-03", 383, "13", "9", "-", "-", "240", "480", "780", "1020", "-", "1", "-", "-",
+						[]string{"cancelled", "noShows", "rttMsMedian", "lossPctMedian", "measuredShare"}},
+					{"2026-04", 120, "6", "5", "-", "-", "300", "500", "1200", "1400", "1", "0", "45", "4", []string{"cancelled", "noShows"}},
 				}},
 			} {
 				rep, err := sc.sched.Stats(sc.ctx, sc.admin, scheduler.StatsQuery{From: from, To: to, By: tc.by}, kitFigures{sc.kit})
