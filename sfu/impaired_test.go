@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
 	"vclinic/internal/netem"
@@ -25,13 +27,17 @@ func behindProxy(t *testing.T, s *SFU) *netem.Proxy {
 // subscriberBehindProxy starts an SFU where alice publishes directly and bob
 // subscribes through a proxy, and waits for bob's media. Closing them is
 // left to t's cleanups.
-func subscriberBehindProxy(t *testing.T, alice peerOptions) (s *SFU, proxy *netem.Proxy, a, b *testPeer) {
+func subscriberBehindProxy(t *testing.T, alice peerOptions, bobEdits ...func(*peerOptions)) (s *SFU, proxy *netem.Proxy, a, b *testPeer) {
 	t.Helper()
 	s = newTestSFU(t, nil)
 	proxy = behindProxy(t, s)
 	a = joinPeer(t, s, "room", "alice", alice)
 	t.Cleanup(a.close)
-	b = joinPeer(t, s, "room", "bob", peerOptions{noMedia: true, via: proxy})
+	bob := peerOptions{noMedia: true, via: proxy}
+	for _, edit := range bobEdits {
+		edit(&bob)
+	}
+	b = joinPeer(t, s, "room", "bob", bob)
 	t.Cleanup(b.close)
 	waitMedia(t, b, 20, a)
 	return s, proxy, a, b
@@ -84,10 +90,31 @@ func residualLoss(pkts []rxPacket, from, to uint16) float64 {
 
 // TestLossyDownlink: a subscriber whose downlink loses 5 % of packets
 // gets the video back through NACKs (RFC 4585), and still hears most of
-// the audio; the path is what the proxy made it.
+// the audio; the path is what the proxy made it. Without NACK (a
+// subscriber that does not ask for lost packets), the same loss stays
+// missing: the measure of what NACK repairs.
 func TestLossyDownlink(t *testing.T) {
+	t.Run("nack", func(t *testing.T) { lossyDownlink(t, true) })
+	t.Run("without-nack", func(t *testing.T) { lossyDownlink(t, false) })
+}
+
+func lossyDownlink(t *testing.T, nack bool) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the SFU and the proxy close
-	s, proxy, _, b := subscriberBehindProxy(t, peerOptions{videoPackets: 4})
+	s, proxy, _, b := subscriberBehindProxy(t, peerOptions{videoPackets: 4}, func(o *peerOptions) {
+		if !nack {
+			// pion's defaults less the NACK generator: receiver
+			// reports, transport-cc and the simulcast headers stay.
+			o.interceptors = func(m *webrtc.MediaEngine, r *interceptor.Registry) error {
+				if err := webrtc.ConfigureRTCPReports(r); err != nil {
+					return err
+				}
+				if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+					return err
+				}
+				return webrtc.ConfigureTWCCSender(m, r)
+			}
+		}
+	})
 	if flows := proxy.Flows(); len(flows) == 0 {
 		t.Fatal("bob's media does not go through the proxy")
 	}
@@ -100,6 +127,7 @@ func TestLossyDownlink(t *testing.T) {
 	}
 	lost0, sent0 := downStats()
 	link0 := b.p.Link()
+	retransmitted0 := s.Stats().Retransmitted
 	proxy.SetDefault(netem.Impairment{}, netem.Impairment{Loss: 0.05})
 	start, end := map[string]uint16{}, map[string]uint16{}
 	for kind, perSecond := range map[string]uint16{"audio": 50, "video": 200} {
@@ -111,20 +139,27 @@ func TestLossyDownlink(t *testing.T) {
 	lost1, sent1 := downStats()
 	proxy.SetDefault(netem.Impairment{}, netem.Impairment{})
 	time.Sleep(time.Second) // the last repairs
-	checkLossyLink(t, link0, b.p.Link())
+	if nack {
+		checkLossyLink(t, link0, b.p.Link())
+	}
 	lost, sent := lost1-lost0, sent1-sent0
 	if frac := float64(lost) / float64(sent); frac < 0.03 || frac > 0.07 {
 		t.Fatalf("the proxy lost %d of %d datagrams to bob, want about 5 %%", lost, sent)
 	}
 	video := residualLoss(b.stats("alice", "video").pkts, start["video"], end["video"])
 	audio := residualLoss(b.stats("alice", "audio").pkts, start["audio"], end["audio"])
-	t.Logf("downlink lost %.1f %% of datagrams; after recovery video %.2f %%, audio %.2f %% (audio has no NACK; RED comes next)",
-		100*float64(lost)/float64(sent), 100*video, 100*audio)
-	if video > 0.01 {
+	retransmitted := s.Stats().Retransmitted - retransmitted0
+	t.Logf("NACK %v: downlink lost %.1f %% of datagrams; after recovery video %.2f %%, audio %.2f %% (audio has no NACK); %d packets sent again",
+		nack, 100*float64(lost)/float64(sent), 100*video, 100*audio, retransmitted)
+	switch {
+	case nack && video > 0.01:
 		t.Errorf("%.2f %% of video still missing after NACKs, want under 1 %%", 100*video)
-	}
-	if st := s.Stats(); st.Retransmitted == 0 {
-		t.Errorf("no packet retransmitted to bob: Stats %+v", st)
+	case nack && retransmitted == 0:
+		t.Errorf("no packet retransmitted to bob: Stats %+v", s.Stats())
+	case !nack && retransmitted != 0:
+		t.Errorf("%d packets retransmitted to a subscriber that asked for none", retransmitted)
+	case !nack && video < 0.02:
+		t.Errorf("without NACK only %.2f %% of video is missing at 5 %% loss: the loss did not reach bob", 100*video)
 	}
 }
 
