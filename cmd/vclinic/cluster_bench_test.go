@@ -150,3 +150,86 @@ func BenchmarkClusterRedisOps(b *testing.B) {
 		b.ReportMetric((busy-idle)/visits, "ops/s/visit")
 	}
 }
+
+// BenchmarkVitalsAcrossNodes measures a live home reading across the
+// cluster: posted to /api/v1/readings on a node that neither hosts the
+// visit's room nor serves the clinician's socket, until the clinician's
+// WebSocket on another node has the vitals message (stored in PostgreSQL,
+// handed to the room's node, sent on through the clinician's). Three
+// in-process nodes on loopback, one reading every 50 ms (a kit sends one
+// every few seconds at most); it reports p50 and p99 in milliseconds:
+//
+//	go test -run '^$' -bench BenchmarkVitalsAcrossNodes -benchtime 400x ./cmd/vclinic/
+func BenchmarkVitalsAcrossNodes(b *testing.B) {
+	nodes := startCluster(b, 3)
+	ctx := b.Context()
+	s := nodes[0].c.store
+	sched, clinUser, _, pat, visit := seedVisit(b, ctx, s)
+	sign := func(req signaling.TokenRequest) string {
+		req.TTL = time.Hour
+		tok, err := nodes[0].c.keys.Sign(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tok
+	}
+	schedTok := sign(signaling.TokenRequest{Role: "scheduler", Subject: sched.ID})
+	clinTok := sign(signaling.TokenRequest{Role: "clinician", Subject: clinUser.ID, Name: clinUser.Name})
+	patTok := sign(signaling.TokenRequest{Role: "patient", Subject: pat.ID, Appt: visit.ID})
+	status, body := doJSON(b, "POST", nodes[2].srv.URL+"/api/v1/patients/"+pat.ID+"/devices", schedTok,
+		`{"type":"blood-pressure","model":"UA-651BLE","address":"00:09:1F:AA:BB:CC","identifiedBy":"bluetooth-address","label":"Arm cuff"}`)
+	if status != 201 {
+		b.Fatalf("add device: %d %s", status, body)
+	}
+	var dev struct{ ID string }
+	_ = json.Unmarshal(body, &dev)
+	patWS, _ := joinWS(b, nodes[0].srv.URL, visit.ID, patTok)
+	defer patWS.Close()
+	clinWS, _ := joinWS(b, nodes[1].srv.URL, visit.ID, clinTok)
+	defer clinWS.Close()
+	if status, body := doJSON(b, "POST", nodes[1].srv.URL+"/api/v1/appointments/"+visit.ID+"/admit", clinTok, ""); status != 200 {
+		b.Fatalf("admit: %d %s", status, body)
+	}
+	// The node the readings go to: neither the room's nor the clinician's.
+	on := hosts(nodes, visit.ID)
+	if len(on) != 1 {
+		b.Fatalf("room on %v", on)
+	}
+	var post string
+	for _, n := range []*clusterNode{nodes[0], nodes[2]} {
+		if n.c.registry.ID() != on[0] {
+			post = n.srv.URL
+		}
+	}
+	// The patient's socket is read and dropped, so that its buffer never
+	// holds the room up.
+	go func() {
+		for {
+			if _, _, err := patWS.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	i := 0
+	for b.Loop() {
+		<-tick.C
+		i++
+		sys := 100 + i%50 // a new value each time, so that the message waited for is this reading's
+		reading := fmt.Sprintf(`{"readings":[{"deviceId":%q,"characteristic":"2A35","value":"04%02X0050005D004800","seq":%d,"observedAt":%q}]}`,
+			dev.ID, sys, i, time.Now().UTC().Format(time.RFC3339Nano))
+		start := time.Now()
+		if status, body := doJSON(b, "POST", post+"/api/v1/readings", patTok, reading); status != 200 {
+			b.Fatalf("post: %d %s", status, body)
+		}
+		for waitVitals(b, clinWS, "8480-6").Value != strconv.Itoa(sys) {
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}

@@ -166,7 +166,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 
 // doJSON sends a request with a bearer token to base and returns the status
 // and body.
-func doJSON(t *testing.T, method, url, token, body string) (int, []byte) {
+func doJSON(t testing.TB, method, url, token, body string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -365,7 +365,7 @@ func leaveReason(t *testing.T, ws *websocket.Conn) string {
 // seedVisit makes what a visit needs in s: a scheduler, a clinician with a
 // user account, available all week, a patient, and their appointment,
 // starting in a minute (its links are open).
-func seedVisit(t *testing.T, ctx context.Context, s *scheduler.Store) (sched, clinUser scheduler.User, clin scheduler.Clinician, pat scheduler.Patient, visit scheduler.Appointment) {
+func seedVisit(t testing.TB, ctx context.Context, s *scheduler.Store) (sched, clinUser scheduler.User, clin scheduler.Clinician, pat scheduler.Patient, visit scheduler.Appointment) {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
