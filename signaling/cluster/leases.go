@@ -26,10 +26,14 @@ import (
 // nothing.
 //
 // The node also keeps its own deadline for each lease on its monotonic clock,
-// started before it asked PostgreSQL: a node that could not renew in time, or
-// was paused past it, stops hosting at that deadline even before it hears
-// from PostgreSQL, which cannot then have given the room to another node
-// earlier. Leases is safe for concurrent use.
+// started before it asked PostgreSQL and a tenth of the TTL short of it
+// (giveUpShare): a node that could not renew in time (PostgreSQL away, or
+// this node cut off from it), or was paused past it, stops hosting at that
+// deadline even before it hears from PostgreSQL, which cannot then have
+// given the room to another node earlier. Run watches the deadlines and
+// reports a lapsed lease to OnLost at its deadline, not at the next renewal,
+// so that the room is gone from this node before another may take it.
+// Leases is safe for concurrent use.
 type Leases struct {
 	db   *records.DB
 	node string
@@ -47,7 +51,7 @@ type lease struct {
 	token int64
 	// until is when this node stops hosting unless it renews: the local
 	// monotonic instant before the statement that granted or renewed the
-	// lease, plus the TTL.
+	// lease, plus the TTL less a tenth (Leases.deadline).
 	until time.Time
 	// closed is set when the room has gone from this node; the next renewal
 	// releases the lease instead.
@@ -56,6 +60,18 @@ type lease struct {
 	// released after openWithin.
 	opened time.Time
 	inUse  bool // the room has opened on this node
+}
+
+// giveUpShare is how much of the TTL before the lease's end in PostgreSQL
+// a node gives a room up when it could not renew: room for the eviction
+// to be done, and for a late wake-up of a loaded machine, before another
+// node can take the lease.
+const giveUpShare = 10
+
+// deadline is a lease's local deadline when the statement that granted or
+// renewed it started at start.
+func (l *Leases) deadline(start time.Time) time.Time {
+	return start.Add(l.ttl - l.ttl/giveUpShare)
 }
 
 // openWithin is how long a lease taken for a join may wait for its room to
@@ -162,7 +178,7 @@ RETURNING token`, room, l.node, l.ttl.Milliseconds()).Scan(&token)
 		return fmt.Errorf("cluster: %w", err)
 	}
 	l.mu.Lock()
-	l.held[room] = &lease{token: token, until: start.Add(l.ttl), opened: start, inUse: true}
+	l.held[room] = &lease{token: token, until: l.deadline(start), opened: start, inUse: true}
 	l.mu.Unlock()
 	l.log.Debug("lease taken", "room", room, "token", token)
 	return nil
@@ -218,9 +234,11 @@ func (l *Leases) OnLost(f func(rooms []string)) {
 	l.mu.Unlock()
 }
 
-// Run renews the node's leases every TTL/3 until ctx ends, and releases the
-// leases of rooms that closed.
+// Run renews the node's leases every TTL/3 until ctx ends, releases the
+// leases of rooms that closed, and gives up each lease it could not renew
+// at its deadline.
 func (l *Leases) Run(ctx context.Context) {
+	go l.watchDeadlines(ctx)
 	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
 	for {
@@ -234,6 +252,45 @@ func (l *Leases) Run(ctx context.Context) {
 			l.log.Warn("cluster: lease renewal failed; rooms stop at their deadlines unless it succeeds", "err", err)
 		}
 		cancel()
+	}
+}
+
+// watchDeadlines reports each lease lost at its local deadline unless it
+// was renewed by then, until ctx ends. It runs beside the renewals, which
+// may be stuck in a statement PostgreSQL does not answer while a deadline
+// passes. A lease taken later ends later than any it waits for, and a
+// renewal only moves a deadline on, so sleeping until the earliest one
+// known (at most TTL/3) misses none.
+func (l *Leases) watchDeadlines(ctx context.Context) {
+	t := time.NewTimer(l.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		next := now.Add(l.ttl / 3)
+		var lost []string
+		l.mu.Lock()
+		for room, h := range l.held {
+			if !now.Before(h.until) {
+				delete(l.held, room)
+				lost = append(lost, room)
+			} else if h.until.Before(next) {
+				next = h.until
+			}
+		}
+		onLost := l.lost
+		l.mu.Unlock()
+		if len(lost) > 0 {
+			l.log.Warn("cluster: leases not renewed by their deadline; no longer hosting", "rooms", lost)
+			if onLost != nil {
+				onLost(lost)
+			}
+		}
+		t.Reset(time.Until(next))
 	}
 }
 
@@ -303,7 +360,7 @@ func (l *Leases) Renew(ctx context.Context) error {
 			continue // released or taken again meanwhile
 		}
 		if renewed[room] {
-			h.until = now.Add(l.ttl)
+			h.until = l.deadline(now)
 			continue
 		}
 		delete(l.held, room)

@@ -171,6 +171,77 @@ func TestLeases(t *testing.T) {
 	}
 }
 
+// TestLeaseGivenUpAtDeadline: a node cut off from PostgreSQL while it
+// hosts a room (its renewals fail) gives the room up at its own deadline,
+// before the lease ends in PostgreSQL and another node can take it: never
+// two hosts at once, and no waiting for the next renewal to notice.
+func TestLeaseGivenUpAtDeadline(t *testing.T) {
+	ctx := t.Context()
+	dsn := recordstest.Postgres(t).Database(t)
+	open := func() *records.DB {
+		db, err := records.Open(ctx, records.Config{PostgresURL: dsn}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	dbA := open()
+	const ttl = time.Second
+	a, err := NewLeases(ctx, dbA, "web1", ttl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := newLeases(t, open(), "web2", ttl)
+	var mu sync.Mutex
+	var lostAt time.Time
+	a.OnLost(func(rooms []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if slices.Contains(rooms, "r1") && lostAt.IsZero() {
+			lostAt = time.Now()
+		}
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go a.Run(runCtx)
+	// The room opens between two renewals, as rooms do: its deadline is
+	// not on a renewal's tick.
+	time.Sleep(ttl / 7)
+	if err := a.Open(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	dbA.Close() // a's renewals fail from now on
+	var tookAt time.Time
+	deadline := time.Now().Add(10 * ttl)
+	for {
+		err := b.Open(ctx, "r1")
+		if err == nil {
+			tookAt = time.Now()
+			break
+		}
+		if !errors.Is(err, ErrElsewhere) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lease of a node that cannot renew never lapsed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case lostAt.IsZero():
+		t.Fatalf("b took r1 and a was never told it lost it")
+	case !lostAt.Before(tookAt):
+		t.Fatalf("a gave r1 up %v after b took it: two hosts at once", lostAt.Sub(tookAt))
+	}
+	if a.Holds("r1") {
+		t.Fatal("a still holds r1")
+	}
+	t.Logf("a gave r1 up %v before b took it", tookAt.Sub(lostAt).Round(time.Millisecond))
+}
+
 // TestLeaseRace: nodes that open the same room at once: exactly one wins.
 func TestLeaseRace(t *testing.T) {
 	db := openLeaseDB(t)
