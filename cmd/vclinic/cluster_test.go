@@ -33,7 +33,7 @@ type clusterNode struct {
 	srv *httptest.Server
 }
 
-func startNode(t testing.TB, dsn, redisURL, id string) (*clusterNode, error) {
+func startNode(t testing.TB, dsn, redisURL, id string, edits ...func(*serveConfig)) (*clusterNode, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,6 +41,9 @@ func startNode(t testing.TB, dsn, redisURL, id string) (*clusterNode, error) {
 	}
 	cfg := serveConfig{Addr: ln.Addr().String(), Data: filepath.Join(t.TempDir(), "data"), Postgres: dsn, Redis: redisURL,
 		NodeID: id, UDPPort: 0, TCPPort: -1, Grace: 20 * time.Second, CPRKeyFile: sharedCPRKey(t, dsn)}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	c, err := newClinic(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "http://"+ln.Addr().String(), false)
 	if err != nil {
 		ln.Close()

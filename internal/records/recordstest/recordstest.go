@@ -124,14 +124,39 @@ func (s *Server) startCluster(ctx context.Context) error {
 	if err := s.run(ctx, "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=100", s.dir, port)
-	if err := s.run(ctx, "pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
+	if err := s.startServer(ctx); err != nil {
 		return err
 	}
 	s.dsn = func(db string) string {
 		return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", s.dir, port, db)
 	}
 	return s.openAdmin(ctx, s.dsn("postgres"))
+}
+
+// startServer starts the cluster's server and waits until it takes
+// connections.
+func (s *Server) startServer(ctx context.Context) error {
+	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=100", s.dir, port)
+	return s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-l", filepath.Join(s.dir, "log"), "-o", opts, "-w", "-t", "60", "start")
+}
+
+// Stop stops the server at once, as a crash or a failover would take it
+// away: every connection is cut, nothing is shut down in order (pg_ctl's
+// immediate mode). Start brings it back with what it had committed. Only
+// for a cluster Start started, not a server EnvURL names.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.dir == "" {
+		return errors.New("recordstest: not a cluster of our own: it cannot be stopped")
+	}
+	return s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+}
+
+// Start starts a cluster Stop stopped.
+func (s *Server) Start(ctx context.Context) error {
+	if s.dir == "" {
+		return errors.New("recordstest: not a cluster of our own: it cannot be started")
+	}
+	return s.startServer(ctx)
 }
 
 func (s *Server) run(ctx context.Context, tool string, args ...string) error {
