@@ -64,18 +64,26 @@ func startNode(t testing.TB, dsn, redisURL, id string, edits ...func(*serveConfi
 }
 
 // TestClusterView: nodes on one PostgreSQL and one Redis see each other in
-// GET /api/v1/cluster; a second node with a live node's id refuses to
+// GET /api/v1/cluster (one reaches Redis by its unix socket, the other over
+// TCP, both with its password); a node with the wrong password refuses to
+// start and says why; a second node with a live node's id refuses to
 // start; -redis without -postgres is refused.
 func TestClusterView(t *testing.T) {
 	dsn := recordstest.Postgres(t).Database(t)
-	rds := redistest.Start(t)
+	rds := redistest.StartTCP(t)
 	a, err := startNode(t, dsn, rds.URL(), "web1-8080")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := startNode(t, dsn, rds.URL(), "web2-8080")
+	b, err := startNode(t, dsn, rds.TCPURL(), "web2-8080")
 	if err != nil {
 		t.Fatal(err)
+	}
+	wrong := strings.Replace(rds.TCPURL(), ":pw-", ":not-pw-", 1)
+	if _, err := startNode(t, dsn, wrong, "web3-8080"); err == nil {
+		t.Error("a node with the wrong Redis password started")
+	} else {
+		t.Logf("the wrong Redis password: %v", err)
 	}
 	// An admin's token signed on node a works on node b: the keys and the
 	// users are shared.
@@ -118,19 +126,11 @@ func TestClusterView(t *testing.T) {
 }
 
 // TestClusterBookingStorm: 200 bookings of overlapping times for one
-// clinician, sent at once and spread over three nodes on one PostgreSQL:
-// every booking is either made or refused as overlapping, and the ones made
-// never overlap.
+// clinician, sent at once and spread over three nodes on one PostgreSQL
+// and one Redis: every booking is either made or refused as overlapping,
+// and the ones made never overlap.
 func TestClusterBookingStorm(t *testing.T) {
-	dsn := recordstest.Postgres(t).Database(t)
-	var nodes []*clusterNode
-	for _, id := range []string{"web1-8080", "web2-8080", "web3-8080"} {
-		n, err := startNode(t, dsn, "", id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
+	nodes := startCluster(t, 3)
 	ctx := context.Background()
 	s := nodes[0].c.store
 	sched, err := s.CreateUser(ctx, scheduler.System, "mette", "Mette Lund", "scheduler", "a long password 1")
