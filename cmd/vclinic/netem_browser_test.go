@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,4 +142,101 @@ func visitBehindEmulatorWith(t testing.TB, script string) emulatedVisit {
 		t.Fatalf("admit: %d", status)
 	}
 	return emulatedVisit{rc: rc, forward: forward, apptID: apptID, clinTok: clinTok, patient: patient, clin: clin}
+}
+
+// TestBrowserAddressChange: the patient's network changes in the middle of
+// the call (the media server sees the patient from a new address and the
+// old one goes silent, as after a move from Wi-Fi to 4G behind a carrier's
+// NAT). Media comes back both ways without a rejoin, and the clinician's
+// page keeps the patient in the call all along (the patient's tile may say
+// "reconnecting", never that they left).
+func TestBrowserAddressChange(t *testing.T) {
+	requireBrowser(t, "chromium")
+	v := visitBehindEmulator(t)
+	forward, patient, clin := v.forward, v.patient, v.clin
+	waitMedia(t, clin, "clinician", "patient")
+	waitMedia(t, patient, "patient", "clinician")
+	pub, sub := pagePaths(t, patient)
+	var flows []*netem.Flow
+	for _, f := range forward.Flows() {
+		for _, p := range []*pagePath{pub, sub} {
+			if p != nil && p.ServerUfrag != "" && strings.HasPrefix(f.Username(), p.ServerUfrag+":") {
+				flows = append(flows, f)
+			}
+		}
+	}
+	if len(flows) == 0 {
+		t.Fatalf("no flow through the emulator carries the patient's connections (%+v, %+v)", pub, sub)
+	}
+	pages := map[string]context.Context{"patient": patient, "clinician": clin}
+	start := map[string]mediaState{}
+	for who, page := range pages {
+		start[who] = pageMedia(t, page)
+	}
+	delivered := func() (up, down int64) {
+		for _, f := range flows {
+			u, d := f.Stats()
+			up, down = up+u.Delivered, down+d.Delivered
+		}
+		return up, down
+	}
+	for _, f := range flows {
+		if err := f.Rebind(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up0, down0 := delivered()
+	changed := time.Now()
+	t.Logf("the patient's %d flows moved to new addresses", len(flows))
+	// Over the 12 s after the change, the longest stretch without a new
+	// audio packet and without a newly decoded frame on each page: how long
+	// the media was away.
+	type watch struct {
+		audio, frames       int64
+		audioAt, framesAt   time.Time
+		audioGap, framesGap time.Duration
+		states              map[string]bool
+	}
+	ws := map[string]*watch{}
+	for who := range pages {
+		ws[who] = &watch{audio: start[who].AudioPacketsReceived, frames: start[who].FramesDecoded, audioAt: changed, framesAt: changed, states: map[string]bool{}}
+	}
+	for time.Since(changed) < 12*time.Second {
+		for who, page := range pages {
+			st, w, now := pageMedia(t, page), ws[who], time.Now()
+			w.states[st.State] = true
+			if who == "clinician" && !slices.ContainsFunc(st.Videos, func(v struct {
+				Participant string `json:"participant"`
+				Role        string `json:"role"`
+				Width       int    `json:"width"`
+			}) bool {
+				return v.Role == "patient"
+			}) {
+				t.Fatalf("%v after the change the clinician's page has no patient: %+v", now.Sub(changed).Round(10*time.Millisecond), st)
+			}
+			if st.AudioPacketsReceived > w.audio {
+				w.audioGap = max(w.audioGap, now.Sub(w.audioAt))
+				w.audio, w.audioAt = st.AudioPacketsReceived, now
+			}
+			if st.FramesDecoded > w.frames {
+				w.framesGap = max(w.framesGap, now.Sub(w.framesAt))
+				w.frames, w.framesAt = st.FramesDecoded, now
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The media went through the patient's flows from their new addresses.
+	if up, down := delivered(); up-up0 < 500 || down-down0 < 500 {
+		t.Errorf("the patient's flows carried %d datagrams up and %d down after the change: the media went around them", up-up0, down-down0)
+	}
+	for who, w := range ws {
+		now := time.Now()
+		audioGap, framesGap := max(w.audioGap, now.Sub(w.audioAt)), max(w.framesGap, now.Sub(w.framesAt))
+		t.Logf("%s: longest pause in audio %s, in decoded video %s; states seen %v", who,
+			audioGap.Round(10*time.Millisecond), framesGap.Round(10*time.Millisecond), w.states)
+		if now.Sub(w.audioAt) > 2*time.Second || now.Sub(w.framesAt) > 2*time.Second {
+			t.Errorf("%s: media not back 12 s after the change (audio last %v ago, video %v ago)", who,
+				now.Sub(w.audioAt).Round(10*time.Millisecond), now.Sub(w.framesAt).Round(10*time.Millisecond))
+		}
+	}
 }
