@@ -46,7 +46,15 @@ type placement struct {
 	nodes    []cluster.Node
 	nodesAt  time.Time
 	suspects map[string]time.Time // node id -> when a relay to it failed
+	// placed is when this node last sent new rooms to each node: rooms
+	// whose leases may not be taken yet, counted for placedFor.
+	placed map[string][]time.Time
 }
+
+// placedFor is how long a room this node placed counts towards its node's
+// rooms before its lease shows: the relayed join takes the lease within
+// milliseconds, so a room counted twice for a moment only evens things out.
+const placedFor = time.Second
 
 // nodesFresh is how long the placement reuses the cluster view.
 const nodesFresh = time.Second
@@ -55,7 +63,7 @@ const nodesFresh = time.Second
 const suspectFor = 10 * time.Second
 
 func newPlacement(c *clinic, leases *cluster.Leases) *placement {
-	p := &placement{c: c, leases: leases, self: c.registry.ID(), suspects: map[string]time.Time{}}
+	p := &placement{c: c, leases: leases, self: c.registry.ID(), suspects: map[string]time.Time{}, placed: map[string][]time.Time{}}
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   32,
@@ -186,13 +194,17 @@ func (p *placement) route(ctx context.Context, room string, place bool) (*url.UR
 	return p.choose(ctx)
 }
 
-// choose picks the node for a new room: of two active nodes drawn at random,
-// the one with fewer participants (then the lower CPU); a node past its
-// load (Full) is passed over, and when all are, the room stays here, which
-// refuses it as busy. Two random choices
-// spread rooms evenly even when the load figures are seconds old and many
-// rooms open at once. Without a cluster view (Redis away) the room stays
-// here, unless this node drains.
+// choose picks the node for a new room: of the active nodes, the one that
+// hosts the fewest rooms now (their leases in PostgreSQL, which are current
+// where the registry's load figures may be 2 s old, and the rooms this node
+// placed in the last second, whose leases may not show yet), then the one with
+// fewer participants, then the lower CPU, and between equals one at random,
+// so that rooms opened at the same moment through different nodes do not
+// all go to one. A node past its load (Full) is passed over, and when all
+// are, the room stays here, which refuses it as busy. When the rooms cannot
+// be counted (PostgreSQL away), two nodes are drawn at random and the
+// lighter by the registry's figures taken. Without a cluster view (Redis
+// away) the room stays here, unless this node drains.
 func (p *placement) choose(ctx context.Context) (*url.URL, string, error) {
 	nodes, err := p.view(ctx)
 	var live []cluster.Node
@@ -209,9 +221,32 @@ func (p *placement) choose(ctx context.Context) (*url.URL, string, error) {
 		}
 		return nil, "", nil
 	}
-	pick := live[rand.IntN(len(live))]
-	if other := live[rand.IntN(len(live))]; lighter(other, pick) {
-		pick = other
+	var pick cluster.Node
+	if rooms, err := p.leases.Counts(ctx); err == nil {
+		// Rooms opened at the same moment through this node count
+		// before their leases show.
+		now := time.Now()
+		p.mu.Lock()
+		for id, ts := range p.placed {
+			i := 0
+			for i < len(ts) && now.Sub(ts[i]) > placedFor {
+				i++
+			}
+			if ts = ts[i:]; len(ts) == 0 {
+				delete(p.placed, id)
+				continue
+			}
+			p.placed[id] = ts
+			rooms[id] += len(ts)
+		}
+		pick = leastLoaded(live, rooms)
+		p.placed[pick.ID] = append(p.placed[pick.ID], now)
+		p.mu.Unlock()
+	} else {
+		pick = live[rand.IntN(len(live))]
+		if other := live[rand.IntN(len(live))]; lighter(other, pick) {
+			pick = other
+		}
 	}
 	if pick.ID == p.self {
 		return nil, "", nil
@@ -220,6 +255,25 @@ func (p *placement) choose(ctx context.Context) (*url.URL, string, error) {
 	return u, pick.ID, err
 }
 
+// leastLoaded is the node of live with the fewest rooms, then the lighter
+// (lighter), one at random between equals.
+func leastLoaded(live []cluster.Node, rooms map[string]int) cluster.Node {
+	var best []cluster.Node
+	for _, n := range live {
+		switch {
+		case len(best) == 0:
+			best = append(best, n)
+		case rooms[n.ID] < rooms[best[0].ID] || rooms[n.ID] == rooms[best[0].ID] && lighter(n, best[0]):
+			best = append(best[:0], n)
+		case rooms[n.ID] == rooms[best[0].ID] && !lighter(best[0], n):
+			best = append(best, n)
+		}
+	}
+	return best[rand.IntN(len(best))]
+}
+
+// lighter says a carries less load than b by the registry's figures: fewer
+// participants, then lower CPU.
 func lighter(a, b cluster.Node) bool {
 	if a.Participants != b.Participants {
 		return a.Participants < b.Participants

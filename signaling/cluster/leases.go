@@ -143,6 +143,27 @@ func (l *Leases) Holder(ctx context.Context, room string) (node string, token in
 	return node, token, true, nil
 }
 
+// Counts answers how many rooms each node holds a live lease of now, by
+// node id: the cluster's placement as PostgreSQL has it this instant, where
+// the registry's figures may be seconds old.
+func (l *Leases) Counts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := records.QueryRows(ctx, l.db, `SELECT node_id, count(*) FROM room_leases
+		WHERE expires_at > clock_timestamp() GROUP BY node_id`, nil, func(r *sql.Rows) error {
+		var node string
+		var n int
+		if err := r.Scan(&node, &n); err != nil {
+			return err
+		}
+		out[node] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: rooms per node: %w", err)
+	}
+	return out, nil
+}
+
 // Open takes room's lease for this node, unless it holds it already. It
 // takes a lease that has lapsed, or that an earlier instance of this node
 // held (the node id is held by one live process at a time), with a new
