@@ -303,15 +303,23 @@ func (l *Leases) watchDeadlines(ctx context.Context) {
 				next = h.until
 			}
 		}
-		onLost := l.lost
 		l.mu.Unlock()
-		if len(lost) > 0 {
-			l.log.Warn("cluster: leases not renewed by their deadline; no longer hosting", "rooms", lost)
-			if onLost != nil {
-				onLost(lost)
-			}
-		}
+		l.reportLost(lost, "cluster: leases not renewed by their deadline; no longer hosting")
 		t.Reset(time.Until(next))
+	}
+}
+
+// reportLost logs why this node no longer hosts rooms and tells OnLost.
+func (l *Leases) reportLost(rooms []string, why string) {
+	if len(rooms) == 0 {
+		return
+	}
+	l.mu.Lock()
+	onLost := l.lost
+	l.mu.Unlock()
+	l.log.Warn(why, "rooms", rooms)
+	if onLost != nil {
+		onLost(rooms)
 	}
 }
 
@@ -338,14 +346,8 @@ func (l *Leases) Renew(ctx context.Context) error {
 			tokens = append(tokens, h.token)
 		}
 	}
-	onLost := l.lost
 	l.mu.Unlock()
-	if len(lost) > 0 {
-		l.log.Warn("leases lapsed before they were renewed; no longer hosting", "rooms", lost)
-		if onLost != nil {
-			onLost(lost)
-		}
-	}
+	l.reportLost(lost, "cluster: leases lapsed before they were renewed; no longer hosting")
 	var errs []error
 	if len(release) > 0 {
 		if err := l.release(ctx, release, releaseTokens); err != nil {
@@ -388,12 +390,7 @@ func (l *Leases) Renew(ctx context.Context) error {
 		lost = append(lost, room)
 	}
 	l.mu.Unlock()
-	if len(lost) > 0 {
-		l.log.Warn("leases held by another node now; no longer hosting", "rooms", lost)
-		if onLost != nil {
-			onLost(lost)
-		}
-	}
+	l.reportLost(lost, "cluster: leases held by another node now; no longer hosting")
 	return errors.Join(errs...)
 }
 
