@@ -460,5 +460,22 @@ UPDATE appointments SET
 	ended_at = (SELECT MIN(h.at) FROM appointment_history h WHERE h.appointment_id = appointments.id AND h.status = 'fulfilled');
 `,
 		},
+		{
+			Version: 18,
+			Name:    "guests let into a visit",
+			Common: `
+-- The guests (a relative, an interpreter) the clinician admitted into a
+-- visit, by the role and subject of their link ("relative|relative-…"):
+-- each waits once, and comes back without waiting on whichever node hosts
+-- the visit then. No name: the link's subject is a random id.
+CREATE TABLE visit_guests_let (
+	appointment_id TEXT NOT NULL REFERENCES appointments (id),
+	guest          TEXT NOT NULL,
+	let_by         TEXT NOT NULL,
+	let_at         {{ts}} NOT NULL,
+	PRIMARY KEY (appointment_id, guest)
+);
+`,
+		},
 	}
 }

@@ -55,6 +55,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"VisitQuality", testVisitQuality},
 		{"VisitChat", testVisitChat},
 		{"PreVisitCheck", testPreVisitCheck},
+		{"GuestsLet", testGuestsLet},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newStoreFixture(t, open(t)))

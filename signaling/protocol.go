@@ -60,7 +60,8 @@ package signaling
 // Once admitted, the visit is open: the patient joining later (again after
 // the grace period, or from another device) enters directly. Someone the
 // patient brings along (a relative, an interpreter) waits to be admitted
-// like the patient, once: admitted, they come back without waiting again.
+// like the patient, once: admitted, they come back without waiting again,
+// on whichever node hosts the visit then (Visits keeps who was let in).
 //
 // Home-kit readings reach the room live, from the patient's page or the home
 // gateway, within a second of arriving at the server:

@@ -93,7 +93,7 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	if name == "" {
 		name = claims.Role
 	}
-	appt, admitted := s.isAppointmentRoom(roomID, claims)
+	appt, admitted, let := s.isAppointmentRoom(roomID, claims)
 
 	s.mu.Lock()
 	if s.closed {
@@ -126,6 +126,12 @@ func (s *Server) join(c *conn, claims *Claims, roomID, id string, m *Join) {
 	}
 	if r == nil {
 		r = &room{id: roomID, members: map[string]*member{}, appt: appt, admitted: admitted}
+		for _, g := range let {
+			if r.let == nil {
+				r.let = map[string]bool{}
+			}
+			r.let[g] = true
+		}
 		s.rooms[roomID] = r
 	}
 	var replaced *member

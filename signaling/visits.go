@@ -15,8 +15,13 @@ type Visits interface {
 	Window(ctx context.Context, id string, now time.Time) (VisitWindow, error)
 	// Arrived records that a guest is in the waiting room.
 	Arrived(ctx context.Context, id string, by *Claims) error
-	// Admitted records that a clinician let the guests in.
-	Admitted(ctx context.Context, id string, by *Claims) error
+	// Admitted records that a clinician let the waiting guests in: the
+	// visit's admission, and the guests besides the patient among them
+	// (relatives, interpreters: "role|subject" each, none when only the
+	// patient was waiting), so that the visit's room, opened again on
+	// another node or after everyone left, lets them in without waiting
+	// again (VisitWindow.Let).
+	Admitted(ctx context.Context, id string, by *Claims, guests []string) error
 	// Ended records that the clinician ended the visit.
 	Ended(ctx context.Context, id string, by *Claims) error
 }
@@ -49,4 +54,8 @@ type VisitWindow struct {
 	// again (on another node after its node died, or after everyone left)
 	// lets guests in without a second admission. Never sent to clients.
 	Admitted bool `json:"-"`
+	// Let are the guests besides the patient the clinician admitted before
+	// ("role|subject" each, as Visits.Admitted was told): they come back
+	// without waiting. Never sent to clients.
+	Let []string `json:"-"`
 }

@@ -58,15 +58,19 @@ func (s *Server) checkPractitioner(ctx context.Context, room string, claims *Cla
 
 // isAppointmentRoom reports whether room belongs to an appointment: always for
 // an appointment-bound guest token, and for anyone else when Visits knows it;
-// and whether the appointment's clinician has admitted its guests already.
-func (s *Server) isAppointmentRoom(room string, claims *Claims) (appt, admitted bool) {
+// whether the appointment's clinician has admitted its guests already; and
+// which guests besides the patient were let in ("role|subject").
+func (s *Server) isAppointmentRoom(room string, claims *Claims) (appt, admitted bool, let []string) {
 	if s.cfg.Visits == nil {
-		return claims.Appt != "", false
+		return claims.Appt != "", false, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
 	defer cancel()
 	w, err := s.cfg.Visits.Window(ctx, room, time.Now())
-	return err == nil || claims.Appt != "", err == nil && w.Admitted
+	if err != nil {
+		return claims.Appt != "", false, nil
+	}
+	return true, w.Admitted, w.Let
 }
 
 func (s *Server) isWaiting(mb *member) bool {
@@ -140,23 +144,25 @@ func (s *Server) admit(r *room, ms []*member, by *Claims) {
 	first := !r.admitted
 	r.admitted = true
 	var admitted []*member
+	var guests []string // let in for the first time
 	for _, m := range ms {
 		if m.waiting && !m.gone {
 			m.waiting = false
 			admitted = append(admitted, m)
-			if m.role != RolePatient {
+			if key := m.role + "|" + m.sub; m.role != RolePatient && !r.let[key] {
 				if r.let == nil {
 					r.let = map[string]bool{}
 				}
-				r.let[m.role+"|"+m.sub] = true
+				r.let[key] = true
+				guests = append(guests, key)
 			}
 		}
 	}
 	list := r.listLocked()
 	s.mu.Unlock()
-	if first && s.cfg.Visits != nil {
+	if (first || len(guests) > 0) && s.cfg.Visits != nil {
 		ctx, cancel := context.WithTimeout(s.ctx, visitTimeout)
-		if err := s.cfg.Visits.Admitted(ctx, r.id, by); err != nil {
+		if err := s.cfg.Visits.Admitted(ctx, r.id, by, guests); err != nil {
 			s.log.Warn("record admission", "room", r.id, "err", err)
 		}
 		cancel()

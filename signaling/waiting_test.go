@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,13 +24,16 @@ type testVisits struct {
 	practitioner map[string]string
 	// admitted are the appointments whose guests are let in at once.
 	admitted map[string]bool
+	// let are the guests besides the patient let into each appointment,
+	// as Admitted was told and as a store keeps them.
+	let map[string][]string
 }
 
 // testPractitioner is the subject of the clinician of the test appointments.
 const testPractitioner = "c"
 
 func newTestVisits(appts map[string]string) *testVisits {
-	return &testVisits{state: appts, practitioner: map[string]string{}}
+	return &testVisits{state: appts, practitioner: map[string]string{}, let: map[string][]string{}}
 }
 
 func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitWindow, error) {
@@ -42,7 +47,8 @@ func (v *testVisits) Window(_ context.Context, id string, now time.Time) (VisitW
 	if !ok {
 		who = testPractitioner
 	}
-	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour), Practitioner: who, Admitted: v.admitted[id]}, nil
+	return VisitWindow{State: st, Opens: now.Add(-time.Minute), Closes: now.Add(time.Hour), Practitioner: who, Admitted: v.admitted[id],
+		Let: slices.Clone(v.let[id])}, nil
 }
 
 func (v *testVisits) record(e string) error {
@@ -56,7 +62,10 @@ func (v *testVisits) Arrived(_ context.Context, id string, by *Claims) error {
 	return v.record("arrived:" + id + ":" + by.Role)
 }
 
-func (v *testVisits) Admitted(_ context.Context, id string, by *Claims) error {
+func (v *testVisits) Admitted(_ context.Context, id string, by *Claims, guests []string) error {
+	v.mu.Lock()
+	v.let[id] = append(v.let[id], guests...)
+	v.mu.Unlock()
 	return v.record("admitted:" + id + ":" + by.Role)
 }
 
@@ -217,6 +226,50 @@ func TestAdmitFromConsole(t *testing.T) {
 			t.Fatalf("presence after admission: %d waiting, %d in the call; want 0, 2 (room %+v)", w, in, st)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGuestsLetAreKept: the guests a clinician admits are handed to Visits
+// (kept with the appointment), once each; a room opened afresh for a visit
+// whose guests were let in before (on another node, after everyone left)
+// lets those guests in at once, and others wait.
+func TestGuestsLetAreKept(t *testing.T) {
+	visits := newTestVisits(map[string]string{"appt-5": WindowOpen, "appt-6": WindowOpen})
+	ts := newTestServer(t, Config{Visits: visits})
+	pat := ts.mustDial("appt-5", ts.apptToken(RolePatient, "p", "appt-5"))
+	pat.join()
+	rel := ts.mustDial("appt-5", ts.apptToken(RoleRelative, "relative-1", "appt-5"))
+	rel.join()
+	clin, _ := ts.keys.Verify(ts.token(RoleClinician, testPractitioner, ""))
+	if n, err := ts.srv.Admit(context.Background(), "appt-5", clin); err != nil || n != 2 {
+		t.Fatalf("Admit = %d, %v", n, err)
+	}
+	rel.read(TypeAdmitted)
+	// Admitting again lets no one new in: nothing more is kept.
+	if _, err := ts.srv.Admit(context.Background(), "appt-5", clin); err != nil {
+		t.Fatal(err)
+	}
+	visits.mu.Lock()
+	got := fmt.Sprint(visits.let["appt-5"])
+	visits.mu.Unlock()
+	if got != "[relative|relative-1]" {
+		t.Fatalf("guests kept: %s, want the relative once (not the patient)", got)
+	}
+
+	// A visit admitted before, with its relative let in, whose room is
+	// opened here for the first time: the relative comes straight in, an
+	// interpreter never admitted waits.
+	visits.mu.Lock()
+	visits.admitted = map[string]bool{"appt-6": true}
+	visits.let["appt-6"] = []string{"relative|relative-2"}
+	visits.mu.Unlock()
+	back := ts.mustDial("appt-6", ts.apptToken(RoleRelative, "relative-2", "appt-6"))
+	if j := back.join(); j.Waiting {
+		t.Fatal("a relative let in before waits again in the room opened afresh")
+	}
+	other := ts.mustDial("appt-6", ts.apptToken(RoleInterpreter, "interpreter-1", "appt-6"))
+	if j := other.join(); !j.Waiting {
+		t.Fatal("an interpreter never admitted came straight in")
 	}
 }
 

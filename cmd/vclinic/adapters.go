@@ -76,6 +76,11 @@ func (v visits) Window(ctx context.Context, id string, now time.Time) (signaling
 	w := v.policy.Window(a, now)
 	out := signaling.VisitWindow{Opens: w.Opens, Closes: w.Closes, Start: w.Start, End: w.End,
 		Admitted: a.Status == scheduler.StatusCheckedIn}
+	if out.Admitted {
+		if out.Let, err = v.store.GuestsLet(ctx, a.ID); err != nil {
+			return signaling.VisitWindow{}, err
+		}
+	}
 	switch w.State {
 	case scheduler.LinkEarly:
 		out.State = signaling.WindowEarly
@@ -114,8 +119,11 @@ func (v visits) Arrived(ctx context.Context, id string, by *signaling.Claims) er
 	return v.advance(ctx, id, by, scheduler.StatusArrived)
 }
 
-func (v visits) Admitted(ctx context.Context, id string, by *signaling.Claims) error {
-	return v.advance(ctx, id, by, scheduler.StatusCheckedIn)
+func (v visits) Admitted(ctx context.Context, id string, by *signaling.Claims, guests []string) error {
+	if err := v.advance(ctx, id, by, scheduler.StatusCheckedIn); err != nil {
+		return err
+	}
+	return v.store.LetGuests(ctx, actorOf(by), id, guests)
 }
 
 func (v visits) Ended(ctx context.Context, id string, by *signaling.Claims) error {

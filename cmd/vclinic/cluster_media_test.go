@@ -296,6 +296,12 @@ func TestClusterVisitAcrossNodes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// A relative waits too (through node 3), and is admitted with the patient.
+	relTok := sign(signaling.TokenRequest{Role: "relative", Subject: "relative-1", Name: "Ole Jensen", Appt: visit.ID})
+	relWS, relJoined := joinWS(t, n3, visit.ID, relTok)
+	if !relJoined.Waiting {
+		t.Fatal("the relative was not put in the waiting room")
+	}
 	clinWS, _ := joinWS(t, n2, visit.ID, clinTok)
 	if status, body := doJSON(t, "POST", n2+"/api/v1/appointments/"+visit.ID+"/admit", clinTok, ""); status != 200 {
 		t.Fatalf("admit through node 2: %d %s", status, body)
@@ -317,8 +323,8 @@ func TestClusterVisitAcrossNodes(t *testing.T) {
 	}
 	t.Logf("reading posted to a node without the room, shown on node 2's socket after %s", time.Since(sent))
 
-	// The room's node hands the room over (a drain); the patient joins
-	// again and is in the call at once.
+	// The room's node hands the room over (a drain); the patient and the
+	// relative join again and are in the call at once.
 	on := hosts(nodes, visit.ID)
 	if len(on) != 1 {
 		t.Fatalf("room on %v", on)
@@ -331,7 +337,7 @@ func TestClusterVisitAcrossNodes(t *testing.T) {
 			cancel()
 		}
 	}
-	for _, ws := range []*websocket.Conn{patWS, clinWS} {
+	for _, ws := range []*websocket.Conn{patWS, clinWS, relWS} {
 		if reason := leaveReason(t, ws); reason != signaling.ReasonMoved {
 			t.Fatalf("leave reason %q, want moved", reason)
 		}
@@ -339,6 +345,11 @@ func TestClusterVisitAcrossNodes(t *testing.T) {
 	_, again := joinWS(t, n1, visit.ID, patTok)
 	if again.Waiting {
 		t.Fatal("the admitted patient was sent back to the waiting room")
+	}
+	// The relative was let in on the old node: the new one knows it from
+	// the records.
+	if _, relAgain := joinWS(t, n3, visit.ID, relTok); relAgain.Waiting {
+		t.Fatal("the admitted relative was sent back to the waiting room after the move")
 	}
 	if on2 := hosts(nodes, visit.ID); len(on2) != 1 || on2[0] == on[0] {
 		t.Fatalf("after the move the room is on %v (was on %v)", on2, on)

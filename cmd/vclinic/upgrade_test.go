@@ -135,7 +135,7 @@ func checkUpgrade(t *testing.T, rc records.Config, want fixtureExpect) {
 	}
 	// The migrations have run, each owner's ledger has them, and the former
 	// audit tables are gone.
-	for owner, n := range map[string]int{"scheduler": 17, "homekit": 5, "audit": 1} {
+	for owner, n := range map[string]int{"scheduler": 18, "homekit": 5, "audit": 1} {
 		var got int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+owner+`_schema_migrations`).Scan(&got); err != nil || got != n {
 			t.Errorf("%s ledger: %d steps (%v), want %d", owner, got, err, n)
