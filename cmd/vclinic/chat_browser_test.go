@@ -141,6 +141,18 @@ func TestChatBothWaysAcrossReconnect(t *testing.T) {
 	// The patient's network goes.
 	evalPage[bool](t, pat, "cut", `(() => { window.__offline = true; window.__ws.at(-1).close(); return true; })()`)
 	waitState(t, pat, "patient", "reconnecting")
+	// The WebSocket alone is down: the media goes on both ways.
+	before := map[string]mediaState{"patient": pageMedia(t, pat), "clinician": pageMedia(t, clin)}
+	time.Sleep(2 * time.Second)
+	for who, page := range map[string]context.Context{"patient": pat, "clinician": clin} {
+		st := pageMedia(t, page)
+		t.Logf("%s while the WebSocket was down: %d frames decoded, %d audio packets in 2 s", who,
+			st.FramesDecoded-before[who].FramesDecoded, st.AudioPacketsReceived-before[who].AudioPacketsReceived)
+		if st.FramesDecoded < before[who].FramesDecoded+10 || st.AudioPacketsReceived < before[who].AudioPacketsReceived+50 {
+			t.Errorf("%s: %d frames and %d audio packets in the 2 s the WebSocket was down; the media should not notice",
+				who, st.FramesDecoded-before[who].FramesDecoded, st.AudioPacketsReceived-before[who].AudioPacketsReceived)
+		}
+	}
 	writeChat(t, clin, "Er du der stadig?")
 	waitChat(t, clin, "clinician", "its own message filed", func(c pageChat) bool { return len(c.Messages) == 3 })
 	writeChat(t, pat, "Jeg er her, nettet faldt ud")
