@@ -35,6 +35,7 @@ const strings = {
     waitingOne: 'Waiting now',
     waitingMany: '{n} waiting now',
     inCall: '{n} in the call',
+    leftWaiting: 'left the waiting room',
     flaggedOne: '1 reading outside limits since last visit',
     flaggedMany: '{n} readings outside limits since last visit',
     admit: 'Admit',
@@ -71,6 +72,7 @@ const strings = {
     waitingOne: 'Venter nu',
     waitingMany: '{n} venter nu',
     inCall: '{n} i samtalen',
+    leftWaiting: 'har forladt venteværelset',
     flaggedOne: '1 måling uden for grænserne siden sidste besøg',
     flaggedMany: '{n} målinger uden for grænserne siden sidste besøg',
     admit: 'Lad komme ind',
@@ -291,6 +293,13 @@ function row(e, now) {
   status.className = 'd-status';
   const words = [statusText(t.lang, a.status)];
   if (e.inCall > 0) words.push(fill(t.inCall, { n: e.inCall }));
+  // Arrived, not admitted, and nobody there now: the patient gave up, or
+  // lost the connection for longer than the server keeps a place (call
+  // them).
+  if (open && a.status === 'arrived' && e.waiting === 0 && e.inCall === 0) {
+    words.push(t.leftWaiting);
+    li.dataset.leftWaiting = 'true';
+  }
   status.textContent = words.join(' · ');
   who.append(status);
 
