@@ -702,7 +702,14 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 // metricValue reads one unlabelled metric from the clinic's /metrics.
 func metricValue(t testing.TB, rc *runningClinic, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(rc.base + "/metrics")
+	return metricAt(t, rc.base, name)
+}
+
+// metricAt reads metric name (with its labels, as /metrics writes them)
+// from the node at base.
+func metricAt(t testing.TB, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

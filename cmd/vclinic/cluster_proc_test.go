@@ -376,6 +376,17 @@ func TestClusterPausedNode(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The woken node says on /metrics that it gave the room up for want
+	// of a renewal, and holds no lease; the node it moved to holds one.
+	if n := metricAt(t, host.url(), `vclinic_room_leases_lost_total{reason="deadline"}`); n < 1 {
+		t.Errorf("the woken node counts %v rooms given up at their deadline, want at least 1", n)
+	}
+	if n := metricAt(t, host.url(), "vclinic_room_leases"); n != 0 {
+		t.Errorf("the woken node holds %v leases, want 0", n)
+	}
+	if n := metricAt(t, pc.byID(moved).url(), "vclinic_room_leases"); n < 1 {
+		t.Errorf("%s, which hosts the visit now, holds %v leases", moved, n)
+	}
 	host.up.Store(true)
 	if !allHear(peers, time.Now(), 10*time.Second) {
 		t.Fatal("the call broke after the paused node woke")

@@ -9,6 +9,7 @@ import (
 
 	"vclinic/homekit"
 	"vclinic/internal/callquality"
+	"vclinic/signaling/cluster"
 )
 
 // metricsHandler serves Prometheus metrics: the media server's, signaling's
@@ -57,6 +58,14 @@ func (c *clinic) metricsHandler() http.Handler {
 		return 0
 	})
 	gauge("signaling_members", "Participants in signaling rooms, including those reconnecting.", func() float64 { return float64(c.sig.Counters().Members) })
+	if c.place != nil {
+		leases := c.place.leases
+		gauge("room_leases", "Rooms this cluster node holds the lease of (hosts).", func() float64 { return float64(leases.Counters().Held) })
+		reg.MustRegister(leasesLostCollector{leases})
+		counter("room_lease_renewal_failures_total", "Renewals of this node's room leases that failed (retried at the next, every lease/3).", func() float64 {
+			return float64(leases.Counters().RenewFailures)
+		})
+	}
 	reg.MustRegister(callQualityCollector{c})
 
 	// The home kit: one series per fixed label combination, read from the
@@ -92,6 +101,24 @@ func (c *clinic) metricsHandler() http.Handler {
 // callQualityCollector exposes the node's connection-quality histograms: one
 // sample per participant in a call every couple of seconds (signaling's
 // quality sampler), in base units.
+// leasesLostCollector serves vclinic_room_leases_lost_total{reason}: the
+// rooms this node stopped hosting without closing them, because their
+// lease was not renewed by its deadline ("deadline": PostgreSQL away, the
+// node paused or cut off) or another node holds it ("taken").
+type leasesLostCollector struct{ leases *cluster.Leases }
+
+var leasesLostDesc = prometheus.NewDesc("vclinic_room_leases_lost_total",
+	"Rooms this node stopped hosting without closing them: a lease not renewed by its deadline (PostgreSQL away, the node paused), or held by another node.",
+	[]string{"reason"}, nil)
+
+func (l leasesLostCollector) Describe(ch chan<- *prometheus.Desc) { ch <- leasesLostDesc }
+
+func (l leasesLostCollector) Collect(ch chan<- prometheus.Metric) {
+	c := l.leases.Counters()
+	ch <- prometheus.MustNewConstMetric(leasesLostDesc, prometheus.CounterValue, float64(c.LostDeadline), "deadline")
+	ch <- prometheus.MustNewConstMetric(leasesLostDesc, prometheus.CounterValue, float64(c.LostTaken), "taken")
+}
+
 type callQualityCollector struct{ c *clinic }
 
 // callQualityMetrics names each histogram and the factor from the record's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vclinic/internal/records"
@@ -44,6 +45,28 @@ type Leases struct {
 	held     map[string]*lease
 	lost     func(rooms []string)
 	draining bool // ReleaseAll was called: no new leases
+
+	// For /metrics: rooms given up, by why, and renewals that failed.
+	lostDeadline, lostTaken, renewFailures atomic.Uint64
+}
+
+// LeaseCounters are a node's lease figures for /metrics.
+type LeaseCounters struct {
+	Held int // leases this node holds now
+	// LostDeadline counts rooms given up because their lease could not be
+	// renewed by its deadline (PostgreSQL away, or this node paused or
+	// cut off); LostTaken those another node holds now.
+	LostDeadline, LostTaken uint64
+	// RenewFailures counts renewals that failed (each retried at the next).
+	RenewFailures uint64
+}
+
+// Counters answers the node's lease figures.
+func (l *Leases) Counters() LeaseCounters {
+	l.mu.Lock()
+	held := len(l.held)
+	l.mu.Unlock()
+	return LeaseCounters{Held: held, LostDeadline: l.lostDeadline.Load(), LostTaken: l.lostTaken.Load(), RenewFailures: l.renewFailures.Load()}
 }
 
 // lease is one room this node holds.
@@ -270,6 +293,7 @@ func (l *Leases) Run(ctx context.Context) {
 		}
 		rctx, cancel := context.WithTimeout(ctx, l.ttl/3)
 		if err := l.Renew(rctx); err != nil && ctx.Err() == nil {
+			l.renewFailures.Add(1)
 			l.log.Warn("cluster: lease renewal failed; rooms stop at their deadlines unless it succeeds", "err", err)
 		}
 		cancel()
@@ -304,16 +328,18 @@ func (l *Leases) watchDeadlines(ctx context.Context) {
 			}
 		}
 		l.mu.Unlock()
-		l.reportLost(lost, "cluster: leases not renewed by their deadline; no longer hosting")
+		l.reportLost(lost, &l.lostDeadline, "cluster: leases not renewed by their deadline; no longer hosting")
 		t.Reset(time.Until(next))
 	}
 }
 
-// reportLost logs why this node no longer hosts rooms and tells OnLost.
-func (l *Leases) reportLost(rooms []string, why string) {
+// reportLost logs why this node no longer hosts rooms, counts them in
+// count and tells OnLost.
+func (l *Leases) reportLost(rooms []string, count *atomic.Uint64, why string) {
 	if len(rooms) == 0 {
 		return
 	}
+	count.Add(uint64(len(rooms)))
 	l.mu.Lock()
 	onLost := l.lost
 	l.mu.Unlock()
@@ -347,7 +373,7 @@ func (l *Leases) Renew(ctx context.Context) error {
 		}
 	}
 	l.mu.Unlock()
-	l.reportLost(lost, "cluster: leases lapsed before they were renewed; no longer hosting")
+	l.reportLost(lost, &l.lostDeadline, "cluster: leases lapsed before they were renewed; no longer hosting")
 	var errs []error
 	if len(release) > 0 {
 		if err := l.release(ctx, release, releaseTokens); err != nil {
@@ -390,7 +416,7 @@ func (l *Leases) Renew(ctx context.Context) error {
 		lost = append(lost, room)
 	}
 	l.mu.Unlock()
-	l.reportLost(lost, "cluster: leases held by another node now; no longer hosting")
+	l.reportLost(lost, &l.lostTaken, "cluster: leases held by another node now; no longer hosting")
 	return errors.Join(errs...)
 }
 

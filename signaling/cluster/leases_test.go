@@ -127,6 +127,9 @@ func TestLeases(t *testing.T) {
 	if a.Holds("r2") || !lostA.has("r2") || !a2.Holds("r2") {
 		t.Fatalf("the dead instance still holds r2: a %v a2 %v", a.Holds("r2"), a2.Holds("r2"))
 	}
+	if c := a.Counters(); c.LostTaken != 1 || c.LostDeadline != 1 {
+		t.Errorf("a's counters %+v: want r1 given up at its deadline, r2 taken", c)
+	}
 
 	// A closed room's lease goes at the next renewal; opened again before
 	// then, it stays.
@@ -240,6 +243,12 @@ func TestLeaseGivenUpAtDeadline(t *testing.T) {
 	}
 	if a.Holds("r1") {
 		t.Fatal("a still holds r1")
+	}
+	if c := a.Counters(); c.Held != 0 || c.LostDeadline != 1 || c.LostTaken != 0 {
+		t.Errorf("a's counters %+v: want none held, one given up at its deadline", c)
+	}
+	if c := b.Counters(); c.Held != 1 || c.LostDeadline+c.LostTaken != 0 {
+		t.Errorf("b's counters %+v", c)
 	}
 	t.Logf("a gave r1 up %v before b took it", tookAt.Sub(lostAt).Round(time.Millisecond))
 }
