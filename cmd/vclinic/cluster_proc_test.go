@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"vclinic/internal/keystore"
 	"vclinic/internal/records/recordstest"
 	"vclinic/internal/redistest"
@@ -439,7 +441,7 @@ func TestClusterRedisRestart(t *testing.T) {
 	pc := startProcCluster(t, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	peers, _ := pc.visitPeers(ctx, "redis-visit")
+	peers, clinTok := pc.visitPeers(ctx, "redis-visit")
 	admin, err := pc.store.CreateUser(ctx, scheduler.System, "root", "Ada Admin", "admin", "a long password 4")
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +451,40 @@ func TestClusterRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := sessionCounts(peers)
+	// A relative who joins through a node that does not host the visit
+	// while Redis is away: that node cannot learn where the visit's node
+	// is, so it holds the join and tries again until it can (or answers
+	// 503, try again, after the lease and a little more).
+	host := pc.host("redis-visit", clinTok)
+	var other *procNode
+	for _, n := range pc.nodes {
+		if n.id != host {
+			other = n
+			break
+		}
+	}
+	relTok, err := pc.keys.Sign(signaling.TokenRequest{Role: "relative", Subject: "relative-redis", Room: "redis-visit", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dialed struct {
+		ws     *websocket.Conn
+		status int
+		err    error
+		at     time.Time
+	}
+	late := make(chan dialed, 1)
 	pc.redis.Stop()
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // past the node's cached view of the cluster
+		d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+		ws, resp, err := d.Dial("ws"+strings.TrimPrefix(other.url(), "http")+"/ws?room=redis-visit", http.Header{"Authorization": {"Bearer " + relTok}})
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		late <- dialed{ws, status, err, time.Now()}
+	}()
 	time.Sleep(4 * time.Second)
 	if !allHear(peers, time.Now(), 2*time.Second) {
 		t.Fatal("the visit broke while Redis was away")
@@ -488,6 +523,33 @@ func TestClusterRedisRestart(t *testing.T) {
 	if got := sessionCounts(peers); !slices.Equal(got, before) {
 		t.Fatalf("the participants had to join again (sessions %v, were %v)", got, before)
 	}
+	got := <-late
+	if got.err != nil {
+		t.Fatalf("a join through %s while Redis was away: %v (%d); want it held until Redis was back, then relayed", other.id, got.err, got.status)
+	}
+	defer got.ws.Close()
+	if got.at.Before(restarted) {
+		t.Errorf("the join through %s went through before Redis was back", other.id)
+	}
+	payload, _ := json.Marshal(signaling.Join{Version: signaling.ProtocolVersion})
+	if err := got.ws.WriteJSON(signaling.Envelope{Type: signaling.TypeJoin, ID: "1", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	_ = got.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var env signaling.Envelope
+		if err := got.ws.ReadJSON(&env); err != nil {
+			t.Fatalf("the held join, waiting for joined: %v", err)
+		}
+		if env.Type == signaling.TypeJoined {
+			break
+		}
+		if env.Type == signaling.TypeError || env.Type == signaling.TypeLeave {
+			t.Fatalf("the held join: %s %s", env.Type, env.Payload)
+		}
+	}
+	t.Logf("a join through another node while Redis was away was held and went through %s after Redis was back",
+		got.at.Sub(restarted).Round(time.Millisecond))
 }
 
 // TestClusterIDTakenWhilePaused: a node is paused (SIGSTOP) past the life
