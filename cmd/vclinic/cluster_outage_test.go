@@ -15,6 +15,7 @@ import (
 
 	"vclinic/internal/records/recordstest"
 	"vclinic/internal/redistest"
+	"vclinic/scheduler"
 	"vclinic/signaling"
 )
 
@@ -203,5 +204,67 @@ func TestClusterPostgresOutage(t *testing.T) {
 	}
 	if after := sessionCounts(peers); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("sessions %v before the outage, %v after: someone had to join again", before, after)
+	}
+}
+
+// TestClusterJoinWithoutRedis: while Redis is away, a join through a node
+// that does not host the room cannot learn where the room's node is; the
+// node holds it for the lease and 3 s more (a 1 s lease here), then answers
+// 503 with Retry-After and says to try again, and the join through the
+// room's own node still works.
+func TestClusterJoinWithoutRedis(t *testing.T) {
+	dsn := recordstest.Postgres(t).Database(t)
+	rds := redistest.Start(t)
+	var nodes []*clusterNode
+	for i := range 2 {
+		n, err := startNode(t, dsn, rds.URL(), fmt.Sprintf("web%d-8080", i+1), func(c *serveConfig) { c.RoomLease = time.Second })
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	u, err := nodes[0].c.store.CreateUser(t.Context(), scheduler.System, "anna", "Dr. Anna Holm", "clinician", "a long password 5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := nodes[0].c.keys.Sign(signaling.TokenRequest{Role: "clinician", Subject: u.ID, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const room = "ward-12"
+	first, _ := joinWS(t, nodes[0].srv.URL, room, tok)
+	defer first.Close()
+	on := hosts(nodes, room)
+	if len(on) != 1 {
+		t.Fatalf("room on %v", on)
+	}
+	host, other := nodes[0], nodes[1]
+	if on[0] == nodes[1].c.registry.ID() {
+		host, other = nodes[1], nodes[0]
+	}
+	rds.Stop()
+	time.Sleep(1500 * time.Millisecond) // past the nodes' cached view of the cluster
+	pat, err := nodes[0].c.keys.Sign(signaling.TokenRequest{Role: "patient", Subject: "p-12", Room: room, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+	start := time.Now()
+	_, resp, err := d.Dial("ws"+strings.TrimPrefix(other.srv.URL, "http")+"/ws?room="+room, http.Header{"Authorization": {"Bearer " + pat}})
+	if err == nil || resp == nil {
+		t.Fatalf("a join through a node without the room while Redis is away: %v; want 503", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	held := time.Since(start)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "trying again") {
+		t.Fatalf("the join: %d (Retry-After %q) %s; want 503, Retry-After and words to try again", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	t.Logf("held %v, then %d: %s", held.Round(10*time.Millisecond), resp.StatusCode, strings.TrimSpace(string(body)))
+	// Through the room's own node the join goes on without Redis.
+	ws, env := dialJoin(t, host.srv.URL, room, pat)
+	defer ws.Close()
+	if env.Type != signaling.TypeJoined {
+		t.Fatalf("a join through the room's node while Redis is away: %s %s", env.Type, env.Payload)
 	}
 }
