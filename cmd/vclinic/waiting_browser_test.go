@@ -40,4 +40,9 @@ func TestDayListPatientLeftWaitingRoom(t *testing.T) {
 	reopen(t, pat, rc.patient)
 	waitState(t, pat, "patient", "waiting")
 	waitCheck(t, day, "the patient waiting again", `(`+row+`?.dataset.waiting === '1' && !`+row+`.dataset.leftWaiting)`, 30*time.Second)
+
+	// Sign out (every staff page's button): to the sign-in page, with
+	// nothing kept in the tab.
+	evalPage[bool](t, day, "sign out", `(document.getElementById('sign-out').click(), true)`)
+	waitCheck(t, day, "the sign-in page", `location.pathname === '/login' && sessionStorage.length === 0`, 10*time.Second)
 }

@@ -23,7 +23,7 @@ import {
 import { strings } from './admin-text.js';
 import { twoStep } from './confirm.js';
 import { h, keepFocus } from './dom.js';
-import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
+import { pageEnv, requireUser, signOut, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang, sentence } from './text.js';
 import { codeName, vitalsWords } from './vitals.js';
 import { mountTypeLimits } from './type-limits.js';
@@ -630,15 +630,7 @@ cancelButton.addEventListener('click', () => {
 $('type-form').addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
   if (ev.key === 'Escape' && state.editing) cancelButton.click();
 });
-$('sign-out').addEventListener('click', async () => {
-  try {
-    await api.post('/api/v1/logout');
-  } catch {
-    // signed out here either way
-  }
-  forgetSessionToken(env.storage);
-  location.assign('/login');
-});
+$('sign-out').addEventListener('click', () => signOut(api, env.storage));
 
 async function main() {
   let me;

@@ -12,7 +12,7 @@ import { twoStep } from './confirm.js';
 import { h, keepFocus } from './dom.js';
 import { GatewayPanel } from './gateways.js';
 import { PatientPicker, patientLabel } from './patients.js';
-import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
+import { pageEnv, requireUser, signOut, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
 import {
   addDays,
@@ -700,15 +700,7 @@ $('week-date').addEventListener('change', () => {
 $('panel').addEventListener('keydown', (/** @type {KeyboardEvent} */ ev) => {
   if (ev.key === 'Escape') closePanel();
 });
-$('sign-out').addEventListener('click', async () => {
-  try {
-    await api.post('/api/v1/logout');
-  } catch {
-    // signed out here either way
-  }
-  forgetSessionToken(env.storage);
-  location.assign('/login');
-});
+$('sign-out').addEventListener('click', () => signOut(api, env.storage));
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && state.clinicianId && !loading) loadWeek();
 });

@@ -10,7 +10,7 @@
 import { API, APIError, seg } from './api.js';
 import { checkText, isOpen, latestReply, normalizeEntries, statusText } from './appt.js';
 import { PollMs, mustReload, normalizePresence, withPresence } from './daylist.js';
-import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
+import { pageEnv, requireUser, signOut, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
 import { addDays, dayRange, formatDay, formatSpan, rfc3339, sameDay, zoneLabel } from './time.js';
 
@@ -369,15 +369,7 @@ function move(n) {
 $('prev-day').addEventListener('click', () => move(-1));
 $('next-day').addEventListener('click', () => move(1));
 $('today').addEventListener('click', () => move(0));
-$('sign-out').addEventListener('click', async () => {
-  try {
-    await api.post('/api/v1/logout');
-  } catch {
-    // signed out here either way
-  }
-  forgetSessionToken(env.storage);
-  location.assign('/login');
-});
+$('sign-out').addEventListener('click', () => signOut(api, env.storage));
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && clinicianId) refresh();
 });

@@ -25,7 +25,7 @@ import {
   stateProblem,
 } from './review-state.js';
 import { strings } from './review-text.js';
-import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
+import { pageEnv, requireUser, signOut, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang, sentence } from './text.js';
 
 const t = pickLang(strings);
@@ -154,15 +154,7 @@ csvLink.addEventListener('click', async (/** @type {MouseEvent} */ ev) => {
   }
 });
 
-$('sign-out').addEventListener('click', async () => {
-  try {
-    await api.post('/api/v1/logout');
-  } catch {
-    // signed out here either way
-  }
-  forgetSessionToken(env.storage);
-  location.assign('/login');
-});
+$('sign-out').addEventListener('click', () => signOut(api, env.storage));
 
 // --- the figures ---
 

@@ -87,6 +87,23 @@ export function forgetSessionToken(storage) {
 }
 
 /**
+ * Signs the staff member out: ends the session on the server (a failure
+ * there signs out here all the same), forgets the token kept in this tab
+ * and goes to the sign-in page. Every staff page's Sign out button.
+ * @param {import('./api.js').API} api
+ * @param {Storage|null} storage
+ */
+export async function signOut(api, storage) {
+  try {
+    await api.post('/api/v1/logout');
+  } catch {
+    // signed out here either way
+  }
+  forgetSessionToken(storage);
+  location.assign('/login');
+}
+
+/**
  * A ?next= target that is safe to follow: a path on this site ("/console",
  * "/call/a1?lang=da"), never another origin ("//evil.example", "/\evil",
  * "https://…") nor a script. Returns '' for anything else.

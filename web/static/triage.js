@@ -5,7 +5,7 @@
 // on wide screens, cards on a phone (triage.css). It refreshes every minute.
 
 import { API, APIError } from './api.js';
-import { forgetSessionToken, pageEnv, requireUser, takeSessionToken } from './session.js';
+import { pageEnv, requireUser, signOut, takeSessionToken } from './session.js';
 import { applyText, fill, pickLang } from './text.js';
 import { strings } from './triage-text.js';
 import { news2Text, reasonTexts, rowHref, urgencyClass } from './triage-view.js';
@@ -130,15 +130,7 @@ async function refresh() {
   timer = setTimeout(refresh, RefreshMs);
 }
 
-$('sign-out').addEventListener('click', async () => {
-  try {
-    await api.post('/api/v1/logout');
-  } catch {
-    // signed out here either way
-  }
-  forgetSessionToken(env.storage);
-  location.assign('/login');
-});
+$('sign-out').addEventListener('click', () => signOut(api, env.storage));
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && table.dataset.triageState !== 'loading') refresh();
 });
