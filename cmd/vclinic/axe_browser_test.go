@@ -74,7 +74,7 @@ func TestAccessibilityAxe(t *testing.T) {
 	if status := rc.api(t, "POST", "/api/v1/appointments/"+cancelled.ID+"/cancel", sched, `{"reason":"test"}`, nil); status != 200 {
 		t.Fatalf("cancel: %d", status)
 	}
-	demoAppt := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	demoAppt := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	page, _, _ := strings.Cut(cancelled.PatientLink, "#")
 	states := []struct {

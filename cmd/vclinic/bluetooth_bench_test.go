@@ -31,7 +31,7 @@ func BenchmarkWebBluetoothToClinician(b *testing.B) {
 	requireBrowser(b, "chromium")
 	trace := os.Getenv("VCLINIC_BENCH_TRACE") != ""
 	rc := startClinicWith(b, "-language", "en")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(b, rc.clinician)
 	pat, clin := inVisit(b, rc, apptID, clinTok)
 	monitor := emulateBloodPressureMonitor(b, pat, nil)

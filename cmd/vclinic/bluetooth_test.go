@@ -372,7 +372,7 @@ func waitDevices(t testing.TB, ctx context.Context, what string, within time.Dur
 func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 
 	pat := bluetoothPage(t, rc.patient)
@@ -421,7 +421,7 @@ func TestWebBluetoothReadingReachesClinician(t *testing.T) {
 func TestManualReadingWithoutWebBluetooth(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 
 	pat := chromiumPage(t, rc.patient)
@@ -540,7 +540,7 @@ func inVisit(t testing.TB, rc *runningClinic, apptID, clinTok string) (pat, clin
 func TestWebBluetoothSystemIDAndReconnect(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	patientID := rc.patientOf(t, apptID, clinTok)
 	// The System ID as the characteristic gives it; staff may type it with
@@ -612,7 +612,7 @@ func TestWebBluetoothSystemIDAndReconnect(t *testing.T) {
 func TestWebBluetoothGlucoseMeterStoredRecords(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en") // the checks read the patient page's English words
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	patientID := rc.patientOf(t, apptID, clinTok)
 	kitID := rc.addKitDevice(t, patientID, clinTok,

@@ -419,7 +419,7 @@ func TestSchedulerBooksPatientWaitsClinicianAdmits(t *testing.T) {
 	}
 	rc.workAllDay(t, sched, clinID)
 	// Free the clinician's time: the demo's own appointment starts now.
-	demoAppt := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	demoAppt := rc.demoAppointment()
 	if status := rc.api(t, "POST", "/api/v1/appointments/"+demoAppt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
 		t.Fatalf("cancel the demo appointment: %d", status)
 	}
@@ -649,7 +649,7 @@ func TestCallFirefoxPatientChromiumClinician(t *testing.T) {
 	requireBrowser(t, "firefox-esr")
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	// A clinician token from the operator's command line, for the demo
 	// appointment's clinician: staff tokens name the signed-in user, and only
 	// the appointment's own clinician joins and admits.
@@ -781,6 +781,27 @@ func TestDemoLinksAndOperations(t *testing.T) {
 // workAllDay makes the clinician available all of today and tomorrow (extra
 // hours), so that a test books at any hour: the demo's clinicians work the
 // clinic's opening hours.
+// demoAppointment is the id of the demo's own visit, the one its patient
+// link opens.
+func (rc *runningClinic) demoAppointment() string {
+	return strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+}
+
+// demoClinician is the id of the demo's clinician, Dr. Anna Holm, as a
+// scheduler (token) reads the clinicians.
+func (rc *runningClinic) demoClinician(t testing.TB, token string) string {
+	t.Helper()
+	var clinicians []struct{ ID, Name string }
+	rc.api(t, "GET", "/api/v1/clinicians", token, "", &clinicians)
+	for _, c := range clinicians {
+		if c.Name == "Dr. Anna Holm" {
+			return c.ID
+		}
+	}
+	t.Fatalf("the demo has no Dr. Anna Holm: %+v", clinicians)
+	return ""
+}
+
 func (rc *runningClinic) workAllDay(t *testing.T, token, clinID string) {
 	t.Helper()
 	path := "/api/v1/clinicians/" + clinID + "/availability"

@@ -102,7 +102,7 @@ func chatTexts(c pageChat) string {
 func TestChatBothWaysAcrossReconnect(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 
 	pat := chromiumPageWith(t, rc.patient, socketSwitch)

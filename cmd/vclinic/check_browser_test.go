@@ -86,14 +86,7 @@ func TestPreVisitCheckChromium(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinic(t)
 	sched := fragmentToken(t, rc.scheduler)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	var anna string
-	for _, c := range clinicians {
-		if c.Name == "Dr. Anna Holm" {
-			anna = c.ID
-		}
-	}
+	anna := rc.demoClinician(t, sched)
 	rc.workAllDay(t, sched, anna)
 	// Later today, so that the day list the console opens on shows it.
 	visit := rc.bookNew(t, sched, anna, rc.newPatient(t, sched, `{"name":"Karen Dahl","phone":"20 00 00 09","language":"da"}`), 90*time.Minute)

@@ -70,7 +70,7 @@ func TestRelativeInvitedAndAdmitted(t *testing.T) {
 	requireBrowser(t, "chromium")
 	sms, flags := startSMSProvider(t)
 	rc := startClinicWith(t, append(flags, "-language", "en")...)
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	pat := chromiumPage(t, rc.patient)
 	waitState(t, pat, "patient", "waiting")

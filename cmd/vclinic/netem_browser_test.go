@@ -129,7 +129,7 @@ func visitBehindEmulatorWith(t testing.TB, script string) emulatedVisit {
 	}
 	t.Cleanup(func() { _ = forward.Close() })
 	rc := startClinicWith(t, "-udp-port", strconv.Itoa(media), "-tcp-port", "-1", "-public-udp-port", strconv.Itoa(public), "-ice-lite")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	var me struct{ ID string }
 	if status := rc.api(t, "GET", "/api/v1/me", fragmentToken(t, rc.clinician), "", &me); status != http.StatusOK || me.ID == "" {
 		t.Fatalf("the demo clinician: %d %+v", status, me)

@@ -19,7 +19,7 @@ import (
 func TestPatientPage(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	patTok := fragmentToken(t, rc.patient)
 	patientID := rc.patientOf(t, apptID, clinTok)

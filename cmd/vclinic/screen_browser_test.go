@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +33,7 @@ func receivedVideoOf(t testing.TB, ctx context.Context, participant string) rece
 func TestScreenShareReachesPatient(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-language", "en")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	clinTok := fragmentToken(t, rc.clinician)
 	pat := chromiumPage(t, rc.patient)
 	waitState(t, pat, "patient", "waiting")

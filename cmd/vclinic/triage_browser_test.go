@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,20 +20,10 @@ func TestTriageListInChromium(t *testing.T) {
 	rc := startClinic(t)
 	sched := fragmentToken(t, rc.scheduler)
 	clinTok := fragmentToken(t, rc.clinician)
-	var clinicians []struct{ ID, Name string }
-	rc.api(t, "GET", "/api/v1/clinicians", sched, "", &clinicians)
-	clinID := ""
-	for _, c := range clinicians {
-		if c.Name == "Dr. Anna Holm" { // the demo clinician's
-			clinID = c.ID
-		}
-	}
-	if clinID == "" {
-		t.Fatal("the demo has no Dr. Anna Holm")
-	}
+	clinID := rc.demoClinician(t, sched)
 	rc.workAllDay(t, sched, clinID)
 	// The demo's own visit (whose simulated kit measures) is not part of this.
-	demoAppt := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	demoAppt := rc.demoAppointment()
 	if status := rc.api(t, "POST", "/api/v1/appointments/"+demoAppt+"/cancel", sched, `{"reason":"test"}`, nil); status != http.StatusOK {
 		t.Fatalf("cancel the demo appointment: %d", status)
 	}

@@ -17,7 +17,7 @@ import (
 func TestDayListPatientLeftWaitingRoom(t *testing.T) {
 	requireBrowser(t, "chromium")
 	rc := startClinicWith(t, "-grace", "2s")
-	apptID := strings.TrimPrefix(strings.SplitN(rc.patient, "#", 2)[0], rc.base+"/visit/")
+	apptID := rc.demoAppointment()
 	pat := chromiumPage(t, rc.patient)
 	waitState(t, pat, "patient", "waiting")
 	day := chromiumPage(t, rc.clinician)
